@@ -1,0 +1,1 @@
+//! Control plane and run loop: remote nodes over SSH (russh), the local namespace cluster, the generator, scheduler and run loop.

@@ -1,0 +1,150 @@
+//! Operations, histories and their file formats.
+//!
+//! A history is a sequence of [`Op`]s: invocations and their completions
+//! (`ok`, `fail`, `info`), plus nemesis events. Three formats are read, all
+//! streaming (one op in memory at a time while parsing):
+//!
+//! - [`jsonl`]: shakedown's native JSON Lines (read and write);
+//! - [`edn`]: Jepsen's `history.edn`, one map per line or one vector of maps
+//!   (read and write);
+//! - [`jepsen_log`]: the `jepsen.util` log lines of older Jepsen runs (read).
+//!
+//! Malformed input yields a [`ParseError`] naming file, line and column.
+
+pub mod edn;
+pub mod error;
+pub mod history;
+pub mod jepsen_log;
+pub mod jsonl;
+pub mod op;
+pub mod value;
+
+pub use error::{Error, ParseError};
+pub use history::{Call, History, HistoryBuilder};
+pub use op::{Op, OpType, Process};
+pub use value::{Float, Value};
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// A streaming source of ops that knows which line it is on.
+pub trait OpSource: Iterator<Item = Result<Op, Error>> {
+    /// The 1-based line of the op most recently returned.
+    fn line(&self) -> usize;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Edn,
+    JepsenLog,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Edn => "edn",
+            Format::JepsenLog => "jepsen-log",
+        }
+    }
+
+    /// Guesses the format from the first non-blank line of a file.
+    pub fn sniff(head: &[u8]) -> Option<Format> {
+        let text = String::from_utf8_lossy(head);
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+        if first.contains("jepsen.util") || text.contains("jepsen.util - ") {
+            Some(Format::JepsenLog)
+        } else if first.starts_with("{\"") || first == "{" {
+            Some(Format::Jsonl)
+        } else if first.starts_with("{:") || first.starts_with('[') || first.starts_with('{') {
+            Some(Format::Edn)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "jsonl" | "json" => Ok(Format::Jsonl),
+            "edn" => Ok(Format::Edn),
+            "jepsen-log" | "log" => Ok(Format::JepsenLog),
+            other => Err(format!(
+                "unknown history format {other:?}: expected jsonl, edn or jepsen-log"
+            )),
+        }
+    }
+}
+
+/// Wraps a buffered reader in the streaming reader for `format`.
+pub fn reader<'a, R: BufRead + 'a>(input: R, format: Format) -> Box<dyn OpSource + 'a> {
+    match format {
+        Format::Jsonl => Box::new(jsonl::JsonlReader::new(input)),
+        Format::Edn => Box::new(edn::EdnReader::new(input)),
+        Format::JepsenLog => Box::new(jepsen_log::LogReader::new(input)),
+    }
+}
+
+/// Reads every op of a source into a history, checking the
+/// invocation/completion protocol and naming the line of a violation.
+pub fn collect(mut source: impl OpSource) -> Result<History, Error> {
+    let mut builder = HistoryBuilder::new();
+    while let Some(op) = source.next() {
+        let op = op?;
+        builder
+            .push(op)
+            .map_err(|msg| ParseError::new(source.line(), 0, msg))?;
+    }
+    Ok(builder.finish())
+}
+
+impl<S: OpSource + ?Sized> OpSource for Box<S> {
+    fn line(&self) -> usize {
+        (**self).line()
+    }
+}
+
+/// Opens a history file, detecting its format from its content when
+/// `format` is `None`.
+pub fn open(path: &Path, format: Option<Format>) -> Result<(Format, Box<dyn OpSource>), Error> {
+    let io_err = |source| Error::Io {
+        file: Some(path.to_path_buf()),
+        source,
+    };
+    let mut input = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_err)?);
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let head = input.fill_buf().map_err(io_err)?;
+            if head.is_empty() {
+                return Err(ParseError::new(0, 0, "empty file: expected a history")
+                    .in_file(path)
+                    .into());
+            }
+            Format::sniff(head).ok_or_else(|| {
+                ParseError::new(
+                    1,
+                    1,
+                    "cannot tell the format: expected JSON Lines ({\"type\": ...}), EDN ({:type ...} or [...]) or jepsen.util log lines; pass --format",
+                )
+                .in_file(path)
+            })?
+        }
+    };
+    Ok((format, reader(input, format)))
+}
+
+/// Reads a whole history file (format detected when `None`).
+pub fn read_file(path: &Path, format: Option<Format>) -> Result<History, Error> {
+    let (_, source) = open(path, format)?;
+    collect(source).map_err(|e| e.in_file(path))
+}
+
+/// Reads a history from any byte stream (tests, stdin).
+pub fn read_from(input: impl Read, format: Format) -> Result<History, Error> {
+    collect(reader(BufReader::new(input), format))
+}

@@ -1,0 +1,35 @@
+//! The `shakedown` command line: parses arguments, wires the crates together
+//! and maps verdicts to exit codes (0 valid, 1 invalid, 2 unknown, 3+ the
+//! harness or its input failed). Each subcommand lives in `src/cmd/`.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "shakedown",
+    version,
+    about = "Jepsen-style fault-injection testing: real SSH, real faults, fast checkers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check recorded histories (shakedown JSONL, Jepsen EDN, jepsen.util logs).
+    Check(cmd::check::Args),
+    /// Build, inspect or remove a local cluster of network-namespace nodes.
+    #[command(subcommand)]
+    Cluster(cmd::cluster::Command),
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Cluster(c) => cmd::cluster::run(c),
+    }
+}

@@ -1,0 +1,1 @@
+//! Databases under test: install, start, kill, pause, and a client per workload (etcd first).
