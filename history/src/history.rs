@@ -109,7 +109,11 @@ impl History {
 
     /// Like `new`, but first numbers the ops 0, 1, 2 ... (handy in tests).
     pub fn indexed(ops: impl IntoIterator<Item = Op>) -> Result<History, String> {
-        History::new(ops.into_iter().enumerate().map(|(i, op)| op.with_index(i as u64)))
+        History::new(
+            ops.into_iter()
+                .enumerate()
+                .map(|(i, op)| op.with_index(i as u64)),
+        )
     }
 
     pub fn ops(&self) -> &[Op] {
@@ -139,12 +143,14 @@ impl History {
 
     /// Every client operation, in invocation order.
     pub fn calls(&self) -> impl Iterator<Item = Call> + '_ {
-        self.ops.iter().enumerate().filter_map(move |(i, op)| {
-            (op.kind == OpType::Invoke && op.process.is_client()).then(|| Call {
+        self.ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.kind == OpType::Invoke && op.process.is_client())
+            .map(move |(i, _)| Call {
                 invoke: i,
                 completion: self.partner(i),
             })
-        })
     }
 
     /// The interval an op occupies in history order: from its invocation to

@@ -1,0 +1,201 @@
+//! Histories that are linearizable by construction, for property tests and
+//! benchmarks: concurrent clients run against a simulated single-copy
+//! cas-register per key, each operation taking effect at one instant
+//! between its invocation and its completion. Some operations crash (`info`:
+//! they take effect later or never) and some fail (`fail`: they never take
+//! effect). The generator needs no I/O and is reproducible from its seed.
+
+use history::{History, Op, OpType, Process, Value};
+
+/// A small, fast, reproducible PRNG (splitmix64): histories must be the same
+/// on every machine for a seed, without pulling a random crate into the library.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64) < p * (1u64 << 53) as f64
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CasRegisterGen {
+    /// History length to stop at (ops, not calls).
+    pub ops: usize,
+    pub keys: usize,
+    pub processes: usize,
+    /// Fraction of calls that crash with an unknown outcome.
+    pub crash_rate: f64,
+    /// Fraction of writes that fail without effect.
+    pub fail_rate: f64,
+    /// Values are drawn from `0..values`.
+    pub values: u64,
+    pub seed: u64,
+}
+
+impl Default for CasRegisterGen {
+    fn default() -> Self {
+        CasRegisterGen {
+            ops: 1000,
+            keys: 1,
+            processes: 5,
+            crash_rate: 0.01,
+            fail_rate: 0.01,
+            values: 5,
+            seed: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Read,
+    Write(i64),
+    Cas(i64, i64),
+}
+
+struct Pending {
+    process: u64,
+    key: usize,
+    call: Call,
+    /// The result once the call took effect: `Some(ok?, read value)`.
+    effect: Option<(bool, Value)>,
+}
+
+fn apply(state: &mut Value, call: Call) -> (bool, Value) {
+    match call {
+        Call::Read => (true, state.clone()),
+        Call::Write(v) => {
+            *state = Value::Int(v);
+            (true, Value::Nil)
+        }
+        Call::Cas(from, to) => {
+            if *state == Value::Int(from) {
+                *state = Value::Int(to);
+                (true, Value::Nil)
+            } else {
+                (false, Value::Nil)
+            }
+        }
+    }
+}
+
+impl CasRegisterGen {
+    /// Generates the history. With `keys > 1` every op carries a `key`.
+    pub fn history(&self) -> History {
+        let mut rng = Rng::new(self.seed);
+        let mut state = vec![Value::Nil; self.keys];
+        let mut slots: Vec<Option<Pending>> = (0..self.processes).map(|_| None).collect();
+        let mut process_ids: Vec<u64> = (0..self.processes as u64).collect();
+        // Crashed calls that may still take effect later.
+        let mut zombies: Vec<(usize, Call)> = Vec::new();
+        let mut ops: Vec<Op> = Vec::with_capacity(self.ops + self.processes);
+        let keyed = self.keys > 1;
+        let push = |ops: &mut Vec<Op>, kind, process, key: usize, f: &str, value: Value| {
+            let i = ops.len() as u64;
+            let mut op = Op::new(kind, Process::Client(process), f, value)
+                .with_index(i)
+                .with_time(i * 1000);
+            if keyed {
+                op.key = Some(Value::Int(key as i64));
+            }
+            ops.push(op);
+        };
+
+        while ops.len() < self.ops {
+            // Occasionally a crashed call takes effect, long after it crashed.
+            if !zombies.is_empty() && rng.chance(0.05) {
+                let (key, call) = zombies.swap_remove(rng.below(zombies.len() as u64) as usize);
+                if rng.chance(0.5) {
+                    apply(&mut state[key], call);
+                }
+            }
+            let slot = rng.below(self.processes as u64) as usize;
+            match slots[slot].take() {
+                None => {
+                    let key = rng.below(self.keys as u64) as usize;
+                    let v = rng.below(self.values) as i64;
+                    let call = match rng.below(3) {
+                        0 => Call::Read,
+                        1 => Call::Write(v),
+                        _ => {
+                            // Compare against the current value half the time so cas succeeds often.
+                            let from = match (&state[key], rng.chance(0.5)) {
+                                (Value::Int(cur), true) => *cur,
+                                _ => rng.below(self.values) as i64,
+                            };
+                            Call::Cas(from, v)
+                        }
+                    };
+                    let (f, value) = describe(call);
+                    push(&mut ops, OpType::Invoke, process_ids[slot], key, f, value);
+                    slots[slot] = Some(Pending {
+                        process: process_ids[slot],
+                        key,
+                        call,
+                        effect: None,
+                    });
+                }
+                Some(mut p) => {
+                    let (f, value) = describe(p.call);
+                    if rng.chance(self.crash_rate) {
+                        // Crashed before or after taking effect: the client can't tell.
+                        push(&mut ops, OpType::Info, p.process, p.key, f, value);
+                        if p.effect.is_none() && !matches!(p.call, Call::Read) {
+                            zombies.push((p.key, p.call));
+                        }
+                        // Jepsen semantics: the crashed process never returns.
+                        process_ids[slot] += self.processes as u64;
+                    } else if p.effect.is_none()
+                        && matches!(p.call, Call::Write(_))
+                        && rng.chance(self.fail_rate)
+                    {
+                        push(&mut ops, OpType::Fail, p.process, p.key, f, value);
+                    } else if p.effect.is_none() || rng.chance(0.3) {
+                        // Take effect now; complete on a later turn.
+                        if p.effect.is_none() {
+                            p.effect = Some(apply(&mut state[p.key], p.call));
+                        }
+                        slots[slot] = Some(p);
+                    } else {
+                        let (ok, read) = p.effect.take().unwrap();
+                        let value = if matches!(p.call, Call::Read) {
+                            read
+                        } else {
+                            value
+                        };
+                        let kind = if ok { OpType::Ok } else { OpType::Fail };
+                        push(&mut ops, kind, p.process, p.key, f, value);
+                    }
+                }
+            }
+        }
+        History::new(ops).expect("generated histories pair every call")
+    }
+}
+
+fn describe(call: Call) -> (&'static str, Value) {
+    match call {
+        Call::Read => ("read", Value::Nil),
+        Call::Write(v) => ("write", Value::Int(v)),
+        Call::Cas(a, b) => ("cas", Value::List(vec![Value::Int(a), Value::Int(b)])),
+    }
+}

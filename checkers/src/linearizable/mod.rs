@@ -1,0 +1,563 @@
+//! Linearizability checking (Wing & Gong / Lowe search, P-compositional).
+//!
+//! [`check`] splits a history into independent partitions (one per `key`
+//! when the model allows it), encodes each for its model, and searches them
+//! in parallel, largest first. The first illegal partition cancels the rest.
+//! A time and memory budget turns a search that would run too long into an
+//! `unknown` verdict with the reason, never a hang or an out-of-memory kill.
+
+pub mod generate;
+pub mod models;
+pub mod search;
+
+use crate::verdict::Validity;
+use history::{History, OpType, Value};
+use models::{CallView, Encoded, KeyValue, Model, Mutex, Queue, Register, Set};
+use rustc_hash::FxHashMap;
+use search::{Budget, Outcome, SearchCall};
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex as Lock;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    Register,
+    CasRegister,
+    /// Key-value map with `get`, `put` and `append` (string append) on a `key`.
+    KeyValue,
+    Mutex,
+    Set,
+    FifoQueue,
+    UnorderedQueue,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 7] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::KeyValue,
+        ModelKind::Mutex,
+        ModelKind::Set,
+        ModelKind::FifoQueue,
+        ModelKind::UnorderedQueue,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::KeyValue => "key-value",
+            ModelKind::Mutex => "mutex",
+            ModelKind::Set => "set",
+            ModelKind::FifoQueue => "fifo-queue",
+            ModelKind::UnorderedQueue => "unordered-queue",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ModelKind, String> {
+        match s {
+            "kv" | "multi-register" => Ok(ModelKind::KeyValue),
+            "queue" => Ok(ModelKind::FifoQueue),
+            _ => ModelKind::ALL
+                .into_iter()
+                .find(|m| m.name() == s)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.name()).collect();
+                    format!("unknown model {s:?}: expected one of {}", names.join(", "))
+                }),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub model: ModelKind,
+    /// The initial state: nil (absent), a value, or for sets the initial elements.
+    pub initial: Value,
+    /// Check each `key` independently (P-compositionality). Turning it off
+    /// checks the whole history as one object: slower, same verdict.
+    pub partition_by_key: bool,
+    pub time_limit: Option<Duration>,
+    /// Bytes of search cache across all partitions.
+    pub memory_limit: usize,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Options {
+    pub fn new(model: ModelKind) -> Options {
+        Options {
+            model,
+            initial: Value::Nil,
+            partition_by_key: true,
+            time_limit: None,
+            memory_limit: 4 << 30,
+            threads: 0,
+        }
+    }
+}
+
+/// The verdict and its evidence, in a form `results.json` and the report use.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinResult {
+    pub valid: Validity,
+    pub model: ModelKind,
+    /// Why the verdict is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Client calls considered (failed calls are dropped).
+    pub calls: usize,
+    pub partitions: usize,
+    /// The partitions found not linearizable (usually one: the first found
+    /// stops the others).
+    pub failures: Vec<Failure>,
+    /// Keys whose partitions ran out of budget.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_keys: Vec<Value>,
+    pub search_steps: u64,
+    pub cache_entries: usize,
+    pub elapsed_ms: f64,
+}
+
+/// Evidence that one partition is not linearizable.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// The call that cannot be linearized after the longest prefix.
+    pub op: CallRef,
+    /// The longest linearizable prefixes found (each a linearization order
+    /// of calls with the model state after each), up to three.
+    pub prefixes: Vec<PrefixEvidence>,
+    /// The model state at the end of the first longest prefix.
+    pub state: Value,
+    /// Calls that were pending (invoked, not linearized) when `op`
+    /// completed, and whether the model accepts each in `state`.
+    pub pending: Vec<PendingCall>,
+    pub explanation: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PrefixEvidence {
+    /// Calls of the prefix left out at its start to keep the evidence small.
+    pub omitted: usize,
+    pub steps: Vec<Step>,
+    /// The call that could not be placed after this prefix.
+    pub blocked: CallRef,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub op: CallRef,
+    pub state: Value,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PendingCall {
+    pub op: CallRef,
+    pub legal: bool,
+}
+
+/// A call, by the history indexes of its invocation and completion.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallRef {
+    pub index: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion_index: Option<u64>,
+    pub process: String,
+    pub f: String,
+    pub value: Value,
+    /// The completion's value for `ok` calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// `ok`, or `info` when the outcome is unknown.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoke_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_time: Option<u64>,
+}
+
+impl std::fmt::Display for CallRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "process {} {} {}", self.process, self.f, self.value)?;
+        match &self.output {
+            Some(out) if out != &self.value => write!(f, " -> {out}")?,
+            Some(_) => {}
+            None => f.write_str(" (unknown outcome)")?,
+        }
+        write!(f, " [index {}]", self.index)
+    }
+}
+
+/// A client call prepared for partitioning: positions of its invocation and
+/// (successful) completion in the history.
+struct Prepared {
+    invoke: usize,
+    completion: Option<usize>,
+    ok: bool,
+}
+
+/// Checks a history for linearizability. Errors are malformed input (an
+/// operation the model does not know, a value of the wrong shape), named by
+/// history index.
+pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
+    let started = Instant::now();
+    let ops = history.ops();
+
+    // Failed calls certainly did not happen: drop them. Partition by key.
+    let mut partitions: Vec<(Option<Value>, Vec<Prepared>)> = Vec::new();
+    let mut by_key: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
+    let partition_by_key = opts.partition_by_key && opts.model != ModelKind::Mutex;
+    let mut calls = 0;
+    for call in history.calls() {
+        let completion = call.completion.map(|c| &ops[c]);
+        let kind = completion.map_or(OpType::Info, |c| c.kind);
+        if kind == OpType::Fail {
+            continue;
+        }
+        calls += 1;
+        let invoke = &ops[call.invoke];
+        let key = invoke
+            .key
+            .as_ref()
+            .or(completion.and_then(|c| c.key.as_ref()));
+        let slot = if partition_by_key {
+            *by_key.entry(key).or_insert_with(|| {
+                partitions.push((key.cloned(), Vec::new()));
+                partitions.len() - 1
+            })
+        } else {
+            if partitions.is_empty() {
+                partitions.push((None, Vec::new()));
+            }
+            0
+        };
+        partitions[slot].1.push(Prepared {
+            invoke: call.invoke,
+            completion: call.completion,
+            ok: kind == OpType::Ok,
+        });
+    }
+
+    let initial = &opts.initial;
+    let run = Run {
+        history,
+        opts,
+        started,
+        calls,
+    };
+    match opts.model {
+        ModelKind::Register => run.all(partitions, || Ok(Register::new(false, initial))),
+        ModelKind::CasRegister => run.all(partitions, || Ok(Register::new(true, initial))),
+        ModelKind::KeyValue => run.all(partitions, || KeyValue::new(initial)),
+        ModelKind::Mutex => run.all(partitions, || {
+            Ok(Mutex {
+                initially_held: matches!(initial, Value::Bool(true)),
+            })
+        }),
+        ModelKind::Set => run.all(partitions, || Set::new(initial)),
+        ModelKind::FifoQueue | ModelKind::UnorderedQueue => run.all(partitions, || {
+            Ok(Queue {
+                fifo: opts.model == ModelKind::FifoQueue,
+                values: Default::default(),
+            })
+        }),
+    }
+}
+
+struct Run<'a> {
+    history: &'a History,
+    opts: &'a Options,
+    started: Instant,
+    calls: usize,
+}
+
+/// One partition, encoded for model `M`.
+struct Partition<M: Model> {
+    key: Option<Value>,
+    model: M,
+    calls: Vec<SearchCall<M::Op>>,
+    /// History position of each call's invocation (parallel to `calls`).
+    origin: Vec<usize>,
+}
+
+enum PartitionVerdict {
+    Valid,
+    Invalid(Box<Failure>),
+    Unknown(String),
+    Cancelled,
+}
+
+impl Run<'_> {
+    fn all<M: Model>(
+        &self,
+        partitions: Vec<(Option<Value>, Vec<Prepared>)>,
+        new_model: impl Fn() -> Result<M, String>,
+    ) -> Result<LinResult, String> {
+        let mut encoded = Vec::with_capacity(partitions.len());
+        for (key, prepared) in partitions {
+            encoded.push(self.encode(key, prepared, new_model()?)?);
+        }
+        // Largest first, so the longest search starts earliest.
+        encoded.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
+        let partition_count = encoded.len();
+        // Each partition is searched by exactly one worker; the lock only
+        // hands it over (models may keep single-threaded memo tables).
+        let encoded: Vec<Lock<Partition<M>>> = encoded.into_iter().map(Lock::new).collect();
+
+        let budget = Budget::new(
+            self.opts.time_limit.map(|t| self.started + t),
+            self.opts.memory_limit,
+        );
+        let threads = match self.opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .min(partition_count.max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let verdicts: Lock<Vec<PartitionVerdict>> = Lock::new(Vec::new());
+        let totals: Lock<(u64, usize)> = Lock::new((0, 0));
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = encoded.get(i) else { break };
+                    let p = p.lock().unwrap();
+                    let (verdict, stats) = self.search(&p, &budget);
+                    if matches!(verdict, PartitionVerdict::Invalid(_)) {
+                        budget.cancel.store(true, Ordering::Relaxed);
+                    }
+                    let mut t = totals.lock().unwrap();
+                    t.0 += stats.steps;
+                    t.1 += stats.cache_entries;
+                    drop(t);
+                    verdicts.lock().unwrap().push(verdict);
+                });
+            }
+        });
+
+        let (search_steps, cache_entries) = totals.into_inner().unwrap();
+        let mut result = LinResult {
+            valid: Validity::Valid,
+            model: self.opts.model,
+            reason: None,
+            calls: self.calls,
+            partitions: partition_count,
+            failures: Vec::new(),
+            unknown_keys: Vec::new(),
+            search_steps,
+            cache_entries,
+            elapsed_ms: 0.0,
+        };
+        for v in verdicts.into_inner().unwrap() {
+            match v {
+                PartitionVerdict::Valid | PartitionVerdict::Cancelled => {}
+                PartitionVerdict::Invalid(f) => {
+                    result.valid = Validity::Invalid;
+                    result.failures.push(*f);
+                }
+                PartitionVerdict::Unknown(reason) => {
+                    if result.valid == Validity::Valid {
+                        result.valid = Validity::Unknown;
+                    }
+                    result.reason.get_or_insert(reason);
+                }
+            }
+        }
+        if result.valid == Validity::Invalid {
+            result.reason = None;
+        }
+        result.failures.sort_by_key(|f| f.op.index);
+        result.elapsed_ms = self.started.elapsed().as_secs_f64() * 1e3;
+        Ok(result)
+    }
+
+    fn encode<M: Model>(
+        &self,
+        key: Option<Value>,
+        prepared: Vec<Prepared>,
+        mut model: M,
+    ) -> Result<Partition<M>, String> {
+        let ops = self.history.ops();
+        let mut calls = Vec::with_capacity(prepared.len());
+        let mut origin = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            let invoke = &ops[p.invoke];
+            let completion = p.completion.map(|c| &ops[c]);
+            let view = CallView {
+                f: &invoke.f,
+                input: &invoke.value,
+                output: if p.ok {
+                    completion.map(|c| &c.value)
+                } else {
+                    None
+                },
+                key: invoke
+                    .key
+                    .as_ref()
+                    .or(completion.and_then(|c| c.key.as_ref())),
+            };
+            let encoded = model.encode(&view).map_err(|e| {
+                format!(
+                    "op index {} (process {}): {e}",
+                    invoke.index, invoke.process
+                )
+            })?;
+            if let Encoded::Op(op) = encoded {
+                calls.push(SearchCall {
+                    op,
+                    invoke: p.invoke,
+                    complete: if p.ok { p.completion } else { None },
+                });
+                origin.push(p.invoke);
+            }
+        }
+        Ok(Partition {
+            key,
+            model,
+            calls,
+            origin,
+        })
+    }
+
+    fn search<M: Model>(
+        &self,
+        p: &Partition<M>,
+        budget: &Budget,
+    ) -> (PartitionVerdict, search::Stats) {
+        let (outcome, stats) = search::search(&p.model, &p.calls, budget, None);
+        let verdict = match outcome {
+            Outcome::Linearizable => PartitionVerdict::Valid,
+            Outcome::Cancelled => PartitionVerdict::Cancelled,
+            Outcome::Unknown(reason) => PartitionVerdict::Unknown(match &p.key {
+                Some(k) => format!("key {k}: {reason}"),
+                None => reason,
+            }),
+            Outcome::NotLinearizable(_) => {
+                // Search again, now collecting the prefixes at the depth the
+                // first search got stuck at. It visits the same states.
+                let (again, _) = search::search(&p.model, &p.calls, budget, Some(stats.max_depth));
+                match again {
+                    Outcome::NotLinearizable(stuck) => {
+                        PartitionVerdict::Invalid(Box::new(self.failure(p, stuck)))
+                    }
+                    // Cancelled or out of budget during the evidence pass:
+                    // the verdict stands, with the evidence we have.
+                    _ => PartitionVerdict::Invalid(Box::new(self.failure(
+                        p,
+                        search::Stuck {
+                            prefixes: Vec::new(),
+                        },
+                    ))),
+                }
+            }
+        };
+        (verdict, stats)
+    }
+
+    fn call_ref<M: Model>(&self, p: &Partition<M>, call: usize) -> CallRef {
+        let ops = self.history.ops();
+        let invoke = &ops[p.origin[call]];
+        let completion = self.history.partner(p.origin[call]).map(|c| &ops[c]);
+        let ok = completion.is_some_and(|c| c.kind == OpType::Ok);
+        CallRef {
+            index: invoke.index,
+            completion_index: completion.map(|c| c.index),
+            process: invoke.process.to_string(),
+            f: invoke.f.clone(),
+            value: invoke.value.clone(),
+            output: if ok {
+                completion.map(|c| c.value.clone())
+            } else {
+                None
+            },
+            outcome: if ok { "ok" } else { "info" }.to_string(),
+            invoke_time: invoke.time,
+            complete_time: completion.and_then(|c| c.time),
+        }
+    }
+
+    fn failure<M: Model>(&self, p: &Partition<M>, stuck: search::Stuck<M::State>) -> Failure {
+        /// Steps kept at the end of each prefix: the part a reader needs.
+        const STEPS_KEPT: usize = 200;
+        let prefixes: Vec<PrefixEvidence> = stuck
+            .prefixes
+            .iter()
+            .map(|prefix| {
+                let omitted = prefix.steps.len().saturating_sub(STEPS_KEPT);
+                PrefixEvidence {
+                    omitted,
+                    steps: prefix.steps[omitted..]
+                        .iter()
+                        .map(|(call, state)| Step {
+                            op: self.call_ref(p, *call),
+                            state: p.model.describe(state),
+                        })
+                        .collect(),
+                    blocked: self.call_ref(p, prefix.blocked),
+                }
+            })
+            .collect();
+        let first = stuck.prefixes.first();
+        let end_state = first
+            .and_then(|pr| pr.steps.last())
+            .map_or_else(|| p.model.init(), |(_, s)| s.clone());
+        let blocked = first.map_or(0, |pr| pr.blocked);
+        let op = self.call_ref(p, blocked);
+
+        // Calls invoked before the blocked one completed and not in the prefix.
+        let done: rustc_hash::FxHashSet<usize> = first
+            .map(|pr| pr.steps.iter().map(|(c, _)| *c).collect())
+            .unwrap_or_default();
+        let deadline = p.calls[blocked].complete.unwrap_or(usize::MAX);
+        let pending: Vec<PendingCall> = (0..p.calls.len())
+            .filter(|&c| !done.contains(&c) && p.calls[c].invoke < deadline)
+            .take(50)
+            .map(|c| PendingCall {
+                op: self.call_ref(p, c),
+                legal: p.model.step(&end_state, &p.calls[c].op).is_some(),
+            })
+            .collect();
+
+        let state = p.model.describe(&end_state);
+        let explanation = explain(&op, first.map_or(0, |pr| pr.steps.len()), &state, &pending);
+        Failure {
+            key: p.key.clone(),
+            op,
+            prefixes,
+            state,
+            pending,
+            explanation,
+        }
+    }
+}
+
+fn explain(op: &CallRef, prefix_len: usize, state: &Value, pending: &[PendingCall]) -> String {
+    let mut s = format!(
+        "{op} cannot be linearized. The longest linearizable prefix orders {prefix_len} operation(s) and leaves the object in state {state}; "
+    );
+    let legal: Vec<String> = pending
+        .iter()
+        .filter(|p| p.legal && p.op.index != op.index)
+        .map(|p| p.op.to_string())
+        .collect();
+    if legal.is_empty() {
+        s.push_str(&format!(
+            "in that state the operation is illegal, and no other pending operation can take effect before it completes (at index {}).",
+            op.completion_index.map_or("-".into(), |i| i.to_string())
+        ));
+    } else {
+        s.push_str(&format!(
+            "it is illegal there, and every way of first applying the other pending operations ({}) was tried and also fails before it completes (at index {}).",
+            legal.join("; "),
+            op.completion_index.map_or("-".into(), |i| i.to_string())
+        ));
+    }
+    s
+}

@@ -1,0 +1,530 @@
+//! Sequential specifications: what a single-copy object would have done.
+//!
+//! Each model turns the history's calls into compact operations once (values
+//! interned to integers) so the search only compares and hashes small
+//! states. `step` returns the state after an operation, or `None` when the
+//! operation could not have produced its recorded output in that state.
+//!
+//! Operations whose outcome is unknown (`info`, or never completed) carry no
+//! output: they are applied as if they took effect, and the search may also
+//! leave them out entirely ("never happened").
+
+use history::Value;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::hash::Hash;
+
+/// A call as the models see it.
+pub struct CallView<'a> {
+    pub f: &'a str,
+    /// The invocation's value (for reads usually nil).
+    pub input: &'a Value,
+    /// The completion's value for `ok` calls; `None` when the outcome is unknown.
+    pub output: Option<&'a Value>,
+    /// The `key` field, for models over several keys.
+    pub key: Option<&'a Value>,
+}
+
+/// What encoding a call produced.
+pub enum Encoded<O> {
+    Op(O),
+    /// The call cannot affect any state or constrain the search (a read
+    /// whose result is unknown): leave it out.
+    Skip,
+}
+
+pub trait Model: Send {
+    type State: Clone + Eq + Hash + Send;
+    type Op: Send + Sync;
+
+    fn init(&self) -> Self::State;
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+    /// Turns a call into an operation, or explains what was expected.
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<Self::Op>, String>;
+    /// The state in history terms, for evidence and reports.
+    fn describe(&self, state: &Self::State) -> Value;
+    /// Bytes a state holds on the heap, for the memory budget.
+    fn heap_bytes(&self, _state: &Self::State) -> usize {
+        0
+    }
+}
+
+/// Values as dense integers; id 0 is nil.
+#[derive(Clone, Debug)]
+pub struct Interner {
+    ids: FxHashMap<Value, u32>,
+    values: Vec<Value>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        let mut ids = FxHashMap::default();
+        ids.insert(Value::Nil, 0);
+        Interner {
+            ids,
+            values: vec![Value::Nil],
+        }
+    }
+}
+
+impl Interner {
+    pub fn id(&mut self, v: &Value) -> u32 {
+        let key = match v {
+            Value::Keyword(_) | Value::List(_) | Value::Set(_) | Value::Map(_) => v.normalized(),
+            _ => v.clone(),
+        };
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub fn value(&self, id: u32) -> &Value {
+        &self.values[id as usize]
+    }
+}
+
+fn output<'a>(call: &'a CallView) -> Option<&'a Value> {
+    call.output
+}
+
+fn unknown_f(call: &CallView, expected: &str) -> String {
+    format!("unsupported f {:?}: expected {expected}", call.f)
+}
+
+// ---- register / cas-register ----------------------------------------------
+
+#[derive(Clone, Debug)]
+pub enum RegisterOp {
+    /// A read that returned this value.
+    Read(u32),
+    Write(u32),
+    /// A successful compare-and-set (or one of unknown outcome).
+    Cas(u32, u32),
+}
+
+/// A read/write register; with `cas` also compare-and-set.
+#[derive(Clone)]
+pub struct Register {
+    pub cas: bool,
+    pub initial: u32,
+    pub values: Interner,
+}
+
+impl Register {
+    pub fn new(cas: bool, initial: &Value) -> Register {
+        let mut values = Interner::default();
+        let initial = values.id(initial);
+        Register {
+            cas,
+            initial,
+            values,
+        }
+    }
+}
+
+impl Model for Register {
+    type State = u32;
+    type Op = RegisterOp;
+
+    fn init(&self) -> u32 {
+        self.initial
+    }
+
+    fn step(&self, &state: &u32, op: &RegisterOp) -> Option<u32> {
+        match *op {
+            RegisterOp::Read(v) => (v == state).then_some(state),
+            RegisterOp::Write(v) => Some(v),
+            RegisterOp::Cas(from, to) => (from == state).then_some(to),
+        }
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<RegisterOp>, String> {
+        match call.f {
+            "read" | "r" | "get" => Ok(match output(call) {
+                Some(v) => Encoded::Op(RegisterOp::Read(self.values.id(v))),
+                None => Encoded::Skip,
+            }),
+            "write" | "w" | "put" => Ok(Encoded::Op(RegisterOp::Write(self.values.id(call.input)))),
+            "cas" if self.cas => match call.input.as_list() {
+                Some([from, to]) => Ok(Encoded::Op(RegisterOp::Cas(
+                    self.values.id(from),
+                    self.values.id(to),
+                ))),
+                _ => Err(format!(
+                    "cas value must be [expected new], found {}",
+                    call.input
+                )),
+            },
+            _ if self.cas => Err(unknown_f(call, "read, write or cas")),
+            _ => Err(unknown_f(call, "read or write")),
+        }
+    }
+
+    fn describe(&self, &state: &u32) -> Value {
+        self.values.value(state).clone()
+    }
+}
+
+// ---- key-value (multi-register with get / put / append) --------------------
+
+#[derive(Clone, Debug)]
+pub enum KvOp {
+    Get(u32, u32),
+    Put(u32, u32),
+    Append(u32, u32),
+}
+
+/// String values per key, keys starting as the initial value (empty string
+/// by default, as in Porcupine's kv tests). Appends create new strings; they
+/// are hash-consed so a state is a vector of small integers and equal
+/// strings always get equal ids.
+pub struct KeyValue {
+    keys: Interner,
+    initial: u32,
+    strings: RefCell<StringTable>,
+}
+
+#[derive(Default, Clone)]
+struct StringTable {
+    ids: FxHashMap<Box<str>, u32>,
+    text: Vec<Box<str>>,
+    appended: FxHashMap<(u32, u32), u32>,
+}
+
+impl StringTable {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.text.len() as u32;
+        self.text.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn append(&mut self, prev: u32, suffix: u32) -> u32 {
+        if let Some(&id) = self.appended.get(&(prev, suffix)) {
+            return id;
+        }
+        let joined = format!("{}{}", self.text[prev as usize], self.text[suffix as usize]);
+        let id = self.id(&joined);
+        self.appended.insert((prev, suffix), id);
+        id
+    }
+}
+
+impl KeyValue {
+    pub fn new(initial: &Value) -> Result<KeyValue, String> {
+        let initial_text = match initial {
+            Value::Nil => String::new(),
+            v => v
+                .as_str()
+                .ok_or_else(|| format!("key-value initial value must be a string, found {v}"))?
+                .to_string(),
+        };
+        let mut strings = StringTable::default();
+        let initial = strings.id(&initial_text);
+        Ok(KeyValue {
+            keys: Interner::default(),
+            initial,
+            strings: RefCell::new(strings),
+        })
+    }
+
+    fn text_id(&mut self, v: &Value) -> Result<u32, String> {
+        let s = match v {
+            Value::Nil => "",
+            v => v
+                .as_str()
+                .ok_or_else(|| format!("key-value values must be strings, found {v}"))?,
+        };
+        Ok(self.strings.get_mut().id(s))
+    }
+
+    fn key_count(&self) -> usize {
+        self.keys.values.len() - 1
+    }
+}
+
+impl Model for KeyValue {
+    type State = Box<[u32]>;
+    type Op = KvOp;
+
+    fn init(&self) -> Box<[u32]> {
+        vec![self.initial; self.key_count()].into_boxed_slice()
+    }
+
+    fn step(&self, state: &Box<[u32]>, op: &KvOp) -> Option<Box<[u32]>> {
+        match *op {
+            KvOp::Get(k, v) => (state[k as usize] == v).then(|| state.clone()),
+            KvOp::Put(k, v) => {
+                let mut next = state.clone();
+                next[k as usize] = v;
+                Some(next)
+            }
+            KvOp::Append(k, v) => {
+                let mut next = state.clone();
+                next[k as usize] = self.strings.borrow_mut().append(state[k as usize], v);
+                Some(next)
+            }
+        }
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<KvOp>, String> {
+        // Key ids start at 1 (0 is nil in the interner); index the state by id - 1.
+        let key = call
+            .key
+            .ok_or("key-value operations need a \"key\" field")?;
+        if key.is_nil() {
+            return Err("the \"key\" field must not be nil".into());
+        }
+        let k = self.keys.id(key) - 1;
+        match call.f {
+            "get" | "read" => Ok(match call.output {
+                Some(v) => Encoded::Op(KvOp::Get(k, self.text_id(v)?)),
+                None => Encoded::Skip,
+            }),
+            "put" | "write" => Ok(Encoded::Op(KvOp::Put(k, self.text_id(call.input)?))),
+            "append" => Ok(Encoded::Op(KvOp::Append(k, self.text_id(call.input)?))),
+            _ => Err(unknown_f(call, "get, put or append")),
+        }
+    }
+
+    fn describe(&self, state: &Box<[u32]>) -> Value {
+        let strings = self.strings.borrow();
+        let text = |id: u32| Value::Str(strings.text[id as usize].to_string());
+        if state.len() == 1 {
+            return text(state[0]);
+        }
+        Value::Map(
+            state
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| (self.keys.value(k as u32 + 1).clone(), text(v)))
+                .collect(),
+        )
+    }
+
+    fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
+        state.len() * 4
+    }
+}
+
+// ---- mutex ------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub enum MutexOp {
+    Acquire,
+    Release,
+}
+
+#[derive(Clone)]
+pub struct Mutex {
+    pub initially_held: bool,
+}
+
+impl Model for Mutex {
+    type State = bool;
+    type Op = MutexOp;
+
+    fn init(&self) -> bool {
+        self.initially_held
+    }
+
+    fn step(&self, &held: &bool, op: &MutexOp) -> Option<bool> {
+        match op {
+            MutexOp::Acquire => (!held).then_some(true),
+            MutexOp::Release => held.then_some(false),
+        }
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<MutexOp>, String> {
+        match call.f {
+            "acquire" | "lock" => Ok(Encoded::Op(MutexOp::Acquire)),
+            "release" | "unlock" => Ok(Encoded::Op(MutexOp::Release)),
+            _ => Err(unknown_f(call, "acquire or release")),
+        }
+    }
+
+    fn describe(&self, &held: &bool) -> Value {
+        Value::Keyword(if held { "held" } else { "free" }.into())
+    }
+}
+
+// ---- set ----------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub enum SetOp {
+    Add(u32),
+    /// A read that returned exactly these elements (sorted ids).
+    Read(Box<[u32]>),
+}
+
+/// A grow-only set with `add` and `read` (the whole set).
+#[derive(Clone)]
+pub struct Set {
+    pub values: Interner,
+    pub initial: Box<[u32]>,
+}
+
+impl Set {
+    pub fn new(initial: &Value) -> Result<Set, String> {
+        let mut values = Interner::default();
+        let initial = match initial {
+            Value::Nil => Box::default(),
+            v => sorted_ids(&mut values, v)?,
+        };
+        Ok(Set { values, initial })
+    }
+}
+
+fn sorted_ids(values: &mut Interner, v: &Value) -> Result<Box<[u32]>, String> {
+    let items = v
+        .as_list()
+        .ok_or_else(|| format!("expected a collection of elements, found {v}"))?;
+    let mut ids: Vec<u32> = items.iter().map(|x| values.id(x)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids.into_boxed_slice())
+}
+
+impl Model for Set {
+    type State = Box<[u32]>;
+    type Op = SetOp;
+
+    fn init(&self) -> Box<[u32]> {
+        self.initial.clone()
+    }
+
+    fn step(&self, state: &Box<[u32]>, op: &SetOp) -> Option<Box<[u32]>> {
+        match op {
+            SetOp::Add(x) => Some(match state.binary_search(x) {
+                Ok(_) => state.clone(),
+                Err(at) => {
+                    let mut next = Vec::with_capacity(state.len() + 1);
+                    next.extend_from_slice(&state[..at]);
+                    next.push(*x);
+                    next.extend_from_slice(&state[at..]);
+                    next.into_boxed_slice()
+                }
+            }),
+            SetOp::Read(seen) => (seen == state).then(|| state.clone()),
+        }
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<SetOp>, String> {
+        match call.f {
+            "add" => Ok(Encoded::Op(SetOp::Add(self.values.id(call.input)))),
+            "read" => Ok(match call.output {
+                Some(v) => Encoded::Op(SetOp::Read(sorted_ids(&mut self.values, v)?)),
+                None => Encoded::Skip,
+            }),
+            _ => Err(unknown_f(call, "add or read")),
+        }
+    }
+
+    fn describe(&self, state: &Box<[u32]>) -> Value {
+        Value::Set(
+            state
+                .iter()
+                .map(|&i| self.values.value(i).clone())
+                .collect(),
+        )
+    }
+
+    fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
+        state.len() * 4
+    }
+}
+
+// ---- queues -------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub enum QueueOp {
+    Enqueue(u32),
+    /// A dequeue that returned this element.
+    Dequeue(u32),
+    /// A dequeue of unknown outcome: in a FIFO queue it removed the head (if any).
+    DequeueUnknown,
+}
+
+/// A FIFO queue (`fifo: true`) or an unordered queue (a multiset).
+///
+/// An `ok` dequeue must name the element it got (Jepsen clients record an
+/// empty queue as `fail`). A dequeue of unknown outcome removes the head of
+/// a FIFO queue; in an unordered queue it is left out, which is exact:
+/// extra elements never make a later dequeue illegal.
+#[derive(Clone)]
+pub struct Queue {
+    pub fifo: bool,
+    pub values: Interner,
+}
+
+impl Model for Queue {
+    /// FIFO: elements in order. Unordered: sorted ids (a multiset).
+    type State = Box<[u32]>;
+    type Op = QueueOp;
+
+    fn init(&self) -> Box<[u32]> {
+        Box::default()
+    }
+
+    fn step(&self, state: &Box<[u32]>, op: &QueueOp) -> Option<Box<[u32]>> {
+        match *op {
+            QueueOp::Enqueue(x) => {
+                let mut next = state.to_vec();
+                if self.fifo {
+                    next.push(x);
+                } else {
+                    let at = next.partition_point(|&y| y <= x);
+                    next.insert(at, x);
+                }
+                Some(next.into_boxed_slice())
+            }
+            QueueOp::Dequeue(x) => {
+                let at = if self.fifo {
+                    (state.first() == Some(&x)).then_some(0)?
+                } else {
+                    state.binary_search(&x).ok()?
+                };
+                let mut next = state.to_vec();
+                next.remove(at);
+                Some(next.into_boxed_slice())
+            }
+            QueueOp::DequeueUnknown => Some(state.get(1..).unwrap_or_default().into()),
+        }
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<QueueOp>, String> {
+        match call.f {
+            "enqueue" | "add" => Ok(Encoded::Op(QueueOp::Enqueue(self.values.id(call.input)))),
+            "dequeue" | "remove" => match call.output {
+                Some(Value::Nil) => Err(
+                    "an ok dequeue must return the element it took (record an empty queue as fail)"
+                        .into(),
+                ),
+                Some(v) => Ok(Encoded::Op(QueueOp::Dequeue(self.values.id(v)))),
+                None if self.fifo => Ok(Encoded::Op(QueueOp::DequeueUnknown)),
+                None => Ok(Encoded::Skip),
+            },
+            _ => Err(unknown_f(call, "enqueue or dequeue")),
+        }
+    }
+
+    fn describe(&self, state: &Box<[u32]>) -> Value {
+        Value::List(
+            state
+                .iter()
+                .map(|&i| self.values.value(i).clone())
+                .collect(),
+        )
+    }
+
+    fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
+        state.len() * 4
+    }
+}

@@ -1,0 +1,343 @@
+//! The search for a linearization of one partition: Wing & Gong's
+//! backtracking with Lowe's cache, in the shape of Porcupine's checker.
+//!
+//! Calls and returns form a doubly linked list in history order. Walking it
+//! from the head, a call whose operation the model accepts in the current
+//! state is *lifted* out of the list (with its return) and pushed on a
+//! stack; a return reached before its call was lifted means the current
+//! prefix cannot be extended, so the last lifted call is put back and the
+//! walk resumes after it. The cache of (set of lifted calls, state) pairs
+//! prunes every configuration seen before: two prefixes with the same calls
+//! and the same state have the same futures.
+//!
+//! Calls of unknown outcome return "at infinity": once the walk reaches such
+//! a return, every call that did complete is linearized and the remaining
+//! unknown ones are taken never to have happened.
+
+use super::models::Model;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// One call of a partition, encoded for its model.
+pub struct SearchCall<O> {
+    pub op: O,
+    /// Position of the invocation in the history.
+    pub invoke: usize,
+    /// Position of the completion; `None` when the outcome is unknown.
+    pub complete: Option<usize>,
+}
+
+/// Limits shared by every partition of one check.
+pub struct Budget {
+    pub deadline: Option<Instant>,
+    pub memory_limit: usize,
+    pub memory_used: AtomicUsize,
+    /// Set when another partition proved the history illegal.
+    pub cancel: AtomicBool,
+}
+
+impl Budget {
+    pub fn new(deadline: Option<Instant>, memory_limit: usize) -> Budget {
+        Budget {
+            deadline,
+            memory_limit,
+            memory_used: AtomicUsize::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+}
+
+pub enum Outcome<S> {
+    Linearizable,
+    NotLinearizable(Stuck<S>),
+    /// The budget ran out: the reason, in words.
+    Unknown(String),
+    Cancelled,
+}
+
+/// Where the search got stuck: the longest linearizable prefixes, each with
+/// the call that could not be linearized after it.
+pub struct Stuck<S> {
+    pub prefixes: Vec<Prefix<S>>,
+}
+
+pub struct Prefix<S> {
+    /// Calls in linearization order, with the model state after each.
+    pub steps: Vec<(usize, S)>,
+    /// The call whose completion was reached before it could be linearized.
+    pub blocked: usize,
+}
+
+/// Search statistics, for the result and for tuning.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub steps: u64,
+    pub cache_entries: usize,
+    pub max_depth: usize,
+}
+
+const HEAD: u32 = 0;
+const END: u32 = u32::MAX;
+/// How many equally long prefixes are kept as evidence.
+const PREFIXES_KEPT: usize = 3;
+
+#[derive(Clone, Copy)]
+struct Node {
+    call: u32,
+    is_call: bool,
+    /// For a call: its return node.
+    partner: u32,
+    prev: u32,
+    next: u32,
+}
+
+struct Entries {
+    nodes: Vec<Node>,
+}
+
+impl Entries {
+    fn new<O>(calls: &[SearchCall<O>]) -> Entries {
+        // (position, is_return, call): returns of unknown outcome sort last.
+        let mut events: Vec<(usize, bool, u32)> = Vec::with_capacity(calls.len() * 2);
+        for (i, c) in calls.iter().enumerate() {
+            events.push((c.invoke, false, i as u32));
+            events.push((c.complete.unwrap_or(usize::MAX), true, i as u32));
+        }
+        events.sort_unstable();
+        let mut nodes = Vec::with_capacity(events.len() + 1);
+        nodes.push(Node {
+            call: u32::MAX,
+            is_call: false,
+            partner: END,
+            prev: END,
+            next: if events.is_empty() { END } else { 1 },
+        });
+        let mut call_node = vec![0u32; calls.len()];
+        for (n, &(_, is_return, call)) in events.iter().enumerate() {
+            let id = n as u32 + 1;
+            if !is_return {
+                call_node[call as usize] = id;
+            }
+            nodes.push(Node {
+                call,
+                is_call: !is_return,
+                partner: END,
+                prev: id - 1,
+                next: if n + 1 < events.len() { id + 1 } else { END },
+            });
+        }
+        for id in 1..nodes.len() {
+            if !nodes[id].is_call {
+                let c = call_node[nodes[id].call as usize];
+                nodes[c as usize].partner = id as u32;
+            }
+        }
+        Entries { nodes }
+    }
+
+    fn unlink(&mut self, e: u32) {
+        let Node { prev, next, .. } = self.nodes[e as usize];
+        self.nodes[prev as usize].next = next;
+        if next != END {
+            self.nodes[next as usize].prev = prev;
+        }
+    }
+
+    fn relink(&mut self, e: u32) {
+        let Node { prev, next, .. } = self.nodes[e as usize];
+        self.nodes[prev as usize].next = e;
+        if next != END {
+            self.nodes[next as usize].prev = e;
+        }
+    }
+
+    fn lift(&mut self, call: u32) {
+        self.unlink(call);
+        self.unlink(self.nodes[call as usize].partner);
+    }
+
+    fn unlift(&mut self, call: u32) {
+        self.relink(self.nodes[call as usize].partner);
+        self.relink(call);
+    }
+}
+
+/// A set of linearized calls, hashed incrementally (Zobrist): flipping a
+/// call's bit XORs its random key into the hash.
+#[derive(Clone)]
+struct Linearized {
+    words: Vec<u64>,
+    hash: u64,
+}
+
+fn zobrist(i: u32) -> u64 {
+    // splitmix64: a fixed pseudo-random key per call.
+    let mut z = (i as u64)
+        .wrapping_add(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Linearized {
+    fn new(n: usize) -> Linearized {
+        Linearized {
+            words: vec![0; n.div_ceil(64).max(1)],
+            hash: 0,
+        }
+    }
+
+    fn flip(&mut self, i: u32) {
+        self.words[i as usize / 64] ^= 1 << (i % 64);
+        self.hash ^= zobrist(i);
+    }
+}
+
+struct CacheEntry<S> {
+    hash: u64,
+    words: Box<[u64]>,
+    state: S,
+}
+
+fn state_hash<S: Hash>(linearized: u64, state: &S) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(state) ^ linearized.rotate_left(17)
+}
+
+/// How often (in steps) the budget and the cancel flag are looked at.
+const CHECK_EVERY: u64 = 1 << 12;
+
+/// Searches for a linearization of `calls`. With `evidence_depth` set (the
+/// depth a first, cheaper search got stuck at), snapshots the prefixes of
+/// that depth for the evidence.
+pub fn search<M: Model>(
+    model: &M,
+    calls: &[SearchCall<M::Op>],
+    budget: &Budget,
+    evidence_depth: Option<usize>,
+) -> (Outcome<M::State>, Stats) {
+    let mut entries = Entries::new(calls);
+    let mut cache: HashTable<CacheEntry<M::State>> = HashTable::new();
+    let mut linearized = Linearized::new(calls.len());
+    let mut state = model.init();
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut stats = Stats::default();
+    let mut memory_pending = 0usize;
+    let mut memory_total = 0usize;
+    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + linearized.words.len() * 8;
+    let mut stuck = Stuck {
+        prefixes: Vec::new(),
+    };
+
+    let release = |total: usize| {
+        budget.memory_used.fetch_sub(total, Ordering::Relaxed);
+    };
+
+    let mut entry = entries.nodes[HEAD as usize].next;
+    loop {
+        if entry == END {
+            release(memory_total);
+            return (Outcome::Linearizable, stats);
+        }
+        stats.steps += 1;
+        if stats.steps % CHECK_EVERY == 0 {
+            memory_total += memory_pending;
+            let used = budget
+                .memory_used
+                .fetch_add(memory_pending, Ordering::Relaxed)
+                + memory_pending;
+            memory_pending = 0;
+            let verdict = if budget.cancel.load(Ordering::Relaxed) {
+                Some(Outcome::Cancelled)
+            } else if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Outcome::Unknown(format!(
+                    "time limit reached after {} search steps ({} cached configurations, {} of {} calls linearized at most)",
+                    stats.steps, stats.cache_entries, stats.max_depth, calls.len()
+                )))
+            } else if used > budget.memory_limit {
+                Some(Outcome::Unknown(format!(
+                    "memory limit of {} MiB reached after {} search steps ({} cached configurations)",
+                    budget.memory_limit >> 20,
+                    stats.steps,
+                    stats.cache_entries
+                )))
+            } else {
+                None
+            };
+            if let Some(v) = verdict {
+                release(memory_total);
+                return (v, stats);
+            }
+        }
+
+        let node = entries.nodes[entry as usize];
+        if node.is_call {
+            if let Some(next) = model.step(&state, &calls[node.call as usize].op) {
+                linearized.flip(node.call);
+                let hash = state_hash(linearized.hash, &next);
+                let seen = cache
+                    .find(hash, |e| {
+                        e.hash == hash && e.state == next && *e.words == *linearized.words
+                    })
+                    .is_some();
+                if !seen {
+                    memory_pending += entry_bytes + model.heap_bytes(&next);
+                    stats.cache_entries += 1;
+                    cache.insert_unique(
+                        hash,
+                        CacheEntry {
+                            hash,
+                            words: linearized.words.clone().into_boxed_slice(),
+                            state: next.clone(),
+                        },
+                        |e| e.hash,
+                    );
+                    stack.push((entry, std::mem::replace(&mut state, next)));
+                    stats.max_depth = stats.max_depth.max(stack.len());
+                    entries.lift(entry);
+                    entry = entries.nodes[HEAD as usize].next;
+                    continue;
+                }
+                linearized.flip(node.call);
+            }
+            entry = node.next;
+        } else {
+            if calls[node.call as usize].complete.is_none() {
+                // Only calls of unknown outcome are left: they never happened.
+                release(memory_total);
+                return (Outcome::Linearizable, stats);
+            }
+            // A failing search gets stuck deepest at its maximum depth, so
+            // a second search given that depth collects the longest prefixes.
+            if evidence_depth == Some(stack.len()) && stuck.prefixes.len() < PREFIXES_KEPT {
+                stuck.prefixes.push(Prefix {
+                    steps: snapshot(&stack, &state, &entries),
+                    blocked: node.call as usize,
+                });
+            }
+            let Some((call_entry, previous)) = stack.pop() else {
+                release(memory_total);
+                return (Outcome::NotLinearizable(stuck), stats);
+            };
+            state = previous;
+            linearized.flip(entries.nodes[call_entry as usize].call);
+            entries.unlift(call_entry);
+            entry = entries.nodes[call_entry as usize].next;
+        }
+    }
+}
+
+/// The calls on the stack in linearization order, each with the state after it.
+fn snapshot<S: Clone>(stack: &[(u32, S)], state: &S, entries: &Entries) -> Vec<(usize, S)> {
+    (0..stack.len())
+        .map(|i| {
+            let after = stack.get(i + 1).map_or(state, |(_, s)| s);
+            (
+                entries.nodes[stack[i].0 as usize].call as usize,
+                after.clone(),
+            )
+        })
+        .collect()
+}
