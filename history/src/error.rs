@@ -53,14 +53,20 @@ impl std::error::Error for ParseError {}
 /// Reading a history can fail because of the file system or the content.
 #[derive(Debug)]
 pub enum Error {
-    Io { file: Option<PathBuf>, source: std::io::Error },
+    Io {
+        file: Option<PathBuf>,
+        source: std::io::Error,
+    },
     Parse(ParseError),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { file: Some(p), source } => write!(f, "{}: {source}", p.display()),
+            Error::Io {
+                file: Some(p),
+                source,
+            } => write!(f, "{}: {source}", p.display()),
             Error::Io { file: None, source } => write!(f, "{source}"),
             Error::Parse(e) => e.fmt(f),
         }
@@ -78,7 +84,10 @@ impl From<ParseError> for Error {
 impl Error {
     pub fn in_file(self, file: impl Into<PathBuf>) -> Error {
         match self {
-            Error::Io { file: None, source } => Error::Io { file: Some(file.into()), source },
+            Error::Io { file: None, source } => Error::Io {
+                file: Some(file.into()),
+                source,
+            },
             Error::Parse(e) if e.file.is_none() => Error::Parse(e.in_file(file)),
             other => other,
         }
