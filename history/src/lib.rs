@@ -58,7 +58,9 @@ impl Format {
             Some(Format::JepsenLog)
         } else if first.starts_with("{\"") || first == "{" {
             Some(Format::Jsonl)
-        } else if first.starts_with("{:") || first.starts_with('[') || first.starts_with('{') {
+        } else if first.starts_with(['{', '[', '(', '#', ';']) {
+            // `{:type ...}`, a Knossos vector, `#jepsen.history.Op{...}`
+            // (Jepsen 0.3), a `;` comment.
             Some(Format::Edn)
         } else {
             None
