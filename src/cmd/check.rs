@@ -1,15 +1,264 @@
-//! `shakedown check FILE...`
+//! `shakedown check FILE...`: checks recorded histories and prints one line
+//! per file, then a summary table (or, with `--json`, the full results).
 
-use std::path::PathBuf;
+use super::exit;
+use checkers::linearizable::{self, LinResult, ModelKind};
+use checkers::verdict::Validity;
+use history::{Format, Value};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// History files (JSONL, EDN or jepsen.util log).
+    /// History files: shakedown JSON Lines, Jepsen EDN or jepsen.util logs.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// The linearizability model: register, cas-register, key-value,
+    /// mutex, set, fifo-queue, unordered-queue.
+    #[arg(long, default_value = "cas-register")]
+    pub model: ModelKind,
+    /// Initial state of every key (`nil`, a JSON value, or a bare string).
+    #[arg(long, default_value = "nil")]
+    pub initial: String,
+    /// Input format; `auto` looks at the content.
+    #[arg(long, default_value = "auto")]
+    pub format: FormatArg,
+    /// Check the history as one object instead of one object per `key`.
+    #[arg(long)]
+    pub no_partition: bool,
+    /// Give up with `unknown` after this long per file (e.g. 90s, 5m).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub time_limit: Duration,
+    /// Give up with `unknown` when the search cache exceeds this (e.g. 512M, 4G).
+    #[arg(long, default_value = "4G", value_parser = parse_bytes)]
+    pub memory_limit: usize,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Print the full results as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(_args: Args) -> ExitCode {
-    ExitCode::from(super::exit::ERROR)
+#[derive(Clone, Copy)]
+pub enum FormatArg {
+    Auto,
+    Known(Format),
+}
+
+impl std::str::FromStr for FormatArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(FormatArg::Auto),
+            other => other.parse().map(FormatArg::Known),
+        }
+    }
+}
+
+impl FormatArg {
+    fn format(self) -> Option<Format> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Known(f) => Some(f),
+        }
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 5m or 500ms"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?}, expected ms, s, m or h"
+            ))
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?}: expected a non-negative duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let upper = s.trim().to_ascii_uppercase();
+    let upper = upper.trim_end_matches("IB").trim_end_matches('B');
+    let (num, shift) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 10),
+        Some('M') => (&upper[..upper.len() - 1], 20),
+        Some('G') => (&upper[..upper.len() - 1], 30),
+        Some('T') => (&upper[..upper.len() - 1], 40),
+        _ => (upper, 0),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a size such as 512M or 4G"))?;
+    Ok((n * (1u64 << shift) as f64) as usize)
+}
+
+/// `nil`, any JSON value, or else the text itself as a string.
+fn parse_initial(s: &str) -> Value {
+    match s {
+        "nil" | "null" => Value::Nil,
+        _ => serde_json::from_str(s).unwrap_or_else(|_| Value::Str(s.to_string())),
+    }
+}
+
+/// The result for one file, as `--json` prints it.
+#[derive(Serialize)]
+struct FileReport {
+    file: PathBuf,
+    valid: Option<Validity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    ops: usize,
+    seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linearizable: Option<LinResult>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let opts = linearizable::Options {
+        model: args.model,
+        initial: parse_initial(&args.initial),
+        partition_by_key: !args.no_partition,
+        time_limit: Some(args.time_limit),
+        memory_limit: args.memory_limit,
+        threads: args.threads,
+    };
+    let mut reports = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let report = check_file(file, args.format.format(), &opts);
+        if !args.json {
+            print_line(&report);
+        }
+        reports.push(report);
+    }
+    if args.json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode results as JSON: {e}");
+                return ExitCode::from(exit::ERROR);
+            }
+        }
+    } else if reports.len() > 1 {
+        print_summary(&reports);
+    }
+    ExitCode::from(exit_code(&reports))
+}
+
+fn check_file(file: &Path, format: Option<Format>, opts: &linearizable::Options) -> FileReport {
+    let started = Instant::now();
+    let mut report = FileReport {
+        file: file.to_path_buf(),
+        valid: None,
+        error: None,
+        ops: 0,
+        seconds: 0.0,
+        linearizable: None,
+    };
+    match history::read_file(file, format) {
+        Err(e) => report.error = Some(e.to_string()),
+        Ok(h) => {
+            report.ops = h.len();
+            match linearizable::check(&h, opts) {
+                Ok(r) => {
+                    report.valid = Some(r.valid);
+                    report.linearizable = Some(r);
+                }
+                Err(e) => report.error = Some(format!("{}: {e}", file.display())),
+            }
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn verdict_word(r: &FileReport) -> &'static str {
+    match r.valid {
+        Some(Validity::Valid) => "valid",
+        Some(Validity::Invalid) => "INVALID",
+        Some(Validity::Unknown) => "unknown",
+        None => "ERROR",
+    }
+}
+
+fn print_line(r: &FileReport) {
+    println!(
+        "{}  {}  {} ops  {}",
+        r.file.display(),
+        verdict_word(r),
+        r.ops,
+        human_time(r.seconds)
+    );
+    if let Some(e) = &r.error {
+        eprintln!("  error: {e}");
+    }
+    if let Some(lin) = &r.linearizable {
+        if let Some(reason) = &lin.reason {
+            println!("  {reason}");
+        }
+        for f in lin.failures.iter().take(3) {
+            match &f.key {
+                Some(k) => println!("  key {k}: {}", f.explanation),
+                None => println!("  {}", f.explanation),
+            }
+        }
+    }
+}
+
+fn human_time(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.1} ms", secs * 1e3)
+    } else {
+        format!("{secs:.2} s")
+    }
+}
+
+fn print_summary(reports: &[FileReport]) {
+    #[derive(tabled::Tabled)]
+    struct Row {
+        verdict: &'static str,
+        files: usize,
+        ops: usize,
+        time: String,
+    }
+    let rows: Vec<Row> = ["valid", "INVALID", "unknown", "ERROR"]
+        .into_iter()
+        .filter_map(|word| {
+            let group: Vec<&FileReport> =
+                reports.iter().filter(|r| verdict_word(r) == word).collect();
+            (!group.is_empty()).then(|| Row {
+                verdict: word,
+                files: group.len(),
+                ops: group.iter().map(|r| r.ops).sum(),
+                time: human_time(group.iter().map(|r| r.seconds).sum()),
+            })
+        })
+        .collect();
+    println!("\n{}", tabled::Table::new(rows));
+}
+
+fn exit_code(reports: &[FileReport]) -> u8 {
+    if reports.iter().any(|r| r.error.is_some()) {
+        exit::ERROR
+    } else if reports.iter().any(|r| r.valid == Some(Validity::Invalid)) {
+        exit::INVALID
+    } else if reports.iter().any(|r| r.valid == Some(Validity::Unknown)) {
+        exit::UNKNOWN
+    } else {
+        exit::VALID
+    }
 }

@@ -14,7 +14,7 @@ use crate::verdict::Validity;
 use history::{History, OpType, Value};
 use models::{CallView, Encoded, KeyValue, Model, Mutex, Queue, Register, Set};
 use rustc_hash::FxHashMap;
-use search::{Budget, Outcome, SearchCall};
+use search::{Budget, Evidence, Outcome, SearchCall};
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex as Lock;
@@ -431,7 +431,7 @@ impl Run<'_> {
         p: &Partition<M>,
         budget: &Budget,
     ) -> (PartitionVerdict, search::Stats) {
-        let (outcome, stats) = search::search(&p.model, &p.calls, budget, None);
+        let (outcome, stats) = search::search(&p.model, &p.calls, budget, Evidence::Deepest);
         let verdict = match outcome {
             Outcome::Linearizable => PartitionVerdict::Valid,
             Outcome::Cancelled => PartitionVerdict::Cancelled,
@@ -439,10 +439,14 @@ impl Run<'_> {
                 Some(k) => format!("key {k}: {reason}"),
                 None => reason,
             }),
+            Outcome::NotLinearizable(stuck) if !stuck.prefixes.is_empty() => {
+                PartitionVerdict::Invalid(Box::new(self.failure(p, stuck)))
+            }
             Outcome::NotLinearizable(_) => {
-                // Search again, now collecting the prefixes at the depth the
-                // first search got stuck at. It visits the same states.
-                let (again, _) = search::search(&p.model, &p.calls, budget, Some(stats.max_depth));
+                // Stuck too deep to snapshot on the way: search again, now
+                // collecting the prefixes at that depth.
+                let depth = Evidence::AtDepth(stats.stuck_depth);
+                let (again, _) = search::search(&p.model, &p.calls, budget, depth);
                 match again {
                     Outcome::NotLinearizable(stuck) => {
                         PartitionVerdict::Invalid(Box::new(self.failure(p, stuck)))

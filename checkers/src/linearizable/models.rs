@@ -35,7 +35,9 @@ pub enum Encoded<O> {
 
 pub trait Model: Send {
     type State: Clone + Eq + Hash + Send;
-    type Op: Send + Sync;
+    /// Equal ops have equal effects: the search treats identical calls of
+    /// unknown outcome as interchangeable.
+    type Op: Send + Sync + Eq + Hash;
 
     fn init(&self) -> Self::State;
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
@@ -43,6 +45,11 @@ pub trait Model: Send {
     fn encode(&mut self, call: &CallView) -> Result<Encoded<Self::Op>, String>;
     /// The state in history terms, for evidence and reports.
     fn describe(&self, state: &Self::State) -> Value;
+    /// True for an operation that never changes the state (a read): the
+    /// search linearizes such a call as soon as it is legal.
+    fn is_read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
     /// Bytes a state holds on the heap, for the memory budget.
     fn heap_bytes(&self, _state: &Self::State) -> usize {
         0
@@ -97,7 +104,7 @@ fn unknown_f(call: &CallView, expected: &str) -> String {
 
 // ---- register / cas-register ----------------------------------------------
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RegisterOp {
     /// A read that returned this value.
     Read(u32),
@@ -167,42 +174,54 @@ impl Model for Register {
     fn describe(&self, &state: &u32) -> Value {
         self.values.value(state).clone()
     }
+
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
 }
 
 // ---- key-value (multi-register with get / put / append) --------------------
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KvOp {
     Get(u32, u32),
     Put(u32, u32),
     Append(u32, u32),
 }
 
-/// String values per key, keys starting as the initial value (empty string
-/// by default, as in Porcupine's kv tests). Appends create new strings; they
-/// are hash-consed so a state is a vector of small integers and equal
-/// strings always get equal ids.
+/// String values per key, every key starting at the initial value (the
+/// empty string by default, as in Porcupine's kv tests).
+///
+/// Everything is hash-consed so the search handles small integers only:
+/// strings (appends create new ones, equal text gets an equal id), states
+/// (a vector of string ids, one per key, named by a state id) and
+/// transitions ((state, op) -> state, computed once). Without this the
+/// unpartitioned 10-client corpus file spends its time cloning and hashing
+/// vectors of strings.
 pub struct KeyValue {
     keys: Interner,
     initial: u32,
-    strings: RefCell<StringTable>,
+    tables: RefCell<KvTables>,
 }
 
-#[derive(Default, Clone)]
-struct StringTable {
-    ids: FxHashMap<Box<str>, u32>,
-    text: Vec<Box<str>>,
+#[derive(Default)]
+struct KvTables {
+    string_ids: FxHashMap<Box<str>, u32>,
+    strings: Vec<Box<str>>,
     appended: FxHashMap<(u32, u32), u32>,
+    state_ids: FxHashMap<Box<[u32]>, u32>,
+    states: Vec<Box<[u32]>>,
+    transitions: FxHashMap<(u32, KvOp), Option<u32>>,
 }
 
-impl StringTable {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
+impl KvTables {
+    fn string(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.string_ids.get(s) {
             return id;
         }
-        let id = self.text.len() as u32;
-        self.text.push(s.into());
-        self.ids.insert(s.into(), id);
+        let id = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.string_ids.insert(s.into(), id);
         id
     }
 
@@ -210,10 +229,45 @@ impl StringTable {
         if let Some(&id) = self.appended.get(&(prev, suffix)) {
             return id;
         }
-        let joined = format!("{}{}", self.text[prev as usize], self.text[suffix as usize]);
-        let id = self.id(&joined);
+        let joined = format!(
+            "{}{}",
+            self.strings[prev as usize], self.strings[suffix as usize]
+        );
+        let id = self.string(&joined);
         self.appended.insert((prev, suffix), id);
         id
+    }
+
+    fn state(&mut self, values: Box<[u32]>) -> u32 {
+        if let Some(&id) = self.state_ids.get(&values) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(values.clone());
+        self.state_ids.insert(values, id);
+        id
+    }
+
+    fn step(&mut self, state: u32, op: KvOp) -> Option<u32> {
+        if let Some(&next) = self.transitions.get(&(state, op)) {
+            return next;
+        }
+        let values = &self.states[state as usize];
+        let next = match op {
+            KvOp::Get(k, v) => (values[k as usize] == v).then_some(state),
+            KvOp::Put(k, v) => {
+                let mut next = values.clone();
+                next[k as usize] = v;
+                Some(self.state(next))
+            }
+            KvOp::Append(k, v) => {
+                let mut next = values.clone();
+                next[k as usize] = self.append(values[k as usize], v);
+                Some(self.state(next))
+            }
+        };
+        self.transitions.insert((state, op), next);
+        next
     }
 }
 
@@ -226,12 +280,12 @@ impl KeyValue {
                 .ok_or_else(|| format!("key-value initial value must be a string, found {v}"))?
                 .to_string(),
         };
-        let mut strings = StringTable::default();
-        let initial = strings.id(&initial_text);
+        let mut tables = KvTables::default();
+        let initial = tables.string(&initial_text);
         Ok(KeyValue {
             keys: Interner::default(),
             initial,
-            strings: RefCell::new(strings),
+            tables: RefCell::new(tables),
         })
     }
 
@@ -242,46 +296,35 @@ impl KeyValue {
                 .as_str()
                 .ok_or_else(|| format!("key-value values must be strings, found {v}"))?,
         };
-        Ok(self.strings.get_mut().id(s))
-    }
-
-    fn key_count(&self) -> usize {
-        self.keys.values.len() - 1
+        Ok(self.tables.get_mut().string(s))
     }
 }
 
 impl Model for KeyValue {
-    type State = Box<[u32]>;
+    /// An id into the model's table of states.
+    type State = u32;
     type Op = KvOp;
 
-    fn init(&self) -> Box<[u32]> {
-        vec![self.initial; self.key_count()].into_boxed_slice()
+    fn init(&self) -> u32 {
+        // Every key seen while encoding starts at the initial value.
+        let keys = self.keys.values.len() - 1;
+        self.tables
+            .borrow_mut()
+            .state(vec![self.initial; keys].into_boxed_slice())
     }
 
-    fn step(&self, state: &Box<[u32]>, op: &KvOp) -> Option<Box<[u32]>> {
-        match *op {
-            KvOp::Get(k, v) => (state[k as usize] == v).then(|| state.clone()),
-            KvOp::Put(k, v) => {
-                let mut next = state.clone();
-                next[k as usize] = v;
-                Some(next)
-            }
-            KvOp::Append(k, v) => {
-                let mut next = state.clone();
-                next[k as usize] = self.strings.borrow_mut().append(state[k as usize], v);
-                Some(next)
-            }
-        }
+    fn step(&self, &state: &u32, op: &KvOp) -> Option<u32> {
+        self.tables.borrow_mut().step(state, *op)
     }
 
     fn encode(&mut self, call: &CallView) -> Result<Encoded<KvOp>, String> {
-        // Key ids start at 1 (0 is nil in the interner); index the state by id - 1.
         let key = call
             .key
             .ok_or("key-value operations need a \"key\" field")?;
         if key.is_nil() {
             return Err("the \"key\" field must not be nil".into());
         }
+        // Key ids start at 1 (0 is nil in the interner); a state is indexed by id - 1.
         let k = self.keys.id(key) - 1;
         match call.f {
             "get" | "read" => Ok(match call.output {
@@ -294,29 +337,30 @@ impl Model for KeyValue {
         }
     }
 
-    fn describe(&self, state: &Box<[u32]>) -> Value {
-        let strings = self.strings.borrow();
-        let text = |id: u32| Value::Str(strings.text[id as usize].to_string());
-        if state.len() == 1 {
-            return text(state[0]);
+    fn is_read_only(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(..))
+    }
+
+    fn describe(&self, &state: &u32) -> Value {
+        let tables = self.tables.borrow();
+        let values = &tables.states[state as usize];
+        let text = |id: u32| Value::Str(tables.strings[id as usize].to_string());
+        if values.len() == 1 {
+            return text(values[0]);
         }
         Value::Map(
-            state
+            values
                 .iter()
                 .enumerate()
                 .map(|(k, &v)| (self.keys.value(k as u32 + 1).clone(), text(v)))
                 .collect(),
         )
     }
-
-    fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
-        state.len() * 4
-    }
 }
 
 // ---- mutex ------------------------------------------------------------------
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MutexOp {
     Acquire,
     Release,
@@ -357,7 +401,7 @@ impl Model for Mutex {
 
 // ---- set ----------------------------------------------------------------------
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SetOp {
     Add(u32),
     /// A read that returned exactly these elements (sorted ids).
@@ -427,6 +471,10 @@ impl Model for Set {
         }
     }
 
+    fn is_read_only(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
     fn describe(&self, state: &Box<[u32]>) -> Value {
         Value::Set(
             state
@@ -443,7 +491,7 @@ impl Model for Set {
 
 // ---- queues -------------------------------------------------------------------
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QueueOp {
     Enqueue(u32),
     /// A dequeue that returned this element.

@@ -76,6 +76,9 @@ pub struct Stats {
     pub steps: u64,
     pub cache_entries: usize,
     pub max_depth: usize,
+    /// The deepest point at which a completion was reached before its call
+    /// could be linearized.
+    pub stuck_depth: usize,
 }
 
 const HEAD: u32 = 0;
@@ -190,15 +193,22 @@ impl Linearized {
         }
     }
 
+    fn contains(&self, i: u32) -> bool {
+        self.words[i as usize / 64] & (1 << (i % 64)) != 0
+    }
+
     fn flip(&mut self, i: u32) {
         self.words[i as usize / 64] ^= 1 << (i % 64);
         self.hash ^= zobrist(i);
     }
 }
 
+/// A cached configuration. Its set of linearized calls lives in the
+/// search's arena (entry `n` at words `n * width ..`): one allocation for
+/// all entries instead of one each.
 struct CacheEntry<S> {
     hash: u64,
-    words: Box<[u64]>,
+    slot: u32,
     state: S,
 }
 
@@ -208,28 +218,61 @@ fn state_hash<S: Hash>(linearized: u64, state: &S) -> u64 {
 
 /// How often (in steps) the budget and the cancel flag are looked at.
 const CHECK_EVERY: u64 = 1 << 12;
+/// Prefixes up to this long are snapshotted while searching; a failing
+/// search stuck deeper is run again to collect them (copying long prefixes
+/// at every new depth would be quadratic).
+const SNAPSHOT_DEPTH: usize = 4096;
 
-/// Searches for a linearization of `calls`. With `evidence_depth` set (the
-/// depth a first, cheaper search got stuck at), snapshots the prefixes of
-/// that depth for the evidence.
+/// Which stuck prefixes to keep as evidence.
+#[derive(Clone, Copy, Debug)]
+pub enum Evidence {
+    /// The deepest ones, while they are at most `SNAPSHOT_DEPTH` long.
+    Deepest,
+    /// Those stuck at exactly this depth (a second search after `Deepest`
+    /// found the failure too deep to snapshot).
+    AtDepth(usize),
+}
+
+struct Frame<S> {
+    entry: u32,
+    previous: S,
+    /// A read lifted because it was legal: there is no alternative to try
+    /// for it, so backtracking over it goes on to the frame below.
+    forced: bool,
+}
+
+/// Searches for a linearization of `calls`.
 pub fn search<M: Model>(
     model: &M,
     calls: &[SearchCall<M::Op>],
     budget: &Budget,
-    evidence_depth: Option<usize>,
+    evidence: Evidence,
 ) -> (Outcome<M::State>, Stats) {
     let mut entries = Entries::new(calls);
+    let twin = earlier_twins(model, calls);
+    // A completed read legal in the current state can be linearized right
+    // now without loss: every call that returned before it was invoked is
+    // already linearized (the walk met no return before it), and a read
+    // changes no state, so moving it to the front of any extension keeps
+    // that extension legal. Deferring it never needs exploring.
+    let forced: Vec<bool> = calls
+        .iter()
+        .map(|c| c.complete.is_some() && model.is_read_only(&c.op))
+        .collect();
     let mut cache: HashTable<CacheEntry<M::State>> = HashTable::new();
     let mut linearized = Linearized::new(calls.len());
+    let width = linearized.words.len();
+    let mut arena: Vec<u64> = Vec::new();
     let mut state = model.init();
-    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut stats = Stats::default();
     let mut memory_pending = 0usize;
     let mut memory_total = 0usize;
-    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + linearized.words.len() * 8;
+    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + width * 8;
     let mut stuck = Stuck {
         prefixes: Vec::new(),
     };
+    let mut stuck_any = false;
 
     let release = |total: usize| {
         budget.memory_used.fetch_sub(total, Ordering::Relaxed);
@@ -273,71 +316,130 @@ pub fn search<M: Model>(
         }
 
         let node = entries.nodes[entry as usize];
+        let c = node.call as usize;
         if node.is_call {
-            if let Some(next) = model.step(&state, &calls[node.call as usize].op) {
-                linearized.flip(node.call);
-                let hash = state_hash(linearized.hash, &next);
-                let seen = cache
-                    .find(hash, |e| {
-                        e.hash == hash && e.state == next && *e.words == *linearized.words
-                    })
-                    .is_some();
-                if !seen {
-                    memory_pending += entry_bytes + model.heap_bytes(&next);
-                    stats.cache_entries += 1;
-                    cache.insert_unique(
-                        hash,
-                        CacheEntry {
-                            hash,
-                            words: linearized.words.clone().into_boxed_slice(),
-                            state: next.clone(),
-                        },
-                        |e| e.hash,
-                    );
-                    stack.push((entry, std::mem::replace(&mut state, next)));
-                    stats.max_depth = stats.max_depth.max(stack.len());
-                    entries.lift(entry);
-                    entry = entries.nodes[HEAD as usize].next;
-                    continue;
-                }
-                linearized.flip(node.call);
+            // Of identical calls of unknown outcome, the earliest goes first.
+            if twin[c].is_some_and(|t| !linearized.contains(t)) {
+                entry = node.next;
+                continue;
             }
-            entry = node.next;
+            let Some(next) = model.step(&state, &calls[c].op) else {
+                entry = node.next;
+                continue;
+            };
+            linearized.flip(node.call);
+            let hash = state_hash(linearized.hash, &next);
+            let seen = cache
+                .find(hash, |e| {
+                    let at = e.slot as usize * width;
+                    e.hash == hash
+                        && e.state == next
+                        && arena[at..at + width] == linearized.words[..]
+                })
+                .is_some();
+            if !seen {
+                memory_pending += entry_bytes + model.heap_bytes(&next);
+                let slot = stats.cache_entries as u32;
+                stats.cache_entries += 1;
+                arena.extend_from_slice(&linearized.words);
+                cache.insert_unique(
+                    hash,
+                    CacheEntry {
+                        hash,
+                        slot,
+                        state: next.clone(),
+                    },
+                    |e| e.hash,
+                );
+                stack.push(Frame {
+                    entry,
+                    previous: std::mem::replace(&mut state, next),
+                    forced: forced[c],
+                });
+                stats.max_depth = stats.max_depth.max(stack.len());
+                entries.lift(entry);
+                entry = entries.nodes[HEAD as usize].next;
+                continue;
+            }
+            linearized.flip(node.call);
+            if !forced[c] {
+                entry = node.next;
+                continue;
+            }
+            // A legal read whose configuration already failed: deferring
+            // it cannot help either, so this configuration fails too.
         } else {
-            if calls[node.call as usize].complete.is_none() {
+            if calls[c].complete.is_none() {
                 // Only calls of unknown outcome are left: they never happened.
                 release(memory_total);
                 return (Outcome::Linearizable, stats);
             }
-            // A failing search gets stuck deepest at its maximum depth, so
-            // a second search given that depth collects the longest prefixes.
-            if evidence_depth == Some(stack.len()) && stuck.prefixes.len() < PREFIXES_KEPT {
+            let depth = stack.len();
+            let keep = match evidence {
+                Evidence::Deepest => {
+                    if !stuck_any || depth > stats.stuck_depth {
+                        stats.stuck_depth = depth;
+                        stuck.prefixes.clear();
+                    }
+                    depth == stats.stuck_depth && depth <= SNAPSHOT_DEPTH
+                }
+                Evidence::AtDepth(d) => depth == d,
+            };
+            stuck_any = true;
+            if keep && stuck.prefixes.len() < PREFIXES_KEPT {
                 stuck.prefixes.push(Prefix {
                     steps: snapshot(&stack, &state, &entries),
-                    blocked: node.call as usize,
+                    blocked: c,
                 });
             }
-            let Some((call_entry, previous)) = stack.pop() else {
+        }
+
+        // Backtrack: undo the last choice (and the forced reads above it).
+        loop {
+            let Some(frame) = stack.pop() else {
                 release(memory_total);
                 return (Outcome::NotLinearizable(stuck), stats);
             };
-            state = previous;
-            linearized.flip(entries.nodes[call_entry as usize].call);
-            entries.unlift(call_entry);
-            entry = entries.nodes[call_entry as usize].next;
+            state = frame.previous;
+            linearized.flip(entries.nodes[frame.entry as usize].call);
+            entries.unlift(frame.entry);
+            entry = entries.nodes[frame.entry as usize].next;
+            if !frame.forced {
+                break;
+            }
         }
     }
 }
 
+/// For each call of unknown outcome, the latest call invoked before it with
+/// the identical operation and also of unknown outcome.
+///
+/// Such twins are interchangeable: both may take effect at any time after
+/// their invocations, and the earlier one may take effect anywhere the later
+/// one may. So any linearization can use them in invocation order, and the
+/// search only tries that order, which turns 2^k subsets of k identical
+/// timed-out writes into k + 1 choices.
+fn earlier_twins<M: Model>(model: &M, calls: &[SearchCall<M::Op>]) -> Vec<Option<u32>> {
+    let _ = model;
+    let mut order: Vec<u32> = (0..calls.len() as u32)
+        .filter(|&c| calls[c as usize].complete.is_none())
+        .collect();
+    order.sort_by_key(|&c| calls[c as usize].invoke);
+    let mut latest: rustc_hash::FxHashMap<&M::Op, u32> = Default::default();
+    let mut twin = vec![None; calls.len()];
+    for c in order {
+        twin[c as usize] = latest.insert(&calls[c as usize].op, c);
+    }
+    twin
+}
+
 /// The calls on the stack in linearization order, each with the state after it.
-fn snapshot<S: Clone>(stack: &[(u32, S)], state: &S, entries: &Entries) -> Vec<(usize, S)> {
+fn snapshot<S: Clone>(stack: &[Frame<S>], state: &S, entries: &Entries) -> Vec<(usize, S)> {
     (0..stack.len())
         .map(|i| {
-            let after = stack.get(i + 1).map_or(state, |(_, s)| s);
-            (
-                entries.nodes[stack[i].0 as usize].call as usize,
-                after.clone(),
-            )
+            let after = stack.get(i + 1).map_or(state, |f| &f.previous);
+            let call = entries.nodes[stack[i].entry as usize].call as usize;
+            (call, after.clone())
         })
         .collect()
 }

@@ -1,0 +1,31 @@
+//! Writes a generated cas-register history (linearizable by construction)
+//! as JSON Lines, for benchmarks of the whole `shakedown check` pipeline:
+//!
+//! ```sh
+//! cargo run --release -p checkers --example gen_history -- 1000000 1000 20 0.01 > big.jsonl
+//! ```
+//! Arguments: ops, keys, clients, crash rate (defaults 1000000 1000 20 0.01).
+
+use checkers::linearizable::generate::CasRegisterGen;
+use std::io::{BufWriter, Write};
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
+    let gen = CasRegisterGen {
+        ops: arg(0, "1000000").parse().expect("ops: an integer"),
+        keys: arg(1, "1000").parse().expect("keys: an integer"),
+        processes: arg(2, "20").parse().expect("clients: an integer"),
+        crash_rate: arg(3, "0.01").parse().expect("crash rate: a number"),
+        fail_rate: 0.01,
+        values: 5,
+        seed: 42,
+    };
+    let history = gen.history();
+    let mut out = history::jsonl::JsonlWriter::new(BufWriter::new(std::io::stdout().lock()));
+    for op in history.ops() {
+        out.write(op)?;
+    }
+    out.flush()?;
+    out.into_inner().flush()
+}
