@@ -25,11 +25,17 @@ enum Command {
     /// Build, inspect or remove a local cluster of network-namespace nodes.
     #[command(subcommand)]
     Cluster(cmd::cluster::Command),
+    /// Regenerate report.html (and results.json, junit.xml) of a stored run.
+    Report(cmd::report::Args),
+    /// Serve an index of stored runs and their files over HTTP.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check(args) => cmd::check::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod cluster;
+pub mod report;
+pub mod serve;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {
