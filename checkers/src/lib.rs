@@ -2,4 +2,5 @@
 //! options) and returns a verdict with evidence; it does no I/O of its own.
 
 pub mod linearizable;
+pub mod txn;
 pub mod verdict;

@@ -1,0 +1,586 @@
+//! Transactional consistency checking, Elle-style.
+//!
+//! A history of transactions (ops with `f = txn` whose value is a list of
+//! micro-ops `[append k v]`, `[r k v]`, `[w k v]`) is turned into a
+//! dependency graph between txns: ww, wr and rw edges inferred from the
+//! values (see [`list_append`] and [`rw_register`]), plus process and
+//! real-time order ([`order`]). Every cycle is an anomaly: the strongly
+//! connected components of the graph ([`graph`]) are searched for the
+//! shortest cycle of each class ([`cycles`]): G0, G1c, G-single,
+//! G-nonadjacent, G2-item, and their `-process` / `-realtime` variants.
+//! Non-cycle anomalies (aborted and intermediate reads, garbage, duplicates,
+//! incompatible orders, internal inconsistencies, dirty and lost updates)
+//! come straight out of the analyses. Each anomaly rules out a set of
+//! consistency models ([`models`]); the history is invalid when one of the
+//! models asked for is ruled out. Every anomaly carries a step-by-step
+//! explanation in plain words ([`explain`]).
+//!
+//! Txns are named by history index: `T12` is the txn whose completion (or,
+//! if it never completed, invocation) has index 12.
+
+pub mod anomalies;
+pub mod cycles;
+pub mod explain;
+pub mod graph;
+pub mod list_append;
+pub mod models;
+pub mod order;
+pub mod rw_register;
+pub mod txns;
+
+pub use models::ConsistencyModel;
+
+use crate::verdict::Validity;
+use anomalies::{tname, Findings};
+use cycles::{classify, simple_cycles, Class, Cycle, Search};
+use explain::Analysis;
+use graph::{Graph, DATA, PROCESS, REALTIME};
+use history::{History, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Instant;
+use txns::{Status, Txns};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    ListAppend,
+    RwRegister,
+}
+
+impl FromStr for Workload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Workload, String> {
+        match s {
+            "list-append" | "append" => Ok(Workload::ListAppend),
+            "rw-register" | "register" => Ok(Workload::RwRegister),
+            other => Err(format!(
+                "unknown transactional workload {other:?}: expected list-append or rw-register"
+            )),
+        }
+    }
+}
+
+/// Opt-in assumptions for rw-register, which cannot infer version orders
+/// on its own (beyond "nil comes first").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RwAssume {
+    /// Every key is linearizable: versions follow real time.
+    pub linearizable_keys: bool,
+    /// Every key is sequentially consistent: each process sees a key's
+    /// versions in order, and a txn's write follows what it read.
+    pub sequential_keys: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub workload: Workload,
+    /// The models the history must satisfy (default: serializable).
+    pub consistency: Vec<ConsistencyModel>,
+    pub rw_assume: RwAssume,
+    /// Edge visits allowed per cycle search (one search per strongly
+    /// connected component, class and variant). When it runs out the
+    /// search reports what it found; if it found nothing and its class
+    /// could rule out a requested model, the verdict is `unknown`.
+    pub cycle_search_budget: u64,
+    /// Examples kept (with explanations) per anomaly kind; all are counted.
+    pub max_reported_per_kind: usize,
+    /// Add process-order edges (for the `-process` variants).
+    pub process_order: bool,
+    /// Add real-time-order edges (for the `-realtime` variants).
+    pub realtime_order: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            workload: Workload::ListAppend,
+            consistency: vec![ConsistencyModel::Serializable],
+            rw_assume: RwAssume::default(),
+            cycle_search_budget: 2_000_000,
+            max_reported_per_kind: 32,
+            process_order: true,
+            realtime_order: true,
+        }
+    }
+}
+
+/// A txn as shown in an anomaly.
+#[derive(Clone, Debug, Serialize)]
+pub struct TxnView {
+    /// `T12`
+    pub name: String,
+    /// History index of its completion (or invocation if none).
+    pub index: u64,
+    pub process: String,
+    /// `ok`, `info` or `fail`.
+    pub status: &'static str,
+    /// The micro-ops as recorded (the completion's for ok txns).
+    pub ops: Value,
+}
+
+/// One edge of a cycle, with what justifies it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CycleStep {
+    pub from: String,
+    pub to: String,
+    /// `ww`, `wr`, `rw`, `process` or `realtime`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    pub why: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Anomaly {
+    /// `G-single-realtime`, `G1a`, `internal` ...
+    pub kind: String,
+    pub txns: Vec<TxnView>,
+    /// The cycle, for cycle anomalies (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<CycleStep>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    pub ruled_out: Vec<ConsistencyModel>,
+    /// The cycle was found by the fallback search after the class searches
+    /// ran out of budget: it proves at least this class.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub search_exhausted: bool,
+    pub explanation: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GraphStats {
+    pub vertices: usize,
+    pub time_points: usize,
+    pub edges: usize,
+    pub sccs: usize,
+    pub largest_scc: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TxnResult {
+    pub valid: Validity,
+    /// Why the verdict is unknown, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub workload: Workload,
+    pub consistency: Vec<ConsistencyModel>,
+    /// Every anomaly kind found, sorted.
+    pub anomaly_types: Vec<String>,
+    /// How many of each were found (cycles: one per component and kind).
+    pub anomaly_counts: BTreeMap<String, usize>,
+    /// Examples, up to `max_reported_per_kind` per kind.
+    pub anomalies: Vec<Anomaly>,
+    pub ruled_out: Vec<ConsistencyModel>,
+    pub not_ruled_out: Vec<ConsistencyModel>,
+    /// Cycle searches that ran out of budget without finding their class.
+    pub incomplete_searches: Vec<String>,
+    pub txn_count: usize,
+    pub ok_count: usize,
+    pub info_count: usize,
+    pub fail_count: usize,
+    pub graph: GraphStats,
+    pub warnings: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+struct CycleFound {
+    kind: String,
+    cycle: Cycle,
+    exhausted: bool,
+}
+
+/// Checks a history of transactions.
+pub fn check(history: &History, opts: &Options) -> TxnResult {
+    let started = Instant::now();
+    let lists = opts.workload == Workload::ListAppend;
+    let mut t = txns::collect(history, lists);
+    let mut found = Findings::new(opts.max_reported_per_kind);
+    let mut edges = Vec::new();
+    let mut warnings = std::mem::take(&mut t.malformed);
+    let analysis = match opts.workload {
+        Workload::ListAppend => {
+            let info = list_append::analyze(&mut t, &mut found, &mut edges);
+            if info.duplicate_appends > 0 {
+                warnings.push(format!(
+                    "{} appends repeat a value already appended to the same key; values must be unique per key, so those appends were ignored",
+                    info.duplicate_appends
+                ));
+            }
+            Analysis::List(info)
+        }
+        Workload::RwRegister => {
+            let info = rw_register::analyze(&t, &opts.rw_assume, &mut found, &mut edges);
+            if info.duplicate_writes > 0 {
+                warnings.push(format!(
+                    "{} writes repeat a value already written to the same key; values must be unique per key, so those writes were ignored",
+                    info.duplicate_writes
+                ));
+            }
+            Analysis::Register(info)
+        }
+    };
+    let n = t.txns.len();
+    if opts.process_order {
+        order::process_edges(&t, &mut edges);
+    }
+    let time_points = if opts.realtime_order {
+        order::realtime_edges(&t, n as u32, &mut edges)
+    } else {
+        0
+    };
+    let g = Graph::build(n + time_points as usize, edges);
+
+    // Strongly connected components, then the cycle searches in each.
+    let mut search = Search::new(&g);
+    let all: Vec<u32> = (0..g.vertex_count() as u32).collect();
+    search.map().set(&all);
+    let comps = graph::sccs(&g, &all, search.map(), graph::ALL);
+    search.map().clear(&all);
+    drop(all);
+    let mut extras = vec![0u8];
+    if opts.process_order {
+        extras.push(PROCESS);
+    }
+    if opts.realtime_order {
+        extras.push(PROCESS | REALTIME);
+    }
+    let mut cycles: Vec<CycleFound> = Vec::new();
+    let mut incomplete: Vec<(String, usize)> = Vec::new();
+    for comp in &comps {
+        search_component(
+            &g,
+            &mut search,
+            comp,
+            n,
+            &extras,
+            opts,
+            &mut cycles,
+            &mut incomplete,
+        );
+    }
+
+    // Assemble the result.
+    let mut counts: BTreeMap<String, usize> = found
+        .counts
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    let mut anomalies = Vec::new();
+    for f in &found.items {
+        anomalies.push(Anomaly {
+            kind: f.kind.to_string(),
+            txns: f.txns.iter().map(|&x| view(history, &t, x)).collect(),
+            cycle: Vec::new(),
+            key: f.key.map(|k| t.names.key_value(k).clone()),
+            value: f.value.map(|v| t.names.elem_value(v)),
+            ruled_out: models::ruled_out_by(f.kind),
+            search_exhausted: false,
+            explanation: f.explanation.clone(),
+        });
+    }
+    for c in &cycles {
+        let count = counts.entry(c.kind.clone()).or_insert(0);
+        *count += 1;
+        if *count <= opts.max_reported_per_kind {
+            anomalies.push(explain_cycle(history, &t, &analysis, c));
+        }
+    }
+    let anomaly_types: Vec<String> = counts.keys().cloned().collect();
+    let ruled_out: Vec<ConsistencyModel> = ConsistencyModel::ALL
+        .into_iter()
+        .filter(|m| {
+            anomaly_types
+                .iter()
+                .any(|k| models::ruled_out_by(k).contains(m))
+        })
+        .collect();
+    let not_ruled_out = ConsistencyModel::ALL
+        .into_iter()
+        .filter(|m| !ruled_out.contains(m))
+        .collect();
+    let violated = opts.consistency.iter().any(|m| ruled_out.contains(m));
+    let incomplete_relevant: Vec<&(String, usize)> = incomplete
+        .iter()
+        .filter(|(kind, _)| {
+            models::ruled_out_by(kind)
+                .iter()
+                .any(|m| opts.consistency.contains(m))
+        })
+        .collect();
+    let (valid, reason) = if violated {
+        (Validity::Invalid, None)
+    } else if !incomplete_relevant.is_empty() {
+        let (kind, size) = incomplete_relevant[0];
+        (
+            Validity::Unknown,
+            Some(format!(
+                "the search for {kind} cycles in a component of {size} txns ran out of budget ({} edge visits); raise the cycle search budget",
+                opts.cycle_search_budget
+            )),
+        )
+    } else if !warnings.is_empty()
+        && warnings
+            .iter()
+            .any(|w| w.contains("micro-op") || w.contains("list of micro-ops"))
+    {
+        (
+            Validity::Unknown,
+            Some("some txns could not be read and were skipped".to_string()),
+        )
+    } else {
+        (Validity::Valid, None)
+    };
+    let count = |s: Status| t.txns.iter().filter(|x| x.status == s).count();
+    TxnResult {
+        valid,
+        reason,
+        workload: opts.workload,
+        consistency: opts.consistency.clone(),
+        anomaly_types,
+        anomaly_counts: counts,
+        anomalies,
+        ruled_out,
+        not_ruled_out,
+        incomplete_searches: incomplete
+            .iter()
+            .map(|(k, s)| format!("{k} in a component of {s} txns"))
+            .collect(),
+        txn_count: n,
+        ok_count: count(Status::Ok),
+        info_count: count(Status::Info),
+        fail_count: count(Status::Fail),
+        graph: GraphStats {
+            vertices: n,
+            time_points: time_points as usize,
+            edges: g.edge_count(),
+            sccs: comps.len(),
+            largest_scc: comps
+                .iter()
+                .map(|c| c.iter().filter(|&&v| (v as usize) < n).count())
+                .max()
+                .unwrap_or(0),
+        },
+        warnings,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn suffix(extra: u8) -> &'static str {
+    if extra & REALTIME != 0 {
+        "-realtime"
+    } else if extra & PROCESS != 0 {
+        "-process"
+    } else {
+        ""
+    }
+}
+
+/// Searches one component for each class (data edges first, then with
+/// process order, then with real time), keeping one cycle per kind.
+#[allow(clippy::too_many_arguments)]
+fn search_component(
+    g: &Graph,
+    search: &mut Search,
+    comp: &[u32],
+    n: usize,
+    extras: &[u8],
+    opts: &Options,
+    out: &mut Vec<CycleFound>,
+    incomplete: &mut Vec<(String, usize)>,
+) {
+    let size = comp.iter().filter(|&&v| (v as usize) < n).count();
+    let mut kinds: Vec<String> = Vec::new();
+    let add = |kind: String,
+               cycle: Cycle,
+               exhausted: bool,
+               kinds: &mut Vec<String>,
+               out: &mut Vec<CycleFound>| {
+        if !kinds.contains(&kind) {
+            kinds.push(kind.clone());
+            out.push(CycleFound {
+                kind,
+                cycle,
+                exhausted,
+            });
+        }
+    };
+    for class in Class::SEARCHED {
+        for &extra in extras {
+            let allowed = class.data_types() | extra;
+            let mut budget = opts.cycle_search_budget;
+            let mut best: Option<Cycle> = None;
+            let mut exhausted = false;
+            if matches!(class, Class::G0 | Class::G1c) {
+                // These cycles live inside the components of the subgraph
+                // of their own edge types: search only there.
+                search.map().set(comp);
+                let subs = graph::sccs(g, comp, search.map(), allowed);
+                search.map().clear(comp);
+                for sub in subs {
+                    search.map().set(&sub);
+                    let f = search.shortest(&sub, class, extra, &mut budget);
+                    search.map().clear(&sub);
+                    exhausted |= f.exhausted;
+                    if let Some(c) = f.cycle {
+                        if best.as_ref().is_none_or(|b| c.len() < b.len()) {
+                            best = Some(c);
+                        }
+                    }
+                }
+            } else {
+                search.map().set(comp);
+                let f = search.shortest(comp, class, extra, &mut budget);
+                search.map().clear(comp);
+                exhausted = f.exhausted;
+                best = f.cycle;
+            }
+            match best {
+                Some(walk) => {
+                    for c in simple_cycles(&walk) {
+                        let c = collapse(&c, n);
+                        let (kind, c) = classify(g, &c, allowed);
+                        add(kind, c, false, &mut kinds, out);
+                    }
+                    break;
+                }
+                None if exhausted => {
+                    incomplete.push((format!("{}{}", class.name(), suffix(extra)), size));
+                }
+                None => {}
+            }
+        }
+    }
+    if kinds.is_empty() {
+        // Every search ran out: any cycle still proves something.
+        let start = comp.iter().position(|&v| (v as usize) < n).unwrap_or(0);
+        let members: Vec<u32> = comp[start..]
+            .iter()
+            .chain(&comp[..start])
+            .copied()
+            .collect();
+        let mut budget = u64::MAX;
+        search.map().set(&members);
+        let f = search.shortest(&members[..], Class::Any, PROCESS | REALTIME, &mut budget);
+        search.map().clear(&members);
+        for c in f.cycle.iter().flat_map(simple_cycles) {
+            let c = collapse(&c, n);
+            let (kind, c) = classify(g, &c, DATA | PROCESS | REALTIME);
+            add(kind, c, true, &mut kinds, out);
+        }
+    }
+}
+
+/// Collapses runs of time points (vertices >= n) into single realtime edges.
+fn collapse(cycle: &Cycle, n: usize) -> Cycle {
+    let real = |v: u32| (v as usize) < n;
+    let Some(start) = cycle.iter().position(|e| real(e.0)) else {
+        return cycle.clone();
+    };
+    let mut out: Cycle = Vec::new();
+    let rotated = cycle[start..].iter().chain(&cycle[..start]);
+    let (mut from, mut run) = (0, 0);
+    for &(a, b, t) in rotated {
+        if real(a) {
+            (from, run) = (a, 0);
+        }
+        run += 1;
+        if real(b) {
+            out.push((from, b, if run == 1 { t } else { REALTIME }));
+        }
+    }
+    out
+}
+
+fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
+    let x = &t.txns[txn as usize];
+    let source = match (x.status, x.completion) {
+        (Status::Ok, Some(c)) => c,
+        _ => x.invoke,
+    };
+    TxnView {
+        name: tname(t, txn),
+        index: x.index,
+        process: h.ops()[x.invoke as usize].process.to_string(),
+        status: match x.status {
+            Status::Ok => "ok",
+            Status::Info => "info",
+            Status::Fail => "fail",
+        },
+        ops: h.ops()[source as usize].value.clone(),
+    }
+}
+
+fn class_gloss(kind: &str) -> &'static str {
+    let base = kind
+        .trim_end_matches("-realtime")
+        .trim_end_matches("-process");
+    match base {
+        "G0" => "write cycle: only ww edges",
+        "G1c" => "circular information flow: ww and wr edges only",
+        "G-single" => "read skew: exactly one rw edge",
+        "G-nonadjacent" => "rw edges, none adjacent",
+        "G2-item" => "anti-dependency cycle: two or more rw edges",
+        _ => "a cycle",
+    }
+}
+
+fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {
+    let mut txns: Vec<u32> = Vec::new();
+    for &(a, _, _) in &c.cycle {
+        if !txns.contains(&a) {
+            txns.push(a);
+        }
+    }
+    let mut steps = Vec::new();
+    let mut text = String::from("Let\n");
+    let views: Vec<TxnView> = txns.iter().map(|&x| view(h, t, x)).collect();
+    for v in &views {
+        text.push_str(&format!(
+            "  {} = {} (process {}, {})\n",
+            v.name,
+            anomalies::show_mops(&v.ops),
+            v.process,
+            v.status
+        ));
+    }
+    text.push_str("Then:\n");
+    for &(a, b, ty) in &c.cycle {
+        let w = explain::why(h, t, an, a, b, ty);
+        text.push_str(&format!("  - {}\n", w.text));
+        steps.push(CycleStep {
+            from: tname(t, a),
+            to: tname(t, b),
+            kind: graph::type_name(ty),
+            key: w.key.map(|k| t.names.key_value(k).clone()),
+            value: w.value.map(|v| t.names.elem_value(v)),
+            why: w.text,
+        });
+    }
+    let first = tname(t, c.cycle[0].0);
+    text.push_str(&format!(
+        "So {first} precedes itself: a cycle, and no serial order of these txns exists ({}: {}).",
+        c.kind,
+        class_gloss(&c.kind)
+    ));
+    if c.exhausted {
+        text.push_str(" The shortest-cycle searches ran out of budget; this cycle was found by a plain search and proves at least this class.");
+    }
+    Anomaly {
+        kind: c.kind.clone(),
+        txns: views,
+        cycle: steps,
+        key: None,
+        value: None,
+        ruled_out: models::ruled_out_by(&c.kind),
+        search_exhausted: c.exhausted,
+        explanation: text,
+    }
+}

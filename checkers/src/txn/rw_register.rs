@@ -1,0 +1,350 @@
+//! rw-register: every key holds one value; txns write unique values and
+//! read single values. A read tells who wrote what it saw (wr), but says
+//! nothing about the order of versions, so rw and ww edges come only from
+//! what can be known soundly:
+//!
+//! - nil is the initial version: a txn that read nil precedes every
+//!   committed writer of the key (rw);
+//! - with [`RwAssume::sequential_keys`]: each process observes a key's
+//!   versions in order (consecutive versions seen by one process are
+//!   ordered), and a txn's write follows what it read of the same key;
+//! - with [`RwAssume::linearizable_keys`]: additionally, a version seen by a
+//!   txn that completed before another was invoked precedes the versions
+//!   that one saw (real time, via a per-key frontier).
+//!
+//! Each inferred "version a precedes version b" yields ww (writer of a ->
+//! writer of b) and rw (readers of a -> writer of b) edges. Non-cycle
+//! anomalies: G1a, G1b, garbage reads, internal inconsistency, lost update.
+
+use super::anomalies::{show_elem, show_key, tname, Finding, Findings};
+use super::graph::{Edge, RW, WR, WW};
+use super::txns::{Elem, MopKind, Status, Txns, NIL};
+use super::RwAssume;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub struct RegInfo {
+    /// (key, value) -> the write micro-op.
+    pub writers: FxHashMap<(u32, Elem), u32>,
+    /// Inferred version order facts: (key, a, b) means a precedes b.
+    pub versions: FxHashSet<(u32, Elem, Elem)>,
+    pub duplicate_writes: usize,
+}
+
+fn external(t: &Txns, mop: usize) -> bool {
+    super::list_append::is_external(t, mop as u32)
+}
+
+/// The txn's last write to `key` after micro-op `mop`, if any.
+fn later_write(t: &Txns, mop: u32) -> bool {
+    let txn = &t.txns[t.mop_txn[mop as usize] as usize];
+    let key = t.mops[mop as usize].key;
+    t.mops[mop as usize + 1..txn.end as usize]
+        .iter()
+        .any(|m| m.key == key && m.kind == MopKind::Write)
+}
+
+pub fn analyze(
+    t: &Txns,
+    assume: &RwAssume,
+    found: &mut Findings,
+    edges: &mut Vec<Edge>,
+) -> RegInfo {
+    let mut info = RegInfo {
+        writers: FxHashMap::default(),
+        versions: FxHashSet::default(),
+        duplicate_writes: 0,
+    };
+    for (i, m) in t.mops.iter().enumerate() {
+        if m.kind == MopKind::Write && info.writers.insert((m.key, m.val), i as u32).is_some() {
+            info.duplicate_writes += 1;
+        }
+    }
+    let status = |txn: u32| t.txns[txn as usize].status;
+    // Info txns count as committed once someone read their writes.
+    let mut observed: FxHashSet<u32> = FxHashSet::default();
+    // External reads by (key, value).
+    let mut readers: FxHashMap<(u32, Elem), Vec<u32>> = FxHashMap::default();
+    for (i, m) in t.mops.iter().enumerate() {
+        if m.kind != MopKind::Read || !m.known {
+            continue;
+        }
+        let reader = t.mop_txn[i];
+        if !external(t, i) {
+            check_internal(t, found, i);
+            continue;
+        }
+        readers.entry((m.key, m.val)).or_default().push(reader);
+        if m.val == NIL {
+            continue;
+        }
+        let Some(&w) = info.writers.get(&(m.key, m.val)) else {
+            if found.want("garbage-read") {
+                found.push(Finding {
+                    kind: "garbage-read",
+                    txns: vec![reader],
+                    key: Some(m.key),
+                    value: Some(m.val),
+                    explanation: format!(
+                        "{} read {} = {}, but no txn ever wrote {} to {} (garbage-read).",
+                        tname(t, reader),
+                        show_key(&t.names, m.key),
+                        show_elem(&t.names, m.val),
+                        show_elem(&t.names, m.val),
+                        show_key(&t.names, m.key)
+                    ),
+                });
+            }
+            continue;
+        };
+        let wt = t.mop_txn[w as usize];
+        if status(wt) == Status::Fail {
+            if found.want("G1a") {
+                found.push(Finding {
+                    kind: "G1a",
+                    txns: vec![reader, wt],
+                    key: Some(m.key),
+                    value: Some(m.val),
+                    explanation: format!(
+                        "{} read {} = {}, written by {}; but {} failed, so that write never happened: an aborted read (G1a).",
+                        tname(t, reader), show_key(&t.names, m.key), show_elem(&t.names, m.val),
+                        tname(t, wt), tname(t, wt)
+                    ),
+                });
+            }
+            continue;
+        }
+        observed.insert(wt);
+        edges.push(Edge {
+            from: wt,
+            to: reader,
+            ty: WR,
+        });
+        if later_write(t, w) && found.want("G1b") {
+            found.push(Finding {
+                kind: "G1b",
+                txns: vec![reader, wt],
+                key: Some(m.key),
+                value: Some(m.val),
+                explanation: format!(
+                    "{} read {} = {}; but {} wrote {} and then overwrote it in the same txn, so {} never committed: an intermediate read (G1b).",
+                    tname(t, reader), show_key(&t.names, m.key), show_elem(&t.names, m.val),
+                    tname(t, wt), show_elem(&t.names, m.val), show_elem(&t.names, m.val)
+                ),
+            });
+        }
+    }
+    let committed = |txn: u32| status(txn) == Status::Ok || observed.contains(&txn);
+
+    // Lost update: two committed txns read the same version and both wrote the key.
+    let mut rmw: Vec<(u32, Elem, u32)> = Vec::new();
+    for (i, m) in t.mops.iter().enumerate() {
+        let txn = t.mop_txn[i];
+        if m.kind == MopKind::Read
+            && m.known
+            && status(txn) == Status::Ok
+            && external(t, i)
+            && later_write(t, i as u32)
+        {
+            rmw.push((m.key, m.val, txn));
+        }
+    }
+    rmw.sort_unstable();
+    rmw.dedup();
+    for group in rmw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+        if group.len() > 1 && found.want("lost-update") {
+            let (k, v, _) = group[0];
+            let txns: Vec<u32> = group.iter().map(|g| g.2).collect();
+            let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
+            found.push(Finding {
+                kind: "lost-update",
+                txns,
+                key: Some(k),
+                value: Some(v),
+                explanation: format!(
+                    "{} all read {} = {} and then wrote {}: whichever committed last overwrote the others' updates without seeing them (lost-update).",
+                    names.join(" and "), show_key(&t.names, k), show_elem(&t.names, v), show_key(&t.names, k)
+                ),
+            });
+        }
+    }
+
+    // rw from the initial version: nil readers precede every committed writer.
+    let mut writers_by_key: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    for (&(k, _), &w) in &info.writers {
+        let wt = t.mop_txn[w as usize];
+        if committed(wt) {
+            writers_by_key.entry(k).or_default().push(wt);
+        }
+    }
+    for ((k, v), rs) in &readers {
+        if *v != NIL {
+            continue;
+        }
+        if let Some(ws) = writers_by_key.get(k) {
+            for &r in rs {
+                for &w in ws {
+                    if w != r {
+                        edges.push(Edge {
+                            from: r,
+                            to: w,
+                            ty: RW,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // Opt-in version orders.
+    if assume.sequential_keys || assume.linearizable_keys {
+        infer_versions(t, assume, &mut info.versions);
+    }
+    for &(k, a, b) in &info.versions {
+        let Some(&wb) = info.writers.get(&(k, b)) else {
+            continue;
+        };
+        let wb = t.mop_txn[wb as usize];
+        if !committed(wb) {
+            continue;
+        }
+        if a == NIL {
+            continue; // covered by the nil readers above
+        }
+        if let Some(&wa) = info.writers.get(&(k, a)) {
+            let wa = t.mop_txn[wa as usize];
+            if committed(wa) {
+                edges.push(Edge {
+                    from: wa,
+                    to: wb,
+                    ty: WW,
+                });
+            }
+        }
+        for &r in readers.get(&(k, a)).map_or(&[][..], |v| v) {
+            edges.push(Edge {
+                from: r,
+                to: wb,
+                ty: RW,
+            });
+        }
+    }
+    info
+}
+
+/// A read after the txn's own earlier micro-ops on the key must return the
+/// last value it wrote or read there.
+fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
+    let txn = t.mop_txn[r];
+    let m = t.mops[r];
+    let start = t.txns[txn as usize].start as usize;
+    let Some(prev) = t.mops[start..r]
+        .iter()
+        .rev()
+        .find(|x| x.key == m.key && (x.kind == MopKind::Write || x.known))
+    else {
+        return;
+    };
+    if prev.val != m.val && found.want("internal") {
+        let did = if prev.kind == MopKind::Write {
+            "wrote"
+        } else {
+            "read"
+        };
+        found.push(Finding {
+            kind: "internal",
+            txns: vec![txn],
+            key: Some(m.key),
+            value: Some(m.val),
+            explanation: format!(
+                "{} {} {} = {} and then read {} = {}: the txn contradicts itself (internal).",
+                tname(t, txn),
+                did,
+                show_key(&t.names, m.key),
+                show_elem(&t.names, prev.val),
+                show_key(&t.names, m.key),
+                show_elem(&t.names, m.val)
+            ),
+        });
+    }
+}
+
+/// The first and last version of each key a txn saw or made.
+fn touched(t: &Txns, txn: u32) -> Vec<(u32, Elem, Elem)> {
+    let mut out: Vec<(u32, Elem, Elem)> = Vec::new();
+    for m in &t.mops[t.txns[txn as usize].mops()] {
+        let v = match m.kind {
+            MopKind::Write => m.val,
+            MopKind::Read if m.known => m.val,
+            _ => continue,
+        };
+        match out.iter_mut().find(|x| x.0 == m.key) {
+            Some(x) => x.2 = v,
+            None => out.push((m.key, v, v)),
+        }
+    }
+    out
+}
+
+fn infer_versions(t: &Txns, assume: &RwAssume, versions: &mut FxHashSet<(u32, Elem, Elem)>) {
+    let mut add = |k: u32, a: Elem, b: Elem| {
+        if a != b && b != NIL {
+            versions.insert((k, a, b));
+        }
+    };
+    // Within a txn: its write follows what it read.
+    for (i, txn) in t.txns.iter().enumerate() {
+        if txn.status != Status::Ok {
+            continue;
+        }
+        for (k, first, last) in touched(t, i as u32) {
+            add(k, first, last);
+        }
+    }
+    // Per process: consecutive versions of a key are ordered.
+    let mut last: FxHashMap<(u64, u32), Elem> = FxHashMap::default();
+    for (i, txn) in t.txns.iter().enumerate() {
+        if txn.status != Status::Ok {
+            continue;
+        }
+        for (k, first, fin) in touched(t, i as u32) {
+            if let Some(prev) = last.insert((txn.process, k), fin) {
+                add(k, prev, first);
+            }
+        }
+    }
+    if !assume.linearizable_keys {
+        return;
+    }
+    // Real time, per key: versions seen by txns completed before an
+    // invocation precede the versions that txn saw (frontier per key).
+    let mut at: Vec<(u32, u32, bool)> = Vec::new();
+    for (i, txn) in t.txns.iter().enumerate() {
+        if let (Status::Ok, Some(c)) = (txn.status, txn.completion) {
+            at.push((txn.invoke, i as u32, false));
+            at.push((c, i as u32, true));
+        }
+    }
+    at.sort_unstable_by_key(|e| e.0);
+    let mut frontier: FxHashMap<u32, Vec<(u32, Elem)>> = FxHashMap::default();
+    let mut preds: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+    for (_, txn, done) in at {
+        let mine = touched(t, txn);
+        if !done {
+            let mut seen = Vec::new();
+            for &(k, first, _) in &mine {
+                for &(p, v) in frontier.get(&k).map_or(&[][..], |f| f) {
+                    add(k, v, first);
+                    seen.push((k, p));
+                }
+            }
+            preds.insert(txn, seen);
+        } else {
+            let seen = preds.remove(&txn).unwrap_or_default();
+            for &(k, _, fin) in &mine {
+                let f = frontier.entry(k).or_default();
+                f.retain(|(p, _)| !seen.contains(&(k, *p)));
+                f.push((txn, fin));
+            }
+        }
+    }
+}

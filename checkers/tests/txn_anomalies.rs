@@ -1,0 +1,544 @@
+//! One hand-built history per anomaly class: the class found, the txns in
+//! the cycle and the models ruled out; and weird-but-legal histories that
+//! must produce no anomaly.
+
+use checkers::txn::{check, ConsistencyModel as M, Options, RwAssume, TxnResult, Workload};
+use checkers::verdict::Validity;
+use history::{History, Op, Value};
+
+/// A history from (type, process, micro-ops as JSON) triples; types are
+/// `i` invoke, `o` ok, `f` fail, `?` info. Ops are indexed 0, 1, 2 ...
+fn hist(ops: &[(char, u64, &str)]) -> History {
+    History::indexed(ops.iter().map(|&(ty, p, json)| {
+        let v: Value = serde_json::from_str(json).unwrap();
+        match ty {
+            'i' => Op::invoke(p, "txn", v),
+            'o' => Op::ok(p, "txn", v),
+            'f' => Op::fail(p, "txn", v),
+            '?' => Op::info(p, "txn", v),
+            _ => panic!("bad op type {ty}"),
+        }
+    }))
+    .unwrap()
+}
+
+fn la(h: &History, models: &[M]) -> TxnResult {
+    check(
+        h,
+        &Options {
+            workload: Workload::ListAppend,
+            consistency: models.to_vec(),
+            ..Options::default()
+        },
+    )
+}
+
+fn reg(h: &History, assume: RwAssume) -> TxnResult {
+    check(
+        h,
+        &Options {
+            workload: Workload::RwRegister,
+            rw_assume: assume,
+            ..Options::default()
+        },
+    )
+}
+
+/// The anomaly of `kind`: its txn names, sorted.
+fn txns_of(r: &TxnResult, kind: &str) -> Vec<String> {
+    let a = r
+        .anomalies
+        .iter()
+        .find(|a| a.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {:?}\n{:#?}", r.anomaly_types, r.anomalies));
+    let mut names: Vec<String> = a.txns.iter().map(|t| t.name.clone()).collect();
+    names.sort();
+    names
+}
+
+fn explanation(r: &TxnResult, kind: &str) -> String {
+    r.anomalies
+        .iter()
+        .find(|a| a.kind == kind)
+        .unwrap()
+        .explanation
+        .clone()
+}
+
+const ALL_SIX: [M; 6] = [
+    M::StrictSerializable,
+    M::Serializable,
+    M::SnapshotIsolation,
+    M::RepeatableRead,
+    M::ReadCommitted,
+    M::ReadUncommitted,
+];
+
+/// Which of the six classic models the result rules out.
+fn six(r: &TxnResult) -> Vec<M> {
+    ALL_SIX
+        .into_iter()
+        .filter(|m| r.ruled_out.contains(m))
+        .collect()
+}
+
+#[test]
+fn g0_write_cycle() {
+    // T1 and T2 both append to x and y; the final read shows x: T1 then T2,
+    // y: T2 then T1.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["append","x",2],["append","y",2]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["append","x",2],["append","y",2]]"#),
+        ('i', 2, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]],["r","y",[2,1]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadUncommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G0"]);
+    assert_eq!(txns_of(&r, "G0"), vec!["T2", "T3"]);
+    assert_eq!(six(&r), ALL_SIX.to_vec());
+    let e = explanation(&r, "G0");
+    assert!(e.contains("(ww)") && e.contains("G0"), "{e}");
+}
+
+#[test]
+fn g1c_circular_information_flow() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["r","y",null]]"#),
+        ('i', 1, r#"[["append","y",1],["r","x",null]]"#),
+        ('o', 0, r#"[["append","x",1],["r","y",[1]]]"#),
+        ('o', 1, r#"[["append","y",1],["r","x",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G1c"]);
+    assert_eq!(txns_of(&r, "G1c"), vec!["T2", "T3"]);
+    assert_eq!(six(&r), &ALL_SIX[..5]);
+    // Read uncommitted allows it.
+    assert_eq!(la(&h, &[M::ReadUncommitted]).valid, Validity::Valid);
+}
+
+#[test]
+fn g_single_read_skew() {
+    // T3 sees T2's append to y but not its append to x.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::SnapshotIsolation]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G-single"]);
+    assert_eq!(txns_of(&r, "G-single"), vec!["T2", "T3"]);
+    assert_eq!(
+        six(&r),
+        vec![
+            M::StrictSerializable,
+            M::Serializable,
+            M::SnapshotIsolation,
+            M::RepeatableRead
+        ]
+    );
+    let e = explanation(&r, "G-single");
+    assert!(
+        e.contains("T3 read x = [], which does not include 1"),
+        "{e}"
+    );
+    assert!(e.contains("(rw)") && e.contains("(wr)"), "{e}");
+    // Read committed allows read skew.
+    assert_eq!(la(&h, &[M::ReadCommitted]).valid, Validity::Valid);
+}
+
+#[test]
+fn lost_update_in_list_append_is_g_single() {
+    // Both read x = [] and append; the final read orders T1's 1 first, so T2
+    // read a version before T1's write (rw) but comes after it (ww).
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["append","x",1]]"#),
+        ('i', 1, r#"[["r","x",null],["append","x",2]]"#),
+        ('o', 0, r#"[["r","x",[]],["append","x",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["append","x",2]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]]]"#),
+    ]);
+    let r = la(&h, &[M::SnapshotIsolation]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert!(
+        r.anomaly_types.contains(&"G-single".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert_eq!(txns_of(&r, "G-single"), vec!["T2", "T3"]);
+}
+
+#[test]
+fn g_nonadjacent() {
+    // T1 -rw-> T2 -wr-> T3 -rw-> T4 -wr-> T1: two rw edges, not adjacent.
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["r","w",null]]"#),
+        ('i', 1, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 2, r#"[["r","y",null],["r","z",null]]"#),
+        ('i', 3, r#"[["append","z",1],["append","w",1]]"#),
+        ('o', 0, r#"[["r","x",[]],["r","w",[1]]]"#),
+        ('o', 1, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 2, r#"[["r","y",[1]],["r","z",[]]]"#),
+        ('o', 3, r#"[["append","z",1],["append","w",1]]"#),
+    ]);
+    let r = la(&h, &[M::SnapshotIsolation]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G-nonadjacent"]);
+    assert_eq!(txns_of(&r, "G-nonadjacent"), vec!["T4", "T5", "T6", "T7"]);
+    let a = r
+        .anomalies
+        .iter()
+        .find(|a| a.kind == "G-nonadjacent")
+        .unwrap();
+    let kinds: Vec<&str> = a.cycle.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "rw").count(), 2);
+    assert_eq!(
+        six(&r),
+        vec![
+            M::StrictSerializable,
+            M::Serializable,
+            M::SnapshotIsolation,
+            M::RepeatableRead
+        ]
+    );
+}
+
+#[test]
+fn g2_item_write_skew_is_allowed_by_snapshot_isolation() {
+    // Each reads both keys empty and appends to one: write skew.
+    let h = hist(&[
+        (
+            'i',
+            0,
+            r#"[["r","x",null],["r","y",null],["append","x",1]]"#,
+        ),
+        (
+            'i',
+            1,
+            r#"[["r","x",null],["r","y",null],["append","y",1]]"#,
+        ),
+        ('o', 0, r#"[["r","x",[]],["r","y",[]],["append","x",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[]],["append","y",1]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G2-item"]);
+    assert_eq!(txns_of(&r, "G2-item"), vec!["T2", "T3"]);
+    assert_eq!(
+        six(&r),
+        vec![M::StrictSerializable, M::Serializable, M::RepeatableRead]
+    );
+    assert_eq!(la(&h, &[M::SnapshotIsolation]).valid, Validity::Valid);
+    let e = explanation(&r, "G2-item");
+    assert!(
+        e.contains("T2 read y = [], which does not include 1; T3 appended 1 to y"),
+        "{e}"
+    );
+}
+
+#[test]
+fn g_single_realtime_stale_read() {
+    // T1 appends and completes; T3 starts later and does not see it.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 1, r#"[["r","x",[]]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!(r.anomaly_types, vec!["G-single-realtime"]);
+    assert_eq!(txns_of(&r, "G-single-realtime"), vec!["T1", "T3"]);
+    assert_eq!(six(&r), vec![M::StrictSerializable]);
+    assert!(r.ruled_out.contains(&M::StrongSnapshotIsolation));
+    assert_eq!(la(&h, &[M::StrictSerializable]).valid, Validity::Invalid);
+    let e = explanation(&r, "G-single-realtime");
+    assert!(
+        e.contains("T1 completed (op 1) before T3 was invoked (op 2)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn g_single_process_session_violation() {
+    // Same process: T3 does not see the append its own process made in T1.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 0, r#"[["r","x",null]]"#),
+        ('o', 0, r#"[["r","x",[]]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!(r.anomaly_types, vec!["G-single-process"]);
+    assert_eq!(six(&r), vec![M::StrictSerializable]);
+    assert!(r.ruled_out.contains(&M::StrongSessionSerializable));
+    assert!(r.ruled_out.contains(&M::StrongSessionSnapshotIsolation));
+    assert_eq!(
+        la(&h, &[M::StrongSessionSerializable]).valid,
+        Validity::Invalid
+    );
+}
+
+#[test]
+fn g1a_aborted_read_and_dirty_update() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('f', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["append","x",2]]"#),
+        ('o', 1, r#"[["append","x",2]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G1a", "dirty-update"]);
+    assert_eq!(txns_of(&r, "G1a"), vec!["T1", "T5"]);
+    assert_eq!(txns_of(&r, "dirty-update"), vec!["T1", "T3"]);
+    assert_eq!(six(&r), &ALL_SIX[..5]);
+}
+
+#[test]
+fn g1b_intermediate_read() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","x",2]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 0, r#"[["append","x",1],["append","x",2]]"#),
+        ('o', 1, r#"[["r","x",[1]]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    // Seeing half of T2's appends is also a G-single: T3 read x before 2
+    // (rw) but after 1 (wr).
+    assert_eq!(r.anomaly_types, vec!["G-single", "G1b"]);
+    assert_eq!(txns_of(&r, "G1b"), vec!["T2", "T3"]);
+    assert_eq!(txns_of(&r, "G-single"), vec!["T2", "T3"]);
+    assert_eq!(six(&r), &ALL_SIX[..5]);
+}
+
+#[test]
+fn internal_inconsistency() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["r","x",null]]"#),
+        ('o', 0, r#"[["append","x",1],["r","x",[]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadUncommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["internal"]);
+    assert_eq!(txns_of(&r, "internal"), vec!["T1"]);
+    assert_eq!(six(&r), ALL_SIX.to_vec());
+}
+
+#[test]
+fn duplicate_elements_garbage_and_incompatible_order() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["append","x",2]]"#),
+        ('o', 1, r#"[["append","x",2]]"#),
+        ('i', 2, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]],["r","y",[1,1]]]"#),
+        ('i', 3, r#"[["r","x",null],["r","z",null]]"#),
+        ('o', 3, r#"[["r","x",[2,1]],["r","z",[7]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadUncommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    for k in ["duplicate-elements", "garbage-read", "incompatible-order"] {
+        assert!(
+            r.anomaly_types.contains(&k.to_string()),
+            "{k} in {:?}",
+            r.anomaly_types
+        );
+    }
+    assert_eq!(txns_of(&r, "incompatible-order"), vec!["T5", "T7"]);
+    // Both reads of y = [1 1] and z = [7] are garbage: nobody appended those.
+    let garbage: Vec<&str> = r
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == "garbage-read")
+        .map(|a| a.explanation.as_str())
+        .collect();
+    assert_eq!(garbage.len(), 2);
+    assert!(garbage
+        .iter()
+        .any(|e| e.contains("T7 read z = [7], but no txn ever appended 7 to z")));
+    assert!(r
+        .anomalies
+        .iter()
+        .any(|a| a.kind == "duplicate-elements" && a.txns[0].name == "T5"));
+}
+
+#[test]
+fn legal_histories_produce_no_anomaly() {
+    // Concurrent appends land in either order; an info txn whose append is
+    // seen committed, another that is never seen may not have; a failed txn
+    // is never seen; a txn reads its own appends; keys as keywords and
+    // micro-op names as keywords compare by text.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["append","x",2]]"#),
+        ('o', 1, r#"[["append","x",2]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[2,1]]]"#),
+        ('i', 3, r#"[["append","x",3],["append","y",1]]"#),
+        ('?', 3, r#"[["append","x",3],["append","y",1]]"#),
+        ('i', 4, r#"[["append","x",4]]"#),
+        ('f', 4, r#"[["append","x",4]]"#),
+        ('i', 5, r#"[["append","z",1]]"#),
+        ('?', 5, r#"[["append","z",1]]"#),
+        (
+            'i',
+            2,
+            r#"[["r","x",null],["append","x",5],["r","x",null],["r","y",null]]"#,
+        ),
+        (
+            'o',
+            2,
+            r#"[["r","x",[2,1,3]],["append","x",5],["r","x",[2,1,3,5]],["r","y",[1]]]"#,
+        ),
+        ('i', 6, r#"[["r","z",null]]"#),
+        ('o', 6, r#"[["r","z",[]]]"#),
+    ]);
+    let r = la(&h, &[M::StrictSerializable]);
+    assert_eq!(r.anomaly_types, Vec::<String>::new(), "{:#?}", r.anomalies);
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!((r.ok_count, r.info_count, r.fail_count), (5, 2, 1));
+}
+
+#[test]
+fn unfinished_txn_counts_as_info() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 1, r#"[["r","x",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::StrictSerializable]);
+    assert_eq!(r.valid, Validity::Valid, "{:#?}", r.anomalies);
+    assert_eq!(r.info_count, 1);
+}
+
+#[test]
+fn register_aborted_intermediate_and_garbage_reads() {
+    let h = hist(&[
+        ('i', 0, r#"[["w","x",1]]"#),
+        ('f', 0, r#"[["w","x",1]]"#),
+        ('i', 1, r#"[["w","y",1],["w","y",2]]"#),
+        ('o', 1, r#"[["w","y",1],["w","y",2]]"#),
+        ('i', 2, r#"[["r","x",null],["r","y",null],["r","z",null]]"#),
+        ('o', 2, r#"[["r","x",1],["r","y",1],["r","z",9]]"#),
+    ]);
+    let r = reg(&h, RwAssume::default());
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G1a", "G1b", "garbage-read"]);
+    assert_eq!(txns_of(&r, "G1a"), vec!["T1", "T5"]);
+    assert_eq!(txns_of(&r, "G1b"), vec!["T3", "T5"]);
+}
+
+#[test]
+fn register_lost_update_and_internal() {
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["w","x",1]]"#),
+        ('i', 1, r#"[["r","x",null],["w","x",2]]"#),
+        ('o', 0, r#"[["r","x",null],["w","x",1]]"#),
+        ('o', 1, r#"[["r","x",null],["w","x",2]]"#),
+        ('i', 2, r#"[["w","y",5],["r","y",null]]"#),
+        ('o', 2, r#"[["w","y",5],["r","y",6]]"#),
+    ]);
+    let r = reg(&h, RwAssume::default());
+    assert!(
+        r.anomaly_types.contains(&"lost-update".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert!(r.anomaly_types.contains(&"internal".to_string()));
+    assert_eq!(txns_of(&r, "lost-update"), vec!["T2", "T3"]);
+    let lu = r
+        .anomalies
+        .iter()
+        .find(|a| a.kind == "lost-update")
+        .unwrap();
+    assert!(lu.ruled_out.contains(&M::SnapshotIsolation));
+    assert!(!lu.ruled_out.contains(&M::ReadCommitted));
+}
+
+#[test]
+fn register_g_single_from_initial_nil() {
+    // T2 saw T1's y but read x as the initial nil although T1 wrote x.
+    let h = hist(&[
+        ('i', 0, r#"[["w","x",1],["w","y",1]]"#),
+        ('i', 1, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 0, r#"[["w","x",1],["w","y",1]]"#),
+        ('o', 1, r#"[["r","x",null],["r","y",1]]"#),
+    ]);
+    let r = reg(&h, RwAssume::default());
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G-single"]);
+    assert_eq!(txns_of(&r, "G-single"), vec!["T2", "T3"]);
+    assert!(explanation(&r, "G-single").contains("the initial version"));
+}
+
+#[test]
+fn register_version_order_needs_an_assumption() {
+    // Process 0 writes x = 1 then x = 2 (and z = 2). T5 reads z = 2 but
+    // x = 1: a G-single only if x's versions follow process order.
+    let h = hist(&[
+        ('i', 0, r#"[["w","x",1]]"#),
+        ('o', 0, r#"[["w","x",1]]"#),
+        ('i', 0, r#"[["w","x",2],["w","z",2]]"#),
+        ('i', 1, r#"[["r","x",null],["r","z",null]]"#),
+        ('o', 0, r#"[["w","x",2],["w","z",2]]"#),
+        ('o', 1, r#"[["r","x",1],["r","z",2]]"#),
+    ]);
+    let plain = reg(&h, RwAssume::default());
+    assert_eq!(plain.valid, Validity::Valid, "{:?}", plain.anomaly_types);
+    let seq = reg(
+        &h,
+        RwAssume {
+            sequential_keys: true,
+            ..RwAssume::default()
+        },
+    );
+    assert_eq!(seq.valid, Validity::Invalid);
+    assert_eq!(seq.anomaly_types, vec!["G-single"]);
+    assert_eq!(txns_of(&seq, "G-single"), vec!["T4", "T5"]);
+    let lin = reg(
+        &h,
+        RwAssume {
+            linearizable_keys: true,
+            ..RwAssume::default()
+        },
+    );
+    assert_eq!(lin.anomaly_types, vec!["G-single"]);
+}
+
+#[test]
+fn result_serializes_to_json() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["valid"], "invalid");
+    assert_eq!(j["anomalies"][0]["kind"], "G-single");
+    let types: Vec<&str> = j["anomalies"][0]["cycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 2);
+    assert!(types.contains(&"rw") && types.contains(&"wr"));
+    assert_eq!(j["ruled_out"][0], "strict-serializable");
+}
