@@ -338,6 +338,26 @@ fn internal_inconsistency() {
 }
 
 #[test]
+fn non_repeatable_read_is_allowed_by_read_committed() {
+    // T3 reads x twice and sees T2's append the second time.
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["r","x",null]]"#),
+        ('i', 1, r#"[["append","x",1]]"#),
+        ('o', 1, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["r","x",[]],["r","x",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert!(
+        r.anomaly_types.contains(&"non-repeatable-read".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!(la(&h, &[M::RepeatableRead]).valid, Validity::Invalid);
+    assert_eq!(la(&h, &[M::SnapshotIsolation]).valid, Validity::Invalid);
+}
+
+#[test]
 fn duplicate_elements_garbage_and_incompatible_order() {
     let h = hist(&[
         ('i', 0, r#"[["append","x",1]]"#),

@@ -409,9 +409,10 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
     info
 }
 
-/// A read that follows the txn's own earlier micro-ops on the key must show
-/// exactly what they imply: the earlier read plus the txn's appends since,
-/// or (without an earlier read) end with the txn's appends.
+/// A read that follows the txn's own earlier micro-ops on the key must end
+/// with the txn's appends since its last read of the key (else `internal`:
+/// it does not see its own writes); and if there was such a read, it must
+/// be exactly that read plus those appends (else `non-repeatable-read`).
 fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
     let reader = t.mop_txn[r as usize];
     let txn = &t.txns[reader as usize];
@@ -427,39 +428,51 @@ fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
         .filter(|x| x.key == m.key && x.kind == MopKind::Append)
         .map(|x| x.val)
         .collect();
-    let mut expected: Vec<Elem> = Vec::new();
-    if let Some(i) = last_read {
-        let prev = before[i].list.unwrap();
-        for v in prev {
-            expected.push(t.names.elem(v));
-        }
-    }
-    let exact = last_read.is_some();
-    expected.extend_from_slice(&appended);
     let got: Vec<Elem> = rl.iter().map(|v| t.names.elem(v)).collect();
-    let ok = if exact {
-        got == expected
-    } else {
-        got.ends_with(&expected)
+    let show = |t: &Txns, es: &[Elem]| {
+        let shown: Vec<String> = es.iter().map(|&e| show_elem(&t.names, e)).collect();
+        format!("[{}]", shown.join(" "))
     };
-    if !ok && found.want("internal") {
-        let shown: Vec<String> = expected.iter().map(|&e| show_elem(&t.names, e)).collect();
-        let what = if exact {
-            format!("exactly [{}]", shown.join(" "))
-        } else {
-            format!("a list ending in [{}]", shown.join(" "))
-        };
+    if !got.ends_with(&appended) {
+        if found.want("internal") {
+            found.push(Finding {
+                kind: "internal",
+                txns: vec![reader],
+                key: Some(m.key),
+                value: None,
+                explanation: format!(
+                    "{} appended {} to {} and then read {} = {}, which does not end with its own appends: the txn does not see its own writes (internal).",
+                    tname(t, reader),
+                    show(t, &appended),
+                    show_key(&t.names, m.key),
+                    show_key(&t.names, m.key),
+                    show_list_short(rl)
+                ),
+            });
+        }
+        return;
+    }
+    let Some(i) = last_read else {
+        return;
+    };
+    let prev = before[i].list.unwrap();
+    let mut expected: Vec<Elem> = prev.iter().map(|v| t.names.elem(v)).collect();
+    expected.extend_from_slice(&appended);
+    if got != expected && found.want("non-repeatable-read") {
         found.push(Finding {
-            kind: "internal",
+            kind: "non-repeatable-read",
             txns: vec![reader],
             key: Some(m.key),
             value: None,
             explanation: format!(
-                "{} read {} = {}, but its own earlier micro-ops imply {}: the txn contradicts itself (internal).",
+                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (non-repeatable-read).",
                 tname(t, reader),
                 show_key(&t.names, m.key),
+                show_list_short(prev),
+                show(t, &appended),
+                show_key(&t.names, m.key),
                 show_list_short(rl),
-                what
+                show(t, &expected)
             ),
         });
     }

@@ -129,10 +129,16 @@ pub fn weakest_ruling_out(kind: &str) -> &'static [ConsistencyModel] {
     match kind {
         // Adya PL-1 forbids G0. Duplicate elements, garbage reads (values
         // nobody wrote) and internal inconsistency (a txn not seeing its own
-        // writes) are allowed by no isolation level at all.
+        // writes) are allowed by no isolation level at all. (Elle maps
+        // `internal` to snapshot isolation and serializability only.)
         "G0" | "duplicate-elements" | "garbage-read" | "internal" | "cyclic-versions" => {
             &[ReadUncommitted]
         }
+        // A later read of a key in the same txn that changed although the
+        // txn did not write it: read committed allows that, repeatable read
+        // and snapshot isolation do not. (Elle reports both cases as
+        // `internal`; we keep "does not see its own writes" apart.)
+        "non-repeatable-read" => &[RepeatableRead, SnapshotIsolation],
         // PL-2 forbids G1 = G1a + G1b + G1c. Elle counts incompatible orders
         // and dirty updates as dirty reads (G1a).
         "G1a" | "G1b" | "G1c" | "incompatible-order" | "dirty-update" => &[ReadCommitted],
