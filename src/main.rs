@@ -32,7 +32,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    // clap exits with 2 on usage errors, which here means "unknown": usage
+    // errors are input errors (3); --help and --version still exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { cmd::exit::ERROR } else { 0 });
+        }
+    };
+    match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
         Command::Report(args) => cmd::report::run(args),

@@ -107,11 +107,13 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok((n * (1u64 << shift) as f64) as usize)
 }
 
-/// `nil`, any JSON value, or else the text itself as a string.
-fn parse_initial(s: &str) -> Value {
+/// An EDN value (`nil`, `0`, `"x"`, `#{1 2}`), `null` or any JSON value.
+fn parse_initial(s: &str) -> Result<Value, String> {
     match s {
-        "nil" | "null" => Value::Nil,
-        _ => serde_json::from_str(s).unwrap_or_else(|_| Value::Str(s.to_string())),
+        "null" => Ok(Value::Nil),
+        _ => history::edn::parse_value(s)
+            .or_else(|edn_err| serde_json::from_str(s).map_err(|_| edn_err.to_string()))
+            .map_err(|e| format!("--initial {s:?}: expected an EDN or JSON value: {e}")),
     }
 }
 
@@ -129,9 +131,16 @@ struct FileReport {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    let initial = match parse_initial(&args.initial) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
     let opts = linearizable::Options {
         model: args.model,
-        initial: parse_initial(&args.initial),
+        initial,
         partition_by_key: !args.no_partition,
         time_limit: Some(args.time_limit),
         memory_limit: args.memory_limit,
@@ -147,7 +156,7 @@ pub fn run(args: Args) -> ExitCode {
     }
     if args.json {
         match serde_json::to_string_pretty(&reports) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::outln!("{s}"),
             Err(e) => {
                 eprintln!("error: cannot encode results as JSON: {e}");
                 return ExitCode::from(exit::ERROR);
@@ -196,7 +205,7 @@ fn verdict_word(r: &FileReport) -> &'static str {
 }
 
 fn print_line(r: &FileReport) {
-    println!(
+    crate::outln!(
         "{}  {}  {} ops  {}",
         r.file.display(),
         verdict_word(r),
@@ -208,12 +217,12 @@ fn print_line(r: &FileReport) {
     }
     if let Some(lin) = &r.linearizable {
         if let Some(reason) = &lin.reason {
-            println!("  {reason}");
+            crate::outln!("  {reason}");
         }
         for f in lin.failures.iter().take(3) {
             match &f.key {
-                Some(k) => println!("  key {k}: {}", f.explanation),
-                None => println!("  {}", f.explanation),
+                Some(k) => crate::outln!("  key {k}: {}", f.explanation),
+                None => crate::outln!("  {}", f.explanation),
             }
         }
     }
@@ -248,7 +257,7 @@ fn print_summary(reports: &[FileReport]) {
             })
         })
         .collect();
-    println!("\n{}", tabled::Table::new(rows));
+    crate::outln!("\n{}", tabled::Table::new(rows));
 }
 
 fn exit_code(reports: &[FileReport]) -> u8 {

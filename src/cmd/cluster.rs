@@ -1,13 +1,121 @@
-//! `shakedown cluster up|down|status`
+//! `shakedown cluster up|down|status`: a real cluster on this machine, one
+//! network namespace, address and sshd per node (see
+//! `harness::control::local`). A test file reaches it with `cluster: local`
+//! through the nodes file this writes.
 
+use super::exit;
+use harness::control::local::{self, LocalCluster, Options};
+use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Show the local cluster.
-    Status,
+    /// Build N nodes (idempotent: a healthy cluster of that size is kept).
+    Up {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Cluster name (1-8 of a-z0-9); namespaces are `shk-NAME-n<i>`.
+        #[arg(long, default_value = local::DEFAULT_NAME)]
+        name: String,
+        /// The /24 to use: bridge .1, node i .(10+i).
+        #[arg(long, default_value = "10.77.0.0")]
+        subnet: Ipv4Addr,
+    },
+    /// Remove every namespace, link, process, rule and file of the cluster,
+    /// also after a crash.
+    Down {
+        #[arg(long, default_value = local::DEFAULT_NAME)]
+        name: String,
+    },
+    /// Show the local cluster: per node namespace, sshd, port and an SSH
+    /// round trip.
+    Status {
+        #[arg(long, default_value = local::DEFAULT_NAME)]
+        name: String,
+    },
 }
 
-pub fn run(_cmd: Command) -> ExitCode {
-    ExitCode::from(super::exit::ERROR)
+pub fn run(cmd: Command) -> ExitCode {
+    let res = match cmd {
+        Command::Up {
+            nodes,
+            name,
+            subnet,
+        } => up(&name, nodes, subnet),
+        Command::Down { name } => local::down(&name)
+            .map(|_| println!("cluster {name}: removed"))
+            .map_err(|e| e.to_string()),
+        Command::Status { name } => status(&name),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn up(name: &str, nodes: usize, subnet: Ipv4Addr) -> Result<(), String> {
+    let c = local::up(&Options::new(name, nodes).subnet(subnet)).map_err(|e| e.to_string())?;
+    println!(
+        "cluster {name}: {} nodes up; nodes file {}",
+        c.nodes.nodes.len(),
+        local::nodes_file(name).display()
+    );
+    status(name)
+}
+
+fn status(name: &str) -> Result<(), String> {
+    let c = LocalCluster::load(name).map_err(|e| e.to_string())?;
+    let st = c.status();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let cluster = c.cluster();
+    let ssh = rt.block_on(async {
+        let r = cluster.run_all("hostname").await;
+        cluster.disconnect().await;
+        r
+    });
+    println!(
+        "{:<5} {:<15} {:<18} {:<8} {:<5} ssh",
+        "node", "address", "netns", "sshd", "port"
+    );
+    let mut healthy = true;
+    for (s, (_, r)) in st.iter().zip(ssh.iter()) {
+        let ssh = match r {
+            Ok(o) if o.success() => format!("ok (hostname {})", o.stdout_str()),
+            Ok(o) => format!("{}", o.status),
+            Err(e) => e.to_string(),
+        };
+        healthy &= s.healthy() && r.as_ref().is_ok_and(|o| o.success());
+        println!(
+            "{:<5} {:<15} {:<18} {:<8} {:<5} {ssh}",
+            s.name,
+            s.address,
+            if s.netns_exists {
+                s.netns.as_str()
+            } else {
+                "missing"
+            },
+            s.sshd_pid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "down".into()),
+            if s.port_open { "open" } else { "shut" },
+        );
+    }
+    if let Some(first) = c.nodes.nodes.first() {
+        println!("log in: {}", c.ssh_hint(&first.name));
+    }
+    if healthy {
+        Ok(())
+    } else {
+        Err(format!(
+            "cluster {name} is not healthy; `shakedown cluster up --name {name} --nodes {}` rebuilds it",
+            st.len()
+        ))
+    }
 }

@@ -5,6 +5,17 @@ pub mod cluster;
 pub mod report;
 pub mod serve;
 
+/// `println!` that never panics: when stdout is a closed pipe
+/// (`shakedown check ... | head -1`) the output is dropped and the command
+/// still finishes with the exit code of its verdict.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit codes shared by every subcommand.
 pub mod exit {
     pub const VALID: u8 = 0;

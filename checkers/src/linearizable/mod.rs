@@ -185,7 +185,10 @@ pub struct CallRef {
 
 impl std::fmt::Display for CallRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "process {} {} {}", self.process, self.f, self.value)?;
+        write!(f, "process {} {}", self.process, self.f)?;
+        if !self.value.is_nil() {
+            write!(f, " {}", self.value)?;
+        }
         match &self.output {
             Some(out) if out != &self.value => write!(f, " -> {out}")?,
             Some(_) => {}
@@ -213,7 +216,6 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     // Failed calls certainly did not happen: drop them. Partition by key.
     let mut partitions: Vec<(Option<Value>, Vec<Prepared>)> = Vec::new();
     let mut by_key: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
-    let partition_by_key = opts.partition_by_key && opts.model != ModelKind::Mutex;
     let mut calls = 0;
     for call in history.calls() {
         let completion = call.completion.map(|c| &ops[c]);
@@ -227,7 +229,7 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
             .key
             .as_ref()
             .or(completion.and_then(|c| c.key.as_ref()));
-        let slot = if partition_by_key {
+        let slot = if opts.partition_by_key {
             *by_key.entry(key).or_insert_with(|| {
                 partitions.push((key.cloned(), Vec::new()));
                 partitions.len() - 1

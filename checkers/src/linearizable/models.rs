@@ -92,6 +92,10 @@ impl Interner {
     pub fn value(&self, id: u32) -> &Value {
         &self.values[id as usize]
     }
+
+    pub fn values_of(&self, ids: &[u32]) -> Vec<Value> {
+        ids.iter().map(|&id| self.value(id).clone()).collect()
+    }
 }
 
 fn output<'a>(call: &'a CallView) -> Option<&'a Value> {
@@ -476,12 +480,7 @@ impl Model for Set {
     }
 
     fn describe(&self, state: &Box<[u32]>) -> Value {
-        Value::Set(
-            state
-                .iter()
-                .map(|&i| self.values.value(i).clone())
-                .collect(),
-        )
+        Value::Set(self.values.values_of(state))
     }
 
     fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
@@ -564,12 +563,7 @@ impl Model for Queue {
     }
 
     fn describe(&self, state: &Box<[u32]>) -> Value {
-        Value::List(
-            state
-                .iter()
-                .map(|&i| self.values.value(i).clone())
-                .collect(),
-        )
+        Value::List(self.values.values_of(state))
     }
 
     fn heap_bytes(&self, state: &Box<[u32]>) -> usize {

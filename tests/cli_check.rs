@@ -1,0 +1,183 @@
+//! `shakedown check` as a user runs it: verdicts, exit codes (0 valid,
+//! 1 invalid, 2 unknown, 3 bad input or usage), clear errors that name the
+//! file, line and column, and no panics on bad input or a closed pipe.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn shakedown(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(args)
+        .output()
+        .expect("run shakedown")
+}
+
+fn corpus(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/linearizability")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_file(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(content)
+        .unwrap();
+    p
+}
+
+#[test]
+fn valid_history_exits_0() {
+    let out = shakedown(&["check", &corpus("etcd/etcd_002.log")]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("etcd_002.log  valid  154 ops"), "{stdout}");
+}
+
+#[test]
+fn invalid_history_exits_1_and_explains() {
+    let out = shakedown(&["check", &corpus("etcd/etcd_000.log")]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("INVALID"), "{stdout}");
+    assert!(stdout.contains("cannot be linearized"), "{stdout}");
+}
+
+#[test]
+fn several_files_print_a_summary_table() {
+    let out = shakedown(&[
+        "check",
+        &corpus("etcd/etcd_000.log"),
+        &corpus("etcd/etcd_002.log"),
+        &corpus("kv/c01-ok.txt"),
+        "--model",
+        "cas-register",
+    ]);
+    // kv/c01-ok.txt uses get/put/append: not cas-register operations -> input error.
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("unsupported f \"append\""), "{stderr}");
+    assert!(stdout.contains("| verdict"), "{stdout}");
+    assert!(
+        stdout.contains("INVALID") && stdout.contains("ERROR"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn key_value_model_and_json_output() {
+    let out = shakedown(&[
+        "check",
+        &corpus("kv/c10-bad.txt"),
+        "--model",
+        "key-value",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let r = &json[0];
+    assert_eq!(r["valid"], "invalid");
+    assert_eq!(r["linearizable"]["model"], "key-value");
+    let failure = &r["linearizable"]["failures"][0];
+    assert!(failure["op"]["index"].is_u64());
+    assert!(failure["prefixes"][0]["steps"].is_array());
+}
+
+#[test]
+fn exhausted_time_budget_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = checkers::linearizable::generate::CasRegisterGen {
+        ops: 40_000,
+        processes: 20,
+        crash_rate: 0.2,
+        values: 3,
+        seed: 7,
+        ..Default::default()
+    }
+    .history();
+    let mut w = history::jsonl::JsonlWriter::new(Vec::new());
+    for op in h.ops() {
+        w.write(op).unwrap();
+    }
+    let p = temp_file(&dir, "hard.jsonl", &w.into_inner());
+    let out = shakedown(&["check", p.to_str().unwrap(), "--time-limit", "0s"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("unknown") && stdout.contains("time limit"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn truncated_and_garbled_files_exit_3_naming_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read(corpus("etcd/etcd_000.log")).unwrap();
+    // Cut in the middle of the vector `[3 0]` on line 19.
+    let cut = log.windows(5).position(|w| w == b"[3 0]").unwrap() + 2;
+    let truncated = temp_file(&dir, "truncated.log", &log[..cut]);
+    let garbled = temp_file(
+        &dir,
+        "garbled.jsonl",
+        b"{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n{\"type\":\"ok\",\"process\":0,\"f\":\"read\",\"value\":}\n",
+    );
+    let binary = temp_file(&dir, "binary.edn", &[0x7b, 0x3a, 0xff, 0xfe, 0x00, 0x9c]);
+    for (file, expect) in [
+        (&truncated, "truncated.log:19:"),
+        (&garbled, "garbled.jsonl:2:"),
+        (&binary, "binary.edn:1:"),
+    ] {
+        let out = shakedown(&["check", file.to_str().unwrap()]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{file:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(expect),
+            "{file:?}: expected {expect:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn missing_file_and_usage_errors_exit_3() {
+    let out = shakedown(&["check", "/nonexistent/history.jsonl"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr.contains("/nonexistent/history.jsonl"), "{stderr}");
+    let out = shakedown(&["check", &corpus("etcd/etcd_000.log"), "--model", "btree"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr.contains("unknown model \"btree\""), "{stderr}");
+    let out = shakedown(&["check", &corpus("etcd/etcd_000.log"), "--initial", "[1 2"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn closed_stdout_does_not_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args([
+            "check",
+            &corpus("etcd/etcd_000.log"),
+            &corpus("etcd/etcd_001.log"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -0`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+}
