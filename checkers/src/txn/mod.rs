@@ -189,6 +189,8 @@ pub struct TxnResult {
     pub graph: GraphStats,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
+    /// Milliseconds per phase: read, infer, order, graph, scc, cycles, report.
+    pub phase_ms: BTreeMap<&'static str, u64>,
 }
 
 struct CycleFound {
@@ -200,8 +202,15 @@ struct CycleFound {
 /// Checks a history of transactions.
 pub fn check(history: &History, opts: &Options) -> TxnResult {
     let started = Instant::now();
+    let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut mark = Instant::now();
+    let mut phase = |name: &'static str| {
+        phase_ms.insert(name, mark.elapsed().as_millis() as u64);
+        mark = Instant::now();
+    };
     let lists = opts.workload == Workload::ListAppend;
     let mut t = txns::collect(history, lists);
+    phase("read");
     let mut found = Findings::new(opts.max_reported_per_kind);
     let mut edges = Vec::new();
     let mut warnings = std::mem::take(&mut t.malformed);
@@ -227,6 +236,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
             Analysis::Register(info)
         }
     };
+    phase("infer");
     let n = t.txns.len();
     if opts.process_order {
         order::process_edges(&t, &mut edges);
@@ -236,7 +246,9 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     } else {
         0
     };
+    phase("order");
     let g = Graph::build(n + time_points as usize, edges);
+    phase("graph");
 
     // Strongly connected components, then the cycle searches in each.
     let mut search = Search::new(&g);
@@ -245,6 +257,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     let comps = graph::sccs(&g, &all, search.map(), graph::ALL);
     search.map().clear(&all);
     drop(all);
+    phase("scc");
     let mut extras = vec![0u8];
     if opts.process_order {
         extras.push(PROCESS);
@@ -266,6 +279,8 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
             &mut incomplete,
         );
     }
+
+    phase("cycles");
 
     // Assemble the result.
     let mut counts: BTreeMap<String, usize> = found
@@ -338,6 +353,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     } else {
         (Validity::Valid, None)
     };
+    phase("report");
     let count = |s: Status| t.txns.iter().filter(|x| x.status == s).count();
     TxnResult {
         valid,
@@ -370,6 +386,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         },
         warnings,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        phase_ms,
     }
 }
 
@@ -412,35 +429,35 @@ fn search_component(
             });
         }
     };
+    // A cycle using only some edge types lies inside one component of the
+    // subgraph of those types: compute those once per type mask and search
+    // only there. (A serializable history that is not strict has big
+    // components only through real-time edges; the data-only searches then
+    // have nothing to search and cannot run out of budget.)
+    let mut subs_by_mask: Vec<(u8, Vec<Vec<u32>>)> = Vec::new();
     for class in Class::SEARCHED {
         for &extra in extras {
             let allowed = class.data_types() | extra;
-            let mut budget = opts.cycle_search_budget;
-            let mut best: Option<Cycle> = None;
-            let mut exhausted = false;
-            if matches!(class, Class::G0 | Class::G1c) {
-                // These cycles live inside the components of the subgraph
-                // of their own edge types: search only there.
+            if !subs_by_mask.iter().any(|(m, _)| *m == allowed) {
                 search.map().set(comp);
                 let subs = graph::sccs(g, comp, search.map(), allowed);
                 search.map().clear(comp);
-                for sub in subs {
-                    search.map().set(&sub);
-                    let f = search.shortest(&sub, class, extra, &mut budget);
-                    search.map().clear(&sub);
-                    exhausted |= f.exhausted;
-                    if let Some(c) = f.cycle {
-                        if best.as_ref().is_none_or(|b| c.len() < b.len()) {
-                            best = Some(c);
-                        }
+                subs_by_mask.push((allowed, subs));
+            }
+            let subs = &subs_by_mask.iter().find(|(m, _)| *m == allowed).unwrap().1;
+            let mut budget = opts.cycle_search_budget;
+            let mut best: Option<Cycle> = None;
+            let mut exhausted = false;
+            for sub in subs {
+                search.map().set(sub);
+                let f = search.shortest(sub, class, extra, &mut budget);
+                search.map().clear(sub);
+                exhausted |= f.exhausted;
+                if let Some(c) = f.cycle {
+                    if best.as_ref().is_none_or(|b| c.len() < b.len()) {
+                        best = Some(c);
                     }
                 }
-            } else {
-                search.map().set(comp);
-                let f = search.shortest(comp, class, extra, &mut budget);
-                search.map().clear(comp);
-                exhausted = f.exhausted;
-                best = f.cycle;
             }
             match best {
                 Some(walk) => {
