@@ -181,3 +181,37 @@ fn closed_stdout_does_not_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn transactional_workload_reports_anomalies_and_models() {
+    let elle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/transactional/elle-paper-example.edn");
+    let elle = elle.to_str().unwrap();
+    let out = shakedown(&["check", elle, "--workload", "list-append"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("anomalies: G-single"), "{stdout}");
+    assert!(
+        stdout.contains("so no serial order") || stdout.contains("a cycle"),
+        "{stdout}"
+    );
+    // A model G-single does not rule out: read committed.
+    let out = shakedown(&[
+        "check",
+        elle,
+        "--workload",
+        "list-append",
+        "--consistency",
+        "read-committed",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    let out = shakedown(&[
+        "check",
+        elle,
+        "--workload",
+        "list-append",
+        "--consistency",
+        "bogus",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+}

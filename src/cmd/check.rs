@@ -3,6 +3,7 @@
 
 use super::exit;
 use checkers::linearizable::{self, LinResult, ModelKind};
+use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
 use history::{Format, Value};
 use serde::Serialize;
@@ -19,6 +20,20 @@ pub struct Args {
     /// mutex, set, fifo-queue, unordered-queue.
     #[arg(long, default_value = "cas-register")]
     pub model: ModelKind,
+    /// Check transactions instead (Elle-style): list-append or rw-register.
+    /// `--model` and `--initial` then do not apply.
+    #[arg(long)]
+    pub workload: Option<txn::Workload>,
+    /// Consistency models a transactional history must satisfy
+    /// (comma-separated): strict-serializable, serializable,
+    /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted.
+    #[arg(long, value_delimiter = ',', default_value = "serializable")]
+    pub consistency: Vec<ConsistencyModel>,
+    /// rw-register only: assume every key is linearizable
+    /// (`linearizable-keys`) or sequentially consistent (`sequential-keys`),
+    /// which lets the checker infer version orders.
+    #[arg(long, value_delimiter = ',')]
+    pub assume: Vec<Assumption>,
     /// Initial state of every key (`nil`, a JSON value, or a bare string).
     #[arg(long, default_value = "nil")]
     pub initial: String,
@@ -40,6 +55,12 @@ pub struct Args {
     /// Print the full results as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Assumption {
+    LinearizableKeys,
+    SequentialKeys,
 }
 
 #[derive(Clone, Copy)]
@@ -128,6 +149,14 @@ struct FileReport {
     seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     linearizable: Option<LinResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transactional: Option<TxnResult>,
+}
+
+/// Which checker a file goes through.
+enum Checker {
+    Linearizable(linearizable::Options),
+    Transactional(txn::Options),
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -138,17 +167,28 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let opts = linearizable::Options {
-        model: args.model,
-        initial,
-        partition_by_key: !args.no_partition,
-        time_limit: Some(args.time_limit),
-        memory_limit: args.memory_limit,
-        threads: args.threads,
+    let checker = match args.workload {
+        None => Checker::Linearizable(linearizable::Options {
+            model: args.model,
+            initial,
+            partition_by_key: !args.no_partition,
+            time_limit: Some(args.time_limit),
+            memory_limit: args.memory_limit,
+            threads: args.threads,
+        }),
+        Some(workload) => Checker::Transactional(txn::Options {
+            workload,
+            consistency: args.consistency.clone(),
+            rw_assume: txn::RwAssume {
+                linearizable_keys: args.assume.contains(&Assumption::LinearizableKeys),
+                sequential_keys: args.assume.contains(&Assumption::SequentialKeys),
+            },
+            ..Default::default()
+        }),
     };
     let mut reports = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let report = check_file(file, args.format.format(), &opts);
+        let report = check_file(file, args.format.format(), &checker);
         if !args.json {
             print_line(&report);
         }
@@ -168,7 +208,7 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(exit_code(&reports))
 }
 
-fn check_file(file: &Path, format: Option<Format>, opts: &linearizable::Options) -> FileReport {
+fn check_file(file: &Path, format: Option<Format>, checker: &Checker) -> FileReport {
     let started = Instant::now();
     let mut report = FileReport {
         file: file.to_path_buf(),
@@ -177,17 +217,25 @@ fn check_file(file: &Path, format: Option<Format>, opts: &linearizable::Options)
         ops: 0,
         seconds: 0.0,
         linearizable: None,
+        transactional: None,
     };
     match history::read_file(file, format) {
         Err(e) => report.error = Some(e.to_string()),
         Ok(h) => {
             report.ops = h.len();
-            match linearizable::check(&h, opts) {
-                Ok(r) => {
+            match checker {
+                Checker::Linearizable(opts) => match linearizable::check(&h, opts) {
+                    Ok(r) => {
+                        report.valid = Some(r.valid);
+                        report.linearizable = Some(r);
+                    }
+                    Err(e) => report.error = Some(format!("{}: {e}", file.display())),
+                },
+                Checker::Transactional(opts) => {
+                    let r = txn::check(&h, opts);
                     report.valid = Some(r.valid);
-                    report.linearizable = Some(r);
+                    report.transactional = Some(r);
                 }
-                Err(e) => report.error = Some(format!("{}: {e}", file.display())),
             }
         }
     }
@@ -224,6 +272,29 @@ fn print_line(r: &FileReport) {
                 Some(k) => crate::outln!("  key {k}: {}", f.explanation),
                 None => crate::outln!("  {}", f.explanation),
             }
+        }
+    }
+    if let Some(t) = &r.transactional {
+        if let Some(reason) = &t.reason {
+            crate::outln!("  {reason}");
+        }
+        if !t.anomaly_types.is_empty() {
+            let ruled: Vec<&str> = t.ruled_out.iter().map(|m| m.name()).collect();
+            crate::outln!(
+                "  anomalies: {}; ruled out: {}",
+                t.anomaly_types.join(", "),
+                if ruled.is_empty() {
+                    "none".to_string()
+                } else {
+                    ruled.join(", ")
+                }
+            );
+        }
+        for w in &t.warnings {
+            crate::outln!("  warning: {w}");
+        }
+        for a in t.anomalies.iter().take(3) {
+            crate::outln!("  {}: {}", a.kind, a.explanation);
         }
     }
 }
