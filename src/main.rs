@@ -25,6 +25,13 @@ enum Command {
     /// Build, inspect or remove a local cluster of network-namespace nodes.
     #[command(subcommand)]
     Cluster(cmd::cluster::Command),
+    /// Run a test file: set up the cluster and database, run clients under
+    /// the nemesis, heal, check, and write a run directory.
+    Run(cmd::run::Args),
+    /// Apply one fault by hand and leave it active (see `heal`).
+    Fault(cmd::fault::Args),
+    /// Undo every fault shakedown left active (also after a controller crash).
+    Heal(cmd::heal::Args),
     /// Regenerate report.html (and results.json, junit.xml) of a stored run.
     Report(cmd::report::Args),
     /// Serve an index of stored runs and their files over HTTP.
@@ -44,6 +51,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Fault(args) => cmd::fault::run(args),
+        Command::Heal(args) => cmd::heal::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     }

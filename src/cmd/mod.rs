@@ -2,7 +2,10 @@
 
 pub mod check;
 pub mod cluster;
+pub mod fault;
+pub mod heal;
 pub mod report;
+pub mod run;
 pub mod serve;
 
 /// `println!` that never panics: when stdout is a closed pipe

@@ -1,0 +1,11 @@
+//! `shakedown heal`
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> ExitCode {
+    eprintln!("shakedown heal: not implemented yet");
+    ExitCode::from(super::exit::ERROR)
+}
