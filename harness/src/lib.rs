@@ -1,1 +1,3 @@
 //! Control plane and run loop: remote nodes over SSH (russh), the local namespace cluster, the generator, scheduler and run loop.
+
+pub mod run;

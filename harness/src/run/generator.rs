@@ -1,0 +1,173 @@
+//! Where operations come from: a workload's [`Generator`], driven by a
+//! seeded [`Rng`] so the sequence of operations is reproducible.
+
+use super::client::OpRequest;
+use std::time::Duration;
+
+/// What a generator knows about the worker asking for an op.
+#[derive(Clone, Copy, Debug)]
+pub struct GenCtx {
+    /// Worker number, `0..concurrency`.
+    pub worker: usize,
+    /// The worker's current process id (it changes after an `info`).
+    pub process: u64,
+    /// Index of the node the worker's client is bound to.
+    pub node: usize,
+    pub nodes: usize,
+    pub concurrency: usize,
+    /// Time since the run started.
+    pub elapsed: Duration,
+}
+
+/// A workload's source of operations. One generator is shared by all
+/// workers (behind a lock): `next` is called once per operation, in the
+/// order workers become free, with one seeded RNG, so the sequence of ops
+/// is the same for the same seed (which worker gets which op depends on
+/// timing).
+pub trait Generator: Send + 'static {
+    /// The next operation of the main phase, or `None` when the workload
+    /// has nothing more to do (the main phase then ends for that worker).
+    fn next(&mut self, ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest>;
+
+    /// Operations each worker runs once, in order, after the cluster has
+    /// healed and recovered (final reads). Called once per worker.
+    fn final_ops(&mut self, ctx: &GenCtx) -> Vec<OpRequest> {
+        let _ = ctx;
+        Vec::new()
+    }
+}
+
+/// A generator from a closure, with no final ops.
+pub struct FromFn<F>(pub F);
+
+impl<F> Generator for FromFn<F>
+where
+    F: FnMut(&GenCtx, &mut Rng) -> Option<OpRequest> + Send + 'static,
+{
+    fn next(&mut self, ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
+        (self.0)(ctx, rng)
+    }
+}
+
+/// `FromFn(f)` with the type spelled out.
+pub fn from_fn<F>(f: F) -> FromFn<F>
+where
+    F: FnMut(&GenCtx, &mut Rng) -> Option<OpRequest> + Send + 'static,
+{
+    FromFn(f)
+}
+
+/// A small, fast, seedable PRNG (xoshiro256++ seeded through SplitMix64).
+/// Its output for a seed never changes between versions, unlike `rand`'s
+/// `StdRng`, so a seed in a test file reproduces the same ops forever.
+#[derive(Clone, Debug)]
+pub struct Rng {
+    s: [u64; 4],
+}
+
+impl Rng {
+    pub fn seed(seed: u64) -> Rng {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Rng {
+            s: [next(), next(), next(), next()],
+        }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in `0..n` (`n > 0`), by Lemire's multiply-shift (the bias
+    /// is below 2^-32 for the small ranges used here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        debug_assert!(n > 0);
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        debug_assert!(lo <= hi);
+        lo + self.below((hi - lo) as u64 + 1) as i64
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.f64() < p
+    }
+
+    /// An independent generator derived from this one.
+    pub fn fork(&mut self) -> Rng {
+        Rng::seed(self.next_u64())
+    }
+
+    /// Picks an index by weight (weights need not sum to anything; at least
+    /// one must be positive).
+    pub fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u64 = weights.iter().map(|&w| w as u64).sum();
+        let mut x = self.below(total.max(1));
+        for (i, &w) in weights.iter().enumerate() {
+            if x < w as u64 {
+                return i;
+            }
+            x -= w as u64;
+        }
+        weights.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_reproducible_and_roughly_uniform() {
+        let a: Vec<u64> = (0..5)
+            .scan(Rng::seed(7), |r, _| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .scan(Rng::seed(7), |r, _| Some(r.next_u64()))
+            .collect();
+        assert_eq!(a, b);
+        let mut r = Rng::seed(1);
+        let mut counts = [0u32; 4];
+        for _ in 0..40_000 {
+            counts[r.below(4) as usize] += 1;
+        }
+        for c in counts {
+            assert!((9_000..11_000).contains(&c), "{counts:?}");
+        }
+        let mut w = [0u32; 3];
+        for _ in 0..30_000 {
+            w[r.weighted(&[1, 0, 2])] += 1;
+        }
+        assert_eq!(w[1], 0);
+        assert!((9_000..11_000).contains(&w[0]), "{w:?}");
+        for _ in 0..1000 {
+            let x = r.between(-2, 2);
+            assert!((-2..=2).contains(&x));
+            let f = r.f64();
+            assert!((0.0..1.0).contains(&f));
+        }
+    }
+}
