@@ -287,6 +287,89 @@ fn g_single_process_session_violation() {
 }
 
 #[test]
+fn g0_realtime() {
+    // T3 starts after T1 completed, yet its append lands before T1's.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["append","x",2]]"#),
+        ('o', 1, r#"[["append","x",2]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[2,1]]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!(r.anomaly_types, vec!["G0-realtime"]);
+    assert_eq!(txns_of(&r, "G0-realtime"), vec!["T1", "T3"]);
+    assert_eq!(six(&r), vec![M::StrictSerializable]);
+    assert!(r.ruled_out.contains(&M::StrongSnapshotIsolation));
+    assert!(!r.ruled_out.contains(&M::StrongSessionSnapshotIsolation));
+}
+
+#[test]
+fn realtime_cycle_through_several_txns() {
+    // T1 appends x 1 and completes; T3 (later) appends y 1 and completes;
+    // T6 (invoked after T3 completed) reads y = [1] but x = []: with real
+    // time, T1 -> T3 -> T6 and T6 -rw-> T1.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["append","x",1]]"#),
+        ('i', 1, r#"[["append","y",1]]"#),
+        ('o', 1, r#"[["append","y",1]]"#),
+        ('i', 2, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 2, r#"[["r","x",[]],["r","y",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::StrictSerializable]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G-single-realtime"]);
+    let a = &r.anomalies[0];
+    let steps: Vec<(&str, &str, &str)> = a
+        .cycle
+        .iter()
+        .map(|s| (s.from.as_str(), s.to.as_str(), s.kind))
+        .collect();
+    // The shortest: T6 -rw-> T1 -realtime-> T6 (T1 completed before T6).
+    assert_eq!(steps.len(), 2, "{}", a.explanation);
+    assert!(steps.contains(&("T5", "T1", "rw")), "{steps:?}");
+    assert!(steps.contains(&("T1", "T5", "realtime")), "{steps:?}");
+}
+
+#[test]
+fn exhausted_budget_still_reports_a_cycle_and_the_weakest_class() {
+    let h = hist(&[
+        (
+            'i',
+            0,
+            r#"[["r","x",null],["r","y",null],["append","x",1]]"#,
+        ),
+        (
+            'i',
+            1,
+            r#"[["r","x",null],["r","y",null],["append","y",1]]"#,
+        ),
+        ('o', 0, r#"[["r","x",[]],["r","y",[]],["append","x",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[]],["append","y",1]]"#),
+    ]);
+    let opts = |m: M| Options {
+        workload: Workload::ListAppend,
+        consistency: vec![m],
+        cycle_search_budget: 0,
+        ..Options::default()
+    };
+    // Serializable: the fallback cycle (G2-item) proves the violation.
+    let r = check(&h, &opts(M::Serializable));
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["G2-item"]);
+    assert!(r.anomalies[0].search_exhausted);
+    assert!(!r.incomplete_searches.is_empty());
+    // Snapshot isolation: G2-item is allowed, but a G-single or
+    // G-nonadjacent might have been missed: unknown, with a reason.
+    let r = check(&h, &opts(M::SnapshotIsolation));
+    assert_eq!(r.valid, Validity::Unknown);
+    assert!(r.reason.as_deref().unwrap().contains("ran out of budget"));
+}
+
+#[test]
 fn g1a_aborted_read_and_dirty_update() {
     let h = hist(&[
         ('i', 0, r#"[["append","x",1]]"#),

@@ -136,14 +136,22 @@ impl Class {
 /// A cycle: `(from, to, type)` edges, `to` of each the `from` of the next.
 pub type Cycle = Vec<(u32, u32, u8)>;
 
+/// The length of a cycle in txns (time points do not count).
+pub fn weight(c: &Cycle, txns: u32) -> usize {
+    c.iter().filter(|e| e.1 < txns).count()
+}
+
 pub struct Search<'g> {
     g: &'g Graph,
     map: LocalMap,
     stamp: Vec<u32>,
     parent: Vec<u32>,
     ptype: Vec<u8>,
+    dist: Vec<u32>,
     epoch: u32,
-    queue: Vec<u32>,
+    queue: std::collections::VecDeque<u32>,
+    /// Vertices from here on are time points, not txns.
+    txns: u32,
 }
 
 pub struct Found {
@@ -153,15 +161,18 @@ pub struct Found {
 }
 
 impl<'g> Search<'g> {
-    pub fn new(g: &'g Graph) -> Search<'g> {
+    /// `txns`: the number of txn vertices (the rest are time points).
+    pub fn new(g: &'g Graph, txns: usize) -> Search<'g> {
         Search {
             g,
             map: LocalMap::new(g.vertex_count()),
             stamp: Vec::new(),
             parent: Vec::new(),
             ptype: Vec::new(),
+            dist: Vec::new(),
             epoch: 0,
-            queue: Vec::new(),
+            queue: Default::default(),
+            txns: txns as u32,
         }
     }
 
@@ -187,6 +198,7 @@ impl<'g> Search<'g> {
             self.stamp.resize(size, 0);
             self.parent.resize(size, NONE);
             self.ptype.resize(size, 0);
+            self.dist.resize(size, 0);
         }
         // Starts: targets of an edge of the needed type inside the members.
         let mut is_start = vec![needs == 0; members.len()];
@@ -209,8 +221,11 @@ impl<'g> Search<'g> {
                 };
             }
             if let Some(c) = self.bfs(members, s as u32, class, allowed, budget) {
-                if best.as_ref().is_none_or(|b| c.len() < b.len()) {
-                    let done = c.len() <= class.min_len();
+                if best
+                    .as_ref()
+                    .is_none_or(|b| weight(&c, self.txns) < weight(b, self.txns))
+                {
+                    let done = weight(&c, self.txns) <= class.min_len();
                     best = Some(c);
                     if done {
                         break;
@@ -224,7 +239,9 @@ impl<'g> Search<'g> {
         }
     }
 
-    /// Breadth-first search from local vertex `s` back to itself.
+    /// Shortest walk from local vertex `s` back to itself, counting only
+    /// hops into txns (hops into time points are free, so a real-time
+    /// edge costs one however many time points it crosses): a 0-1 BFS.
     fn bfs(
         &mut self,
         members: &[u32],
@@ -242,13 +259,17 @@ impl<'g> Search<'g> {
         let epoch = self.epoch;
         let start = s * states + class.start() as u32;
         self.queue.clear();
-        self.queue.push(start);
+        self.queue.push_back(start);
         self.stamp[start as usize] = epoch;
+        self.dist[start as usize] = 0;
         self.parent[start as usize] = NONE;
-        let mut head = 0;
-        while head < self.queue.len() {
-            let node = self.queue[head];
-            head += 1;
+        // The best closing edge found so far: (cost, from node, edge).
+        let mut best: Option<(u32, u32, (u32, u32, u8))> = None;
+        while let Some(node) = self.queue.pop_front() {
+            let d = self.dist[node as usize];
+            if best.is_some_and(|b| b.0 <= d) {
+                break;
+            }
             let (v, st) = (node / states, (node % states) as u8);
             for (w, mask) in self.g.out(members[v as usize]) {
                 let mask = mask & allowed;
@@ -260,6 +281,8 @@ impl<'g> Search<'g> {
                     continue;
                 }
                 *budget = budget.saturating_sub(1);
+                let cost = u32::from(w < self.txns);
+                let nd = d + cost;
                 for t in [WW, WR, RW, PROCESS, REALTIME] {
                     if mask & t == 0 {
                         continue;
@@ -267,25 +290,34 @@ impl<'g> Search<'g> {
                     let Some(st2) = class.step(st, t) else {
                         continue;
                     };
-                    if lw == s && class.accepts(st2) {
-                        return Some(self.path(members, node, states, (members[v as usize], w, t)));
+                    if lw == s {
+                        // Close the cycle here, or never pass through the
+                        // start again (a cycle through `s`, not around it twice).
+                        if class.accepts(st2) && best.is_none_or(|b| nd < b.0) {
+                            best = Some((nd, node, (members[v as usize], w, t)));
+                        }
+                        continue;
                     }
-                    // Never pass through the start again: the walk must
-                    // be a cycle through `s`, not around it twice.
-                    let next = lw * states + st2 as u32;
-                    if lw != s && self.stamp[next as usize] != epoch {
-                        self.stamp[next as usize] = epoch;
-                        self.parent[next as usize] = node;
-                        self.ptype[next as usize] = t;
-                        self.queue.push(next);
+                    let next = (lw * states + st2 as u32) as usize;
+                    if self.stamp[next] != epoch || nd < self.dist[next] {
+                        self.stamp[next] = epoch;
+                        self.dist[next] = nd;
+                        self.parent[next] = node;
+                        self.ptype[next] = t;
+                        if cost == 0 {
+                            self.queue.push_front(next as u32);
+                        } else {
+                            self.queue.push_back(next as u32);
+                        }
                     }
                 }
             }
             if *budget == 0 {
-                return None;
+                break;
             }
         }
-        None
+        let (_, node, last) = best?;
+        Some(self.path(members, node, states, last))
     }
 
     fn path(&self, members: &[u32], mut node: u32, states: u32, last: (u32, u32, u8)) -> Cycle {

@@ -9,7 +9,10 @@
 //! - rw: a reader precedes the writer of the element right after what it
 //!   read. Committed appends that no read ever shows must come after the
 //!   longest read (appends are never lost), so readers of the longest
-//!   version precede them (rw) and so does its last writer (ww).
+//!   version precede them (rw) and so does its last writer (ww). A txn
+//!   counts as committed if it completed ok, or if it is an info txn some
+//!   of whose appends a read shows (txns are atomic: then all of them
+//!   happened).
 //!
 //! and the non-cycle anomalies: aborted reads (G1a), intermediate reads
 //! (G1b), garbage reads, duplicate elements, incompatible orders, dirty
@@ -312,13 +315,22 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
             unobserved.insert(k, vec![prev]);
         }
     }
+    // Which txns certainly committed: ok ones, and info ones some of whose
+    // appends a read shows.
+    let mut committed: Vec<bool> = t.txns.iter().map(|x| x.status == Status::Ok).collect();
+    for w in info.writers.values() {
+        if w.pos != UNOBSERVED {
+            let txn = t.mop_txn[w.mop as usize] as usize;
+            committed[txn] |= t.txns[txn].status == Status::Info;
+        }
+    }
     // Unobserved committed appends: after the last observed writer.
     for (i, m) in t.mops.iter().enumerate() {
         if m.kind != MopKind::Append {
             continue;
         }
         let txn = t.mop_txn[i];
-        if t.txns[txn as usize].status != Status::Ok {
+        if !committed[txn as usize] {
             continue;
         }
         let w = info.writers[&(m.key, m.val)];

@@ -251,7 +251,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     phase("graph");
 
     // Strongly connected components, then the cycle searches in each.
-    let mut search = Search::new(&g);
+    let mut search = Search::new(&g, n);
     let all: Vec<u32> = (0..g.vertex_count() as u32).collect();
     search.map().set(&all);
     let comps = graph::sccs(&g, &all, search.map(), graph::ALL);
@@ -454,7 +454,10 @@ fn search_component(
                 search.map().clear(sub);
                 exhausted |= f.exhausted;
                 if let Some(c) = f.cycle {
-                    if best.as_ref().is_none_or(|b| c.len() < b.len()) {
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| cycles::weight(&c, n as u32) < cycles::weight(b, n as u32))
+                    {
                         best = Some(c);
                     }
                 }
