@@ -1,0 +1,490 @@
+//! The data embedded in report.html: compact, columnar, computed once.
+//!
+//! The timeline is one entry per client call in parallel arrays (lane,
+//! start delta, duration, f/outcome code, process, index deltas, value
+//! references into a table of distinct value texts), so a 1,000,000-op
+//! history is a few megabytes of numbers rather than a million objects.
+
+use crate::stats::{self, value_text, Quantiles};
+use crate::summary::RunSummary;
+use history::{History, Op, OpType, Process};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, HashMap};
+
+/// Longest value text kept per op in the timeline (the rest is in history.jsonl).
+const VALUE_MAX: usize = 160;
+/// Calls drawn around a linearizability failure.
+const LIN_WINDOW_MAX: usize = 120;
+/// Prefix steps placed in the failure picture (all are in the table).
+const LIN_STEPS_DRAWN: usize = 30;
+/// Time buckets of the latency-quantile and throughput charts.
+const BUCKETS: usize = 120;
+/// Anomalous calls highlighted in the timeline.
+const MARKS_MAX: usize = 20_000;
+
+/// The time axis: op times (scaled to microseconds) when every op has
+/// one, else history positions.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Axis {
+    /// Microseconds since `origin` (ns).
+    Micros {
+        origin: u64,
+    },
+    Index,
+}
+
+impl Axis {
+    pub fn of(history: &History) -> Axis {
+        let ops = history.ops();
+        if !ops.is_empty() && ops.iter().all(|o| o.time.is_some()) {
+            let origin = ops.iter().filter_map(|o| o.time).min().unwrap_or(0);
+            Axis::Micros { origin }
+        } else {
+            Axis::Index
+        }
+    }
+
+    /// The position of op `pos` on the axis.
+    pub fn at(self, ops: &[Op], pos: usize) -> f64 {
+        match self {
+            Axis::Micros { origin } => {
+                (ops[pos].time.unwrap_or(origin).saturating_sub(origin)) as f64 / 1e3
+            }
+            Axis::Index => pos as f64,
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Axis::Micros { .. } => "us",
+            Axis::Index => "index",
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct Timeline {
+    n: usize,
+    /// Lane of each call.
+    lane: Vec<u32>,
+    /// Start: delta from the previous call's start (first: from 0), rounded.
+    st: Vec<i64>,
+    /// Duration, -1 when the call never completed.
+    du: Vec<i64>,
+    /// f index * 4 + outcome (0 ok, 1 fail, 2 info, 3 never completed).
+    oc: Vec<u32>,
+    fs: Vec<String>,
+    /// Process of each call.
+    pr: Vec<u64>,
+    /// History index of the invocation: delta from the previous call's.
+    ix: Vec<i64>,
+    /// Completion index minus invocation index, 0 when none.
+    cx: Vec<u64>,
+    /// Distinct value texts, and per call the invocation's and the
+    /// completion's value (-1: none).
+    vs: Vec<String>,
+    vi: Vec<i64>,
+    vo: Vec<i64>,
+    /// Per lane: the processes that ran in it, in order.
+    lanes: Vec<Vec<u64>>,
+}
+
+struct ValueTable {
+    texts: Vec<String>,
+    ids: HashMap<String, i64>,
+}
+
+impl ValueTable {
+    fn id(&mut self, v: &history::Value) -> i64 {
+        let text = value_text(v, VALUE_MAX);
+        if let Some(&i) = self.ids.get(&text) {
+            return i;
+        }
+        let i = self.texts.len() as i64;
+        self.texts.push(text.clone());
+        self.ids.insert(text, i);
+        i
+    }
+}
+
+/// History index -> position, for histories whose indexes are not positions.
+pub struct Positions {
+    dense: bool,
+    map: HashMap<u64, usize>,
+}
+
+impl Positions {
+    pub fn new(history: &History) -> Positions {
+        let ops = history.ops();
+        let dense = ops.iter().enumerate().all(|(i, o)| o.index == i as u64);
+        let map = if dense {
+            HashMap::new()
+        } else {
+            ops.iter().enumerate().map(|(i, o)| (o.index, i)).collect()
+        };
+        Positions { dense, map }
+    }
+
+    pub fn get(&self, index: u64, len: usize) -> Option<usize> {
+        if self.dense {
+            ((index as usize) < len).then_some(index as usize)
+        } else {
+            self.map.get(&index).copied()
+        }
+    }
+}
+
+/// Calls of the history in invocation order: (invoke pos, completion pos).
+fn client_calls(history: &History) -> Vec<(usize, Option<usize>)> {
+    history
+        .ops()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.kind == OpType::Invoke && o.process.is_client())
+        .map(|(i, _)| (i, history.partner(i)))
+        .collect()
+}
+
+fn outcome_code(history: &History, completion: Option<usize>) -> u32 {
+    match completion.map(|c| history.ops()[c].kind) {
+        Some(OpType::Ok) => 0,
+        Some(OpType::Fail) => 1,
+        Some(_) => 2,
+        None => 3,
+    }
+}
+
+fn timeline(history: &History, axis: Axis, calls: &[(usize, Option<usize>)]) -> Timeline {
+    let ops = history.ops();
+    let mut t = Timeline {
+        n: calls.len(),
+        ..Timeline::default()
+    };
+    let mut values = ValueTable {
+        texts: Vec::new(),
+        ids: HashMap::new(),
+    };
+    let mut fs: HashMap<&str, u32> = HashMap::new();
+    // Lanes: a process keeps its lane; a new process takes the first lane
+    // whose process crashed (ended in info) before this invocation, so a
+    // worker's successive processes share one lane, as in Jepsen.
+    let mut lane_of: HashMap<u64, u32> = HashMap::new();
+    // Per lane: position after which it is free (usize::MAX: busy).
+    let mut free_after: Vec<usize> = Vec::new();
+    let (mut prev_start, mut prev_index) = (0i64, 0i64);
+    for &(inv, comp) in calls {
+        let op = &ops[inv];
+        let Process::Client(p) = op.process else {
+            continue;
+        };
+        let code = outcome_code(history, comp);
+        let lane = match lane_of.get(&p) {
+            Some(&l) => l,
+            None => {
+                let l = match free_after.iter().position(|&f| f < inv) {
+                    Some(l) => l,
+                    None => {
+                        free_after.push(usize::MAX);
+                        t.lanes.push(Vec::new());
+                        free_after.len() - 1
+                    }
+                };
+                free_after[l] = usize::MAX;
+                t.lanes[l].push(p);
+                lane_of.insert(p, l as u32);
+                l as u32
+            }
+        };
+        if code >= 2 {
+            free_after[lane as usize] = comp.unwrap_or(usize::MAX);
+        }
+        let start = axis.at(ops, inv).round() as i64;
+        t.st.push(start - prev_start);
+        prev_start = start;
+        t.du.push(match comp {
+            Some(c) => (axis.at(ops, c).round() as i64 - start).max(0),
+            None => -1,
+        });
+        let n = fs.len() as u32;
+        let fi = *fs.entry(op.f.as_str()).or_insert_with(|| {
+            t.fs.push(op.f.clone());
+            n
+        });
+        t.oc.push(fi * 4 + code);
+        t.lane.push(lane);
+        t.pr.push(p);
+        t.ix.push(op.index as i64 - prev_index);
+        prev_index = op.index as i64;
+        t.cx.push(comp.map_or(0, |c| ops[c].index.saturating_sub(op.index)));
+        t.vi.push(values.id(&op.value));
+        t.vo.push(match comp {
+            Some(c) => values.id(&ops[c].value),
+            None => -1,
+        });
+    }
+    t.vs = values.texts;
+    t
+}
+
+fn nemesis(history: &History, axis: Axis, pos: &Positions) -> Json {
+    let ops = history.ops();
+    let (faults, instants) = stats::nemesis_events(history);
+    let at = |index: u64| pos.get(index, ops.len()).map(|p| axis.at(ops, p));
+    let bands: Vec<Json> = faults
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name, "sf": f.start_f, "ef": f.stop_f, "v": f.value,
+                "si": f.start_index, "ei": f.end_index,
+                "s": at(f.start_index), "e": f.end_index.and_then(at),
+            })
+        })
+        .collect();
+    let events: Vec<Json> = instants
+        .iter()
+        .map(|e| json!({ "f": e.f, "v": e.value, "i": e.index, "t": at(e.index) }))
+        .collect();
+    json!({ "bands": bands, "events": events })
+}
+
+/// Latency quantiles and throughput per f over time buckets (times only).
+fn charts(history: &History, axis: Axis, calls: &[(usize, Option<usize>)], span: f64) -> Json {
+    let Axis::Micros { .. } = axis else {
+        return Json::Null;
+    };
+    let ops = history.ops();
+    let width = (span / BUCKETS as f64).max(1.0);
+    let bucket = |t: f64| ((t / width) as usize).min(BUCKETS - 1);
+    let mut lat: BTreeMap<&str, Vec<Vec<u64>>> = BTreeMap::new();
+    let mut thr: BTreeMap<&str, [Vec<u32>; 3]> = BTreeMap::new();
+    for &(inv, comp) in calls {
+        let Some(c) = comp else { continue };
+        let f = ops[inv].f.as_str();
+        let code = outcome_code(history, comp) as usize;
+        let (s, e) = (axis.at(ops, inv), axis.at(ops, c));
+        let counts = thr
+            .entry(f)
+            .or_insert_with(|| std::array::from_fn(|_| vec![0; BUCKETS]));
+        counts[code.min(2)][bucket(e)] += 1;
+        if code == 0 {
+            let l = ops[c]
+                .time
+                .unwrap_or(0)
+                .saturating_sub(ops[inv].time.unwrap_or(0));
+            lat.entry(f).or_insert_with(|| vec![Vec::new(); BUCKETS])[bucket(s)].push(l);
+        }
+    }
+    let lat: BTreeMap<&str, Json> = lat
+        .into_iter()
+        .map(|(f, buckets)| {
+            let mut q: [Vec<Option<f64>>; 4] = Default::default();
+            for mut b in buckets {
+                let x = Quantiles::of(&mut b);
+                q[0].push(x.as_ref().map(|x| x.p50));
+                q[1].push(x.as_ref().map(|x| x.p95));
+                q[2].push(x.as_ref().map(|x| x.p99));
+                q[3].push(x.as_ref().map(|x| x.max));
+            }
+            let [p50, p95, p99, max] = q;
+            (f, json!({ "p50": p50, "p95": p95, "p99": p99, "max": max }))
+        })
+        .collect();
+    let thr: BTreeMap<&str, Json> = thr
+        .into_iter()
+        .map(|(f, [ok, fail, info])| (f, json!({ "ok": ok, "fail": fail, "info": info })))
+        .collect();
+    json!({ "buckets": BUCKETS, "width": width, "lat": lat, "thr": thr })
+}
+
+fn key_json(op: &Op) -> Json {
+    op.key.as_ref().map_or(Json::Null, |k| {
+        serde_json::to_value(k).unwrap_or(Json::Null)
+    })
+}
+
+fn idx(v: &Json) -> Option<u64> {
+    v.get("index").and_then(Json::as_u64)
+}
+
+/// The calls drawn around one linearizability failure: the last steps of
+/// the first longest prefix, the op that could not be placed, the pending
+/// calls, and the other calls on the same key overlapping them.
+fn lin_window(history: &History, axis: Axis, pos: &Positions, failure: &Json) -> Json {
+    let ops = history.ops();
+    let key = failure.get("key").cloned().unwrap_or(Json::Null);
+    let mut wanted: Vec<u64> = Vec::new();
+    if let Some(i) = failure.get("op").and_then(idx) {
+        wanted.push(i);
+    }
+    if let Some(steps) = failure
+        .pointer("/prefixes/0/steps")
+        .and_then(Json::as_array)
+    {
+        let skip = steps.len().saturating_sub(LIN_STEPS_DRAWN);
+        wanted.extend(
+            steps[skip..]
+                .iter()
+                .filter_map(|s| s.get("op").and_then(idx)),
+        );
+    }
+    if let Some(pending) = failure.get("pending").and_then(Json::as_array) {
+        wanted.extend(pending.iter().filter_map(|p| p.get("op").and_then(idx)));
+    }
+    let wanted: Vec<usize> = wanted
+        .into_iter()
+        .filter_map(|i| pos.get(i, ops.len()))
+        .filter(|&p| ops[p].kind == OpType::Invoke)
+        .collect();
+    if wanted.is_empty() {
+        return json!({ "calls": [] });
+    }
+    let end_of = |p: usize| history.partner(p).map(|c| axis.at(ops, c));
+    let lo = wanted
+        .iter()
+        .map(|&p| axis.at(ops, p))
+        .fold(f64::INFINITY, f64::min);
+    let blocked_end = end_of(wanted[0]).unwrap_or_else(|| axis.at(ops, wanted[0]));
+    let hi = wanted
+        .iter()
+        .filter_map(|&p| end_of(p))
+        .fold(blocked_end, f64::max);
+    let mut chosen: Vec<usize> = wanted.clone();
+    // Other calls on the same key overlapping [lo, hi], nearest the blocked op first.
+    let blocked_at = axis.at(ops, wanted[0]);
+    let mut others: Vec<(f64, usize)> = client_calls(history)
+        .into_iter()
+        .filter(|&(inv, comp)| {
+            let s = axis.at(ops, inv);
+            let e = comp.map_or(f64::INFINITY, |c| axis.at(ops, c));
+            s <= hi && e >= lo && !wanted.contains(&inv) && outcome_code(history, comp) != 1
+        })
+        .filter(|&(inv, comp)| {
+            let k = key_json(&ops[inv]);
+            let k = if k.is_null() {
+                comp.map_or(Json::Null, |c| key_json(&ops[c]))
+            } else {
+                k
+            };
+            k == key
+        })
+        .map(|(inv, _)| ((axis.at(ops, inv) - blocked_at).abs(), inv))
+        .collect();
+    others.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chosen.extend(
+        others
+            .into_iter()
+            .take(LIN_WINDOW_MAX.saturating_sub(chosen.len()))
+            .map(|(_, p)| p),
+    );
+    chosen.sort_unstable();
+    chosen.dedup();
+    let calls: Vec<Json> = chosen
+        .iter()
+        .map(|&p| {
+            let op = &ops[p];
+            let comp = history.partner(p);
+            let c = comp.map(|c| &ops[c]);
+            let outcome = c.map_or("info", |c| c.kind.name());
+            json!({
+                "i": op.index, "ci": c.map(|c| c.index), "p": op.process.to_string(), "f": op.f,
+                "v": value_text(&op.value, VALUE_MAX),
+                "o": c.filter(|c| c.kind == OpType::Ok).map(|c| value_text(&c.value, VALUE_MAX)),
+                "oc": outcome, "s": axis.at(ops, p), "e": comp.map(|c| axis.at(ops, c)),
+            })
+        })
+        .collect();
+    json!({ "lo": lo, "hi": hi, "calls": calls })
+}
+
+/// History indexes of the ops the checkers blame, with why.
+fn marks(summary: &RunSummary) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    for c in &summary.checkers {
+        let r = &c.result;
+        for f in r
+            .get("failures")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(i) = f.get("op").and_then(idx) {
+                out.push((i, format!("{}: cannot be linearized", c.name)));
+            }
+        }
+        for a in r
+            .get("anomalies")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let kind = a.get("kind").and_then(Json::as_str).unwrap_or("anomaly");
+            for t in a.get("txns").and_then(Json::as_array).into_iter().flatten() {
+                if let Some(i) = idx(t) {
+                    let name = t.get("name").and_then(Json::as_str).unwrap_or("");
+                    out.push((i, format!("{}: {kind} ({name})", c.name)));
+                }
+            }
+        }
+    }
+    out.truncate(MARKS_MAX);
+    out
+}
+
+/// Everything the page's script draws, as one JSON value.
+pub fn build(summary: &RunSummary, history: &History) -> Json {
+    let ops = history.ops();
+    let axis = Axis::of(history);
+    let pos = Positions::new(history);
+    let calls = client_calls(history);
+    let span = (0..ops.len())
+        .map(|p| axis.at(ops, p))
+        .fold(0.0f64, f64::max);
+    let tl = timeline(history, axis, &calls);
+
+    // Marks refer to timeline calls: map op positions to call numbers.
+    let mut call_of: HashMap<usize, usize> = HashMap::new();
+    for (n, &(inv, comp)) in calls.iter().enumerate() {
+        call_of.insert(inv, n);
+        if let Some(c) = comp {
+            call_of.insert(c, n);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let marks: Vec<Json> = marks(summary)
+        .into_iter()
+        .filter_map(|(i, why)| {
+            let call = *call_of.get(&pos.get(i, ops.len())?)?;
+            seen.insert((call, why.clone()))
+                .then(|| json!({ "c": call, "why": why }))
+        })
+        .collect();
+
+    let mut lin = Vec::new();
+    for (ci, c) in summary.checkers.iter().enumerate() {
+        for (fi, f) in c
+            .result
+            .get("failures")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let mut w = lin_window(history, axis, &pos, f);
+            w["checker"] = json!(ci);
+            w["failure"] = json!(fi);
+            lin.push(w);
+        }
+    }
+
+    json!({
+        "summary": summary,
+        "unit": axis.unit(),
+        "span": span,
+        "tl": tl,
+        "nem": nemesis(history, axis, &pos),
+        "marks": marks,
+        "lin": lin,
+        "charts": charts(history, axis, &calls, span),
+    })
+}

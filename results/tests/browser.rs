@@ -1,0 +1,360 @@
+//! The report in a real browser: headless Chromium (Debian's `chromium`
+//! package) renders the report of a valid run, an invalid
+//! linearizability run and an invalid transactional run. Each test checks
+//! that the key elements are drawn, that the script ran to the end with
+//! no error and nothing on the console, that no network request was made
+//! (statically: no URL or resource reference in the page; dynamically:
+//! Chromium's net log holds no http(s) request, with a proxy and DNS
+//! pointing nowhere), and that the markup value `<script>alert(1)</script>`
+//! shows as text. Screenshots go to `target/test-artifacts/`.
+//!
+//! Skipped, with a message, only when no Chromium is installed; set
+//! `SHAKEDOWN_REQUIRE_BROWSER=1` (CI) to make a missing browser a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn chromium() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("SHAKEDOWN_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn browser_or_skip(test: &str) -> Option<PathBuf> {
+    match chromium() {
+        Some(p) => Some(p),
+        None if std::env::var("SHAKEDOWN_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
+            panic!("{test}: chromium is not installed and SHAKEDOWN_REQUIRE_BROWSER=1 (apt-get install chromium)")
+        }
+        None => {
+            eprintln!(
+                "SKIPPED {test}: chromium is not installed (apt-get install chromium fonts-dejavu-core to run the browser tests)"
+            );
+            None
+        }
+    }
+}
+
+pub fn artifacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Rendered {
+    dom: String,
+    stderr: String,
+    netlog: String,
+}
+
+/// Runs headless Chromium on a file with the network pointed nowhere.
+fn chrome(browser: &Path, page: &Path, extra: &[String]) -> Rendered {
+    let profile = tempfile::tempdir().unwrap();
+    let netlog = profile.path().join("netlog.json");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--log-net-log={}", netlog.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    Rendered {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        netlog: std::fs::read_to_string(&netlog).unwrap_or_default(),
+    }
+}
+
+/// No URL and no resource reference anywhere in the page's markup.
+fn assert_offline_markup(html: &str) {
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "a URL in the report"
+    );
+    for (at, _) in html.match_indices("url(") {
+        let target = html[at + 4..].trim_start_matches(['"', '\'']);
+        assert!(
+            target.starts_with('#'),
+            "a url() that is not an in-page fragment: {:?}",
+            &html[at..(at + 40).min(html.len())]
+        );
+    }
+    assert!(!html.contains("@import"), "a CSS @import in the report");
+    assert!(
+        html.contains("default-src 'none'"),
+        "the Content-Security-Policy that forbids requests"
+    );
+    // Every tag's src/href/action attribute: only in-page fragments.
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let tag_end = rest[open..].find('>').map_or(rest.len(), |e| open + e);
+        let tag = &rest[open..tag_end];
+        for attr in [
+            " src=", " href=", " action=", " srcset=", " poster=", " data=",
+        ] {
+            if let Some(at) = tag.find(attr) {
+                let value = tag[at + attr.len()..].trim_start_matches(['"', '\'']);
+                assert!(value.starts_with('#'), "resource reference in {tag:?}");
+            }
+        }
+        // Skip script contents (the data JSON holds no '<' at all).
+        rest = &rest[tag_end.min(rest.len())..];
+        if tag.starts_with("<script") {
+            match rest.find("</script>") {
+                Some(e) => rest = &rest[e + 1..],
+                None => break,
+            }
+        }
+    }
+}
+
+/// URLs the page itself asked for, from Chromium's net log. Chromium's
+/// own background requests (update checks, accounts) carry the initiator
+/// "not an origin"; a page's requests carry the page's origin (`null`
+/// for a file).
+fn page_requests(netlog: &str) -> Vec<String> {
+    let Ok(log) = serde_json::from_str::<serde_json::Value>(netlog) else {
+        // A net log cut short (browser killed): read what is there.
+        return if netlog.contains("\"initiator\":\"null\"") {
+            vec!["unparsable net log with page-initiated entries".into()]
+        } else {
+            Vec::new()
+        };
+    };
+    let Some(start_job) = log
+        .pointer("/constants/logEventTypes/URL_REQUEST_START_JOB")
+        .and_then(|v| v.as_u64())
+    else {
+        return vec!["net log without event types".into()];
+    };
+    log["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"].as_u64() == Some(start_job))
+        .filter_map(|e| {
+            let url = e.pointer("/params/url")?.as_str()?;
+            let initiator = e
+                .pointer("/params/initiator")
+                .and_then(|i| i.as_str())
+                .unwrap_or("");
+            let local =
+                url.starts_with("file:") || url.starts_with("data:") || url.starts_with("blob:");
+            (!local && initiator != "not an origin").then(|| url.to_string())
+        })
+        .collect()
+}
+
+fn check_render(name: &str, dir: &Path, must: &[&str]) -> String {
+    let Some(browser) = browser_or_skip(name) else {
+        return String::new();
+    };
+    let page = dir.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_offline_markup(&html);
+    assert!(
+        !html.contains(common::XSS),
+        "the markup value appears unescaped in report.html"
+    );
+
+    let r = chrome(&browser, &page, &["--dump-dom".into()]);
+    let dom = r.dom;
+    assert!(
+        dom.contains("data-render-ms="),
+        "{name}: the script did not finish drawing; stderr:\n{}",
+        r.stderr
+    );
+    assert!(
+        dom.contains("<div id=\"js-errors\" hidden=\"\"></div>"),
+        "{name}: the script reported an error:\n{}",
+        dom.split("id=\"js-errors\"")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take(2000)
+            .collect::<String>()
+    );
+    for line in r.stderr.lines() {
+        assert!(
+            !line.contains("CONSOLE") && !line.contains("Uncaught") && !line.contains("Refused to"),
+            "{name}: console output: {line}"
+        );
+    }
+    for id in must {
+        assert!(dom.contains(id), "{name}: {id} is not in the rendered page");
+    }
+    // The timeline canvas was sized by the script (drawn), not left at its default.
+    assert!(dom.contains("id=\"timeline\""), "{name}: no timeline");
+    // No network: the net log shows no request made by the page.
+    let requests = page_requests(&r.netlog);
+    assert!(
+        requests.is_empty(),
+        "{name}: the page made requests: {requests:?}"
+    );
+
+    // Screenshots: the first screen and a tall one of the whole page.
+    let arts = artifacts();
+    for (suffix, size) in [("", "1400,1000"), ("-full", "1400,3200")] {
+        let png = arts.join(format!("report-{name}{suffix}.png"));
+        let _ = std::fs::remove_file(&png);
+        chrome(
+            &browser,
+            &page,
+            &[
+                format!("--screenshot={}", png.display()),
+                format!("--window-size={size}"),
+            ],
+        );
+        let len = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            len > 10_000,
+            "{name}: screenshot {} missing or blank",
+            png.display()
+        );
+    }
+    std::fs::copy(&page, arts.join(format!("report-{name}.html"))).unwrap();
+    dom
+}
+
+#[test]
+fn valid_run_renders_offline_without_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::valid_run(tmp.path());
+    let dom = check_render(
+        "valid",
+        tmp.path(),
+        &[
+            "data-verdict=\"valid\"",
+            "id=\"latency-scatter\"",
+            "id=\"latency-quantiles\"",
+            "id=\"throughput\"",
+            "id=\"faults\"",
+            "id=\"stats\"",
+            "partition ×1, kill ×1, pause ×1, clock ×1",
+        ],
+    );
+    if dom.is_empty() {
+        return;
+    }
+    // A fault's value holds the markup: shown as text, never as an element.
+    assert!(dom.contains("majority &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!dom.contains(common::XSS));
+    assert!(!dom.contains("id=\"lin-section\" hidden=\"\"") || !dom.contains("lin-failure-0"));
+}
+
+#[test]
+fn invalid_linearizability_run_shows_the_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::invalid_lin_run(tmp.path());
+    let dom = check_render(
+        "invalid-lin",
+        tmp.path(),
+        &[
+            "data-verdict=\"invalid\"",
+            "id=\"lin-failure-0\"",
+            "class=\"lin-svg\"",
+            "lin-blocked-label",
+            "lin-call lin-step",
+            "Longest linearizable prefix",
+            "cannot be linearized",
+            "id=\"next-anomaly\"",
+        ],
+    );
+    if dom.is_empty() {
+        return;
+    }
+    // The planted read returned `<script>alert(1)</script>`: text everywhere.
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!dom.contains(common::XSS));
+}
+
+#[test]
+fn invalid_transactional_run_shows_the_cycle() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::invalid_txn_run(tmp.path());
+    check_render(
+        "invalid-txn",
+        tmp.path(),
+        &[
+            "data-verdict=\"invalid\"",
+            "id=\"txn-anomaly-0\"",
+            "class=\"cycle-svg\"",
+            "G-single",
+            "id=\"txn-ruled-out\"",
+            "serializable",
+            "id=\"perf-none\"",
+        ],
+    );
+}
+
+/// The detectors themselves: a page that loads an image, fetches a URL
+/// and throws is caught (so passing the checks above means something).
+#[test]
+fn network_detector_catches_page_requests() {
+    let Some(browser) = browser_or_skip("network_detector_catches_page_requests") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("leaky.html");
+    std::fs::write(
+        &page,
+        "<html><body><img src=\"http://192.0.2.1/x.png\"><script>fetch('https://192.0.2.1/a').catch(function(){}); undefinedFn();</script></body></html>",
+    )
+    .unwrap();
+    let r = chrome(&browser, &page, &["--dump-dom".into()]);
+    let requests = page_requests(&r.netlog);
+    assert!(
+        requests
+            .iter()
+            .any(|u| u.starts_with("http://192.0.2.1/x.png"))
+            && requests
+                .iter()
+                .any(|u| u.starts_with("https://192.0.2.1/a")),
+        "the detector missed the page's requests: {requests:?}"
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("CONSOLE") && l.contains("Uncaught")),
+        "an uncaught error does not show on chromium's stderr:\n{}",
+        r.stderr
+    );
+}
