@@ -130,6 +130,12 @@ impl CheckerOutput {
         CheckerOutput::new("linearizable", "linearizable", result)
     }
 
+    /// A transactional (Elle-style) result; `name` says which workload,
+    /// e.g. `elle list-append`.
+    pub fn txn(name: impl Into<String>, result: &checkers::txn::TxnResult) -> CheckerOutput {
+        CheckerOutput::new(name, "txn", result)
+    }
+
     /// A checker that could not run at all (bad input, crashed): `unknown`.
     pub fn error(name: impl Into<String>, kind: impl Into<String>, error: &str) -> CheckerOutput {
         CheckerOutput {

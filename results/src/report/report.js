@@ -476,6 +476,7 @@
 
     var X = function (t) { return LEFT + (t - v0) / (v1 - v0) * plotW; };
     function draw() {
+      var began = performance.now();
       var k = plotW / (v1 - v0);
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, cssW, cssH);
@@ -607,6 +608,7 @@
         ctx.fillText(fmtT(t), x + 2, cssH - 6);
       }
       ctx.fillStyle = '#d0d7de'; ctx.fillRect(LEFT, cssH - BOTTOM, plotW, 1);
+      canvas.setAttribute('data-draw-ms', (performance.now() - began).toFixed(1));
       rangeLabel.textContent = 'showing ' + fmtT(Math.max(0, v0)) + ' – ' + fmtT(v1) + (binned ? ' · ' + binned.toLocaleString() + ' ops aggregated per pixel' : '');
     }
     function at(ev) {

@@ -129,7 +129,7 @@ pub fn invalid_txn_run(dir: &Path) -> RunSummary {
     let path = corpus().join("transactional/elle-paper-example.edn");
     let h = history::read_file(&path, None).expect("corpus history");
     let r = checkers::txn::check(&h, &checkers::txn::Options::default());
-    let c = CheckerOutput::new("elle list-append", "txn", &r);
+    let c = CheckerOutput::txn("elle list-append", &r);
     assert_eq!(c.valid, results::Verdict::Invalid);
     let mut i = info("list-append");
     i.workload = Some("list-append".into());
