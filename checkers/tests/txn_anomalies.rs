@@ -421,6 +421,56 @@ fn internal_inconsistency() {
 }
 
 #[test]
+fn future_reads() {
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["append","x",1]]"#),
+        ('o', 0, r#"[["r","x",[1]],["append","x",1]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.anomaly_types, vec!["future-read"]);
+    assert_eq!(txns_of(&r, "future-read"), vec!["T1"]);
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["w","x",1]]"#),
+        ('o', 0, r#"[["r","x",1],["w","x",1]]"#),
+    ]);
+    let r = reg(&h, RwAssume::default());
+    assert_eq!(r.anomaly_types, vec!["future-read"]);
+}
+
+#[test]
+fn info_txn_precedes_nothing_in_process_order() {
+    // Process 0's info txn T1 may take effect after T3 (same process,
+    // reused here against Jepsen's habit): T3 not seeing T1's append is fine.
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('?', 0, r#"[["append","x",1]]"#),
+        ('i', 0, r#"[["r","x",null]]"#),
+        ('o', 0, r#"[["r","x",[]]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 1, r#"[["r","x",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::StrictSerializable]);
+    assert_eq!(r.valid, Validity::Valid, "{:#?}", r.anomalies);
+}
+
+#[test]
+fn malformed_txns_make_the_verdict_unknown() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1]]"#),
+        ('o', 0, r#"[["frobnicate","x",1]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.valid, Validity::Unknown);
+    assert_eq!(r.warnings.len(), 1);
+    assert!(
+        r.warnings[0].contains("cannot read micro-op"),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
 fn non_repeatable_read_is_allowed_by_read_committed() {
     // T3 reads x twice and sees T2's append the second time.
     let h = hist(&[

@@ -16,7 +16,7 @@
 //!
 //! and the non-cycle anomalies: aborted reads (G1a), intermediate reads
 //! (G1b), garbage reads, duplicate elements, incompatible orders, dirty
-//! updates and internal inconsistencies.
+//! updates, internal inconsistencies, non-repeatable reads and future reads.
 
 use super::anomalies::{show_elem, show_key, show_list_short, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
@@ -366,6 +366,7 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
                 continue;
             }
             let rl = t.mops[r as usize].list.unwrap();
+            check_future_read(t, found, r);
             if let Some(last) = rl.last() {
                 let e = t.names.elem(last);
                 if let Some(w) = info.writers.get(&(k, e)).copied() {
@@ -419,6 +420,41 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
         }
     }
     info
+}
+
+/// A txn's first read of a key cannot show what the txn appends to it
+/// only later (`future-read`).
+fn check_future_read(t: &mut Txns, found: &mut Findings, r: u32) {
+    let reader = t.mop_txn[r as usize];
+    let m = t.mops[r as usize];
+    let end = t.txns[reader as usize].end as usize;
+    let later: Vec<Elem> = t.mops[r as usize + 1..end]
+        .iter()
+        .filter(|x| x.key == m.key && x.kind == MopKind::Append)
+        .map(|x| x.val)
+        .collect();
+    if later.is_empty() {
+        return;
+    }
+    let rl = m.list.unwrap();
+    let seen = rl.iter().find(|v| later.contains(&t.names.elem(v)));
+    if let Some(v) = seen {
+        if found.want("future-read") {
+            found.push(Finding {
+                kind: "future-read",
+                txns: vec![reader],
+                key: Some(m.key),
+                value: Some(t.names.elem(v)),
+                explanation: format!(
+                    "{} read {} = {}, which includes {}, an element the txn itself appends only later: it read its own future write (future-read).",
+                    tname(t, reader),
+                    show_key(&t.names, m.key),
+                    show_list_short(rl),
+                    v
+                ),
+            });
+        }
+    }
 }
 
 /// A read that follows the txn's own earlier micro-ops on the key must end

@@ -76,7 +76,8 @@ pub struct RwAssume {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub workload: Workload,
-    /// The models the history must satisfy (default: serializable).
+    /// The models the history must satisfy (default, and when empty:
+    /// serializable).
     pub consistency: Vec<ConsistencyModel>,
     pub rw_assume: RwAssume,
     /// Edge visits allowed per cycle search (one search per strongly
@@ -213,6 +214,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     phase("read");
     let mut found = Findings::new(opts.max_reported_per_kind);
     let mut edges = Vec::new();
+    let malformed = t.malformed.len();
     let mut warnings = std::mem::take(&mut t.malformed);
     let analysis = match opts.workload {
         Workload::ListAppend => {
@@ -321,13 +323,18 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         .into_iter()
         .filter(|m| !ruled_out.contains(m))
         .collect();
-    let violated = opts.consistency.iter().any(|m| ruled_out.contains(m));
+    let requested: Vec<ConsistencyModel> = if opts.consistency.is_empty() {
+        vec![ConsistencyModel::Serializable]
+    } else {
+        opts.consistency.clone()
+    };
+    let violated = requested.iter().any(|m| ruled_out.contains(m));
     let incomplete_relevant: Vec<&(String, usize)> = incomplete
         .iter()
         .filter(|(kind, _)| {
             models::ruled_out_by(kind)
                 .iter()
-                .any(|m| opts.consistency.contains(m))
+                .any(|m| requested.contains(m))
         })
         .collect();
     let (valid, reason) = if violated {
@@ -341,14 +348,12 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
                 opts.cycle_search_budget
             )),
         )
-    } else if !warnings.is_empty()
-        && warnings
-            .iter()
-            .any(|w| w.contains("micro-op") || w.contains("list of micro-ops"))
-    {
+    } else if malformed > 0 {
         (
             Validity::Unknown,
-            Some("some txns could not be read and were skipped".to_string()),
+            Some(format!(
+                "{malformed} txns could not be read and were left out (see warnings)"
+            )),
         )
     } else {
         (Validity::Valid, None)
@@ -359,7 +364,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         valid,
         reason,
         workload: opts.workload,
-        consistency: opts.consistency.clone(),
+        consistency: requested,
         anomaly_types,
         anomaly_counts: counts,
         anomalies,
@@ -538,18 +543,26 @@ fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
     }
 }
 
-fn class_gloss(kind: &str) -> &'static str {
+fn class_gloss(kind: &str) -> String {
     let base = kind
         .trim_end_matches("-realtime")
         .trim_end_matches("-process");
-    match base {
+    let gloss = match base {
         "G0" => "write cycle: only ww edges",
         "G1c" => "circular information flow: ww and wr edges only",
         "G-single" => "read skew: exactly one rw edge",
-        "G-nonadjacent" => "rw edges, none adjacent",
+        "G-nonadjacent" => "two or more rw edges, none adjacent",
         "G2-item" => "anti-dependency cycle: two or more rw edges",
         _ => "a cycle",
-    }
+    };
+    let with = if kind.ends_with("-realtime") {
+        ", with real-time order"
+    } else if kind.ends_with("-process") {
+        ", with process order"
+    } else {
+        ""
+    };
+    format!("{gloss}{with}")
 }
 
 fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {

@@ -141,7 +141,11 @@ pub fn weakest_ruling_out(kind: &str) -> &'static [ConsistencyModel] {
         "non-repeatable-read" => &[RepeatableRead, SnapshotIsolation],
         // PL-2 forbids G1 = G1a + G1b + G1c. Elle counts incompatible orders
         // and dirty updates as dirty reads (G1a).
-        "G1a" | "G1b" | "G1c" | "incompatible-order" | "dirty-update" => &[ReadCommitted],
+        // A future read (a txn reading what it writes only later) is a
+        // trivial wr cycle of one txn: G1c, as in Elle.
+        "G1a" | "G1b" | "G1c" | "incompatible-order" | "dirty-update" | "future-read" => {
+            &[ReadCommitted]
+        }
         "lost-update" => &[CursorStability],
         // A G-single over items is also a G2-item; consistent view (PL-2+)
         // and hence snapshot isolation forbid it.

@@ -6,21 +6,24 @@ use super::graph::{Edge, PROCESS, REALTIME};
 use super::txns::{Status, Txns};
 use rustc_hash::FxHashMap;
 
-/// Process edges: consecutive txns of one process. Failed txns are not in
-/// the graph; an info txn ends its process (Jepsen semantics), so it has
-/// no successor there anyway.
+/// Process edges: from each ok txn to the next txn of its process. Failed
+/// txns are not in the graph; an info txn may take effect at any later
+/// time, so it precedes nothing (in Jepsen it ends its process anyway).
 pub fn process_edges(t: &Txns, edges: &mut Vec<Edge>) {
-    let mut last: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut last_ok: FxHashMap<u64, u32> = FxHashMap::default();
     for (i, txn) in t.txns.iter().enumerate() {
         if txn.status == Status::Fail {
             continue;
         }
-        if let Some(prev) = last.insert(txn.process, i as u32) {
+        if let Some(&prev) = last_ok.get(&txn.process) {
             edges.push(Edge {
                 from: prev,
                 to: i as u32,
                 ty: PROCESS,
             });
+        }
+        if txn.status == Status::Ok {
+            last_ok.insert(txn.process, i as u32);
         }
     }
 }

@@ -14,7 +14,8 @@
 //!
 //! Each inferred "version a precedes version b" yields ww (writer of a ->
 //! writer of b) and rw (readers of a -> writer of b) edges. Non-cycle
-//! anomalies: G1a, G1b, garbage reads, internal inconsistency, lost update.
+//! anomalies: G1a, G1b, garbage reads, internal inconsistency,
+//! non-repeatable reads, future reads, lost update.
 
 use super::anomalies::{show_elem, show_key, tname, Finding, Findings};
 use super::graph::{Edge, RW, WR, WW};
@@ -97,6 +98,23 @@ pub fn analyze(
             continue;
         };
         let wt = t.mop_txn[w as usize];
+        if wt == reader {
+            if found.want("future-read") {
+                found.push(Finding {
+                    kind: "future-read",
+                    txns: vec![reader],
+                    key: Some(m.key),
+                    value: Some(m.val),
+                    explanation: format!(
+                        "{} read {} = {}, a value the txn itself writes only later: it read its own future write (future-read).",
+                        tname(t, reader),
+                        show_key(&t.names, m.key),
+                        show_elem(&t.names, m.val)
+                    ),
+                });
+            }
+            continue;
+        }
         if status(wt) == Status::Fail {
             if found.want("G1a") {
                 found.push(Finding {
