@@ -215,3 +215,61 @@ fn transactional_workload_reports_anomalies_and_models() {
     ]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn out_writes_a_run_directory_that_check_can_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = shakedown(&[
+        "check",
+        &corpus("etcd/etcd_000.log"),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("report: "), "{stdout}");
+    for f in ["history.jsonl", "results.json", "junit.xml", "report.html"] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["valid"], "invalid");
+    // Re-checking the run directory uses the stored checker and agrees.
+    let again = shakedown(&["check", run.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again).0.contains("INVALID  170 ops"),
+        "{}",
+        text(&again).0
+    );
+}
+
+#[test]
+fn a_transactional_run_directory_is_rechecked_transactionally() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("elle");
+    let elle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/transactional/elle-paper-example.edn");
+    let out = shakedown(&[
+        "check",
+        elle.to_str().unwrap(),
+        "--workload",
+        "list-append",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let again = shakedown(&["check", run.to_str().unwrap()]);
+    let (stdout, _) = text(&again);
+    assert_eq!(again.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("anomalies: G-single"), "{stdout}");
+    // A directory that is not a run directory is an input error.
+    let empty = shakedown(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(empty.status.code(), Some(3));
+    assert!(
+        text(&empty).1.contains("without history.jsonl"),
+        "{}",
+        text(&empty).1
+    );
+}

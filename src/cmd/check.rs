@@ -13,13 +13,19 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// History files: shakedown JSON Lines, Jepsen EDN or jepsen.util logs.
+    /// History files (shakedown JSON Lines, Jepsen EDN or jepsen.util
+    /// logs), or run directories (their history is checked with the checker
+    /// recorded in their results.json unless --model/--workload say otherwise).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The linearizability model: register, cas-register, key-value,
-    /// mutex, set, fifo-queue, unordered-queue.
-    #[arg(long, default_value = "cas-register")]
-    pub model: ModelKind,
+    /// The linearizability model: register, cas-register (default),
+    /// key-value, mutex, set, fifo-queue, unordered-queue.
+    #[arg(long)]
+    pub model: Option<ModelKind>,
+    /// Also write a run directory (results.json, junit.xml, report.html,
+    /// history.jsonl) to DIR; with several files, one under DIR per file.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Check transactions instead (Elle-style): list-append or rw-register.
     /// `--model` and `--initial` then do not apply.
     #[arg(long)]
@@ -167,30 +173,37 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let checker = match args.workload {
-        None => Checker::Linearizable(linearizable::Options {
-            model: args.model,
-            initial,
-            partition_by_key: !args.no_partition,
-            time_limit: Some(args.time_limit),
-            memory_limit: args.memory_limit,
-            threads: args.threads,
-        }),
-        Some(workload) => Checker::Transactional(txn::Options {
-            workload,
-            consistency: args.consistency.clone(),
-            rw_assume: txn::RwAssume {
-                linearizable_keys: args.assume.contains(&Assumption::LinearizableKeys),
-                sequential_keys: args.assume.contains(&Assumption::SequentialKeys),
-            },
-            ..Default::default()
-        }),
-    };
     let mut reports = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let report = check_file(file, args.format.format(), &checker);
+        let input = match Input::resolve(file) {
+            Ok(input) => input,
+            Err(e) => {
+                let report = FileReport::error(file, e);
+                if !args.json {
+                    print_line(&report);
+                }
+                reports.push(report);
+                continue;
+            }
+        };
+        let checker = input.checker(&args, &initial);
+        let (report, history) = check_file(&input.history, args.format.format(), &checker);
         if !args.json {
             print_line(&report);
+        }
+        if let (Some(out), Some(history)) = (&args.out, &history) {
+            let dir = if args.files.len() == 1 {
+                out.clone()
+            } else {
+                out.join(results::rundir::safe_name(&input.name))
+            };
+            match write_run_dir(&dir, &input, history, &report) {
+                Ok(()) if !args.json => {
+                    crate::outln!("  report: {}", dir.join("report.html").display())
+                }
+                Ok(()) => {}
+                Err(e) => eprintln!("error: {e}"),
+            }
         }
         reports.push(report);
     }
@@ -208,8 +221,138 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(exit_code(&reports))
 }
 
-fn check_file(file: &Path, format: Option<Format>, checker: &Checker) -> FileReport {
+/// One input: a history file, or a stored run directory.
+struct Input {
+    /// A name for the run directory written by `--out`.
+    name: String,
+    history: PathBuf,
+    /// The run's stored results, which say how it was checked.
+    stored: Option<results::RunSummary>,
+}
+
+impl Input {
+    fn resolve(path: &Path) -> Result<Input, String> {
+        if path.is_dir() {
+            let history = results::rundir::history_path(path).ok_or_else(|| {
+                format!(
+                    "{}: a directory without history.jsonl: expected a history file or a run directory",
+                    path.display()
+                )
+            })?;
+            let stored = results::read_summary(path).ok();
+            let name = stored
+                .as_ref()
+                .map_or_else(|| stem(path), |s| s.test.clone());
+            Ok(Input {
+                name,
+                history,
+                stored,
+            })
+        } else {
+            Ok(Input {
+                name: stem(path),
+                history: path.to_path_buf(),
+                stored: None,
+            })
+        }
+    }
+
+    /// The checker the flags ask for, or else the one the stored run used.
+    fn checker(&self, args: &Args, initial: &Value) -> Checker {
+        let stored = |kind: &str| {
+            self.stored
+                .as_ref()
+                .and_then(|s| s.checkers.iter().find(|c| c.kind == kind))
+                .map(|c| &c.result)
+        };
+        let mut workload = args.workload;
+        let mut consistency = args.consistency.clone();
+        let mut model = args.model;
+        if model.is_none() && workload.is_none() {
+            if let Some(r) = stored("txn") {
+                workload = r["workload"].as_str().and_then(|w| w.parse().ok());
+                let models: Vec<ConsistencyModel> = r["consistency"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str()?.parse().ok())
+                    .collect();
+                if !models.is_empty() {
+                    consistency = models;
+                }
+            } else if let Some(r) = stored("linearizable") {
+                model = r["model"].as_str().and_then(|m| m.parse().ok());
+            }
+        }
+        let checker = match workload {
+            None => Checker::Linearizable(linearizable::Options {
+                model: model.unwrap_or(ModelKind::CasRegister),
+                initial: initial.clone(),
+                partition_by_key: !args.no_partition,
+                time_limit: Some(args.time_limit),
+                memory_limit: args.memory_limit,
+                threads: args.threads,
+            }),
+            Some(workload) => Checker::Transactional(txn::Options {
+                workload,
+                consistency,
+                rw_assume: txn::RwAssume {
+                    linearizable_keys: args.assume.contains(&Assumption::LinearizableKeys),
+                    sequential_keys: args.assume.contains(&Assumption::SequentialKeys),
+                },
+                ..Default::default()
+            }),
+        };
+        checker
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || "history".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+fn write_run_dir(
+    dir: &Path,
+    input: &Input,
+    history: &history::History,
+    report: &FileReport,
+) -> Result<(), String> {
+    let info = results::RunInfo {
+        test: input.name.clone(),
+        source: Some(input.history.display().to_string()),
+        ..Default::default()
+    };
+    let mut outputs = Vec::new();
+    if let Some(lin) = &report.linearizable {
+        outputs.push(results::CheckerOutput::linearizable(lin));
+    }
+    if let Some(t) = &report.transactional {
+        let name = match t.workload {
+            txn::Workload::ListAppend => "elle list-append",
+            txn::Workload::RwRegister => "elle rw-register",
+        };
+        outputs.push(results::CheckerOutput::txn(name, t));
+    }
+    if let Some(e) = &report.error {
+        outputs.push(results::CheckerOutput::error("check", "error", e));
+    }
+    // A history written by shakedown itself is copied; others are converted.
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    results::write_run(dir, &info, history, outputs)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn check_file(
+    file: &Path,
+    format: Option<Format>,
+    checker: &Checker,
+) -> (FileReport, Option<history::History>) {
     let started = Instant::now();
+    let mut kept = None;
     let mut report = FileReport {
         file: file.to_path_buf(),
         valid: None,
@@ -237,10 +380,25 @@ fn check_file(file: &Path, format: Option<Format>, checker: &Checker) -> FileRep
                     report.transactional = Some(r);
                 }
             }
+            kept = Some(h);
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
-    report
+    (report, kept)
+}
+
+impl FileReport {
+    fn error(file: &Path, error: String) -> FileReport {
+        FileReport {
+            file: file.to_path_buf(),
+            valid: None,
+            error: Some(error),
+            ops: 0,
+            seconds: 0.0,
+            linearizable: None,
+            transactional: None,
+        }
+    }
 }
 
 fn verdict_word(r: &FileReport) -> &'static str {
