@@ -405,8 +405,67 @@ fn suffix(extra: u8) -> &'static str {
     }
 }
 
+/// The strongly connected components of `comp` restricted to the edge
+/// types in `mask`, computed once per mask.
+struct SubComponents<'c> {
+    comp: &'c [u32],
+    cache: Vec<(u8, Vec<Vec<u32>>)>,
+}
+
+impl<'c> SubComponents<'c> {
+    fn get(&mut self, g: &Graph, search: &mut Search, mask: u8) -> &[Vec<u32>] {
+        let i = match self.cache.iter().position(|(m, _)| *m == mask) {
+            Some(i) => i,
+            None => {
+                search.map().set(self.comp);
+                let subs = graph::sccs(g, self.comp, search.map(), mask);
+                search.map().clear(self.comp);
+                self.cache.push((mask, subs));
+                self.cache.len() - 1
+            }
+        };
+        &self.cache[i].1
+    }
+}
+
+/// The shortest cycle of `class` in any of `subs` (each strongly connected
+/// under the edge types searched), and whether the budget ran out.
+fn shortest_in(
+    search: &mut Search,
+    subs: &[Vec<u32>],
+    class: Class,
+    extra: u8,
+    n: usize,
+    budget: &mut u64,
+) -> (Option<Cycle>, bool) {
+    let mut best: Option<Cycle> = None;
+    let mut exhausted = false;
+    for sub in subs {
+        search.map().set(sub);
+        let f = search.shortest(sub, class, extra, budget);
+        search.map().clear(sub);
+        exhausted |= f.exhausted;
+        if let Some(c) = f.cycle {
+            let w = cycles::weight(&c, n as u32);
+            if best
+                .as_ref()
+                .is_none_or(|b| w < cycles::weight(b, n as u32))
+            {
+                best = Some(c);
+            }
+        }
+    }
+    (best, exhausted)
+}
+
 /// Searches one component for each class (data edges first, then with
 /// process order, then with real time), keeping one cycle per kind.
+///
+/// A cycle using only some edge types lies inside one strongly connected
+/// component of the subgraph of those types, so each search runs only
+/// there. (A serializable history that is not strict has big components
+/// only through real-time edges: the data-only searches then have nothing
+/// to search and cannot run out of budget.)
 #[allow(clippy::too_many_arguments)]
 fn search_component(
     g: &Graph,
@@ -420,59 +479,29 @@ fn search_component(
 ) {
     let size = comp.iter().filter(|&&v| (v as usize) < n).count();
     let mut kinds: Vec<String> = Vec::new();
-    let add = |kind: String,
-               cycle: Cycle,
-               exhausted: bool,
-               kinds: &mut Vec<String>,
-               out: &mut Vec<CycleFound>| {
-        if !kinds.contains(&kind) {
-            kinds.push(kind.clone());
-            out.push(CycleFound {
-                kind,
-                cycle,
-                exhausted,
-            });
-        }
+    let mut subs = SubComponents {
+        comp,
+        cache: Vec::new(),
     };
-    // A cycle using only some edge types lies inside one component of the
-    // subgraph of those types: compute those once per type mask and search
-    // only there. (A serializable history that is not strict has big
-    // components only through real-time edges; the data-only searches then
-    // have nothing to search and cannot run out of budget.)
-    let mut subs_by_mask: Vec<(u8, Vec<Vec<u32>>)> = Vec::new();
     for class in Class::SEARCHED {
         for &extra in extras {
             let allowed = class.data_types() | extra;
-            if !subs_by_mask.iter().any(|(m, _)| *m == allowed) {
-                search.map().set(comp);
-                let subs = graph::sccs(g, comp, search.map(), allowed);
-                search.map().clear(comp);
-                subs_by_mask.push((allowed, subs));
-            }
-            let subs = &subs_by_mask.iter().find(|(m, _)| *m == allowed).unwrap().1;
             let mut budget = opts.cycle_search_budget;
-            let mut best: Option<Cycle> = None;
-            let mut exhausted = false;
-            for sub in subs {
-                search.map().set(sub);
-                let f = search.shortest(sub, class, extra, &mut budget);
-                search.map().clear(sub);
-                exhausted |= f.exhausted;
-                if let Some(c) = f.cycle {
-                    if best
-                        .as_ref()
-                        .is_none_or(|b| cycles::weight(&c, n as u32) < cycles::weight(b, n as u32))
-                    {
-                        best = Some(c);
-                    }
-                }
-            }
+            let list = subs.get(g, search, allowed);
+            let (best, exhausted) = shortest_in(search, list, class, extra, n, &mut budget);
             match best {
                 Some(walk) => {
                     for c in simple_cycles(&walk) {
                         let c = collapse(&c, n);
                         let (kind, c) = classify(g, &c, allowed);
-                        add(kind, c, false, &mut kinds, out);
+                        if !kinds.contains(&kind) {
+                            kinds.push(kind.clone());
+                            out.push(CycleFound {
+                                kind,
+                                cycle: c,
+                                exhausted: false,
+                            });
+                        }
                     }
                     break;
                 }
@@ -498,7 +527,14 @@ fn search_component(
         for c in f.cycle.iter().flat_map(simple_cycles) {
             let c = collapse(&c, n);
             let (kind, c) = classify(g, &c, DATA | PROCESS | REALTIME);
-            add(kind, c, true, &mut kinds, out);
+            if !kinds.contains(&kind) {
+                kinds.push(kind.clone());
+                out.push(CycleFound {
+                    kind,
+                    cycle: c,
+                    exhausted: true,
+                });
+            }
         }
     }
 }
