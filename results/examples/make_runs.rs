@@ -32,7 +32,14 @@ fn main() {
             let dir = out.join("big");
             std::fs::create_dir_all(&dir).unwrap();
             let t = Instant::now();
-            let h = common::timed_register_history(ops, 3, 10);
+            let h = common::timed_history(ops, 3, 10, 100);
+            // One wrong read in the middle, so the report has a blamed op.
+            let mut all = h.into_ops();
+            let mid = (all.len() / 2..all.len())
+                .find(|&i| all[i].kind == history::OpType::Ok && all[i].f == "read")
+                .unwrap();
+            all[mid].value = history::Value::from(common::XSS);
+            let h = history::History::new(all).unwrap();
             println!("generated {} ops in {:.2?}", h.len(), t.elapsed());
             let t = Instant::now();
             let c = common::lin_check(&h);

@@ -210,5 +210,5 @@ fn timeline_data_is_columnar_and_keeps_blamed_ops() {
     // The failure picture holds the blamed call and the prefix's last steps.
     let calls = d["lin"][0]["calls"].as_array().unwrap();
     assert!(calls.iter().any(|c| c["i"].as_u64() == Some(blamed)));
-    assert!(calls.len() > 10 && calls.len() <= 120);
+    assert!(calls.len() > 10 && calls.len() <= 60);
 }

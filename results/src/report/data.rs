@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 /// Longest value text kept per op in the timeline (the rest is in history.jsonl).
 const VALUE_MAX: usize = 160;
 /// Calls drawn around a linearizability failure.
-const LIN_WINDOW_MAX: usize = 120;
+const LIN_WINDOW_MAX: usize = 60;
 /// Prefix steps placed in the failure picture (all are in the table).
-const LIN_STEPS_DRAWN: usize = 30;
+const LIN_STEPS_DRAWN: usize = 24;
 /// Time buckets of the latency-quantile and throughput charts.
 const BUCKETS: usize = 120;
 /// Anomalous calls highlighted in the timeline.

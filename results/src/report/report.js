@@ -224,13 +224,20 @@
     var procs = [];
     calls.forEach(function (c) { if (procs.indexOf(c.p) < 0) procs.push(c.p); });
     procs.sort(function (a, b) { var x = Number(a), y = Number(b); return isNaN(x) || isNaN(y) ? (a < b ? -1 : 1) : x - y; });
-    var lo = Infinity, hi = -Infinity;
-    calls.forEach(function (c) { lo = Math.min(lo, c.s); hi = Math.max(hi, c.e === null ? c.s : c.e); });
-    var pad = (hi - lo) * 0.04 || 1;
-    lo -= pad; hi += pad;
-    var LEFT = 70, LH = 30, TOP = 30;
+    // Porcupine's axis: calls placed by the order of their invocations and
+    // completions, evenly spaced. Real-time precedence (all that matters
+    // for linearizability) is kept; durations are not to scale.
+    var ev = [];
+    calls.forEach(function (c) { ev.push(c.s); if (c.e !== null) ev.push(c.e); });
+    ev.sort(function (a, b) { return a - b; });
+    ev = ev.filter(function (t, i) { return i === 0 || t !== ev[i - 1]; });
+    var rank = function (t) { var a = 0, b = ev.length; while (a < b) { var m = (a + b) >> 1; if (ev[m] < t) a = m + 1; else b = m; } return a; };
+    var LEFT = 70, LH = 30, TOP = 30, RIGHT = 40;
     var H = TOP + procs.length * LH + 30;
-    var x = function (t) { return LEFT + (t - lo) / (hi - lo) * (W - LEFT - 12); };
+    var slot = (W - LEFT - RIGHT) / Math.max(1, ev.length);
+    var xs = function (t) { return LEFT + rank(t) * slot + 1; };
+    var xe = function (t) { return LEFT + (rank(t) + 1) * slot - 1; };
+    var x = function (t) { return LEFT + (rank(t) + 0.5) * slot; };
     var svg = s('svg', { class: 'lin-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'lin-svg-' + w.checker + '-' + w.failure });
     svg.appendChild(s('text', { x: 8, y: H - 10, fill: '#656d76' }, UNIT === 'index' ? 'index →' : 'time →'));
     procs.forEach(function (p, i) {
@@ -238,18 +245,21 @@
       svg.appendChild(s('rect', { x: 0, y: y, width: W, height: LH, fill: i % 2 ? '#fafbfc' : '#fff' }));
       svg.appendChild(s('text', { x: 8, y: y + LH / 2 + 4, fill: '#1f2328' }, 'p ' + p));
     });
-    // Ticks.
-    var step = niceStep((hi - lo) / 8);
-    for (var t = Math.ceil(lo / step) * step; t <= hi; t += step) {
-      svg.appendChild(s('line', { x1: x(t), x2: x(t), y1: TOP, y2: H - 24, stroke: '#eaeef2' }));
-      svg.appendChild(s('text', { x: x(t), y: H - 10, 'text-anchor': 'middle', fill: '#656d76' }, fmtT(t)));
+    // Ticks: the real times of a few events.
+    var every = Math.max(1, Math.ceil(ev.length / 8)), lastX = -1e9;
+    for (var r = 0; r < ev.length; r += every) {
+      var tx = LEFT + (r + 0.5) * slot;
+      if (tx - lastX < 90) continue;
+      lastX = tx;
+      svg.appendChild(s('line', { x1: tx, x2: tx, y1: TOP, y2: H - 24, stroke: '#eaeef2' }));
+      svg.appendChild(s('text', { x: tx, y: H - 10, 'text-anchor': 'middle', fill: '#656d76' }, fmtT(ev[r])));
     }
     var points = [];
     var centre = {};
     calls.forEach(function (c) {
       var li = procs.indexOf(c.p);
       var y = TOP + li * LH + 5;
-      var x0 = x(c.s), x1 = c.e === null ? W - 12 : Math.max(x(c.e), x0 + 3);
+      var x0 = xs(c.s), x1 = c.e === null ? W - 6 : Math.max(xe(c.e), x0 + 3);
       var st = stepOf[c.i], isBlocked = c.i === blocked.index;
       var fill = '#eef1f4', stroke = '#9aa4b2', sw = 1;
       if (st) { fill = '#d8f0de'; stroke = '#2e8b57'; }
@@ -305,6 +315,7 @@
       svg.appendChild(s('circle', { cx: Math.max(bc.x0 + 8, path.length ? path[path.length - 1][0] : 0), cy: bc.y + (LH - 10) / 2, r: 4.5, fill: '#cf222e', 'pointer-events': 'none' }));
     }
     var legend = h('div', { class: 'legend' },
+      h('span', null, 'x: invocations and completions in order (spacing not to scale)'),
       h('span', null, h('span', { class: 'sw', style: 'background:#d8f0de;border:1px solid #2e8b57' }), 'in the linearizable prefix (n: its place in the linearization; dots: a possible linearization point)'),
       h('span', null, h('span', { class: 'sw', style: 'background:#ffd8d6;border:2px solid #cf222e' }), 'cannot be placed'),
       h('span', null, h('span', { class: 'sw', style: 'background:#fff3c4;border:1px solid #b08800' }), 'pending, legal in the end state'),

@@ -28,9 +28,15 @@ pub fn corpus() -> PathBuf {
 /// `step_us` microseconds with jittered latencies) and nemesis ops: a
 /// partition, a kill, a pause and a clock bump, whose values carry markup.
 pub fn timed_register_history(ops: usize, seed: u64, processes: usize) -> History {
+    timed_history(ops, seed, processes, 1)
+}
+
+/// The same over `keys` independent registers (ops carry a `key`).
+pub fn timed_history(ops: usize, seed: u64, processes: usize, keys: usize) -> History {
     let gen = CasRegisterGen {
         ops,
         processes,
+        keys,
         seed,
         crash_rate: 0.003,
         fail_rate: 0.02,
