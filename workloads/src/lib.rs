@@ -1,1 +1,203 @@
-//! Workloads: what clients do and how it is checked (register, set, list-append, rw-register, bank, counter).
+//! Workloads: what clients do and how it is checked.
+//!
+//! Each workload is plain data and functions: options (parsed from the
+//! test file, unknown keys rejected), a [`Generator`] for the run loop
+//! (main-phase ops and final reads), and the checker its histories need:
+//!
+//! | workload      | ops                                   | checked by                                     |
+//! |---------------|---------------------------------------|------------------------------------------------|
+//! | `register`    | read / write / cas on many keys       | linearizability, cas-register per key          |
+//! | `set`         | unique adds, final read on every node | lost / unexpected / stale elements ([`set`])   |
+//! | `list-append` | txns of appends and reads             | Elle-style, strict-serializable by default     |
+//!
+//! ```yaml
+//! workload:
+//!   name: register
+//!   keys: 10
+//!   read: serializable
+//! ```
+
+pub mod list_append;
+pub mod register;
+pub mod set;
+
+use checkers::verdict::Validity;
+use harness::run::{GenCtx, Generator, OpRequest, Rng};
+use history::History;
+use serde::{Deserialize, Serialize};
+
+/// How clients read: through the quorum (`linearizable`, the default) or
+/// from the local member (`serializable`: possibly stale).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadMode {
+    #[default]
+    Linearizable,
+    Serializable,
+}
+
+/// A workload as named in a test file, with its options.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Workload {
+    Register(register::Options),
+    Set(set::Options),
+    ListAppend(list_append::Options),
+}
+
+impl Workload {
+    /// Parses a workload from its name and options (the lead's CLI uses
+    /// this for `--workload NAME`).
+    pub fn by_name(name: &str) -> Result<Workload, String> {
+        match name {
+            "register" => Ok(Workload::Register(Default::default())),
+            "set" => Ok(Workload::Set(Default::default())),
+            "list-append" => Ok(Workload::ListAppend(Default::default())),
+            other => Err(format!(
+                "unknown workload {other:?}: expected register, set or list-append"
+            )),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::Register(_) => "register",
+            Workload::Set(_) => "set",
+            Workload::ListAppend(_) => "list-append",
+        }
+    }
+
+    /// How the client must read (the target passes it to its client).
+    pub fn read_mode(&self) -> ReadMode {
+        match self {
+            Workload::Register(o) => o.read,
+            Workload::Set(o) => o.read,
+            Workload::ListAppend(o) => o.read,
+        }
+    }
+
+    /// Checks the options beyond their types (ranges, consistency names).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Workload::Register(o) => o.validate(),
+            Workload::Set(o) => o.validate(),
+            Workload::ListAppend(o) => o.validate(),
+        }
+    }
+
+    pub fn generator(&self) -> WorkloadGen {
+        match self {
+            Workload::Register(o) => WorkloadGen::Register(register::Gen::new(o.clone())),
+            Workload::Set(o) => WorkloadGen::Set(set::Gen::new(o.clone())),
+            Workload::ListAppend(o) => WorkloadGen::ListAppend(list_append::Gen::new(o.clone())),
+        }
+    }
+
+    /// Checks a history this workload produced.
+    pub fn check(&self, history: &History) -> Result<Checked, String> {
+        match self {
+            Workload::Register(o) => register::check(history, o).map(Checked::Linearizable),
+            Workload::Set(o) => Ok(Checked::Set(set::check(history, &o.checker()))),
+            Workload::ListAppend(o) => Ok(Checked::Txn(list_append::check(history, o)?)),
+        }
+    }
+}
+
+/// Any workload's generator, for the run loop.
+pub enum WorkloadGen {
+    Register(register::Gen),
+    Set(set::Gen),
+    ListAppend(list_append::Gen),
+}
+
+impl Generator for WorkloadGen {
+    fn next(&mut self, ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
+        match self {
+            WorkloadGen::Register(g) => g.next(ctx, rng),
+            WorkloadGen::Set(g) => g.next(ctx, rng),
+            WorkloadGen::ListAppend(g) => g.next(ctx, rng),
+        }
+    }
+
+    fn final_ops(&mut self, ctx: &GenCtx) -> Vec<OpRequest> {
+        match self {
+            WorkloadGen::Register(g) => g.final_ops(ctx),
+            WorkloadGen::Set(g) => g.final_ops(ctx),
+            WorkloadGen::ListAppend(g) => g.final_ops(ctx),
+        }
+    }
+}
+
+/// A workload's verdict with the checker's own evidence.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "checker", rename_all = "kebab-case")]
+pub enum Checked {
+    Linearizable(checkers::linearizable::LinResult),
+    Set(set::SetResult),
+    Txn(checkers::txn::TxnResult),
+}
+
+impl Checked {
+    pub fn valid(&self) -> Validity {
+        match self {
+            Checked::Linearizable(r) => r.valid,
+            Checked::Set(r) => r.valid,
+            Checked::Txn(r) => r.valid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_and_unknown_keys_are_errors() {
+        let w: Workload =
+            serde_json::from_str(r#"{"name":"register","keys":3,"read":"serializable"}"#).unwrap();
+        match &w {
+            Workload::Register(o) => {
+                assert_eq!(o.keys, 3);
+                assert_eq!(o.read, ReadMode::Serializable);
+                assert_eq!(o.values, register::Options::default().values);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(w.read_mode(), ReadMode::Serializable);
+        let w: Workload =
+            serde_json::from_str(r#"{"name":"list-append","max-txn-len":2}"#).unwrap();
+        assert_eq!(w.name(), "list-append");
+        w.validate().unwrap();
+        let err = serde_json::from_str::<Workload>(r#"{"name":"register","kyes":3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `kyes`"), "{err}");
+        let err = serde_json::from_str::<Workload>(r#"{"name":"register","read":"stale"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `stale`"), "{err}");
+        let err = serde_json::from_str::<Workload>(r#"{"name":"bank"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `bank`"), "{err}");
+        assert!(Workload::by_name("set").is_ok());
+        assert!(Workload::by_name("sets").is_err());
+    }
+
+    #[test]
+    fn options_parse_from_yaml() {
+        let w: Workload = serde_saphyr::from_str(
+            "name: list-append\nkeys: 4\nmin-txn-len: 2\nmax-txn-len: 3\nconsistency: [serializable]\n",
+        )
+        .unwrap();
+        let Workload::ListAppend(o) = &w else {
+            panic!()
+        };
+        assert_eq!((o.keys, o.min_txn_len, o.max_txn_len), (4, 2, 3));
+        w.validate().unwrap();
+        let err = serde_saphyr::from_str::<Workload>("name: set\nread: serializable\nbogus: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
+}

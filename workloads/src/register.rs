@@ -1,0 +1,168 @@
+//! Register: read / write / cas on many independent keys, small integer
+//! values so operations collide; checked per key as a cas-register.
+//!
+//! A key is used for `ops-per-key` operations and then replaced by a fresh
+//! one (Jepsen's independent keys): each key's history stays short enough
+//! for the linearizability search, however long the run.
+
+use crate::ReadMode;
+use checkers::linearizable::{self, LinResult, ModelKind};
+use harness::run::{GenCtx, OpRequest, Rng};
+use history::{History, Value};
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    /// Keys in use at any one time.
+    pub keys: u64,
+    /// Operations on a key before it is retired for a fresh one.
+    #[serde(alias = "ops_per_key")]
+    pub ops_per_key: u64,
+    /// Values written and compared are `0..values`.
+    pub values: i64,
+    /// Relative weights of reads, writes and cas.
+    pub reads: u32,
+    pub writes: u32,
+    pub cas: u32,
+    pub read: ReadMode,
+    /// Seconds the linearizability search may take before answering unknown.
+    #[serde(alias = "check_time_limit")]
+    pub check_time_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            keys: 10,
+            ops_per_key: 200,
+            values: 5,
+            reads: 2,
+            writes: 1,
+            cas: 1,
+            read: ReadMode::Linearizable,
+            check_time_limit: 600,
+        }
+    }
+}
+
+impl Options {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.keys == 0 || self.ops_per_key == 0 || self.values <= 0 {
+            return Err("register: keys, ops-per-key and values must be at least 1".into());
+        }
+        if self.reads + self.writes + self.cas == 0 {
+            return Err("register: at least one of reads, writes and cas must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// The generator: a pool of `keys` live keys, each retired after
+/// `ops_per_key` ops.
+pub struct Gen {
+    opts: Options,
+    /// (key, ops issued on it)
+    live: Vec<(i64, u64)>,
+    next_key: i64,
+}
+
+impl Gen {
+    pub fn new(opts: Options) -> Gen {
+        let live = (0..opts.keys as i64).map(|k| (k, 0)).collect();
+        Gen {
+            next_key: opts.keys as i64,
+            live,
+            opts,
+        }
+    }
+
+    pub fn next(&mut self, _ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
+        let o = &self.opts;
+        let slot = rng.below(self.live.len() as u64) as usize;
+        let key = self.live[slot].0;
+        let op = match rng.weighted(&[o.reads, o.writes, o.cas]) {
+            0 => OpRequest::new("read", Value::Nil),
+            1 => OpRequest::new("write", rng.below(o.values as u64) as i64),
+            _ => OpRequest::new(
+                "cas",
+                vec![
+                    rng.below(o.values as u64) as i64,
+                    rng.below(o.values as u64) as i64,
+                ],
+            ),
+        };
+        self.live[slot].1 += 1;
+        if self.live[slot].1 >= o.ops_per_key {
+            self.live[slot] = (self.next_key, 0);
+            self.next_key += 1;
+        }
+        Some(op.with_key(key))
+    }
+
+    pub fn final_ops(&mut self, _ctx: &GenCtx) -> Vec<OpRequest> {
+        Vec::new()
+    }
+}
+
+/// Linearizability per key, as a cas-register starting at nil.
+pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
+    let mut o = linearizable::Options::new(ModelKind::CasRegister);
+    o.time_limit = Some(Duration::from_secs(opts.check_time_limit));
+    linearizable::check(history, &o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn ctx() -> GenCtx {
+        GenCtx {
+            worker: 0,
+            process: 0,
+            node: 0,
+            nodes: 1,
+            concurrency: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn keys_rotate_and_the_mix_follows_the_weights() {
+        let mut g = Gen::new(Options {
+            keys: 3,
+            ops_per_key: 10,
+            ..Options::default()
+        });
+        let mut rng = Rng::seed(1);
+        let mut per_key: HashMap<i64, u64> = HashMap::new();
+        let mut per_f: HashMap<&str, u64> = HashMap::new();
+        for _ in 0..3000 {
+            let op = g.next(&ctx(), &mut rng).unwrap();
+            *per_key
+                .entry(op.key.unwrap().as_int().unwrap())
+                .or_default() += 1;
+            *per_f.entry(op.f).or_default() += 1;
+            match op.f {
+                "write" => assert!((0..5).contains(&op.value.as_int().unwrap())),
+                "cas" => assert_eq!(op.value.as_list().unwrap().len(), 2),
+                "read" => assert!(op.value.is_nil()),
+                f => panic!("{f}"),
+            }
+        }
+        // Retired keys got exactly 10 ops; the 3 live ones fewer.
+        assert!((300..=303).contains(&per_key.len()), "{}", per_key.len());
+        assert!(per_key.values().filter(|&&n| n != 10).count() <= 3);
+        assert!(per_key.values().all(|&n| n <= 10));
+        assert!((1300..1700).contains(&per_f["read"]), "{per_f:?}");
+        // Same seed, same ops.
+        let mut a = Gen::new(Options::default());
+        let mut b = Gen::new(Options::default());
+        let (mut ra, mut rb) = (Rng::seed(9), Rng::seed(9));
+        for _ in 0..100 {
+            assert_eq!(a.next(&ctx(), &mut ra), b.next(&ctx(), &mut rb));
+        }
+    }
+}
