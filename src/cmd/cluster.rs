@@ -44,7 +44,7 @@ pub fn run(cmd: Command) -> ExitCode {
             subnet,
         } => up(&name, nodes, subnet),
         Command::Down { name } => local::down(&name)
-            .map(|_| println!("cluster {name}: removed"))
+            .map(|_| crate::outln!("cluster {name}: removed"))
             .map_err(|e| e.to_string()),
         Command::Status { name } => status(&name),
     };
@@ -59,7 +59,7 @@ pub fn run(cmd: Command) -> ExitCode {
 
 fn up(name: &str, nodes: usize, subnet: Ipv4Addr) -> Result<(), String> {
     let c = local::up(&Options::new(name, nodes).subnet(subnet)).map_err(|e| e.to_string())?;
-    println!(
+    crate::outln!(
         "cluster {name}: {} nodes up; nodes file {}",
         c.nodes.nodes.len(),
         local::nodes_file(name).display()
@@ -80,9 +80,13 @@ fn status(name: &str) -> Result<(), String> {
         cluster.disconnect().await;
         r
     });
-    println!(
+    crate::outln!(
         "{:<5} {:<15} {:<18} {:<8} {:<5} ssh",
-        "node", "address", "netns", "sshd", "port"
+        "node",
+        "address",
+        "netns",
+        "sshd",
+        "port"
     );
     let mut healthy = true;
     for (s, (_, r)) in st.iter().zip(ssh.iter()) {
@@ -92,7 +96,7 @@ fn status(name: &str) -> Result<(), String> {
             Err(e) => e.to_string(),
         };
         healthy &= s.healthy() && r.as_ref().is_ok_and(|o| o.success());
-        println!(
+        crate::outln!(
             "{:<5} {:<15} {:<18} {:<8} {:<5} {ssh}",
             s.name,
             s.address,
@@ -108,7 +112,7 @@ fn status(name: &str) -> Result<(), String> {
         );
     }
     if let Some(first) = c.nodes.nodes.first() {
-        println!("log in: {}", c.ssh_hint(&first.name));
+        crate::outln!("log in: {}", c.ssh_hint(&first.name));
     }
     if healthy {
         Ok(())

@@ -129,7 +129,7 @@ pub async fn setup(cluster: &Cluster, pkgs: &[&str]) -> Result<(), Error> {
             let entries = entries.clone();
             let pkgs = pkgs.clone();
             async move {
-                set_hostname(&r, &r.name().to_string()).await?;
+                set_hostname(&r, r.name()).await?;
                 write_hosts(&r, &entries).await?;
                 let p: Vec<&str> = pkgs.iter().map(|s| s.as_str()).collect();
                 install(&r, &p).await
