@@ -1,0 +1,749 @@
+//! Applying faults and healing them: [`Injector`].
+//!
+//! An [`Injector`] owns the cluster connection, the target's [`Hooks`] and
+//! the [`ActiveFaults`], which it writes to its [`StateFile`] after every
+//! change (before returning from [`Injector::apply`]). It is also the heal
+//! guard: dropping it with faults still active heals them synchronously
+//! (on a fresh runtime in a helper thread, over fresh SSH connections), so
+//! an early return, an error or a panic unwinding through its owner still
+//! leaves the cluster clean. The normal path is an explicit
+//! `injector.heal_all().await`, which returns the ops to record.
+
+use crate::clock::{self, ClockMode};
+use crate::net::{self, PacketSpec, NETEM_UNSUPPORTED};
+use crate::process::{self, Outcome, ProcessHooks};
+use crate::state::{ActiveFaults, ClockSkew, StateFile};
+use crate::{json_value, Error, Grudge, Result};
+use harness::control::{Cluster, Nodes};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which nodes a process or clock fault hits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Targets {
+    Nodes(Vec<String>),
+    /// Whatever the target's primaries hook answers at the time.
+    Primaries,
+}
+
+/// What a partition cuts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionTarget {
+    Grudge(Grudge),
+    /// The primaries (from the target's hook) isolated from the rest.
+    Primaries,
+}
+
+/// One thing the nemesis does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "op")]
+pub enum FaultOp {
+    StartPartition {
+        target: PartitionTarget,
+    },
+    StopPartition,
+    Kill {
+        targets: Targets,
+    },
+    /// Restart every killed process.
+    Start,
+    Pause {
+        targets: Targets,
+    },
+    /// Resume every paused process.
+    Resume,
+    /// Move the named nodes' clocks by `delta_ms` each.
+    BumpClock {
+        deltas: BTreeMap<String, i64>,
+    },
+    /// Flip the nodes' clocks between their offset and offset+`delta_ms`
+    /// every `period_ms` for `duration_ms`, ending where they started.
+    StrobeClock {
+        nodes: Vec<String>,
+        delta_ms: i64,
+        period_ms: u64,
+        duration_ms: u64,
+    },
+    /// Every skewed clock back to true time.
+    ResetClock,
+    /// Measure and record every node's clock offset.
+    CheckOffsets,
+    StartPacket {
+        nodes: Vec<String>,
+        spec: PacketSpec,
+    },
+    StopPacket,
+}
+
+impl FaultOp {
+    /// The history's `f` for this op.
+    pub fn f(&self) -> &'static str {
+        match self {
+            FaultOp::StartPartition { .. } => "start-partition",
+            FaultOp::StopPartition => "stop-partition",
+            FaultOp::Kill { .. } => "kill",
+            FaultOp::Start => "start",
+            FaultOp::Pause { .. } => "pause",
+            FaultOp::Resume => "resume",
+            FaultOp::BumpClock { .. } => "bump-clock",
+            FaultOp::StrobeClock { .. } => "strobe-clock",
+            FaultOp::ResetClock => "reset-clock",
+            FaultOp::CheckOffsets => "check-offsets",
+            FaultOp::StartPacket { .. } => "start-packet",
+            FaultOp::StopPacket => "stop-packet",
+        }
+    }
+}
+
+/// What an op actually did: record `f` and `value` as an `info` op of
+/// process `nemesis` (see [`Effect::op`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effect {
+    pub f: String,
+    /// The exact effect, e.g. the grudge applied, the pids killed, the
+    /// offsets set or measured.
+    pub value: serde_json::Value,
+    /// Things that did not work but do not fail the run (e.g. netem
+    /// unsupported); also inside `value` under `"unsupported"`.
+    pub warnings: Vec<String>,
+}
+
+impl Effect {
+    fn new(f: &str, value: serde_json::Value) -> Effect {
+        Effect {
+            f: f.to_string(),
+            value,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The history op (index and time are the recorder's business).
+    pub fn op(&self) -> history::Op {
+        history::Op::new(
+            history::OpType::Info,
+            history::Process::nemesis(),
+            self.f.clone(),
+            json_value(&self.value),
+        )
+    }
+}
+
+/// Asks the target which nodes are primaries now.
+pub type PrimariesHook =
+    Arc<dyn Fn(Cluster) -> Pin<Box<dyn Future<Output = Result<Vec<String>>> + Send>> + Send + Sync>;
+
+/// What the target provides.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Per node: how to find and start the process under test. Kill and
+    /// pause are errors on nodes without hooks.
+    pub process: BTreeMap<String, ProcessHooks>,
+    /// Which nodes are primaries (leaders) now, for "isolate the primary"
+    /// and process faults on the primaries.
+    pub primaries: Option<PrimariesHook>,
+    /// Override the clock mode (default: faketime on local-cluster nodes,
+    /// the system clock elsewhere).
+    pub clock_mode: Option<ClockMode>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("process", &self.process)
+            .field("primaries", &self.primaries.is_some())
+            .field("clock_mode", &self.clock_mode)
+            .finish()
+    }
+}
+
+/// Applies faults, keeps the active ones on disk, heals them.
+pub struct Injector {
+    cluster: Cluster,
+    nodes: Nodes,
+    hooks: Hooks,
+    state: ActiveFaults,
+    file: Option<StateFile>,
+    netem: Option<bool>,
+}
+
+impl Injector {
+    /// An injector for `nodes`; `file` is where active faults are kept
+    /// (`None`: memory only, no crash recovery). If the file lists faults
+    /// left by an earlier controller they are kept and healed with ours.
+    pub fn new(
+        nodes: &Nodes,
+        cluster: Cluster,
+        hooks: Hooks,
+        file: Option<StateFile>,
+    ) -> Result<Injector> {
+        let mut state = match &file {
+            Some(f) => f.load()?.unwrap_or_default(),
+            None => ActiveFaults::default(),
+        };
+        state.nodes = Some(nodes.clone());
+        Ok(Injector {
+            cluster,
+            nodes: nodes.clone(),
+            hooks,
+            state,
+            file,
+            netem: None,
+        })
+    }
+
+    pub fn state(&self) -> &ActiveFaults {
+        &self.state
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.cluster.names()
+    }
+
+    fn save(&self) -> Result<()> {
+        match &self.file {
+            Some(f) => f.save(&self.state),
+            None => Ok(()),
+        }
+    }
+
+    fn clock_mode(&self, node: &str) -> ClockMode {
+        self.hooks.clock_mode.unwrap_or_else(|| {
+            self.nodes
+                .nodes
+                .iter()
+                .find(|n| n.name == node)
+                .map(ClockMode::for_node)
+                .unwrap_or(ClockMode::System)
+        })
+    }
+
+    async fn primaries(&self) -> Result<Vec<String>> {
+        match &self.hooks.primaries {
+            Some(h) => h(self.cluster.clone()).await,
+            None => Err(Error(
+                "this target has no primaries hook (cannot find the primary)".into(),
+            )),
+        }
+    }
+
+    async fn resolve(&self, t: &Targets) -> Result<Vec<String>> {
+        match t {
+            Targets::Nodes(v) => Ok(v.clone()),
+            Targets::Primaries => self.primaries().await,
+        }
+    }
+
+    fn hooks_for(&self, node: &str) -> Result<ProcessHooks> {
+        self.hooks
+            .process
+            .get(node)
+            .cloned()
+            .ok_or_else(|| Error(format!("{node}: the target gave no process hooks")))
+    }
+
+    /// Apply one op; the state file is updated before this returns (for
+    /// starts: before the fault is applied, so a crash in between still
+    /// leaves a record to heal from).
+    pub async fn apply(&mut self, op: &FaultOp) -> Result<Effect> {
+        let f = op.f();
+        match op {
+            FaultOp::StartPartition { target } => {
+                let names = self.names();
+                let grudge = match target {
+                    PartitionTarget::Grudge(g) => g.clone().validate(&names)?,
+                    PartitionTarget::Primaries => {
+                        let p = self.primaries().await?;
+                        Grudge::isolate_set(&names, &p)
+                    }
+                };
+                let drops = net::drop_lists(&grudge, &self.nodes.nodes)?;
+                self.state.partition = Some(grudge.clone());
+                self.save()?;
+                net::apply_partition(&self.cluster, &drops).await?;
+                Ok(Effect::new(f, serde_json::to_value(&grudge).unwrap()))
+            }
+            FaultOp::StopPartition => {
+                net::heal_partition(&self.cluster).await?;
+                self.state.partition = None;
+                self.save()?;
+                Ok(Effect::new(f, json!("network healed")))
+            }
+            FaultOp::Kill { targets } | FaultOp::Pause { targets } => {
+                let kill = matches!(op, FaultOp::Kill { .. });
+                let nodes = self.resolve(targets).await?;
+                let mut hooks = BTreeMap::new();
+                for n in &nodes {
+                    hooks.insert(n.clone(), self.hooks_for(n)?);
+                }
+                for (n, h) in &hooks {
+                    if kill {
+                        self.state.killed.insert(n.clone(), h.clone());
+                    } else {
+                        self.state.paused.insert(n.clone(), h.clone());
+                    }
+                }
+                self.save()?;
+                let hk = hooks.clone();
+                let res = self
+                    .cluster
+                    .each(&nodes, move |r| {
+                        let h = hk[r.name()].clone();
+                        async move {
+                            let out = if kill {
+                                process::kill(&r, &h).await
+                            } else {
+                                process::pause(&r, &h).await
+                            };
+                            out.map_err(|e| {
+                                harness::control::Error::new(
+                                    r.name(),
+                                    harness::control::ErrorKind::Local(e.0),
+                                )
+                            })
+                        }
+                    })
+                    .await;
+                outcomes(f, res)
+            }
+            FaultOp::Start | FaultOp::Resume => {
+                let start = matches!(op, FaultOp::Start);
+                let set = if start {
+                    self.state.killed.clone()
+                } else {
+                    self.state.paused.clone()
+                };
+                let nodes: Vec<String> = set.keys().cloned().collect();
+                let res = self
+                    .cluster
+                    .each(&nodes, move |r| {
+                        let h = set[r.name()].clone();
+                        async move {
+                            let out = if start {
+                                process::start(&r, &h).await
+                            } else {
+                                process::resume(&r, &h).await
+                            };
+                            out.map_err(|e| {
+                                harness::control::Error::new(
+                                    r.name(),
+                                    harness::control::ErrorKind::Local(e.0),
+                                )
+                            })
+                        }
+                    })
+                    .await;
+                for (n, r) in &res {
+                    if r.is_ok() {
+                        if start {
+                            self.state.killed.remove(n);
+                        } else {
+                            self.state.paused.remove(n);
+                        }
+                    }
+                }
+                self.save()?;
+                outcomes(f, res)
+            }
+            FaultOp::BumpClock { deltas } => {
+                let mut set = BTreeMap::new();
+                for (n, d) in deltas {
+                    let prev = self.state.clock.get(n).map(|c| c.offset_ms).unwrap_or(0);
+                    set.insert(n.clone(), (prev, prev + d));
+                }
+                self.set_offsets(&set).await?;
+                let v: BTreeMap<&String, i64> = set.iter().map(|(n, (_, o))| (n, *o)).collect();
+                Ok(Effect::new(
+                    f,
+                    json!({ "offsets_ms": v, "deltas_ms": deltas }),
+                ))
+            }
+            FaultOp::StrobeClock {
+                nodes,
+                delta_ms,
+                period_ms,
+                duration_ms,
+            } => {
+                let base: BTreeMap<String, i64> = nodes
+                    .iter()
+                    .map(|n| {
+                        (
+                            n.clone(),
+                            self.state.clock.get(n).map(|c| c.offset_ms).unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let end = tokio::time::Instant::now() + Duration::from_millis(*duration_ms);
+                let mut flips = 0u64;
+                let mut up = false;
+                while tokio::time::Instant::now() < end {
+                    up = !up;
+                    let set: BTreeMap<String, (i64, i64)> = base
+                        .iter()
+                        .map(|(n, b)| {
+                            let (from, to) = if up {
+                                (*b, b + delta_ms)
+                            } else {
+                                (b + delta_ms, *b)
+                            };
+                            (n.clone(), (from, to))
+                        })
+                        .collect();
+                    self.set_offsets(&set).await?;
+                    flips += 1;
+                    tokio::time::sleep(Duration::from_millis((*period_ms).max(1))).await;
+                }
+                if up {
+                    let set: BTreeMap<String, (i64, i64)> = base
+                        .iter()
+                        .map(|(n, b)| (n.clone(), (b + delta_ms, *b)))
+                        .collect();
+                    self.set_offsets(&set).await?;
+                    flips += 1;
+                }
+                Ok(Effect::new(
+                    f,
+                    json!({ "nodes": nodes, "delta_ms": delta_ms, "period_ms": period_ms,
+                            "duration_ms": duration_ms, "flips": flips, "offsets_ms": base }),
+                ))
+            }
+            FaultOp::ResetClock => {
+                let set: BTreeMap<String, (i64, i64)> = self
+                    .state
+                    .clock
+                    .iter()
+                    .map(|(n, c)| (n.clone(), (c.offset_ms, 0)))
+                    .collect();
+                self.set_offsets(&set).await?;
+                let reset: Vec<&String> = set.keys().collect();
+                Ok(Effect::new(f, json!({ "reset": reset })))
+            }
+            FaultOp::CheckOffsets => {
+                let modes: BTreeMap<String, ClockMode> = self
+                    .names()
+                    .into_iter()
+                    .map(|n| {
+                        let m = self.clock_mode(&n);
+                        (n, m)
+                    })
+                    .collect();
+                let res = self
+                    .cluster
+                    .each(&self.names(), move |r| {
+                        let m = modes[r.name()];
+                        async move {
+                            clock::measure_offset(&r, m).await.map_err(|e| {
+                                harness::control::Error::new(
+                                    r.name(),
+                                    harness::control::ErrorKind::Local(e.0),
+                                )
+                            })
+                        }
+                    })
+                    .await;
+                let mut v = serde_json::Map::new();
+                for (n, r) in res {
+                    match r {
+                        Ok(ms) => v.insert(n, json!(ms)),
+                        Err(e) => v.insert(n, json!({ "error": e.to_string() })),
+                    };
+                }
+                Ok(Effect::new(f, serde_json::Value::Object(v)))
+            }
+            FaultOp::StartPacket { nodes, spec } => {
+                for n in nodes {
+                    self.state.packet.insert(n.clone(), spec.clone());
+                }
+                self.save()?;
+                let mut effect = Effect::new(f, json!({ "nodes": nodes, "spec": spec }));
+                if let Some(p) = spec.loss {
+                    net::apply_loss(&self.cluster, nodes, p).await?;
+                }
+                if let Some(args) = spec.netem_args() {
+                    let supported = match self.netem {
+                        Some(s) => s,
+                        None => {
+                            let first = nodes.first().and_then(|n| self.cluster.node(n));
+                            let s = match first {
+                                Some(r) => net::probe_netem(r).await?,
+                                None => false,
+                            };
+                            self.netem = Some(s);
+                            s
+                        }
+                    };
+                    let mut ok = supported;
+                    if supported {
+                        for n in nodes {
+                            let r = self
+                                .cluster
+                                .node(n)
+                                .ok_or_else(|| Error(format!("no node {n:?}")))?;
+                            ok &= net::apply_netem(r, &args).await?;
+                        }
+                    }
+                    if !ok {
+                        let msg = format!("netem {args}: {NETEM_UNSUPPORTED}");
+                        tracing::warn!("{msg}");
+                        effect.value["unsupported"] = json!(msg);
+                        effect.warnings.push(msg);
+                    }
+                }
+                Ok(effect)
+            }
+            FaultOp::StopPacket => {
+                let nodes: Vec<String> = self.state.packet.keys().cloned().collect();
+                net::heal_packet(&self.cluster, &nodes).await?;
+                self.state.packet.clear();
+                self.save()?;
+                Ok(Effect::new(f, json!({ "nodes": nodes })))
+            }
+        }
+    }
+
+    /// Set clocks: node -> (offset now, offset wanted). The state is saved
+    /// with the wanted offsets first.
+    async fn set_offsets(&mut self, set: &BTreeMap<String, (i64, i64)>) -> Result<()> {
+        let names = self.names();
+        for n in set.keys() {
+            if !names.contains(n) {
+                return Err(Error(format!("no node {n:?} in this cluster")));
+            }
+        }
+        let mut modes = BTreeMap::new();
+        for (n, (_, to)) in set {
+            let mode = self.clock_mode(n);
+            modes.insert(n.clone(), mode);
+            self.state.clock.insert(
+                n.clone(),
+                ClockSkew {
+                    mode,
+                    offset_ms: *to,
+                },
+            );
+        }
+        self.save()?;
+        let set2 = set.clone();
+        let nodes: Vec<String> = set.keys().cloned().collect();
+        let res = self
+            .cluster
+            .each(&nodes, move |r| {
+                let (from, to) = set2[r.name()];
+                let m = modes[r.name()];
+                async move {
+                    clock::set_offset(&r, m, from, to).await.map_err(|e| {
+                        harness::control::Error::new(
+                            r.name(),
+                            harness::control::ErrorKind::Local(e.0),
+                        )
+                    })
+                }
+            })
+            .await;
+        net::first_error(res)?;
+        self.state.clock.retain(|_, c| c.offset_ms != 0);
+        self.save()
+    }
+
+    /// Undo every active fault (and, on every node, anything shakedown may
+    /// have left in the network), in this order: resume paused processes,
+    /// heal the network, reset clocks, restart killed processes. Returns the
+    /// ops to record, one per kind of fault undone. Errors of one step do not
+    /// stop the others; the first is returned after all were tried, and the
+    /// faults not undone stay in the state file.
+    pub async fn heal_all(&mut self) -> Result<Vec<Effect>> {
+        let mut effects = Vec::new();
+        let mut errors = Vec::new();
+        if !self.state.paused.is_empty() {
+            match self.apply(&FaultOp::Resume).await {
+                Ok(e) => effects.push(e),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        let had_partition = self.state.partition.is_some();
+        let had_packet: Vec<String> = self.state.packet.keys().cloned().collect();
+        match net::heal_all(&self.cluster).await {
+            Ok(()) => {
+                self.state.partition = None;
+                self.state.packet.clear();
+                if had_partition {
+                    effects.push(Effect::new("stop-partition", json!("network healed")));
+                }
+                if !had_packet.is_empty() {
+                    effects.push(Effect::new("stop-packet", json!({ "nodes": had_packet })));
+                }
+            }
+            Err(e) => errors.push(e.0),
+        }
+        if self.state.clock.values().any(|c| c.offset_ms != 0) {
+            match self.apply(&FaultOp::ResetClock).await {
+                Ok(e) => effects.push(e),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        // Stateless: every local node's faketime file back to +0.
+        let local: Vec<String> = self
+            .nodes
+            .nodes
+            .iter()
+            .filter(|n| self.clock_mode(&n.name) == ClockMode::Faketime)
+            .map(|n| n.name.clone())
+            .collect();
+        let res = self
+            .cluster
+            .each(&local, |r| async move {
+                clock::reset_faketime_file(&r).await.map_err(|e| {
+                    harness::control::Error::new(r.name(), harness::control::ErrorKind::Local(e.0))
+                })
+            })
+            .await;
+        if let Err(e) = net::first_error(res) {
+            errors.push(e.0);
+        }
+        if !self.state.killed.is_empty() {
+            match self.apply(&FaultOp::Start).await {
+                Ok(e) => effects.push(e),
+                Err(e) => errors.push(e.0),
+            }
+        }
+        if let Err(e) = self.save() {
+            errors.push(e.0);
+        }
+        if errors.is_empty() {
+            if let Some(f) = &self.file {
+                if self.state.is_empty() {
+                    let _ = f.remove();
+                }
+            }
+            Ok(effects)
+        } else {
+            Err(Error(format!("heal incomplete: {}", errors.join("; "))))
+        }
+    }
+
+    /// Heal now, blocking the calling thread (for `Drop` and panic paths):
+    /// a fresh runtime in a helper thread and fresh SSH connections, so it
+    /// works inside or outside an async context.
+    pub fn heal_blocking(&mut self) -> Result<()> {
+        let nodes = self.nodes.clone();
+        let hooks = self.hooks.clone();
+        let state = std::mem::take(&mut self.state);
+        let file = self.file.clone();
+        let res = std::thread::spawn(move || -> (ActiveFaults, Result<()>) {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return (state, Err(Error(format!("cannot start a runtime: {e}")))),
+            };
+            rt.block_on(async move {
+                let mut inj = Injector {
+                    cluster: Cluster::new(&nodes),
+                    nodes,
+                    hooks,
+                    state,
+                    file,
+                    netem: None,
+                };
+                let r = inj.heal_all().await.map(|_| ());
+                inj.cluster.disconnect().await;
+                (std::mem::take(&mut inj.state), r)
+            })
+        })
+        .join();
+        match res {
+            Ok((state, r)) => {
+                self.state = state;
+                r
+            }
+            Err(_) => Err(Error("the heal thread panicked".into())),
+        }
+    }
+}
+
+impl Drop for Injector {
+    fn drop(&mut self) {
+        let active = !self.state.is_empty();
+        if !active {
+            return;
+        }
+        eprintln!(
+            "nemesis: healing faults still active at exit: {}",
+            self.state.summary()
+        );
+        if let Err(e) = self.heal_blocking() {
+            let hint = match &self.file {
+                Some(f) => format!(
+                    "; the faults are listed in {}: run `shakedown heal --state {}`",
+                    f.path.display(),
+                    f.path.display()
+                ),
+                None => String::new(),
+            };
+            eprintln!("nemesis: {e}{hint}");
+        }
+    }
+}
+
+fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> {
+    let mut v = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for (n, r) in res {
+        match r {
+            Ok(o) => {
+                v.insert(n, serde_json::to_value(&o).unwrap());
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                v.insert(n, json!({ "error": e.to_string() }));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Effect::new(f, serde_json::Value::Object(v)))
+    } else {
+        Err(Error(format!("{f}: {}", errors.join("; "))))
+    }
+}
+
+/// `shakedown heal`: undo everything in the state file `file` (if any) and,
+/// on every node of `nodes` (or the nodes the file names), everything
+/// shakedown may have left in the network and in faketime files. Safe to
+/// run at any time, any number of times. Returns what was undone.
+pub async fn heal(nodes: Option<&Nodes>, file: &StateFile) -> Result<Vec<Effect>> {
+    let saved = file.load()?;
+    let nodes = match (nodes, saved.as_ref().and_then(|s| s.nodes.as_ref())) {
+        (Some(n), _) => n.clone(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => {
+            return Err(Error(format!(
+                "no nodes to heal: {} does not exist and no nodes file was given",
+                file.path.display()
+            )))
+        }
+    };
+    let cluster = Cluster::new(&nodes);
+    let mut inj = Injector::new(
+        &nodes,
+        cluster.clone(),
+        Hooks::default(),
+        Some(file.clone()),
+    )?;
+    let r = inj.heal_all().await;
+    cluster.disconnect().await;
+    // Healed or not, the injector must not heal again on drop from here
+    // (the state file keeps whatever is left).
+    inj.state = ActiveFaults::default();
+    r
+}

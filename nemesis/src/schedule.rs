@@ -1,0 +1,559 @@
+//! The nemesis section of a test file and the schedule it produces.
+//!
+//! ```yaml
+//! nemesis:
+//!   faults: [partition, kill, pause, clock, packet]
+//!   interval: 10          # seconds between nemesis steps (jittered 0.5x..1.5x)
+//!   seed: 42              # default: the run's seed
+//!   partition: { modes: [isolate, halves, majority, majorities-ring, bridge] }
+//!   kill: { targets: [one, minority] }
+//!   pause: { targets: [one, majority, primaries] }
+//!   clock: { modes: [bump, strobe], max_offset_ms: 30000 }
+//!   packet: { loss: 0.2, targets: [all] }
+//! ```
+//!
+//! Each step picks one of the configured kinds at random: if that kind is
+//! active it is stopped, otherwise started. So kinds overlap (a partition
+//! during a pause) and every start is followed by its stop eventually; the
+//! runner heals whatever is still active at the end. Clock changes are
+//! followed by a `check-offsets`. The whole schedule is a pure function of
+//! the config, the node names and the seed.
+
+use crate::grudge::{Grudge, Rng};
+use crate::inject::{FaultOp, PartitionTarget, Targets};
+use crate::net::PacketSpec;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    Partition,
+    Kill,
+    Pause,
+    Clock,
+    Packet,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NemesisConfig {
+    #[serde(default)]
+    pub faults: Vec<FaultKind>,
+    /// Seconds between steps (each gap uniform in 0.5..1.5 of this).
+    #[serde(default = "default_interval")]
+    pub interval: f64,
+    /// Seeds the schedule; the run's seed when absent.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub partition: PartitionConfig,
+    #[serde(default)]
+    pub kill: ProcessConfig,
+    #[serde(default)]
+    pub pause: ProcessConfig,
+    #[serde(default)]
+    pub clock: ClockConfig,
+    #[serde(default)]
+    pub packet: PacketConfig,
+}
+
+fn default_interval() -> f64 {
+    10.0
+}
+
+impl Default for NemesisConfig {
+    fn default() -> Self {
+        NemesisConfig {
+            faults: Vec::new(),
+            interval: default_interval(),
+            seed: None,
+            partition: PartitionConfig::default(),
+            kill: ProcessConfig::default(),
+            pause: ProcessConfig::default(),
+            clock: ClockConfig::default(),
+            packet: PacketConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionMode {
+    /// One random node cut off from all others.
+    Isolate,
+    /// Random halves.
+    Halves,
+    /// A random minority cut off from the majority.
+    Majority,
+    /// Every node sees a majority, no two the same one.
+    MajoritiesRing,
+    /// Two halves joined by one node.
+    Bridge,
+    /// The primaries (target hook) cut off from the rest.
+    Primaries,
+    /// The explicit `grudge`.
+    Grudge,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionConfig {
+    /// Default: all generic modes (isolate, halves, majority,
+    /// majorities-ring, bridge), or `[grudge]` when a grudge is given.
+    #[serde(default)]
+    pub modes: Vec<PartitionMode>,
+    /// For each node, the nodes it drops traffic from.
+    #[serde(default)]
+    pub grudge: Option<Grudge>,
+}
+
+/// Which nodes a process / packet fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetSpec {
+    One,
+    Minority,
+    Majority,
+    All,
+    Primaries,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessConfig {
+    /// Default: one, minority, majority, all.
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockFault {
+    Bump,
+    Strobe,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Default: bump and strobe.
+    #[serde(default)]
+    pub modes: Vec<ClockFault>,
+    /// Bumps are uniform in ±this (and at least 1/10 of it away from 0).
+    #[serde(default = "default_max_offset")]
+    pub max_offset_ms: i64,
+    #[serde(default = "default_strobe_period")]
+    pub strobe_period_ms: u64,
+    #[serde(default = "default_strobe_duration")]
+    pub strobe_duration_ms: u64,
+    /// Default: one, minority, majority, all.
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+}
+
+fn default_max_offset() -> i64 {
+    60_000
+}
+fn default_strobe_period() -> u64 {
+    100
+}
+fn default_strobe_duration() -> u64 {
+    5_000
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig {
+            modes: Vec::new(),
+            max_offset_ms: default_max_offset(),
+            strobe_period_ms: default_strobe_period(),
+            strobe_duration_ms: default_strobe_duration(),
+            targets: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacketConfig {
+    /// Fraction of input packets dropped, 0..1 (0.2 when nothing is set).
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// netem (where the kernel has it): delay and jitter in ms,
+    /// duplicate / reorder / corrupt in percent.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    #[serde(default)]
+    pub jitter_ms: Option<u64>,
+    #[serde(default)]
+    pub duplicate: Option<f64>,
+    #[serde(default)]
+    pub reorder: Option<f64>,
+    #[serde(default)]
+    pub corrupt: Option<f64>,
+    /// Default: all.
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+}
+
+impl PacketConfig {
+    pub fn spec(&self) -> PacketSpec {
+        let mut spec = PacketSpec {
+            loss: self.loss,
+            delay_ms: self.delay_ms,
+            jitter_ms: self.jitter_ms,
+            duplicate: self.duplicate,
+            reorder: self.reorder,
+            corrupt: self.corrupt,
+        };
+        if spec.is_empty() {
+            spec.loss = Some(0.2);
+        }
+        spec
+    }
+}
+
+/// An endless, seeded stream of `(wait, op)`: wait, then apply the op.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    cfg: NemesisConfig,
+    names: Vec<String>,
+    rng: Rng,
+    active: BTreeMap<FaultKind, bool>,
+    pending: VecDeque<FaultOp>,
+}
+
+impl Schedule {
+    /// A schedule for `names`, seeded by `cfg.seed` or else `seed`.
+    pub fn from_config(cfg: &NemesisConfig, names: &[String], seed: u64) -> Result<Schedule> {
+        if !(cfg.interval > 0.0 && cfg.interval.is_finite()) {
+            return Err(Error(format!(
+                "nemesis interval must be a positive number of seconds, not {}",
+                cfg.interval
+            )));
+        }
+        if names.is_empty() {
+            return Err(Error("the nemesis needs at least one node".into()));
+        }
+        if let Some(g) = &cfg.partition.grudge {
+            g.clone().validate(names)?;
+        }
+        if cfg.partition.modes.contains(&PartitionMode::Grudge) && cfg.partition.grudge.is_none() {
+            return Err(Error(
+                "partition mode `grudge` needs a `grudge:` (node: [nodes it drops])".into(),
+            ));
+        }
+        if let Some(p) = cfg.packet.loss {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(Error(format!("packet loss must be in 0..1, not {p}")));
+            }
+        }
+        let mut faults = cfg.faults.clone();
+        faults.sort();
+        faults.dedup();
+        let mut cfg = cfg.clone();
+        cfg.faults = faults;
+        Ok(Schedule {
+            rng: Rng::seed(cfg.seed.unwrap_or(seed)),
+            cfg,
+            names: names.to_vec(),
+            active: BTreeMap::new(),
+            pending: VecDeque::new(),
+        })
+    }
+
+    /// The wait before the next step.
+    fn gap(&mut self) -> Duration {
+        Duration::from_secs_f64(self.cfg.interval * (0.5 + self.rng.unit()))
+    }
+
+    fn targets(&mut self, specs: &[TargetSpec], default: &[TargetSpec]) -> Targets {
+        let specs = if specs.is_empty() { default } else { specs };
+        let spec = *self.rng.pick(specs);
+        let n = self.names.len();
+        let k = match spec {
+            TargetSpec::Primaries => return Targets::Primaries,
+            TargetSpec::One => 1,
+            TargetSpec::Minority => (n.saturating_sub(1) / 2).max(1),
+            TargetSpec::Majority => n / 2 + 1,
+            TargetSpec::All => n,
+        };
+        let mut v = self.names.clone();
+        self.rng.shuffle(&mut v);
+        v.truncate(k.min(n));
+        v.sort();
+        Targets::Nodes(v)
+    }
+
+    fn nodes_of(&mut self, specs: &[TargetSpec], default: &[TargetSpec]) -> Vec<String> {
+        match self.targets(specs, default) {
+            Targets::Nodes(v) => v,
+            // Clock and packet faults cannot ask for primaries; use all.
+            Targets::Primaries => self.names.clone(),
+        }
+    }
+
+    fn start(&mut self, kind: FaultKind) -> FaultOp {
+        const PROC: [TargetSpec; 4] = [
+            TargetSpec::One,
+            TargetSpec::Minority,
+            TargetSpec::Majority,
+            TargetSpec::All,
+        ];
+        match kind {
+            FaultKind::Partition => {
+                let modes = if !self.cfg.partition.modes.is_empty() {
+                    self.cfg.partition.modes.clone()
+                } else if self.cfg.partition.grudge.is_some() {
+                    vec![PartitionMode::Grudge]
+                } else {
+                    vec![
+                        PartitionMode::Isolate,
+                        PartitionMode::Halves,
+                        PartitionMode::Majority,
+                        PartitionMode::MajoritiesRing,
+                        PartitionMode::Bridge,
+                    ]
+                };
+                let names = self.names.clone();
+                let target = match *self.rng.pick(&modes) {
+                    PartitionMode::Isolate => {
+                        let n = self.rng.pick(&names).clone();
+                        PartitionTarget::Grudge(Grudge::isolate(&names, &n))
+                    }
+                    PartitionMode::Halves => {
+                        PartitionTarget::Grudge(Grudge::random_halves(&names, &mut self.rng))
+                    }
+                    PartitionMode::Majority => {
+                        PartitionTarget::Grudge(Grudge::majority_minority(&names, &mut self.rng))
+                    }
+                    PartitionMode::MajoritiesRing => {
+                        PartitionTarget::Grudge(Grudge::majorities_ring(&names, &mut self.rng))
+                    }
+                    PartitionMode::Bridge => {
+                        PartitionTarget::Grudge(Grudge::bridge(&names, &mut self.rng))
+                    }
+                    PartitionMode::Primaries => PartitionTarget::Primaries,
+                    PartitionMode::Grudge => PartitionTarget::Grudge(
+                        self.cfg.partition.grudge.clone().unwrap_or_default(),
+                    ),
+                };
+                FaultOp::StartPartition { target }
+            }
+            FaultKind::Kill => {
+                let t = self.cfg.kill.targets.clone();
+                FaultOp::Kill {
+                    targets: self.targets(&t, &PROC),
+                }
+            }
+            FaultKind::Pause => {
+                let t = self.cfg.pause.targets.clone();
+                FaultOp::Pause {
+                    targets: self.targets(&t, &PROC),
+                }
+            }
+            FaultKind::Clock => {
+                let modes = if self.cfg.clock.modes.is_empty() {
+                    vec![ClockFault::Bump, ClockFault::Strobe]
+                } else {
+                    self.cfg.clock.modes.clone()
+                };
+                let t = self.cfg.clock.targets.clone();
+                let nodes = self.nodes_of(&t, &PROC);
+                let max = self.cfg.clock.max_offset_ms.max(1);
+                let delta = |rng: &mut Rng| {
+                    let mag = (max / 10 + (rng.unit() * (max - max / 10) as f64) as i64).max(1);
+                    if rng.below(2) == 0 {
+                        mag
+                    } else {
+                        -mag
+                    }
+                };
+                match *self.rng.pick(&modes) {
+                    ClockFault::Bump => {
+                        let deltas = nodes
+                            .into_iter()
+                            .map(|n| (n, delta(&mut self.rng)))
+                            .collect();
+                        FaultOp::BumpClock { deltas }
+                    }
+                    ClockFault::Strobe => FaultOp::StrobeClock {
+                        nodes,
+                        delta_ms: delta(&mut self.rng),
+                        period_ms: self.cfg.clock.strobe_period_ms,
+                        duration_ms: self.cfg.clock.strobe_duration_ms,
+                    },
+                }
+            }
+            FaultKind::Packet => {
+                let t = self.cfg.packet.targets.clone();
+                let nodes = self.nodes_of(&t, &[TargetSpec::All]);
+                let spec = self.cfg.packet.spec();
+                FaultOp::StartPacket { nodes, spec }
+            }
+        }
+    }
+
+    fn stop(kind: FaultKind) -> FaultOp {
+        match kind {
+            FaultKind::Partition => FaultOp::StopPartition,
+            FaultKind::Kill => FaultOp::Start,
+            FaultKind::Pause => FaultOp::Resume,
+            FaultKind::Clock => FaultOp::ResetClock,
+            FaultKind::Packet => FaultOp::StopPacket,
+        }
+    }
+}
+
+impl Iterator for Schedule {
+    type Item = (Duration, FaultOp);
+
+    /// `None` only when no fault kinds are configured.
+    fn next(&mut self) -> Option<(Duration, FaultOp)> {
+        if let Some(op) = self.pending.pop_front() {
+            return Some((Duration::ZERO, op));
+        }
+        if self.cfg.faults.is_empty() {
+            return None;
+        }
+        let gap = self.gap();
+        let faults = self.cfg.faults.clone();
+        let kind = *self.rng.pick(&faults);
+        let active = self.active.get(&kind).copied().unwrap_or(false);
+        let op = if active {
+            self.active.insert(kind, false);
+            Schedule::stop(kind)
+        } else {
+            let op = self.start(kind);
+            // A strobe ends where it started: nothing stays active.
+            let stays = !matches!(op, FaultOp::StrobeClock { .. });
+            self.active.insert(kind, stays);
+            op
+        };
+        if kind == FaultKind::Clock {
+            self.pending.push_back(FaultOp::CheckOffsets);
+        }
+        Some((gap, op))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        (1..=5).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn yaml_config_parses_and_rejects_unknown_fields() {
+        let cfg: NemesisConfig = serde_saphyr::from_str(
+            "faults: [partition, kill, pause, clock, packet]\ninterval: 2\nseed: 9\npartition: {modes: [isolate, majorities-ring]}\nkill: {targets: [one, primaries]}\nclock: {modes: [bump], max_offset_ms: 5000}\npacket: {loss: 0.3, delay_ms: 50, targets: [minority]}\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.faults.len(), 5);
+        assert_eq!(cfg.packet.spec().loss, Some(0.3));
+        assert_eq!(cfg.packet.spec().delay_ms, Some(50));
+        assert_eq!(
+            cfg.kill.targets,
+            vec![TargetSpec::One, TargetSpec::Primaries]
+        );
+        let g: NemesisConfig =
+            serde_saphyr::from_str("faults: [partition]\npartition:\n  grudge: {n1: [n2, n3]}\n")
+                .unwrap();
+        assert_eq!(g.partition.grudge.unwrap().0["n1"].len(), 2);
+        let bad = serde_saphyr::from_str::<NemesisConfig>("faults: [partition]\nintervall: 3\n");
+        assert!(bad.is_err());
+        let bad = serde_saphyr::from_str::<NemesisConfig>("faults: [meteor]\n");
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn same_seed_same_schedule_and_kinds_compose() {
+        let cfg = NemesisConfig {
+            faults: vec![
+                FaultKind::Partition,
+                FaultKind::Kill,
+                FaultKind::Pause,
+                FaultKind::Clock,
+                FaultKind::Packet,
+            ],
+            interval: 1.0,
+            ..Default::default()
+        };
+        let a: Vec<_> = Schedule::from_config(&cfg, &names(), 5)
+            .unwrap()
+            .take(200)
+            .collect();
+        let b: Vec<_> = Schedule::from_config(&cfg, &names(), 5)
+            .unwrap()
+            .take(200)
+            .collect();
+        assert_eq!(a, b);
+        let c: Vec<_> = Schedule::from_config(&cfg, &names(), 6)
+            .unwrap()
+            .take(200)
+            .collect();
+        assert_ne!(a, c);
+        // Every kind shows up, starts and stops alternate per kind, and at
+        // some point two kinds are active at once.
+        let mut active: BTreeMap<&str, bool> = BTreeMap::new();
+        let mut overlap = false;
+        let mut fs = std::collections::BTreeSet::new();
+        for (gap, op) in &a {
+            assert!(*gap <= Duration::from_secs_f64(1.5));
+            fs.insert(op.f());
+            let (kind, start) = match op {
+                FaultOp::StartPartition { .. } => ("p", true),
+                FaultOp::StopPartition => ("p", false),
+                FaultOp::Kill { .. } => ("k", true),
+                FaultOp::Start => ("k", false),
+                FaultOp::Pause { .. } => ("s", true),
+                FaultOp::Resume => ("s", false),
+                FaultOp::StartPacket { .. } => ("n", true),
+                FaultOp::StopPacket => ("n", false),
+                _ => continue,
+            };
+            let was = active.insert(kind, start).unwrap_or(false);
+            assert_ne!(was, start, "{op:?} twice in a row");
+            overlap |= active.values().filter(|v| **v).count() >= 2;
+        }
+        assert!(overlap);
+        for f in [
+            "start-partition",
+            "stop-partition",
+            "kill",
+            "start",
+            "pause",
+            "resume",
+            "bump-clock",
+            "strobe-clock",
+            "reset-clock",
+            "check-offsets",
+            "start-packet",
+            "stop-packet",
+        ] {
+            assert!(fs.contains(f), "{f} never scheduled");
+        }
+    }
+
+    #[test]
+    fn no_faults_no_ops_and_bad_configs_fail() {
+        let cfg = NemesisConfig::default();
+        assert!(Schedule::from_config(&cfg, &names(), 1)
+            .unwrap()
+            .next()
+            .is_none());
+        let mut bad = NemesisConfig {
+            interval: 0.0,
+            ..Default::default()
+        };
+        assert!(Schedule::from_config(&bad, &names(), 1).is_err());
+        bad.interval = 1.0;
+        bad.partition.modes = vec![PartitionMode::Grudge];
+        assert!(Schedule::from_config(&bad, &names(), 1).is_err());
+    }
+}

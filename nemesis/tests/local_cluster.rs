@@ -1,0 +1,461 @@
+//! Every fault on a real local cluster (network namespaces, one sshd per
+//! node, real SSH), with its effect observed from outside and its heal.
+//! Each test builds its own cluster (unique name and subnet) and tears it
+//! down when its guard drops, also on failure. Without root every test
+//! prints SKIPPED and passes.
+
+mod common;
+
+use common::*;
+use harness::control::Cmd;
+use nemesis::{
+    net, process, FaultOp, Grudge, Hooks, Injector, PacketSpec, PartitionTarget, Rng, StateFile,
+    Targets,
+};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn partition(g: Grudge) -> FaultOp {
+    FaultOp::StartPartition {
+        target: PartitionTarget::Grudge(g),
+    }
+}
+
+fn nodes(v: &[&str]) -> Targets {
+    Targets::Nodes(v.iter().map(|s| s.to_string()).collect())
+}
+
+/// Under a partition, TCP connects between cut nodes fail and all others
+/// succeed; a second partition replaces the first; heal restores every
+/// connection and removes exactly shakedown's chains (a rule of the node's
+/// own stays).
+#[test]
+fn partitions_cut_exactly_the_grudge_and_heal_restores_everything() {
+    let Some(c) = cluster("nmpart", 5, 150) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        // A rule that is not ours, on n1: heal must leave it alone.
+        cl.node("n1")
+            .unwrap()
+            .run_ok("iptables -w -A INPUT -s 192.0.2.7 -j DROP")
+            .await
+            .unwrap();
+        let before = connectivity(&c, 22);
+        assert!(all_connected(&before), "{before:?}");
+
+        let file = StateFile::new(c.dir.join("nemesis-test.faults.json"));
+        let mut inj =
+            Injector::new(&c.nodes, cl.clone(), Hooks::default(), Some(file.clone())).unwrap();
+        let names = c.nodes.names();
+        let mut rng = Rng::seed(1);
+        for g in [
+            Grudge::majority_minority(&names, &mut rng),
+            Grudge::bridge(&names, &mut rng),
+            Grudge::majorities_ring(&names, &mut rng),
+        ] {
+            let t = Instant::now();
+            let effect = inj.apply(&partition(g.clone())).await.unwrap();
+            eprintln!("partition {} applied in {:?}", g.summary(), t.elapsed());
+            assert_eq!(effect.f, "start-partition");
+            assert_eq!(effect.value, serde_json::to_value(&g).unwrap());
+            assert_eq!(
+                file.load().unwrap().unwrap().partition.as_ref(),
+                Some(&g),
+                "the state file lists the active partition"
+            );
+            let m = connectivity(&c, 22);
+            for ((a, b), ok) in &m {
+                assert_eq!(*ok, !g.cut(a, b), "{a} -> {b} under {}", g.summary());
+            }
+            let cut = m.values().filter(|ok| !**ok).count();
+            eprintln!("  {cut} of {} directed pairs cut", m.len());
+            assert!(cut > 0 && cut < m.len());
+        }
+
+        let effects = inj.heal_all().await.unwrap();
+        assert_eq!(effects.len(), 1);
+        assert_eq!(effects[0].f, "stop-partition");
+        let after = connectivity(&c, 22);
+        assert!(all_connected(&after), "{after:?}");
+        for r in cl.remotes() {
+            assert_eq!(
+                net::rules(r).await.unwrap(),
+                "",
+                "{} keeps shakedown rules",
+                r.name()
+            );
+        }
+        let n1 = cl
+            .node("n1")
+            .unwrap()
+            .stdout("iptables -w -S INPUT")
+            .await
+            .unwrap();
+        assert!(n1.contains("-A INPUT -s 192.0.2.7/32 -j DROP"), "{n1}");
+        assert!(file.load().unwrap().is_none(), "healed: state file removed");
+        // Heal is idempotent.
+        assert!(inj.heal_all().await.unwrap().is_empty());
+        drop(inj);
+        cl.disconnect().await;
+    });
+}
+
+/// A paused process is in state T and answers nothing, then answers again
+/// after resume; a killed process is gone and the restarted one serves; the
+/// primaries hook picks the target; an injector dropped with a paused
+/// process resumes it.
+#[test]
+fn kill_and_pause_by_pid_file() {
+    let Some(c) = cluster("nmproc", 3, 151) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        let mut hooks = Hooks::default();
+        for n in c.nodes.names() {
+            hooks
+                .process
+                .insert(n.clone(), server_hooks(&c, &n, Vec::new()));
+        }
+        hooks.primaries = Some(Arc::new(|_cluster| {
+            Box::pin(async { Ok(vec!["n3".to_string()]) })
+        }));
+        for (n, h) in &hooks.process {
+            let o = process::start(cl.node(n).unwrap(), h).await.unwrap();
+            assert!(matches!(o, process::Outcome::Started(_)), "{o:?}");
+        }
+        let t = Duration::from_millis(800);
+        for n in ["n1", "n2", "n3"] {
+            assert!(ask(&addr(&c, n), t).is_some(), "{n} serves");
+        }
+        let mut inj = Injector::new(&c.nodes, cl.clone(), hooks.clone(), None).unwrap();
+
+        // Pause n1.
+        let p1 = read_pid(&hooks.process["n1"]);
+        let e = inj
+            .apply(&FaultOp::Pause {
+                targets: nodes(&["n1"]),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            e.value["n1"],
+            serde_json::json!({"result": "paused", "pid": p1})
+        );
+        assert_eq!(proc_state(p1), Some('T'));
+        let t0 = Instant::now();
+        assert_eq!(
+            ask(&addr(&c, "n1"), t),
+            None,
+            "a paused process answers nothing"
+        );
+        eprintln!("paused n1: no answer after {:?}", t0.elapsed());
+        assert!(ask(&addr(&c, "n2"), t).is_some());
+        inj.apply(&FaultOp::Resume).await.unwrap();
+        assert_ne!(proc_state(p1), Some('T'));
+        assert_eq!(
+            ask(&addr(&c, "n1"), t).map(|a| a.1),
+            Some(p1),
+            "answers again"
+        );
+
+        // Kill n2.
+        let p2 = read_pid(&hooks.process["n2"]);
+        let e = inj
+            .apply(&FaultOp::Kill {
+                targets: nodes(&["n2"]),
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.f, "kill");
+        assert_eq!(
+            e.value["n2"],
+            serde_json::json!({"result": "killed", "pid": p2})
+        );
+        assert_eq!(proc_state(p2), None, "pid {p2} is gone");
+        assert_eq!(ask(&addr(&c, "n2"), t), None);
+        assert_eq!(inj.state().summary(), "killed n2");
+        let e = inj.apply(&FaultOp::Start).await.unwrap();
+        let p2b = read_pid(&hooks.process["n2"]);
+        assert_ne!(p2b, p2);
+        assert_eq!(
+            e.value["n2"],
+            serde_json::json!({"result": "started", "pid": p2b})
+        );
+        assert_eq!(
+            ask(&addr(&c, "n2"), t).map(|a| a.1),
+            Some(p2b),
+            "the restarted one serves"
+        );
+
+        // The primaries: the hook says n3.
+        let p3 = read_pid(&hooks.process["n3"]);
+        let e = inj
+            .apply(&FaultOp::Kill {
+                targets: Targets::Primaries,
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.value.as_object().unwrap().len(), 1);
+        assert_eq!(proc_state(p3), None);
+        assert!(proc_state(p1).is_some() && proc_state(p2b).is_some());
+        // Pause n1 and kill everything: heal resumes and restarts.
+        inj.apply(&FaultOp::Pause {
+            targets: nodes(&["n1"]),
+        })
+        .await
+        .unwrap();
+        let effects = inj.heal_all().await.unwrap();
+        let fs: Vec<&str> = effects.iter().map(|e| e.f.as_str()).collect();
+        assert_eq!(fs, vec!["resume", "start"]);
+        for n in ["n1", "n2", "n3"] {
+            assert!(ask(&addr(&c, n), t).is_some(), "{n} serves after heal");
+        }
+
+        // Drop with a fault active: the guard heals.
+        inj.apply(&FaultOp::Pause {
+            targets: nodes(&["n2"]),
+        })
+        .await
+        .unwrap();
+        assert_eq!(proc_state(p2b), Some('T'));
+        drop(inj);
+        assert_ne!(
+            proc_state(p2b),
+            Some('T'),
+            "dropping the injector resumed n2"
+        );
+        assert!(ask(&addr(&c, "n2"), t).is_some());
+        cl.disconnect().await;
+    });
+}
+
+/// The controller dies (SIGKILL) in the middle of a partition: the fault
+/// stays, the state file names it, and `heal` (what `shakedown heal` runs)
+/// restores full connectivity from the state file alone.
+#[test]
+fn heal_after_controller_sigkill() {
+    let Some(c) = cluster("nmcrash", 3, 152) else {
+        return;
+    };
+    let nodes_file = harness::control::local::nodes_file("nmcrash");
+    let file = StateFile::for_nodes_file(&nodes_file);
+    let mut child = Command::new(TESTKIT)
+        .args([
+            "hold-partition",
+            nodes_file.to_str().unwrap(),
+            file.path.to_str().unwrap(),
+            "n1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "applied");
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    eprintln!("controller: {status}");
+
+    let m = connectivity(&c, 22);
+    for ((a, b), ok) in &m {
+        assert_eq!(
+            *ok,
+            a != "n1" && b != "n1",
+            "{a} -> {b} after the controller died"
+        );
+    }
+    let saved = file.load().unwrap().expect("the state file survives");
+    assert!(saved.partition.is_some());
+
+    rt().block_on(async {
+        let effects = nemesis::heal(None, &file).await.unwrap();
+        assert_eq!(effects[0].f, "stop-partition");
+    });
+    assert!(all_connected(&connectivity(&c, 22)));
+    assert!(file.load().unwrap().is_none());
+    // Safe to run again, with or without a state file.
+    rt().block_on(async {
+        assert!(nemesis::heal(Some(&c.nodes), &file)
+            .await
+            .unwrap()
+            .is_empty());
+    });
+}
+
+/// A process started under the faketime env sees a bumped clock, a strobed
+/// clock flips, check-offsets measures the offsets, reset brings it back.
+#[test]
+fn clock_skew_through_libfaketime() {
+    if nemesis::clock::faketime_lib().is_none() {
+        eprintln!("SKIPPED: libfaketime is not installed (apt-get install faketime)");
+        return;
+    }
+    let Some(c) = cluster("nmclock", 3, 153) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        let mut hooks = Hooks::default();
+        for n in ["n1", "n2"] {
+            let env = nemesis::clock::faketime_env(c.node(n).unwrap());
+            let h = server_hooks(&c, n, env);
+            process::start(cl.node(n).unwrap(), &h).await.unwrap();
+            hooks.process.insert(n.to_string(), h);
+        }
+        let t = Duration::from_secs(1);
+        let skew = |n: &str| {
+            let host = addr(&c, n);
+            let t0 = now();
+            let (theirs, _) = ask(&host, t).expect("answers");
+            theirs - (t0 + now()) / 2.0
+        };
+        assert!(skew("n1").abs() < 0.3, "no skew before: {}", skew("n1"));
+        let mut inj = Injector::new(&c.nodes, cl.clone(), hooks, None).unwrap();
+
+        let deltas = BTreeMap::from([("n1".to_string(), 5_000i64)]);
+        let e = inj.apply(&FaultOp::BumpClock { deltas }).await.unwrap();
+        assert_eq!(e.value["offsets_ms"]["n1"], 5000);
+        let s1 = skew("n1");
+        eprintln!("n1's server sees {s1:+.3} s after a +5 s bump");
+        assert!((s1 - 5.0).abs() < 0.3, "{s1}");
+        assert!(skew("n2").abs() < 0.3);
+        // Bumps add up.
+        let deltas = BTreeMap::from([("n1".to_string(), -7_000i64)]);
+        inj.apply(&FaultOp::BumpClock { deltas }).await.unwrap();
+        let s1 = skew("n1");
+        assert!((s1 + 2.0).abs() < 0.3, "{s1}");
+
+        let e = inj.apply(&FaultOp::CheckOffsets).await.unwrap();
+        eprintln!("check-offsets: {}", e.value);
+        assert!(
+            (e.value["n1"].as_i64().unwrap() + 2000).abs() < 300,
+            "{}",
+            e.value
+        );
+        assert!(e.value["n2"].as_i64().unwrap().abs() < 300, "{}", e.value);
+        assert!(e.value["n3"].as_i64().unwrap().abs() < 300, "{}", e.value);
+
+        // Strobe n2 by +3 s every 100 ms for 1.5 s, sampling meanwhile.
+        let host = addr(&c, "n2");
+        let sampler = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let end = Instant::now() + Duration::from_millis(1400);
+            while Instant::now() < end {
+                let t0 = now();
+                if let Some((theirs, _)) = ask(&host, Duration::from_secs(1)) {
+                    seen.push(theirs - (t0 + now()) / 2.0);
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            seen
+        });
+        let e = inj
+            .apply(&FaultOp::StrobeClock {
+                nodes: vec!["n2".into()],
+                delta_ms: 3000,
+                period_ms: 100,
+                duration_ms: 1500,
+            })
+            .await
+            .unwrap();
+        let seen = sampler.join().unwrap();
+        let high = seen.iter().filter(|s| (**s - 3.0).abs() < 0.3).count();
+        let low = seen.iter().filter(|s| s.abs() < 0.3).count();
+        eprintln!(
+            "strobe: {} flips; {high} samples at +3 s, {low} at 0",
+            e.value["flips"]
+        );
+        assert!(high > 0 && low > 0, "{seen:?}");
+        assert!(skew("n2").abs() < 0.3, "a strobe ends where it started");
+
+        let effects = inj.heal_all().await.unwrap();
+        assert!(effects.iter().any(|e| e.f == "reset-clock"));
+        assert!(skew("n1").abs() < 0.3, "reset: {}", skew("n1"));
+        let f = nemesis::clock::faketime_file(c.node("n1").unwrap());
+        assert_eq!(std::fs::read_to_string(f).unwrap().trim(), "+0.000");
+        drop(inj);
+        cl.disconnect().await;
+    });
+}
+
+/// 30% packet loss shows up as ~30% of UDP datagrams unanswered, SSH keeps
+/// working, netem faults are reported unsupported (or applied where the
+/// kernel has netem), and heal brings loss back to zero.
+#[test]
+fn packet_loss_at_the_expected_rate() {
+    let Some(c) = cluster("nmloss", 2, 154) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        let h = server_hooks(&c, "n2", Vec::new());
+        process::start(cl.node("n2").unwrap(), &h).await.unwrap();
+        let host = addr(&c, "n2");
+        let base = udp_loss(&host);
+        assert!(base <= 0.02, "no loss before: {base}");
+        let mut inj = Injector::new(&c.nodes, cl.clone(), Hooks::default(), None).unwrap();
+        let spec = PacketSpec {
+            loss: Some(0.3),
+            ..Default::default()
+        };
+        inj.apply(&FaultOp::StartPacket {
+            nodes: vec!["n2".into()],
+            spec,
+        })
+        .await
+        .unwrap();
+        let lost = udp_loss(&host);
+        eprintln!("30% loss on n2: {:.1}% of 200 datagrams lost", lost * 100.0);
+        assert!((0.15..=0.45).contains(&lost), "{lost}");
+        // SSH to the node is exempt: commands still run promptly.
+        let t = Instant::now();
+        for _ in 0..5 {
+            cl.node("n2")
+                .unwrap()
+                .run_ok(Cmd::new("true"))
+                .await
+                .unwrap();
+        }
+        eprintln!("5 SSH commands under loss in {:?}", t.elapsed());
+
+        let netem = PacketSpec {
+            delay_ms: Some(50),
+            ..Default::default()
+        };
+        let e = inj
+            .apply(&FaultOp::StartPacket {
+                nodes: vec!["n2".into()],
+                spec: netem,
+            })
+            .await
+            .unwrap();
+        let supported = net::probe_netem(cl.node("n2").unwrap()).await.unwrap();
+        if supported {
+            assert!(e.warnings.is_empty());
+        } else {
+            eprintln!("netem: {}", e.value["unsupported"]);
+            assert_eq!(
+                e.value["unsupported"],
+                format!("netem delay 50ms: {}", net::NETEM_UNSUPPORTED)
+            );
+            assert_eq!(e.warnings.len(), 1);
+        }
+
+        let effects = inj.heal_all().await.unwrap();
+        assert_eq!(effects[0].f, "stop-packet");
+        let after = udp_loss(&host);
+        assert!(after <= 0.02, "no loss after heal: {after}");
+        assert_eq!(net::rules(cl.node("n2").unwrap()).await.unwrap(), "");
+        drop(inj);
+        cl.disconnect().await;
+    });
+}
