@@ -4,7 +4,7 @@
 
 use super::anomalies::{show_elem, show_key, show_list_short, tname};
 use super::graph::{type_name, PROCESS, REALTIME, RW, WR, WW};
-use super::list_append::{is_external, ListInfo, UNOBSERVED};
+use super::list_append::{is_external, ListInfo, DUPLICATE, UNOBSERVED};
 use super::rw_register::RegInfo;
 use super::txns::{Elem, MopKind, Txns, NIL};
 use history::History;
@@ -70,16 +70,16 @@ fn appends<'a, 'h>(
 
 fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
     let (ta, tb) = (tname(t, a), tname(t, b));
-    let pos = |k: u32, e: Elem| info.writers.get(&(k, e)).map(|w| w.pos);
+    let pos = |mop: u32| Some(info.mop_pos[mop as usize]).filter(|&p| p != DUPLICATE);
     match ty {
         WW => {
             // The closest pair of appends a -> b on some key.
             let mut best: Option<(u32, u32, Elem, Elem, u32)> = None;
-            for (_, x) in appends(t, a).filter(|(_, m)| m.kind == MopKind::Append) {
-                for (_, y) in
+            for (i, x) in appends(t, a).filter(|(_, m)| m.kind == MopKind::Append) {
+                for (j, y) in
                     appends(t, b).filter(|(_, m)| m.kind == MopKind::Append && m.key == x.key)
                 {
-                    let (Some(px), Some(py)) = (pos(x.key, x.val), pos(y.key, y.val)) else {
+                    let (Some(px), Some(py)) = (pos(i), pos(j)) else {
                         continue;
                     };
                     if px != UNOBSERVED && px < py {
@@ -125,7 +125,7 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
                     continue;
                 }
                 let e = t.names.lookup(last)?;
-                let w = info.writers.get(&(m.key, e))?;
+                let w = info.writer(t, m.key, e)?;
                 if t.mop_txn[w.mop as usize] == a {
                     let ks = show_key(&t.names, m.key);
                     return Some(Why {
@@ -150,10 +150,10 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
                 }
                 let len = list.len() as u32;
                 let ks = show_key(&t.names, m.key);
-                for (_, y) in
+                for (j, y) in
                     appends(t, b).filter(|(_, y)| y.kind == MopKind::Append && y.key == m.key)
                 {
-                    let Some(py) = pos(y.key, y.val) else {
+                    let Some(py) = pos(j) else {
                         continue;
                     };
                     let ys = show_elem(&t.names, y.val);

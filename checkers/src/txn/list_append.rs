@@ -21,10 +21,15 @@
 use super::anomalies::{show_elem, show_key, show_list_short, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
 use super::txns::{Elem, MopKind, Status, Txns};
-use rustc_hash::FxHashMap;
+use history::Value;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::hash_map::Entry;
 
 /// Position of an element that no read of its key shows.
 pub const UNOBSERVED: u32 = u32::MAX;
+/// An append of a value the key already got from an earlier micro-op: the
+/// workload promises unique values, so such appends are ignored.
+pub const DUPLICATE: u32 = u32::MAX - 1;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Writer {
@@ -36,13 +41,16 @@ pub struct Writer {
 
 /// What the explanations need to re-derive why an edge exists.
 pub struct ListInfo {
-    pub writers: FxHashMap<(u32, Elem), Writer>,
+    /// Per micro-op (appends only): its position in its key's version
+    /// order, [`UNOBSERVED`] or [`DUPLICATE`].
+    pub mop_pos: Vec<u32>,
+    /// Append micro-ops by key: `appends[append_start[k]..append_start[k + 1]]`.
+    append_start: Vec<u32>,
+    appends: Vec<u32>,
     /// Per key: the longest read (a micro-op), or NONE.
     pub longest: Vec<u32>,
-    /// Per key: the reads that are not a prefix of the longest one.
-    pub incompatible: rustc_hash::FxHashSet<u32>,
-    /// Appends of a value already appended to the same key (the workload
-    /// should make values unique per key; such appends are ignored).
+    /// The reads that are not a prefix of their key's longest read.
+    pub incompatible: FxHashSet<u32>,
     pub duplicate_appends: usize,
 }
 
@@ -52,6 +60,23 @@ impl ListInfo {
             NONE => 0,
             m => t.mops[m as usize].list.map_or(0, |l| l.len() as u32),
         }
+    }
+
+    fn appends_of(&self, key: u32) -> &[u32] {
+        &self.appends
+            [self.append_start[key as usize] as usize..self.append_start[key as usize + 1] as usize]
+    }
+
+    /// Who appended `e` to `key` (a linear scan of the key's appends: for
+    /// explanations and rare cases, not hot paths).
+    pub fn writer(&self, t: &Txns, key: u32, e: Elem) -> Option<Writer> {
+        self.appends_of(key)
+            .iter()
+            .find(|&&m| t.mops[m as usize].val == e && self.mop_pos[m as usize] != DUPLICATE)
+            .map(|&m| Writer {
+                mop: m,
+                pos: self.mop_pos[m as usize],
+            })
     }
 }
 
@@ -73,230 +98,149 @@ fn is_intermediate(t: &Txns, mop: u32) -> bool {
         .any(|m| m.key == key && m.kind == MopKind::Append)
 }
 
-pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInfo {
+/// Micro-ops grouped by key (counting sort): `(start, items)` with the
+/// micro-ops of key k at `items[start[k]..start[k + 1]]`, in history order.
+fn group_by_key(t: &Txns, want: impl Fn(&super::txns::Mop) -> bool) -> (Vec<u32>, Vec<u32>) {
     let nkeys = t.key_count();
-    let mut info = ListInfo {
-        writers: FxHashMap::default(),
-        longest: vec![NONE; nkeys],
-        incompatible: Default::default(),
-        duplicate_appends: 0,
-    };
-    info.writers.reserve(t.mops.len() / 2);
-    // Who appended what; the longest read of each key; reads by key.
-    let mut read_count = vec![0u32; nkeys + 1];
-    for (i, m) in t.mops.iter().enumerate() {
-        match (m.kind, m.list) {
-            (MopKind::Append, _) => {
-                let w = Writer {
-                    mop: i as u32,
-                    pos: UNOBSERVED,
-                };
-                if info.writers.insert((m.key, m.val), w).is_some() {
-                    info.duplicate_appends += 1;
-                }
-            }
-            (MopKind::Read, Some(list)) => {
-                read_count[m.key as usize + 1] += 1;
-                let best = &mut info.longest[m.key as usize];
-                if *best == NONE || t.mops[*best as usize].list.unwrap().len() < list.len() {
-                    *best = i as u32;
-                }
-            }
-            _ => {}
-        }
-    }
-    if info.duplicate_appends > 0 {
-        // Keep the first appender of a duplicated value, deterministically.
-        for (i, m) in t.mops.iter().enumerate().rev() {
-            if m.kind == MopKind::Append {
-                info.writers.get_mut(&(m.key, m.val)).unwrap().mop = i as u32;
-            }
-        }
+    let mut start = vec![0u32; nkeys + 1];
+    for m in t.mops.iter().filter(|m| want(m)) {
+        start[m.key as usize + 1] += 1;
     }
     for k in 0..nkeys {
-        read_count[k + 1] += read_count[k];
+        start[k + 1] += start[k];
     }
-    let mut fill = read_count.clone();
-    let mut reads_by_key = vec![0u32; read_count[nkeys] as usize];
+    let mut fill = start.clone();
+    let mut items = vec![0u32; start[nkeys] as usize];
     for (i, m) in t.mops.iter().enumerate() {
-        if m.kind == MopKind::Read && m.list.is_some() {
-            reads_by_key[fill[m.key as usize] as usize] = i as u32;
+        if want(m) {
+            items[fill[m.key as usize] as usize] = i as u32;
             fill[m.key as usize] += 1;
         }
     }
-    drop(fill);
+    (start, items)
+}
 
-    // Unobserved committed appends, by key (filled in below).
+fn range(start: &[u32], k: u32) -> std::ops::Range<usize> {
+    start[k as usize] as usize..start[k as usize + 1] as usize
+}
+
+/// Infers the version orders, the dependency edges and the non-cycle
+/// anomalies. Works key by key, so each key's appends, reads and version
+/// order stay in cache.
+pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInfo {
+    let nkeys = t.key_count();
+    let (append_start, appends) = group_by_key(t, |m| m.kind == MopKind::Append);
+    let (read_start, reads) = group_by_key(t, |m| m.kind == MopKind::Read && m.list.is_some());
+    let mut info = ListInfo {
+        mop_pos: vec![UNOBSERVED; t.mops.len()],
+        append_start,
+        appends,
+        longest: vec![NONE; nkeys],
+        incompatible: FxHashSet::default(),
+        duplicate_appends: 0,
+    };
+    // Per key, the append micro-op at each position of the version order
+    // (NONE for elements nobody appended).
+    let mut order_start = vec![0u32; nkeys + 1];
+    let mut order_mop: Vec<u32> = Vec::new();
+    let mut local: FxHashMap<Elem, u32> = FxHashMap::default();
+    let mut garbage: FxHashSet<Elem> = FxHashSet::default();
     let mut order: Vec<Elem> = Vec::new();
-    let mut garbage: rustc_hash::FxHashSet<Elem> = Default::default();
-    let mut unobserved: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+
+    // Pass 1, per key: who appended what; the version order; checks of
+    // every read against it.
     for k in 0..nkeys as u32 {
-        let reads =
-            &reads_by_key[read_count[k as usize] as usize..read_count[k as usize + 1] as usize];
-        let longest = info.longest[k as usize];
-        if longest == NONE {
-            continue;
+        local.clear();
+        for &a in &info.appends[range(&info.append_start, k)] {
+            let e = t.mops[a as usize].val;
+            match local.entry(e) {
+                Entry::Occupied(_) => {
+                    info.mop_pos[a as usize] = DUPLICATE;
+                    info.duplicate_appends += 1;
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(a);
+                }
+            }
         }
-        // The version order: positions of every element of the longest read.
+        let key_reads = &reads[range(&read_start, k)];
+        let longest = key_reads
+            .iter()
+            .copied()
+            .max_by_key(|&r| (t.mops[r as usize].list.unwrap().len(), std::cmp::Reverse(r)));
+        order_start[k as usize + 1] = order_start[k as usize];
+        let Some(longest) = longest else {
+            continue;
+        };
+        info.longest[k as usize] = longest;
         let list = t.mops[longest as usize].list.unwrap();
         order.clear();
         garbage.clear();
+        let first = order_mop.len();
         let mut first_garbage = UNOBSERVED;
         let mut first_aborted = UNOBSERVED;
         for (pos, v) in list.iter().enumerate() {
             let e = t.names.elem(v);
             order.push(e);
-            let dup = match info.writers.get_mut(&(k, e)) {
+            let dup = match local.get(&e) {
                 None => {
                     first_garbage = first_garbage.min(pos as u32);
+                    order_mop.push(NONE);
                     !garbage.insert(e)
                 }
-                Some(w) if w.pos != UNOBSERVED => true,
-                Some(w) => {
-                    w.pos = pos as u32;
-                    let wt = t.mop_txn[w.mop as usize];
-                    if t.txns[wt as usize].status == Status::Fail {
+                Some(&w) if info.mop_pos[w as usize] != UNOBSERVED => {
+                    order_mop.push(NONE);
+                    true
+                }
+                Some(&w) => {
+                    info.mop_pos[w as usize] = pos as u32;
+                    order_mop.push(w);
+                    if t.txns[t.mop_txn[w as usize] as usize].status == Status::Fail {
                         first_aborted = first_aborted.min(pos as u32);
                     }
                     false
                 }
             };
-            if dup {
-                {
-                    if found.want("duplicate-elements") {
-                        let reader = t.mop_txn[longest as usize];
-                        found.push(Finding {
-                            kind: "duplicate-elements",
-                            txns: vec![reader],
-                            key: Some(k),
-                            value: Some(e),
-                            explanation: format!(
-                                "{} read {} = {}, which contains {} twice; each value is appended once, so a read can hold it at most once (duplicate-elements).",
-                                tname(t, reader), show_key(&t.names, k), show_list_short(list), v
-                            ),
-                        });
-                    }
-                }
+            if dup && found.want("duplicate-elements") {
+                let reader = t.mop_txn[longest as usize];
+                found.push(Finding {
+                    kind: "duplicate-elements",
+                    txns: vec![reader],
+                    key: Some(k),
+                    value: Some(e),
+                    explanation: format!(
+                        "{} read {} = {}, which contains {} twice; each value is appended once, so a read can hold it at most once (duplicate-elements).",
+                        tname(t, reader), show_key(&t.names, k), show_list_short(list), v
+                    ),
+                });
             }
         }
-        // A dirty update: a committed append lands after an aborted one.
+        order_start[k as usize + 1] = order_mop.len() as u32;
+        let omops = &order_mop[first..];
         if first_aborted != UNOBSERVED {
-            let aborted = t.mop_txn[info.writers[&(k, order[first_aborted as usize])].mop as usize];
-            let later = order[first_aborted as usize + 1..].iter().find_map(|e| {
-                let w = info.writers.get(&(k, *e))?;
-                let wt = t.mop_txn[w.mop as usize];
-                (wt != aborted && t.txns[wt as usize].status != Status::Fail).then_some((wt, *e))
-            });
-            if let Some((wt, e)) = later {
-                if found.want("dirty-update") {
-                    found.push(Finding {
-                        kind: "dirty-update",
-                        txns: vec![aborted, wt],
-                        key: Some(k),
-                        value: Some(e),
-                        explanation: format!(
-                            "{} appended {} to {} and failed (it never happened), yet {} appended {} after it: {} was built on an aborted write (dirty-update).",
-                            tname(t, aborted),
-                            show_elem(&t.names, order[first_aborted as usize]),
-                            show_key(&t.names, k),
-                            tname(t, wt),
-                            show_elem(&t.names, e),
-                            show_key(&t.names, k)
-                        ),
-                    });
-                }
-            }
+            dirty_update(t, found, k, omops, first_aborted as usize);
         }
-        // Every read: prefix of the order? aborted or garbage elements?
-        for &r in reads {
-            let rl = t.mops[r as usize].list.unwrap();
-            let reader = t.mop_txn[r as usize];
-            let compatible = rl.len() <= order.len()
-                && (r == longest || rl.iter().zip(&order).all(|(v, &e)| t.names.elem(v) == e));
-            if !compatible {
-                info.incompatible.insert(r);
-                if found.want("incompatible-order") {
-                    let lt = t.mop_txn[longest as usize];
-                    found.push(Finding {
-                        kind: "incompatible-order",
-                        txns: vec![reader, lt],
-                        key: Some(k),
-                        value: None,
-                        explanation: format!(
-                            "{} read {} = {} and {} read {} = {}: neither is a prefix of the other, so they cannot both be versions of one list (incompatible-order).",
-                            tname(t, reader), show_key(&t.names, k), show_list_short(rl),
-                            tname(t, lt), show_key(&t.names, k), show_list_short(list)
-                        ),
-                    });
-                }
-            }
-            let (garbage, aborted) = if compatible {
-                let g = (first_garbage as usize) < rl.len();
-                let a = (first_aborted as usize) < rl.len();
-                (
-                    g.then(|| order[first_garbage as usize]),
-                    a.then(|| order[first_aborted as usize]),
-                )
-            } else {
-                let mut g = None;
-                let mut a = None;
-                for v in rl {
-                    let e = t.names.elem(v);
-                    match info.writers.get(&(k, e)) {
-                        None => g = g.or(Some(e)),
-                        Some(w)
-                            if t.txns[t.mop_txn[w.mop as usize] as usize].status
-                                == Status::Fail =>
-                        {
-                            a = a.or(Some(e))
-                        }
-                        _ => {}
-                    }
-                }
-                (g, a)
-            };
-            if let Some(e) = garbage {
-                if found.want("garbage-read") {
-                    found.push(Finding {
-                        kind: "garbage-read",
-                        txns: vec![reader],
-                        key: Some(k),
-                        value: Some(e),
-                        explanation: format!(
-                            "{} read {} = {}, but no txn ever appended {} to {} (garbage-read).",
-                            tname(t, reader),
-                            show_key(&t.names, k),
-                            show_list_short(rl),
-                            show_elem(&t.names, e),
-                            show_key(&t.names, k)
-                        ),
-                    });
-                }
-            }
-            if let Some(e) = aborted {
-                let w = t.mop_txn[info.writers[&(k, e)].mop as usize];
-                if found.want("G1a") {
-                    found.push(Finding {
-                        kind: "G1a",
-                        txns: vec![reader, w],
-                        key: Some(k),
-                        value: Some(e),
-                        explanation: format!(
-                            "{} read {} = {}, which includes {}, appended by {}; but {} failed, so its append never happened: an aborted read (G1a).",
-                            tname(t, reader), show_key(&t.names, k), show_list_short(rl),
-                            show_elem(&t.names, e), tname(t, w), tname(t, w)
-                        ),
-                    });
-                }
-            }
+        for &r in key_reads {
+            check_read(
+                t,
+                found,
+                &mut info,
+                &local,
+                k,
+                r,
+                longest,
+                &order,
+                first_garbage,
+                first_aborted,
+            );
         }
-        // ww edges between consecutive writers.
+        // ww edges between the writers of consecutive elements.
         let mut prev = NONE;
-        for e in &order {
-            let Some(w) = info.writers.get(&(k, *e)) else {
+        for &w in omops {
+            if w == NONE {
                 continue;
-            };
-            let wt = t.mop_txn[w.mop as usize];
+            }
+            let wt = t.mop_txn[w as usize];
             if t.txns[wt as usize].status == Status::Fail {
                 continue;
             }
@@ -309,97 +253,92 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
             }
             prev = wt;
         }
-        // Remember the last writer: committed appends no read shows come
-        // after it (see below).
-        if prev != NONE {
-            unobserved.insert(k, vec![prev]);
-        }
     }
+
     // Which txns certainly committed: ok ones, and info ones some of whose
-    // appends a read shows.
+    // appends a read shows (txns are atomic).
     let mut committed: Vec<bool> = t.txns.iter().map(|x| x.status == Status::Ok).collect();
-    for w in info.writers.values() {
-        if w.pos != UNOBSERVED {
-            let txn = t.mop_txn[w.mop as usize] as usize;
+    for &a in &info.appends {
+        if info.mop_pos[a as usize] < DUPLICATE {
+            let txn = t.mop_txn[a as usize] as usize;
             committed[txn] |= t.txns[txn].status == Status::Info;
         }
     }
-    // Unobserved committed appends: after the last observed writer.
-    for (i, m) in t.mops.iter().enumerate() {
-        if m.kind != MopKind::Append {
-            continue;
-        }
-        let txn = t.mop_txn[i];
-        if !committed[txn as usize] {
-            continue;
-        }
-        let w = info.writers[&(m.key, m.val)];
-        if w.pos != UNOBSERVED || w.mop != i as u32 {
-            continue;
-        }
-        let list = unobserved.entry(m.key).or_insert_with(|| vec![NONE]);
-        if list.last() != Some(&txn) {
-            if list[0] != NONE {
-                edges.push(Edge {
-                    from: list[0],
-                    to: txn,
-                    ty: WW,
-                });
-            }
-            list.push(txn);
-        }
-    }
 
-    // wr and rw edges from external reads; internal consistency of the rest.
+    // Pass 2, per key: committed appends no read shows come after the whole
+    // order (ww from its last writer, rw from readers of the longest
+    // version); wr and rw edges from every external read.
+    let mut unseen: Vec<u32> = Vec::new();
     for k in 0..nkeys as u32 {
-        let reads =
-            &reads_by_key[read_count[k as usize] as usize..read_count[k as usize + 1] as usize];
-        let longest = info.longest[k as usize];
-        if longest == NONE {
-            continue;
+        let omops = &order_mop[range(&order_start, k)];
+        let last_writer = omops
+            .iter()
+            .rev()
+            .map(|&w| {
+                if w == NONE {
+                    NONE
+                } else {
+                    t.mop_txn[w as usize]
+                }
+            })
+            .find(|&wt| wt != NONE && t.txns[wt as usize].status != Status::Fail)
+            .unwrap_or(NONE);
+        unseen.clear();
+        for &a in &info.appends[range(&info.append_start, k)] {
+            let txn = t.mop_txn[a as usize];
+            if info.mop_pos[a as usize] == UNOBSERVED
+                && committed[txn as usize]
+                && unseen.last() != Some(&txn)
+            {
+                if last_writer != NONE {
+                    edges.push(Edge {
+                        from: last_writer,
+                        to: txn,
+                        ty: WW,
+                    });
+                }
+                unseen.push(txn);
+            }
         }
-        let order_list = t.mops[longest as usize].list.unwrap();
-        for &r in reads {
+        for &r in &reads[range(&read_start, k)] {
             let reader = t.mop_txn[r as usize];
             if !is_external(t, r) {
                 check_internal(t, found, r);
                 continue;
             }
-            let rl = t.mops[r as usize].list.unwrap();
             check_future_read(t, found, r);
+            let rl = t.mops[r as usize].list.unwrap();
+            let compatible = !info.incompatible.contains(&r);
+            // wr: the writer of the last element read precedes the reader.
             if let Some(last) = rl.last() {
-                let e = t.names.elem(last);
-                if let Some(w) = info.writers.get(&(k, e)).copied() {
-                    let wt = t.mop_txn[w.mop as usize];
+                let w = if compatible {
+                    Some(omops[rl.len() - 1]).filter(|&w| w != NONE)
+                } else {
+                    let e = t.names.elem(last);
+                    info.writer(t, k, e).map(|w| w.mop)
+                };
+                if let Some(w) = w {
+                    let wt = t.mop_txn[w as usize];
                     if t.txns[wt as usize].status != Status::Fail && wt != reader {
                         edges.push(Edge {
                             from: wt,
                             to: reader,
                             ty: WR,
                         });
-                        if is_intermediate(t, w.mop) && found.want("G1b") {
-                            found.push(Finding {
-                                kind: "G1b",
-                                txns: vec![reader, wt],
-                                key: Some(k),
-                                value: Some(e),
-                                explanation: format!(
-                                    "{} read {} = {}, ending in {}; but {} appended {} and then more to {} in the same txn, so {} saw a version {} never committed: an intermediate read (G1b).",
-                                    tname(t, reader), show_key(&t.names, k), show_list_short(rl), last,
-                                    tname(t, wt), last, show_key(&t.names, k), tname(t, reader), tname(t, wt)
-                                ),
-                            });
+                        if is_intermediate(t, w) {
+                            intermediate_read(t, found, k, reader, wt, rl, last);
                         }
                     }
                 }
             }
-            if info.incompatible.contains(&r) {
+            if !compatible {
                 continue;
             }
-            if rl.len() < order_list.len() {
-                let next = t.names.elem(&order_list[rl.len()]);
-                if let Some(w) = info.writers.get(&(k, next)) {
-                    let wt = t.mop_txn[w.mop as usize];
+            // rw: the reader precedes whoever appended the next element.
+            if rl.len() < omops.len() {
+                let w = omops[rl.len()];
+                if w != NONE {
+                    let wt = t.mop_txn[w as usize];
                     if t.txns[wt as usize].status != Status::Fail {
                         edges.push(Edge {
                             from: reader,
@@ -408,8 +347,8 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
                         });
                     }
                 }
-            } else if let Some(list) = unobserved.get(&k) {
-                for &wt in &list[1..] {
+            } else {
+                for &wt in &unseen {
                     edges.push(Edge {
                         from: reader,
                         to: wt,
@@ -420,6 +359,152 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
         }
     }
     info
+}
+
+/// A committed append lands after an aborted one.
+fn dirty_update(t: &Txns, found: &mut Findings, k: u32, omops: &[u32], first_aborted: usize) {
+    let aborted_mop = omops[first_aborted];
+    let aborted = t.mop_txn[aborted_mop as usize];
+    let later = omops[first_aborted + 1..].iter().find_map(|&w| {
+        let wt = t.mop_txn.get(w as usize).copied()?;
+        (wt != aborted && t.txns[wt as usize].status != Status::Fail).then_some((wt, w))
+    });
+    if let Some((wt, w)) = later {
+        if found.want("dirty-update") {
+            let e = t.mops[w as usize].val;
+            found.push(Finding {
+                kind: "dirty-update",
+                txns: vec![aborted, wt],
+                key: Some(k),
+                value: Some(e),
+                explanation: format!(
+                    "{} appended {} to {} and failed (it never happened), yet {} appended {} after it: {} was built on an aborted write (dirty-update).",
+                    tname(t, aborted),
+                    show_elem(&t.names, t.mops[aborted_mop as usize].val),
+                    show_key(&t.names, k),
+                    tname(t, wt),
+                    show_elem(&t.names, e),
+                    show_key(&t.names, k)
+                ),
+            });
+        }
+    }
+}
+
+/// Checks one read of key `k` against the version order (the elements of
+/// the longest read): prefix or incompatible, garbage, aborted elements.
+#[allow(clippy::too_many_arguments)]
+fn check_read(
+    t: &mut Txns,
+    found: &mut Findings,
+    info: &mut ListInfo,
+    local: &FxHashMap<Elem, u32>,
+    k: u32,
+    r: u32,
+    longest: u32,
+    order: &[Elem],
+    first_garbage: u32,
+    first_aborted: u32,
+) {
+    let rl = t.mops[r as usize].list.unwrap();
+    let reader = t.mop_txn[r as usize];
+    let compatible = rl.len() <= order.len()
+        && (r == longest || rl.iter().zip(order).all(|(v, &e)| t.names.elem(v) == e));
+    if !compatible {
+        info.incompatible.insert(r);
+        if found.want("incompatible-order") {
+            let lt = t.mop_txn[longest as usize];
+            let list = t.mops[longest as usize].list.unwrap();
+            found.push(Finding {
+                kind: "incompatible-order",
+                txns: vec![reader, lt],
+                key: Some(k),
+                value: None,
+                explanation: format!(
+                    "{} read {} = {} and {} read {} = {}: neither is a prefix of the other, so they cannot both be versions of one list (incompatible-order).",
+                    tname(t, reader), show_key(&t.names, k), show_list_short(rl),
+                    tname(t, lt), show_key(&t.names, k), show_list_short(list)
+                ),
+            });
+        }
+    }
+    let (garbage, aborted) = if compatible {
+        (
+            ((first_garbage as usize) < rl.len()).then(|| order[first_garbage as usize]),
+            ((first_aborted as usize) < rl.len()).then(|| order[first_aborted as usize]),
+        )
+    } else {
+        let (mut g, mut a) = (None, None);
+        for v in rl {
+            let e = t.names.elem(v);
+            match local.get(&e) {
+                None => g = g.or(Some(e)),
+                Some(&w) if t.txns[t.mop_txn[w as usize] as usize].status == Status::Fail => {
+                    a = a.or(Some(e))
+                }
+                _ => {}
+            }
+        }
+        (g, a)
+    };
+    if let Some(e) = garbage {
+        if found.want("garbage-read") {
+            found.push(Finding {
+                kind: "garbage-read",
+                txns: vec![reader],
+                key: Some(k),
+                value: Some(e),
+                explanation: format!(
+                    "{} read {} = {}, but no txn ever appended {} to {} (garbage-read).",
+                    tname(t, reader),
+                    show_key(&t.names, k),
+                    show_list_short(rl),
+                    show_elem(&t.names, e),
+                    show_key(&t.names, k)
+                ),
+            });
+        }
+    }
+    if let Some(e) = aborted {
+        let w = t.mop_txn[local[&e] as usize];
+        if found.want("G1a") {
+            found.push(Finding {
+                kind: "G1a",
+                txns: vec![reader, w],
+                key: Some(k),
+                value: Some(e),
+                explanation: format!(
+                    "{} read {} = {}, which includes {}, appended by {}; but {} failed, so its append never happened: an aborted read (G1a).",
+                    tname(t, reader), show_key(&t.names, k), show_list_short(rl),
+                    show_elem(&t.names, e), tname(t, w), tname(t, w)
+                ),
+            });
+        }
+    }
+}
+
+fn intermediate_read(
+    t: &Txns,
+    found: &mut Findings,
+    k: u32,
+    reader: u32,
+    wt: u32,
+    rl: &[Value],
+    last: &Value,
+) {
+    if found.want("G1b") {
+        found.push(Finding {
+            kind: "G1b",
+            txns: vec![reader, wt],
+            key: Some(k),
+            value: t.names.lookup(last),
+            explanation: format!(
+                "{} read {} = {}, ending in {}; but {} appended {} and then more to {} in the same txn, so {} saw a version {} never committed: an intermediate read (G1b).",
+                tname(t, reader), show_key(&t.names, k), show_list_short(rl), last,
+                tname(t, wt), last, show_key(&t.names, k), tname(t, reader), tname(t, wt)
+            ),
+        });
+    }
 }
 
 /// A txn's first read of a key cannot show what the txn appends to it

@@ -69,27 +69,34 @@ pub struct Interner {
 }
 
 impl Interner {
-    fn canonical(v: &Value) -> Value {
+    /// Keywords intern as strings (`:x` and `"x"` are the same key);
+    /// lists, sets and maps in their normalized form.
+    fn canonical(v: &Value) -> Option<Value> {
         match v {
-            Value::Keyword(s) => Value::Str(s.clone()),
-            Value::Int(_) | Value::Str(_) => v.clone(),
-            other => other.normalized(),
+            Value::Keyword(s) => Some(Value::Str(s.clone())),
+            Value::Int(_) | Value::Str(_) | Value::Nil | Value::Bool(_) | Value::Float(_) => None,
+            other => Some(other.normalized()),
         }
     }
 
     /// The id of a value already interned.
     pub fn get(&self, v: &Value) -> Option<u32> {
-        self.map.get(&Self::canonical(v)).copied()
+        match Self::canonical(v) {
+            Some(c) => self.map.get(&c).copied(),
+            None => self.map.get(v).copied(),
+        }
     }
 
     pub fn id(&mut self, v: &Value) -> u32 {
-        let v = Self::canonical(v);
-        if let Some(&id) = self.map.get(&v) {
+        // Look up without cloning first: most keys are ints or strings.
+        let canonical = Self::canonical(v);
+        let v = canonical.as_ref().unwrap_or(v);
+        if let Some(&id) = self.map.get(v) {
             return id;
         }
         let id = self.vals.len() as u32;
         self.vals.push(v.clone());
-        self.map.insert(v, id);
+        self.map.insert(v.clone(), id);
         id
     }
 
