@@ -358,3 +358,94 @@ fn network_detector_catches_page_requests() {
         r.stderr
     );
 }
+
+/// Zoom (wheel), pan (drag), "next blamed op" and hover work in the real
+/// browser: a script appended to a copy of the report drives the canvas
+/// with synthetic events and writes what it saw into the DOM.
+#[test]
+fn timeline_zooms_pans_and_explains_the_blamed_op_on_hover() {
+    let Some(browser) = browser_or_skip("timeline_zooms_pans_and_explains_the_blamed_op_on_hover")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    common::invalid_lin_run(tmp.path());
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    let driver = r#"<script>
+(function () {
+  var c = document.getElementById('timeline'), r = c.getBoundingClientRect();
+  var range = document.getElementById('timeline-range'), tip = document.getElementById('tooltip');
+  var out = {};
+  // Redraws are coalesced into animation frames, which headless Chromium
+  // runs when it pleases: poll until the range label changes (or 3 s).
+  function after(prev, then) {
+    var tries = 0;
+    var t = setInterval(function () {
+      if (range.textContent !== prev || ++tries > 60) { clearInterval(t); then(); }
+    }, 50);
+  }
+  out.initial = range.textContent;
+  var cx = r.left + r.width / 2, cy = r.top + 40;
+  c.dispatchEvent(new WheelEvent('wheel', { deltaY: -800, clientX: cx, clientY: cy, bubbles: true, cancelable: true }));
+  after(out.initial, function () {
+    out.zoomed = range.textContent;
+    c.dispatchEvent(new MouseEvent('mousedown', { clientX: cx, clientY: cy, bubbles: true }));
+    window.dispatchEvent(new MouseEvent('mousemove', { clientX: cx - 300, clientY: cy, bubbles: true }));
+    window.dispatchEvent(new MouseEvent('mouseup', { clientX: cx - 300, clientY: cy, bubbles: true }));
+    after(out.zoomed, function () {
+      out.panned = range.textContent;
+      document.getElementById('next-anomaly').click();
+      out.found = '';
+      // The blamed op is now in the middle of the plot: hover around there.
+      for (var x = cx - 40; x <= cx + 120 && !out.found; x += 8) {
+        for (var y = r.top + 30; y < r.bottom; y += 3) {
+          c.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
+          if (!tip.hidden && tip.textContent.indexOf('cannot be linearized') >= 0) { out.found = tip.textContent; break; }
+        }
+      }
+      var pre = document.createElement('pre');
+      pre.id = 'driver-result';
+      pre.textContent = JSON.stringify(out);
+      document.body.appendChild(pre);
+    });
+  });
+})();
+</script>"#;
+    let page = tmp.path().join("driven.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{driver}</body>"))).unwrap();
+    let r = chrome(
+        &browser,
+        &page,
+        &["--dump-dom".into(), "--window-size=1400,1000".into()],
+    );
+    let at = r
+        .dom
+        .find("<pre id=\"driver-result\">")
+        .expect("the driver ran")
+        + 24;
+    let raw = &r.dom[at..at + r.dom[at..].find("</pre>").unwrap()];
+    let raw = raw
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let out: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let text = |k: &str| out[k].as_str().unwrap_or("").to_string();
+    assert_ne!(text("zoomed"), text("initial"), "the wheel did not zoom");
+    assert_ne!(text("panned"), text("zoomed"), "dragging did not pan");
+    let found = text("found");
+    assert!(
+        found.contains("cannot be linearized"),
+        "hover over the blamed op: {out}"
+    );
+    assert!(
+        found.contains("<script>alert(1)</script>"),
+        "the tooltip shows the value as text: {found}"
+    );
+    for line in r.stderr.lines() {
+        assert!(
+            !line.contains("CONSOLE") && !line.contains("Uncaught"),
+            "console: {line}"
+        );
+    }
+}

@@ -466,7 +466,7 @@
       var go = function (d) {
         idx = (idx + d + markCalls.length) % markCalls.length;
         var c = markCalls[idx], len = Math.max((EN[c] - ST[c]) * 12, END / 200, 10);
-        v0 = Math.max(0, ST[c] - len / 2); v1 = v0 + len;
+        v0 = (ST[c] + EN[c]) / 2 - len / 2; v1 = v0 + len;
         draw();
       };
       controls.appendChild(h('button', { id: 'prev-anomaly', onclick: function () { go(-1); } }, '◀ previous blamed op'));
@@ -677,7 +677,15 @@
       else hideTip();
     });
     var pending = false;
-    function schedule() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
+    // One redraw per animation frame, or after 40 ms where frames are
+    // throttled (background tabs, headless browsers).
+    function schedule() {
+      if (pending) return;
+      pending = true;
+      var fire = function () { if (pending) { pending = false; draw(); } };
+      requestAnimationFrame(fire);
+      setTimeout(fire, 40);
+    }
     draw();
   }
 
