@@ -701,3 +701,116 @@ fn refuses_taken_subnet_and_bad_names() {
     let e = local::up(&local::Options::new("Bad-Name", 1)).unwrap_err();
     assert!(e.to_string().contains("must be 1 to 8 characters"), "{e}");
 }
+
+#[test]
+fn daemons_by_pid_file_start_pause_stop_and_write_read_files() {
+    use harness::control::daemon::{self, Daemon, Started};
+    let Some(c) = common::cluster("tdaemon", 3, 111) else {
+        return;
+    };
+    let cl = c.cluster();
+    common::rt().block_on(async {
+        let n1 = cl.node("n1").unwrap();
+        let dir = c.node("n1").unwrap().data_dir.clone().unwrap();
+        let d = Daemon {
+            bin: "sh".into(),
+            args: vec![
+                "-c".into(),
+                "echo \"up $GREETING\"; sleep 1000 & wait".into(),
+            ],
+            pidfile: format!("{dir}/run/d.pid"),
+            logfile: format!("{dir}/log/d.log"),
+            chdir: Some(dir.clone()),
+            env: vec![("GREETING".into(), "hello world".into())],
+            user: None,
+        };
+        let first = daemon::start(n1, &d).await.unwrap();
+        let Started::Started(pid) = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            daemon::start(n1, &d).await.unwrap(),
+            Started::AlreadyRunning(pid)
+        );
+        assert_eq!(daemon::running(n1, &d.pidfile).await.unwrap(), Some(pid));
+        // The same pid file path on n2 names nothing: nodes are separate.
+        let n2 = cl.node("n2").unwrap();
+        assert_eq!(
+            daemon::running(n2, &format!("{dir}/nothing.pid"))
+                .await
+                .unwrap(),
+            None
+        );
+        // Pause and resume the whole process group.
+        daemon::signal(n1, &d.pidfile, "STOP").await.unwrap();
+        let state = |p: u32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap()
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let t = Instant::now();
+        while state(pid) != "T" && t.elapsed() < Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(state(pid), "T");
+        daemon::signal(n1, &d.pidfile, "CONT").await.unwrap();
+        assert_ne!(state(pid), "T");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let log = n1.read_file(&d.logfile).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&log), "up hello world\n");
+        // Stop: the group (sh and its sleep) is gone, the pid file too.
+        let children: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|s| {
+                    s.lines().any(|l| {
+                        l.split_whitespace().collect::<Vec<_>>() == ["PPid:", &pid.to_string()]
+                    })
+                })
+            })
+            .collect();
+        assert_eq!(children.len(), 1, "sh has its sleep child");
+        assert_eq!(
+            daemon::stop(n1, &d.pidfile, Duration::from_secs(2))
+                .await
+                .unwrap(),
+            Some(pid)
+        );
+        assert_eq!(daemon::running(n1, &d.pidfile).await.unwrap(), None);
+        assert!(state(pid).is_empty() || state(pid) == "Z");
+        for child in &children {
+            assert!(
+                state(*child).is_empty() || state(*child) == "Z",
+                "the daemon's child {child} survived"
+            );
+        }
+        assert_eq!(
+            daemon::stop(n1, &d.pidfile, Duration::from_secs(1))
+                .await
+                .unwrap(),
+            None
+        );
+
+        // write_file / read_file round trip with mode.
+        let path = format!("{dir}/etc/conf file");
+        let t = n1.write_file(&path, b"a\0b\xff", 0o640).await.unwrap();
+        assert_eq!(t.bytes, 4);
+        assert_eq!(n1.read_file(&path).await.unwrap(), b"a\0b\xff");
+        assert_eq!(
+            n1.stdout(format!("stat -c %a {}", quote::q(&path)))
+                .await
+                .unwrap(),
+            "640"
+        );
+    });
+}

@@ -11,11 +11,13 @@
 //! - [`Node`] / [`SshConfig`] / [`Nodes`] are the plain data a test file or
 //!   the local cluster's nodes file describes.
 //! - [`local`] builds real hosts on this machine (network namespaces, a
-//!   bridge, one sshd each); [`debian`] sets up a Debian node.
+//!   bridge, one sshd each); [`debian`] sets up a Debian node; [`daemon`]
+//!   starts, pauses and stops processes by pid file.
 //!
 //! Every [`Error`] is one line naming the node, the command and the cause:
 //! `n3: connect to 10.77.0.13:22 timed out after 5 s`.
 
+pub mod daemon;
 pub mod debian;
 mod error;
 mod hostkeys;

@@ -626,8 +626,52 @@ impl Remote {
             use std::os::unix::fs::PermissionsExt;
             meta.permissions().mode() & 0o7777
         };
-        let tmp = format!("{remote}.shakedown-upload.{}", std::process::id());
-        // Stream, verify, move into place; on mismatch print the hash we got.
+        let label = format!("upload {} -> {remote}", local.display());
+        self.put(Source::File(local), sha, bytes, mode, remote, &label)
+            .await
+    }
+
+    /// Write `data` to the file `remote` (parent directories created), with
+    /// permission bits `mode`; checked with `sha256sum` on the node and
+    /// moved into place atomically.
+    pub async fn write_file(
+        &self,
+        remote: &str,
+        data: impl AsRef<[u8]>,
+        mode: u32,
+    ) -> Result<Transfer, Error> {
+        let data = data.as_ref();
+        let sha = sha256_hex(data);
+        let label = format!("write {remote}");
+        self.put(
+            Source::Bytes(data),
+            sha,
+            data.len() as u64,
+            mode,
+            remote,
+            &label,
+        )
+        .await
+    }
+
+    /// Stream `source` into a temporary file next to `remote`, verify its
+    /// sha256 on the node, then chmod and rename it into place.
+    async fn put(
+        &self,
+        source: Source<'_>,
+        sha: String,
+        bytes: u64,
+        mode: u32,
+        remote: &str,
+        label: &str,
+    ) -> Result<Transfer, Error> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let tmp = format!(
+            "{remote}.shakedown-upload.{}.{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        // On mismatch print the hash we got and exit 97.
         let script = format!(
             "set -e; mkdir -p -- \"$(dirname -- {r})\"; cat > {t}; \
              got=$(sha256sum < {t}); got=${{got%% *}}; \
@@ -638,9 +682,9 @@ impl Remote {
         );
         let cmd = Cmd::new(script).timeout(self.transfer_timeout(bytes));
         let (out, _) = self
-            .exec(&cmd, Source::File(local), Sink::Buffer(Vec::new()))
+            .exec(&cmd, source, Sink::Buffer(Vec::new()))
             .await
-            .map_err(|e| relabel(e, &format!("upload {} -> {remote}", local.display())))?;
+            .map_err(|e| relabel(e, label))?;
         match out.status {
             ExitStatus::Code(0) => Ok(Transfer { bytes, sha256: sha }),
             ExitStatus::Code(97) => Err(self.err(ErrorKind::Checksum {
@@ -653,8 +697,28 @@ impl Remote {
                     status: out.status,
                     stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
                 })
-                .with_command(&format!("upload {} -> {remote}", local.display()))),
+                .with_command(label)),
         }
+    }
+
+    /// Read a remote file into memory (checked like [`Remote::download`]).
+    pub async fn read_file(&self, remote: &str) -> Result<Vec<u8>, Error> {
+        let out = self
+            .run_ok(format!(
+                "sha256sum < {r} | cut -d' ' -f1 >&2 && cat -- {r}",
+                r = q(remote)
+            ))
+            .await?;
+        let expected = out.stderr_str();
+        let got = sha256_hex(&out.stdout);
+        if got != expected {
+            return Err(self.err(ErrorKind::Checksum {
+                path: remote.to_string(),
+                expected,
+                got,
+            }));
+        }
+        Ok(out.stdout)
     }
 
     /// Download a file or directory tree from `remote` to `local`. Each file
