@@ -68,6 +68,10 @@ fn main() {
         .unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("run loop, in-memory register client, {concurrency} workers, {cores} cores, {secs} s per run");
+    println!(
+        "  size_of::<Op>() = {} B (plus its heap: the f string, values); the History's Vec grows by doubling",
+        std::mem::size_of::<history::Op>()
+    );
     for keep in [true, false] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");

@@ -234,6 +234,56 @@ async fn timeouts_and_resets_after_sending_are_unknown() {
     assert!(matches!(n2.invoke(&write).await, Completion::Fail(_)));
 }
 
+/// A fake gateway: the first request overall is answered after 300 ms
+/// with revision 1, every other at once with revision 2.
+async fn slow_first_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let first = first.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                // One request per read is enough for these small bodies.
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    let rev = if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        1
+                    } else {
+                        2
+                    };
+                    let body = format!("{{\"header\":{{\"revision\":\"{rev}\"}}}}");
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(resp.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_request_abandoned_midway_does_not_poison_the_next() {
+    let addr = slow_first_server().await;
+    let mut c = EtcdClient::new(&addr);
+    let abandoned = tokio::time::timeout(Duration::from_millis(100), c.put(b"k", b"1")).await;
+    assert!(abandoned.is_err());
+    // A fresh connection: the late answer to the first request is not
+    // taken for the answer to this one.
+    assert_eq!(c.put(b"k", b"2").await.unwrap(), 2);
+    assert_eq!(c.put(b"k", b"3").await.unwrap(), 2);
+}
+
 fn run_config(endpoint: &str, secs: u64, path: PathBuf) -> (RunConfig, Arc<EtcdConnect>) {
     let cfg = RunConfig {
         nodes: vec!["n1".into()],

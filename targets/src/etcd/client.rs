@@ -450,14 +450,12 @@ impl EtcdClient {
         let (status, body) = match result {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
-                self.conn = None;
                 return Err(match e {
                     EtcdError::Unknown(m) if !sent => EtcdError::NotSent(m),
                     e => e,
                 });
             }
             Err(_) => {
-                self.conn = None;
                 let msg = format!("timeout after {:?}", self.timeout);
                 return Err(if sent {
                     EtcdError::Unknown(msg)
@@ -488,22 +486,22 @@ impl EtcdClient {
         Ok(json)
     }
 
+    /// One request/response. The connection is taken out of `self` for
+    /// the exchange and put back only after a complete response: if the
+    /// future is dropped midway (a caller's own timeout), the half-used
+    /// connection goes with it instead of answering the next request.
     async fn exchange(
         &mut self,
         path: &str,
         body: &[u8],
         sent: &mut bool,
     ) -> Result<(u16, Vec<u8>), EtcdError> {
-        if self.conn.as_ref().is_some_and(Conn::is_stale) {
-            self.conn = None;
-        }
-        if self.conn.is_none() {
-            let conn = Conn::open(&self.addr)
+        let mut conn = match self.conn.take() {
+            Some(c) if !c.is_stale() => c,
+            _ => Conn::open(&self.addr)
                 .await
-                .map_err(|e| EtcdError::NotSent(format!("connecting to {}: {e}", self.addr)))?;
-            self.conn = Some(conn);
-        }
-        let conn = self.conn.as_mut().unwrap();
+                .map_err(|e| EtcdError::NotSent(format!("connecting to {}: {e}", self.addr)))?,
+        };
         let mut request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.addr,
@@ -517,8 +515,8 @@ impl EtcdClient {
             .await
             .map_err(|e| unknown(format!("sending the request: {e}")))?;
         let (status, body, keep_alive) = conn.response().await?;
-        if !keep_alive || conn.pos != conn.buf.len() {
-            self.conn = None;
+        if keep_alive && conn.pos == conn.buf.len() {
+            self.conn = Some(conn);
         }
         Ok((status, body))
     }
