@@ -112,6 +112,13 @@ fn commands_exit_codes_stderr_large_output_signals_cwd_env() {
         assert!(matches!(e.kind, ErrorKind::Timeout { .. }), "{e}");
         assert_eq!(e.to_string(), "n1: `sleep 30`: timed out after 1 s");
         assert!(t.elapsed() < Duration::from_secs(3));
+        // ... and killed on the node, not left running.
+        let ns = c.node("n1").unwrap().netns.clone().unwrap();
+        let t = Instant::now();
+        while ns_runs(&ns, "sleep\030") && t.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!ns_runs(&ns, "sleep\030"), "the timed-out command still runs");
         assert_eq!(n1.stdout("echo still").await.unwrap(), "still");
         assert_eq!(n1.connections_made(), 1, "one connection, reused");
     });
@@ -668,6 +675,22 @@ fn up_is_idempotent_and_down_leaves_nothing_behind() {
     // down twice is fine.
     local::down("tdown").unwrap();
     std::mem::forget(c); // already down
+}
+
+/// Whether a live process in namespace `ns` has exactly this cmdline
+/// (arguments separated by NUL).
+fn ns_runs(ns: &str, cmdline: &str) -> bool {
+    let out = Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .any(|p| {
+            !is_zombie(p.parse().unwrap_or(0))
+                && std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).trim_end_matches('\0') == cmdline)
+        })
 }
 
 fn is_zombie(pid: u32) -> bool {

@@ -135,8 +135,17 @@ impl Cmd {
 
     /// The exact command line sent to sshd. `login_user` is who we are
     /// logged in as (sudo to ourselves is skipped); `with_password` selects
-    /// `sudo -S` (password on stdin) over `sudo -n`.
-    pub fn render(&self, login_user: &str, with_password: bool) -> Result<Vec<u8>, quote::NulByte> {
+    /// `sudo -S` (password on stdin) over `sudo -n`. With `deadline` the
+    /// script runs under coreutils `timeout` on the node (TERM, then KILL 2 s
+    /// later, to its whole process group), so a command that times out does
+    /// not linger there; the script is then run by `sh` rather than the
+    /// login shell.
+    pub fn render(
+        &self,
+        login_user: &str,
+        with_password: bool,
+        deadline: Option<Duration>,
+    ) -> Result<Vec<u8>, quote::NulByte> {
         let mut body = Vec::new();
         if let Some(dir) = &self.cwd {
             body.extend_from_slice(b"cd -- ");
@@ -154,6 +163,14 @@ impl Cmd {
             return Err(quote::NulByte { at });
         }
         body.extend_from_slice(&self.script);
+        let guarded = |body: &[u8]| -> Result<Vec<u8>, quote::NulByte> {
+            let mut line = match deadline {
+                Some(d) => format!("timeout -k 2 {} sh -c ", secs(d)).into_bytes(),
+                None => b"sh -c ".to_vec(),
+            };
+            line.extend(quote::quote(body)?);
+            Ok(line)
+        };
         match &self.user {
             Some(u) if u != login_user => {
                 let mut line: Vec<u8> = if with_password {
@@ -162,13 +179,24 @@ impl Cmd {
                     b"sudo -n -H -u ".to_vec()
                 };
                 line.extend(quote::quote(u.as_bytes())?);
-                line.extend_from_slice(b" -- sh -c ");
-                line.extend(quote::quote(&body)?);
+                line.extend_from_slice(b" -- ");
+                line.extend(guarded(&body)?);
+                Ok(line)
+            }
+            _ if deadline.is_some() => {
+                let mut line = b"exec ".to_vec();
+                line.extend(guarded(&body)?);
                 Ok(line)
             }
             _ => Ok(body),
         }
     }
+}
+
+/// Seconds for `timeout(1)`: `5`, `1.5`.
+fn secs(d: Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 impl fmt::Debug for Cmd {
@@ -408,37 +436,48 @@ mod tests {
 
     #[test]
     fn render_plain_cwd_env_sudo() {
-        assert_eq!(
-            Cmd::new("echo hi").render("root", false).unwrap(),
-            b"echo hi"
-        );
+        let r = |c: &Cmd, user: &str, pw: bool, d: Option<Duration>| {
+            String::from_utf8(c.render(user, pw, d).unwrap()).unwrap()
+        };
+        assert_eq!(r(&Cmd::new("echo hi"), "root", false, None), "echo hi");
         let c = Cmd::new("pwd").cwd("/tmp/a b").env("X", "1 2");
         assert_eq!(
-            String::from_utf8(c.render("root", false).unwrap()).unwrap(),
+            r(&c, "root", false, None),
             "cd -- '/tmp/a b' || exit 1\nexport X='1 2'\npwd"
         );
         let c = Cmd::new("id -u").sudo("root");
-        assert_eq!(c.render("root", true).unwrap(), b"id -u");
+        assert_eq!(r(&c, "root", true, None), "id -u");
         assert_eq!(
-            String::from_utf8(c.render("alice", true).unwrap()).unwrap(),
+            r(&c, "alice", true, None),
             "sudo -S -k -p '' -H -u root -- sh -c 'id -u'"
         );
         assert_eq!(
-            String::from_utf8(c.render("alice", false).unwrap()).unwrap(),
-            "sudo -n -H -u root -- sh -c 'id -u'"
+            r(&c, "alice", false, Some(Duration::from_millis(1500))),
+            "sudo -n -H -u root -- timeout -k 2 1.5 sh -c 'id -u'"
+        );
+        assert_eq!(
+            r(
+                &Cmd::new("true"),
+                "root",
+                false,
+                Some(Duration::from_secs(300))
+            ),
+            "exec timeout -k 2 300 sh -c true"
         );
     }
 
     #[test]
     fn rendered_commands_run_locally() {
         let c = Cmd::new("pwd; echo \"$X\"").cwd("/").env("X", "it's $HOME");
-        let line = c.render("root", false).unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(String::from_utf8(line).unwrap())
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "/\nit's $HOME\n");
+        for d in [None, Some(Duration::from_secs(10))] {
+            let line = c.render("root", false, d).unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(String::from_utf8(line).unwrap())
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), "/\nit's $HOME\n");
+        }
     }
 
     #[test]

@@ -472,10 +472,13 @@ impl Remote {
             })?),
             _ => None,
         };
-        let line = cmd
-            .render(&cfg.user, sudo_pw.is_some())
-            .map_err(|e| with_cmd(self.err(ErrorKind::Local(e.to_string()))))?;
         let timeout = cmd.timeout_override().unwrap_or(cfg.command_timeout);
+        let line = cmd
+            .render(&cfg.user, sudo_pw.is_some(), Some(timeout))
+            .map_err(|e| with_cmd(self.err(ErrorKind::Local(e.to_string()))))?;
+        // The node enforces `timeout` itself (and kills the command there);
+        // this local one is a backstop for a hung transport.
+        let backstop = timeout + Duration::from_secs(5);
         let source = match (cmd.stdin_bytes(), source) {
             (Some(b), Source::Empty) => Source::Bytes(&b[..]),
             (_, s) => s,
@@ -513,12 +516,13 @@ impl Remote {
                 }
             }
         };
-        let res = tokio::time::timeout(timeout, io).await;
+        let started = Instant::now();
+        let res = tokio::time::timeout(backstop, io).await;
         match res {
             Err(_) => {
                 let _ = wr.signal(Sig::KILL).await;
                 let _ = wr.close().await;
-                Err(with_cmd(self.err(ErrorKind::Timeout { after: timeout })))
+                Err(with_cmd(self.err(ErrorKind::Timeout { after: backstop })))
             }
             Ok((w, r)) => {
                 let (status, stderr, sink, closed) =
@@ -544,13 +548,21 @@ impl Remote {
                         return Err(with_cmd(self.err(ErrorKind::Local(e))));
                     }
                 }
+                let status = status.unwrap_or(ExitStatus::Unknown);
+                // timeout(1) exits 124 after TERM, 137 (or dies of KILL)
+                // when it had to KILL.
+                let timed_out = matches!(&status, ExitStatus::Code(124 | 137))
+                    || matches!(&status, ExitStatus::Signal { signal, .. } if signal == "KILL");
+                if timed_out && started.elapsed() >= timeout {
+                    return Err(with_cmd(self.err(ErrorKind::Timeout { after: timeout })));
+                }
                 let (stdout, sink) = match sink {
                     Sink::Buffer(b) => (b, Sink::Buffer(Vec::new())),
                     s => (Vec::new(), s),
                 };
                 Ok((
                     Output {
-                        status: status.unwrap_or(ExitStatus::Unknown),
+                        status,
                         stdout,
                         stderr,
                     },
