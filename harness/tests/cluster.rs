@@ -115,10 +115,10 @@ fn commands_exit_codes_stderr_large_output_signals_cwd_env() {
         // ... and killed on the node, not left running.
         let ns = c.node("n1").unwrap().netns.clone().unwrap();
         let t = Instant::now();
-        while ns_runs(&ns, "sleep\030") && t.elapsed() < Duration::from_secs(5) {
+        while ns_runs(&ns, "sleep\x0030") && t.elapsed() < Duration::from_secs(5) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(!ns_runs(&ns, "sleep\030"), "the timed-out command still runs");
+        assert!(!ns_runs(&ns, "sleep\x0030"), "the timed-out command still runs");
         assert_eq!(n1.stdout("echo still").await.unwrap(), "still");
         assert_eq!(n1.connections_made(), 1, "one connection, reused");
     });
