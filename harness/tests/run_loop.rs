@@ -180,7 +180,7 @@ async fn timeouts_are_info_and_the_worker_continues_as_a_new_process() {
         let later = ops
             .iter()
             .any(|o| o.index > info.index && o.process == successor);
-        let near_end = info.time.unwrap() > out.main_elapsed.as_nanos() as u64 - 100_000_000;
+        let near_end = info.time.unwrap() > out.main_elapsed.as_nanos() as u64 - 500_000_000;
         assert!(later || near_end, "no process {successor} after {info:?}");
     }
     // Three initial clients, plus one reopened after each info.
@@ -211,10 +211,11 @@ async fn the_history_file_is_flushed_while_running() {
     let mid = read_history(&path).unwrap();
     let seen = started.elapsed();
     assert!(!run.is_finished());
-    // Flushed every 100 ms: nothing older than ~0.3 s is missing.
-    let last = mid.ops().last().unwrap().time.unwrap();
+    // Flushed every 100 ms, and the promise is at least every second:
+    // nothing that happened more than a second before the read is missing.
+    let last = mid.ops().last().unwrap().time.unwrap() as u128;
     assert!(
-        last as u128 >= (seen.as_nanos()).saturating_sub(400_000_000) - 100_000_000,
+        last + 1_000_000_000 >= seen.as_nanos(),
         "last op on disk at {last} ns, read at {seen:?}"
     );
     assert!(mid.len() > 1000, "{}", mid.len());
@@ -405,7 +406,7 @@ async fn clients_that_cannot_open_are_retried_and_reported() {
         first[&0] >= 450_000_000,
         "n1 worked before it could open: {first:?}"
     );
-    assert!(first[&1] < 100_000_000, "{first:?}");
+    assert!(first[&1] < 400_000_000, "{first:?}");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use targets::etcd::client::{
-    ClientOptions, Compare, EtcdClient, EtcdConnect, EtcdError, TxnOp, TxnResult,
+    find_leader, ClientOptions, Compare, EtcdClient, EtcdConnect, EtcdError, TxnOp, TxnResult,
 };
 use workloads::Workload;
 
@@ -154,6 +154,18 @@ async fn kv_txn_and_status_against_a_real_etcd() {
     let s = c.status().await.unwrap();
     assert!(s.is_leader(), "{s:?}");
     assert!(s.version.starts_with("3."), "{s:?}");
+    let nodes = vec![
+        ("down".to_string(), format!("127.0.0.1:{}", free_port())),
+        ("n1".to_string(), etcd.endpoint.clone()),
+    ];
+    assert_eq!(
+        find_leader(&nodes, Duration::from_secs(1)).await.unwrap(),
+        "n1"
+    );
+    let err = find_leader(&nodes[..1], Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(err.contains("down: not sent"), "{err}");
     // an error response (chunked, with trailers) is a definite failure,
     // and the connection stays usable
     let err = c.get(b"").await.unwrap_err();
@@ -387,5 +399,5 @@ async fn set_run_against_etcd_loses_nothing() {
     eprintln!("set: {:?}: {}", out.counts, r.explanation);
     assert_eq!(r.valid, Validity::Valid, "{}", r.explanation);
     assert_eq!(r.final_reads, 1);
-    assert!(r.acknowledged > 100, "{r:?}");
+    assert!(r.acknowledged > 50, "{r:?}");
 }

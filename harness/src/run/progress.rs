@@ -68,3 +68,31 @@ pub fn format_line(phase: &str, elapsed: Duration, rate: f64, c: &Counts, faults
         c.info
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_time_rate_counts_and_faults() {
+        let c = Counts {
+            invoke: 10,
+            ok: 7,
+            fail: 2,
+            info: 1,
+            nemesis: 3,
+        };
+        let line = format_line(
+            "main",
+            Duration::from_secs(75),
+            1234.4,
+            &c,
+            "partition n1|n2",
+        );
+        assert_eq!(
+            line,
+            "[01:15] main          1234 ops/s  ok 7  fail 2  info 1  faults: partition n1|n2"
+        );
+        assert!(format_line("heal", Duration::ZERO, 0.0, &c, "").ends_with("faults: none"));
+    }
+}

@@ -658,6 +658,26 @@ impl EtcdClient {
     }
 }
 
+/// Asks every endpoint (`(node, "host:port")`) for its status and returns
+/// the node that is the leader, according to the leader itself. An error
+/// lists what each node said when none is (no quorum, all down).
+pub async fn find_leader(
+    endpoints: &[(String, String)],
+    timeout: Duration,
+) -> Result<String, String> {
+    let mut said = Vec::new();
+    for (node, endpoint) in endpoints {
+        let mut c = EtcdClient::new(endpoint);
+        c.timeout = timeout;
+        match c.status().await {
+            Ok(s) if s.is_leader() => return Ok(node.clone()),
+            Ok(s) => said.push(format!("{node}: follower (leader {:x})", s.leader)),
+            Err(e) => said.push(format!("{node}: {e}")),
+        }
+    }
+    Err(format!("no etcd leader found ({})", said.join("; ")))
+}
+
 // ---- the run-loop client --------------------------------------------------
 
 /// Options of the run-loop client.
