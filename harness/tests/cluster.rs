@@ -93,6 +93,21 @@ fn commands_exit_codes_stderr_large_output_signals_cwd_env() {
             let o = n1.run(Cmd::argv([&b"printf"[..], b"%s", word])).await.unwrap();
             assert_eq!(o.stdout, word, "word {word:?}");
         }
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..40 {
+            let mut word = Vec::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                word.push((x % 255) as u8 + 1);
+            }
+            let o = n1.run(Cmd::argv([&b"printf"[..], b"%s", &word])).await.unwrap();
+            assert_eq!(o.stdout, word, "random word {word:?}");
+        }
         let nul = n1.run(Cmd::new(quote::quote(b"x").unwrap()).env("A", b"a\0b".to_vec())).await.unwrap_err();
         assert!(nul.to_string().contains("NUL"), "{nul}");
 

@@ -27,6 +27,9 @@ pub enum Command {
     Down {
         #[arg(long, default_value = local::DEFAULT_NAME)]
         name: String,
+        /// Remove every local cluster on this machine (found by prefix).
+        #[arg(long)]
+        all: bool,
     },
     /// Show the local cluster: per node namespace, sshd, port and an SSH
     /// round trip.
@@ -43,9 +46,14 @@ pub fn run(cmd: Command) -> ExitCode {
             name,
             subnet,
         } => up(&name, nodes, subnet),
-        Command::Down { name } => local::down(&name)
-            .map(|_| crate::outln!("cluster {name}: removed"))
-            .map_err(|e| e.to_string()),
+        Command::Down { name, all } => {
+            let names = if all { local::list() } else { vec![name] };
+            names.iter().try_for_each(|name| {
+                local::down(name)
+                    .map(|_| crate::outln!("cluster {name}: removed"))
+                    .map_err(|e| e.to_string())
+            })
+        }
         Command::Status { name } => status(&name),
     };
     match res {
