@@ -49,6 +49,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::{sleep_until, timeout, Instant};
 
+/// How long the nemesis may take to return from `run` once told to stop.
+const NEMESIS_STOP_GRACE: Duration = Duration::from_secs(60);
+
 /// Everything the run loop needs besides the client, generator and nemesis.
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -243,12 +246,24 @@ where
     // Heal.
     let _ = phase_tx.send("heal");
     tracing::info!("healing");
-    match nemesis_task.await {
-        Ok(mut nemesis) => nemesis.heal(rec.clone()).await,
-        Err(e) => warn(
+    let mut nemesis_task = nemesis_task;
+    match timeout(NEMESIS_STOP_GRACE, &mut nemesis_task).await {
+        Ok(Ok(mut nemesis)) => nemesis.heal(rec.clone()).await,
+        Ok(Err(e)) => warn(
             &warnings,
             format!("the nemesis panicked ({e}): faults may remain; run `shakedown heal`"),
         ),
+        Err(_) => {
+            // Dropping the nemesis is its last chance to heal.
+            nemesis_task.abort();
+            let _ = nemesis_task.await;
+            warn(
+                &warnings,
+                format!(
+                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `shakedown heal`"
+                ),
+            );
+        }
     }
 
     // Recovery and final ops.
