@@ -451,6 +451,12 @@
     function rgba(hex) { var n = parseInt(hex.slice(1), 16); return (255 << 24) | ((n & 255) << 16) | (((n >> 8) & 255) << 8) | (n >> 16); }
     var PIX = [rgba(COL.ok), rgba(COL.fail), rgba(COL.info), rgba(COL.pending)];
     var bins = new Uint32Array(LANES * plotW * 4);
+    var MAXDUR = 0, OPEN = [];
+    for (var q0 = 0; q0 < N; q0++) {
+      if (T.du[q0] < 0) OPEN.push(q0);
+      else if (T.du[q0] > MAXDUR) MAXDUR = T.du[q0];
+    }
+    if (!sorted) OPEN.sort(function (x, y) { return ST[x] - ST[y]; });
     var ub = function (t) { // first call with ST > t
       if (!sorted) return N;
       var a = 0, b = N;
@@ -518,11 +524,14 @@
       // Calls: wide ones as rectangles, narrow ones binned per pixel column.
       bins.fill(0);
       var wide = [[], [], [], []];
-      var last = ub(v1);
+      // Only calls that can overlap the view: those starting at most the
+      // longest completed call's duration before it, plus the few that
+      // never completed.
+      var last = ub(v1), first = sorted ? ub(v0 - MAXDUR - 1) : 0;
       var binned = 0;
-      for (var i = 0; i < last; i++) {
+      var place = function (i) {
         var e = EN[i];
-        if (e < v0) continue;
+        if (e < v0) return;
         var a = (ST[i] - v0) * k, b = (e - v0) * k;
         if (b - a >= 2) wide[OC[i]].push(i);
         else {
@@ -530,13 +539,15 @@
           bins[((LN[i] * plotW) + p) * 4 + OC[i]]++;
           binned++;
         }
-      }
+      };
+      for (var i = first; i < last; i++) if (T.du[i] >= 0) place(i);
+      for (var j = 0; j < OPEN.length && ST[OPEN[j]] <= v1; j++) place(OPEN[j]);
       if (binned) {
         px32.fill(0);
         var W = off.width;
         for (l = 0; l < LANES; l++) {
           var rowTop = l * laneH + 1, rows = Math.max(1, laneH - 2);
-          for (p = 0; p < plotW; p++) {
+          for (var p = 0; p < plotW; p++) {
             var base = (l * plotW + p) * 4;
             var c0 = bins[base], c1 = bins[base + 1], c2 = bins[base + 2], c3 = bins[base + 3];
             var tot = c0 + c1 + c2 + c3;
