@@ -449,3 +449,37 @@ fn timeline_zooms_pans_and_explains_the_blamed_op_on_hover() {
         );
     }
 }
+
+/// A run with almost nothing in it (no checker, one call that never
+/// completed, a fault never healed, no op times) still renders: verdict
+/// unknown, no script error.
+#[test]
+fn nearly_empty_unknown_run_renders() {
+    use history::{Op, OpType, Process, Value};
+    let tmp = tempfile::tempdir().unwrap();
+    let h = history::History::indexed([
+        Op::new(
+            OpType::Info,
+            Process::nemesis(),
+            "start-partition",
+            Value::Nil,
+        ),
+        Op::invoke(0, "read", Value::Nil),
+    ])
+    .unwrap();
+    let info = results::RunInfo {
+        test: "empty".into(),
+        ..Default::default()
+    };
+    let s = results::write_run(tmp.path(), &info, &h, Vec::new()).unwrap();
+    assert_eq!(s.valid, results::Verdict::Unknown);
+    check_render(
+        "nearly-empty",
+        tmp.path(),
+        &[
+            "data-verdict=\"unknown\"",
+            "No checker ran",
+            "id=\"perf-none\"",
+        ],
+    );
+}

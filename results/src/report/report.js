@@ -386,7 +386,7 @@
   function cycleGraph(cycle, gid) {
     var names = [];
     cycle.forEach(function (e) { [e.from, e.to].forEach(function (n) { if (names.indexOf(n) < 0) names.push(n); }); });
-    var n = names.length, R = Math.max(70, n * 26), W = 2 * R + 140, H = 2 * R + 80;
+    var n = names.length, R = Math.max(100, n * 32), W = 2 * R + 200, H = 2 * R + 90;
     var cx = W / 2, cy = H / 2;
     var pos = {};
     names.forEach(function (nm, i) {
@@ -407,7 +407,7 @@
       var k = seen[pair] = (seen[pair] || 0) + 1;
       var dx = b[0] - a[0], dy = b[1] - a[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
       var ux = dx / len, uy = dy / len;
-      var bend = 28 * k;
+      var bend = 34 * k;
       var sx = a[0] + ux * 24, sy = a[1] + uy * 24, ex = b[0] - ux * 26, ey = b[1] - uy * 26;
       var mx = (sx + ex) / 2 - uy * bend, my = (sy + ey) / 2 + ux * bend;
       if (e.from === e.to) { sx = a[0] - 10; sy = a[1] - 22; ex = a[0] + 10; ey = a[1] - 22; mx = a[0]; my = a[1] - 80; }
@@ -415,12 +415,15 @@
       path.appendChild(s('title', null, e.from + ' ' + e.type + ' ' + e.to + ': ' + (e.why || '')));
       svg.appendChild(path);
       var lx = 0.25 * sx + 0.5 * mx + 0.25 * ex, ly = 0.25 * sy + 0.5 * my + 0.25 * ey;
+      // Labels outside the curve, away from the middle of the graph.
+      var ox = lx - cx, oy = ly - cy, ol = Math.sqrt(ox * ox + oy * oy) || 1;
+      lx += ox / ol * 14; ly += oy / ol * 14;
       var label = e.type + (e.key !== undefined && e.key !== null ? ' ' + edn(e.key) : '') + (e.value !== undefined && e.value !== null ? '=' + clip(edn(e.value), 12) : '');
       svg.appendChild(s('text', { x: lx, y: ly + 4, 'text-anchor': 'middle', fill: col, 'font-weight': 'bold', stroke: '#fff', 'stroke-width': 3, 'paint-order': 'stroke' }, label));
     });
     names.forEach(function (nm) {
       var p = pos[nm];
-      svg.appendChild(s('circle', { cx: p[0], cy: p[1], r: 22, fill: '#fff', stroke: '#1f2328', 'stroke-width': 1.5 }));
+      svg.appendChild(s('circle', { cx: p[0], cy: p[1], r: 22, fill: '#f6f8fa', stroke: '#1f2328', 'stroke-width': 1.5 }));
       svg.appendChild(s('text', { x: p[0], y: p[1] + 4, 'text-anchor': 'middle', 'font-weight': 'bold' }, nm));
     });
     var legend = h('div', { class: 'legend' }, ['ww', 'wr', 'rw', 'process', 'realtime'].map(function (k) {
