@@ -35,7 +35,7 @@ fn random_file(path: &Path, len: usize) -> String {
 
 #[test]
 fn commands_exit_codes_stderr_large_output_signals_cwd_env() {
-    let Some(c) = common::cluster("tcmd", 3, 101) else {
+    let Some(c) = common::cluster("cmd", 3) else {
         return;
     };
     let cl = c.cluster();
@@ -141,7 +141,7 @@ fn commands_exit_codes_stderr_large_output_signals_cwd_env() {
 
 #[test]
 fn two_hundred_concurrent_commands_on_one_node() {
-    let Some(c) = common::cluster("tconc", 3, 102) else {
+    let Some(c) = common::cluster("conc", 3) else {
         return;
     };
     let n1 = remote(&c, "n1");
@@ -171,7 +171,7 @@ fn two_hundred_concurrent_commands_on_one_node() {
 
 #[test]
 fn upload_and_download_50_mb_and_directories_with_checksums() {
-    let Some(c) = common::cluster("txfer", 3, 103) else {
+    let Some(c) = common::cluster("xfer", 3) else {
         return;
     };
     let n2 = remote(&c, "n2");
@@ -254,24 +254,26 @@ fn upload_and_download_50_mb_and_directories_with_checksums() {
 }
 
 /// Removes the test user and its sudoers file on drop.
-struct UserGuard(&'static str);
+struct UserGuard(String);
 
 impl Drop for UserGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(format!("/etc/sudoers.d/{}", self.0));
-        let _ = Command::new("userdel").args(["-r", self.0]).output();
+        let _ = Command::new("userdel").args(["-r", &self.0]).output();
     }
 }
 
 #[test]
 fn sudo_as_non_root_user_with_password_on_stdin() {
-    let Some(c) = common::cluster("tsudo", 3, 104) else {
+    let Some(c) = common::cluster("sudo", 3) else {
         return;
     };
-    let user = "shktest1";
+    // Users are machine-wide: a name unique to this process.
+    let user_name = common::unique_name("shku");
+    let user = user_name.as_str();
     let password = "s3cret pass'word";
     let _ = Command::new("userdel").args(["-r", user]).output();
-    let _guard = UserGuard(user);
+    let _guard = UserGuard(user.to_string());
     assert!(Command::new("useradd")
         .args(["-m", "-s", "/bin/bash", user])
         .status()
@@ -376,7 +378,7 @@ fn sudo_as_non_root_user_with_password_on_stdin() {
 
 #[test]
 fn stopped_sshd_gives_clear_error_in_time_while_others_work() {
-    let Some(c) = common::cluster("tdead", 3, 105) else {
+    let Some(c) = common::cluster("dead", 3) else {
         return;
     };
     let mut ssh = c.nodes.ssh.clone();
@@ -399,7 +401,10 @@ fn stopped_sshd_gives_clear_error_in_time_while_others_work() {
         let e = res[1].1.as_ref().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "n2: `hostname`: connect to 10.77.105.12:22 failed: connection refused (is sshd running?)"
+            format!(
+                "n2: `hostname`: connect to {}:22 failed: connection refused (is sshd running?)",
+                c.host("n2")
+            )
         );
         assert!(took < Duration::from_secs(3), "took {took:?}");
         eprintln!("dead node reported in {took:?}: {e}");
@@ -407,17 +412,33 @@ fn stopped_sshd_gives_clear_error_in_time_while_others_work() {
         // A node that drops packets: a connect timeout, within the timeout.
         let ns = c.node("n3").unwrap().netns.clone().unwrap();
         let st = Command::new("ip")
-            .args(["netns", "exec", &ns, "iptables", "-w", "-I", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"])
+            .args([
+                "netns", "exec", &ns, "iptables", "-w", "-I", "INPUT", "-p", "tcp", "--dport",
+                "22", "-j", "DROP",
+            ])
             .status()
             .unwrap();
         assert!(st.success());
         cl.node("n3").unwrap().disconnect().await;
         let t = Instant::now();
         let e = cl.node("n3").unwrap().run("true").await.unwrap_err();
-        assert_eq!(e.to_string(), "n3: `true`: connect to 10.77.105.13:22 timed out after 2 s");
-        assert!(t.elapsed() < Duration::from_secs(3), "took {:?}", t.elapsed());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "n3: `true`: connect to {}:22 timed out after 2 s",
+                c.host("n3")
+            )
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
         // n1 is unaffected.
-        assert_eq!(cl.node("n1").unwrap().stdout("hostname").await.unwrap(), "n1");
+        assert_eq!(
+            cl.node("n1").unwrap().stdout("hostname").await.unwrap(),
+            "n1"
+        );
 
         // sshd back: the next command reconnects by itself.
         c.start_sshd("n2").unwrap();
@@ -434,7 +455,13 @@ fn stopped_sshd_gives_clear_error_in_time_while_others_work() {
         let (r, ()) = tokio::join!(long, kill);
         let e = r.unwrap_err();
         assert!(
-            matches!(e.kind, ErrorKind::Disconnected { maybe_ran: true, .. }),
+            matches!(
+                e.kind,
+                ErrorKind::Disconnected {
+                    maybe_ran: true,
+                    ..
+                }
+            ),
             "{e}"
         );
         assert!(e.to_string().contains("may have run; not retried"), "{e}");
@@ -443,7 +470,7 @@ fn stopped_sshd_gives_clear_error_in_time_while_others_work() {
 
 #[test]
 fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
-    let Some(c) = common::cluster("thkey", 3, 106) else {
+    let Some(c) = common::cluster("hkey", 3) else {
         return;
     };
     let n1 = c.node("n1").unwrap().clone();
@@ -459,9 +486,10 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
         let msg = e.to_string();
         assert!(matches!(e.kind, ErrorKind::HostKey { .. }));
         assert!(
-            msg.starts_with(
-                "n1: host key of 10.77.106.11:22 refused: it presented ssh-ed25519 SHA256:"
-            ),
+            msg.starts_with(&format!(
+                "n1: host key of {}:22 refused: it presented ssh-ed25519 SHA256:",
+                c.host("n1")
+            )),
             "{msg}"
         );
         assert!(
@@ -490,7 +518,7 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
             .take(2)
             .collect::<Vec<_>>()
             .join(" ");
-        std::fs::write(&kh, format!("10.77.106.11 {fake}\n")).unwrap();
+        std::fs::write(&kh, format!("{} {fake}\n", c.host("n1"))).unwrap();
         let e = Remote::new(unpinned.clone(), ssh.clone())
             .connect()
             .await
@@ -510,14 +538,14 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
         assert!(
             recorded
                 .trim_start()
-                .starts_with("10.77.106.11 ssh-ed25519 "),
+                .starts_with(&format!("{} ssh-ed25519 ", c.host("n1"))),
             "{recorded}"
         );
         Remote::new(unpinned.clone(), ssh.clone())
             .connect()
             .await
             .unwrap();
-        std::fs::write(&kh, format!("10.77.106.11 {fake}\n")).unwrap();
+        std::fs::write(&kh, format!("{} {fake}\n", c.host("n1"))).unwrap();
         let e = Remote::new(unpinned.clone(), ssh.clone())
             .connect()
             .await
@@ -534,7 +562,7 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
 
 #[test]
 fn rsa_ecdsa_and_passphrase_keys_authenticate() {
-    let Some(c) = common::cluster("tkeys", 3, 107) else {
+    let Some(c) = common::cluster("keys", 3) else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("shk-tkeys-{}", std::process::id()));
@@ -595,7 +623,7 @@ fn rsa_ecdsa_and_passphrase_keys_authenticate() {
 
 #[test]
 fn debian_setup_hostname_hosts_and_idempotent_install() {
-    let Some(c) = common::cluster("tdeb", 3, 108) else {
+    let Some(c) = common::cluster("deb", 3) else {
         return;
     };
     let cl = c.cluster();
@@ -617,12 +645,12 @@ fn debian_setup_hostname_hosts_and_idempotent_install() {
             assert_eq!(lines[0], n);
             assert_eq!(lines[1], n);
             assert_eq!(lines[2], "2", "one managed block after two runs");
-            assert!(lines[3].starts_with("10.77.108.13"), "{out}");
+            assert!(lines[3].starts_with(&c.host("n3")), "{out}");
         }
         // Per-node files, not the host's.
         let host = std::fs::read_to_string("/etc/hosts").unwrap();
         assert!(
-            !host.contains("10.77.108."),
+            !host.contains(&c.host("n1")),
             "the host's /etc/hosts was touched"
         );
         let n1 = cl.node("n1").unwrap();
@@ -636,10 +664,11 @@ fn debian_setup_hostname_hosts_and_idempotent_install() {
 
 #[test]
 fn up_is_idempotent_and_down_leaves_nothing_behind() {
-    let Some(c) = common::cluster("tdown", 3, 109) else {
+    let Some(c) = common::cluster("down", 3) else {
         return;
     };
-    let before = local::leftovers("tdown");
+    let name = c.name.clone();
+    let before = local::leftovers(&name);
     eprintln!("before down: {before:?}");
     assert_eq!(before.namespaces.len(), 3);
     assert_eq!(
@@ -655,8 +684,7 @@ fn up_is_idempotent_and_down_leaves_nothing_behind() {
         .collect();
 
     // up again: same cluster (same sshd processes, same keys).
-    let again =
-        local::up(&local::Options::new("tdown", 3).subnet("10.77.109.0".parse().unwrap())).unwrap();
+    let again = local::up(&local::Options::new(&name, 3).subnet(c.subnet)).unwrap();
     assert_eq!(again.nodes.nodes, c.nodes.nodes);
     assert_eq!(again.sshd_pid("n1"), Some(sshd[0]));
 
@@ -668,17 +696,17 @@ fn up_is_idempotent_and_down_leaves_nothing_behind() {
             .unwrap();
         r.disconnect().await;
     });
-    assert!(local::leftovers("tdown").processes.len() >= 4);
+    assert!(local::leftovers(&name).processes.len() >= 4);
 
     // Simulate a crash mid-up: nodes.json gone, an extra namespace around.
-    std::fs::remove_file(local::nodes_file("tdown")).unwrap();
+    std::fs::remove_file(local::nodes_file(&name)).unwrap();
     assert!(Command::new("ip")
-        .args(["netns", "add", "shk-tdown-n7"])
+        .args(["netns", "add", &format!("shk-{name}-n7")])
         .status()
         .unwrap()
         .success());
-    local::down("tdown").unwrap();
-    let after = local::leftovers("tdown");
+    local::down(&name).unwrap();
+    let after = local::leftovers(&name);
     eprintln!("after down: {after:?}");
     assert!(after.is_empty(), "{after:?}");
     for p in sshd {
@@ -688,7 +716,7 @@ fn up_is_idempotent_and_down_leaves_nothing_behind() {
         );
     }
     // down twice is fine.
-    local::down("tdown").unwrap();
+    local::down(&name).unwrap();
     std::mem::forget(c); // already down
 }
 
@@ -726,16 +754,19 @@ fn refuses_taken_subnet_and_bad_names() {
         eprintln!("SKIPPED: needs root");
         return;
     }
-    let Some(_a) = common::cluster("tsuba", 1, 110) else {
+    let Some(a) = common::cluster("suba", 1) else {
         return;
     };
-    let e = local::up(&local::Options::new("tsubb", 1).subnet("10.77.110.0".parse().unwrap()))
-        .unwrap_err();
+    let other = common::unique_name("subb");
+    let e = local::up(&local::Options::new(&other, 1).subnet(a.subnet)).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "subnet 10.77.110.0/24 is already in use (10.77.110.0/24 via shakedown cluster \"tsuba\"); pick another with --subnet"
+        format!(
+            "subnet {0}/24 is already in use ({0}/24 via shakedown cluster {1:?}); pick another with --subnet",
+            a.subnet, a.name
+        )
     );
-    assert!(local::leftovers("tsubb").is_empty());
+    assert!(local::leftovers(&other).is_empty());
     let e = local::up(&local::Options::new("Bad-Name", 1)).unwrap_err();
     assert!(e.to_string().contains("must be 1 to 8 characters"), "{e}");
 }
@@ -743,7 +774,7 @@ fn refuses_taken_subnet_and_bad_names() {
 #[test]
 fn daemons_by_pid_file_start_pause_stop_and_write_read_files() {
     use harness::control::daemon::{self, Daemon, Started};
-    let Some(c) = common::cluster("tdaemon", 3, 111) else {
+    let Some(c) = common::cluster("daem", 3) else {
         return;
     };
     let cl = c.cluster();

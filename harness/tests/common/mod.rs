@@ -1,5 +1,7 @@
-//! Shared by the cluster tests: a local cluster that is torn down when the
-//! guard drops (also when the test panics), and a skip when not root.
+//! Shared by the cluster tests: a local cluster with a name and subnet
+//! unique to this process (test suites from several checkouts can run at
+//! once), torn down when the guard drops (also when the test panics), and
+//! a skip when not root.
 
 #![allow(dead_code)]
 
@@ -9,6 +11,7 @@ use std::net::Ipv4Addr;
 /// Tears the cluster down on drop, even on panic.
 pub struct ClusterGuard {
     pub cluster: LocalCluster,
+    pub subnet: Ipv4Addr,
 }
 
 impl Drop for ClusterGuard {
@@ -26,18 +29,53 @@ impl std::ops::Deref for ClusterGuard {
     }
 }
 
-/// Build cluster `name` with `n` nodes on 10.77.`octet`.0/24, or return
-/// `None` (after saying why) when not root.
-pub fn cluster(name: &str, n: usize, octet: u8) -> Option<ClusterGuard> {
+impl ClusterGuard {
+    /// The address of node `name`.
+    pub fn host(&self, name: &str) -> String {
+        self.cluster.node(name).unwrap().host.clone()
+    }
+}
+
+/// A cluster name: `tag` (≤ 4 chars) and this process id in base 36.
+pub fn unique_name(tag: &str) -> String {
+    let mut pid = std::process::id();
+    let mut digits = Vec::new();
+    while pid > 0 {
+        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(pid % 36) as usize]);
+        pid /= 36;
+    }
+    digits.reverse();
+    let name = format!("{tag}{}", String::from_utf8(digits).unwrap());
+    assert!(name.len() <= 8, "{name}");
+    name
+}
+
+/// Build an `n`-node cluster tagged `tag` on a free 10.77.X.0/24
+/// (X in 100..=250), or return `None` (after saying why) when not root.
+pub fn cluster(tag: &str, n: usize) -> Option<ClusterGuard> {
     if !local::is_root() {
-        eprintln!("SKIPPED: {name}: local cluster tests need root (network namespaces); run as root to exercise them");
+        eprintln!("SKIPPED: {tag}: local cluster tests need root (network namespaces); run as root to exercise them");
         return None;
     }
+    let name = unique_name(tag);
     let t = std::time::Instant::now();
-    let cluster = local::up(&Options::new(name, n).subnet(Ipv4Addr::new(10, 77, octet, 0)))
-        .unwrap_or_else(|e| panic!("cluster up {name}: {e}"));
-    eprintln!("cluster {name}: {n} nodes up in {:?}", t.elapsed());
-    Some(ClusterGuard { cluster })
+    let start = (std::process::id() as usize * 7 + tag.len() * 13) % 151;
+    for i in 0..151 {
+        let subnet = Ipv4Addr::new(10, 77, 100 + ((start + i) % 151) as u8, 0);
+        match local::up(&Options::new(&name, n).subnet(subnet)) {
+            Ok(cluster) => {
+                eprintln!(
+                    "cluster {name}: {n} nodes up on {subnet}/24 in {:?}",
+                    t.elapsed()
+                );
+                return Some(ClusterGuard { cluster, subnet });
+            }
+            // Another test took it first: try the next one.
+            Err(e) if e.0.contains("already in use") => continue,
+            Err(e) => panic!("cluster up {name}: {e}"),
+        }
+    }
+    panic!("cluster up {name}: no free /24 in 10.77.100.0-10.77.250.0");
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
