@@ -50,8 +50,10 @@ pub fn unique_name(tag: &str) -> String {
     name
 }
 
-/// Build an `n`-node cluster tagged `tag` on a free 10.77.X.0/24
-/// (X in 100..=250), or return `None` (after saying why) when not root.
+/// Build an `n`-node cluster tagged `tag` on a free 10.77.X.0/24, X in
+/// 200..=249 (the harness tests' range: the nemesis tests use 150-154, the
+/// benchmark 130, `cluster up` 0), or return `None` (after saying why)
+/// when not root.
 pub fn cluster(tag: &str, n: usize) -> Option<ClusterGuard> {
     if !local::is_root() {
         eprintln!("SKIPPED: {tag}: local cluster tests need root (network namespaces); run as root to exercise them");
@@ -59,9 +61,9 @@ pub fn cluster(tag: &str, n: usize) -> Option<ClusterGuard> {
     }
     let name = unique_name(tag);
     let t = std::time::Instant::now();
-    let start = (std::process::id() as usize * 7 + tag.len() * 13) % 151;
-    for i in 0..151 {
-        let subnet = Ipv4Addr::new(10, 77, 100 + ((start + i) % 151) as u8, 0);
+    let start = (std::process::id() as usize * 7 + tag.len() * 13) % 50;
+    for i in 0..50 {
+        let subnet = Ipv4Addr::new(10, 77, 200 + ((start + i) % 50) as u8, 0);
         match local::up(&Options::new(&name, n).subnet(subnet)) {
             Ok(cluster) => {
                 eprintln!(
@@ -75,7 +77,7 @@ pub fn cluster(tag: &str, n: usize) -> Option<ClusterGuard> {
             Err(e) => panic!("cluster up {name}: {e}"),
         }
     }
-    panic!("cluster up {name}: no free /24 in 10.77.100.0-10.77.250.0");
+    panic!("cluster up {name}: no free /24 in 10.77.200.0-10.77.249.0");
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
