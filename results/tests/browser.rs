@@ -403,6 +403,12 @@ fn timeline_zooms_pans_and_explains_the_blamed_op_on_hover() {
           if (!tip.hidden && tip.textContent.indexOf('cannot be linearized') >= 0) { out.found = tip.textContent; break; }
         }
       }
+      // The failure picture redraws to scale.
+      Array.prototype.forEach.call(document.querySelectorAll('#lin button'), function (b) {
+        if (b.textContent.indexOf('to scale') >= 0) b.click();
+      });
+      out.to_scale = document.querySelectorAll('#lin .lin-blocked-label').length + ' ' +
+        (document.querySelector('#lin .legend') || {}).textContent;
       var pre = document.createElement('pre');
       pre.id = 'driver-result';
       pre.textContent = JSON.stringify(out);
@@ -441,6 +447,11 @@ fn timeline_zooms_pans_and_explains_the_blamed_op_on_hover() {
     assert!(
         found.contains("<script>alert(1)</script>"),
         "the tooltip shows the value as text: {found}"
+    );
+    let to_scale = text("to_scale");
+    assert!(
+        to_scale.starts_with("1 ") && to_scale.contains("to scale"),
+        "to-scale picture: {to_scale}"
     );
     for line in r.stderr.lines() {
         assert!(

@@ -161,7 +161,7 @@
     card.appendChild(h('div', { class: 'explain lin-explanation' }, fl.explanation));
     var prefixes = fl.prefixes || [];
     var holder = h('div');
-    var which = 0;
+    var which = 0, axis = 'order';
     if (prefixes.length > 1) {
       var bar = h('div', { class: 'controls' }, h('span', { class: 'muted' }, prefixes.length + ' longest linearizable prefixes found:'));
       prefixes.forEach(function (p, i) {
@@ -196,7 +196,10 @@
       tbody.appendChild(btr);
       var legal = {};
       (fl.pending || []).forEach(function (pc) { legal[pc.op.index] = pc.legal; });
-      holder.appendChild(linPicture(w, stepOf, blocked, legal, rows));
+      holder.appendChild(h('div', { class: 'controls' }, h('span', { class: 'muted' }, 'x axis:'),
+        h('button', { class: axis === 'order' ? 'on' : '', onclick: function () { axis = 'order'; draw(); } }, 'event order'),
+        h('button', { class: axis === 'time' ? 'on' : '', onclick: function () { axis = 'time'; draw(); } }, UNIT === 'index' ? 'history index (to scale)' : 'time (to scale)')));
+      holder.appendChild(linPicture(w, stepOf, blocked, legal, rows, axis));
       var table = h('div', { class: 'steps' }, h('table', null,
         h('thead', null, h('tr', null, h('th', null, 'step'), h('th', null, 'process'), h('th', null, 'operation'), h('th', null, 'model state after'))), tbody));
       var left = h('div', null, h('div', { class: 'chart-title' }, 'Longest linearizable prefix' + (p.omitted ? ' (last ' + p.steps.length + ' of ' + (p.omitted + p.steps.length) + ' steps)' : '')), table);
@@ -217,7 +220,7 @@
     return card;
   }
 
-  function linPicture(w, stepOf, blocked, legal, rows) {
+  function linPicture(w, stepOf, blocked, legal, rows, mode) {
     var calls = w.calls || [];
     var W = Math.max(700, Math.min(1400, (document.getElementById('lin').clientWidth || 1200) - 10));
     if (!calls.length) return h('div', { class: 'muted' }, 'No calls to draw.');
@@ -238,6 +241,15 @@
     var xs = function (t) { return LEFT + rank(t) * slot + 1; };
     var xe = function (t) { return LEFT + (rank(t) + 1) * slot - 1; };
     var x = function (t) { return LEFT + (rank(t) + 0.5) * slot; };
+    var lo = ev[0], hi = ev[ev.length - 1];
+    if (mode === 'time') {
+      // To scale: positions proportional to time (or history index).
+      var pad = (hi - lo) * 0.02 || 1;
+      lo -= pad; hi += pad;
+      x = function (t) { return LEFT + (t - lo) / (hi - lo) * (W - LEFT - RIGHT); };
+      xs = x;
+      xe = x;
+    }
     var svg = s('svg', { class: 'lin-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'lin-svg-' + w.checker + '-' + w.failure });
     svg.appendChild(s('text', { x: 8, y: H - 10, fill: '#656d76' }, UNIT === 'index' ? 'index →' : 'time →'));
     procs.forEach(function (p, i) {
@@ -245,14 +257,22 @@
       svg.appendChild(s('rect', { x: 0, y: y, width: W, height: LH, fill: i % 2 ? '#fafbfc' : '#fff' }));
       svg.appendChild(s('text', { x: 8, y: y + LH / 2 + 4, fill: '#1f2328' }, 'p ' + p));
     });
-    // Ticks: the real times of a few events.
-    var every = Math.max(1, Math.ceil(ev.length / 8)), lastX = -1e9;
-    for (var r = 0; r < ev.length; r += every) {
-      var tx = LEFT + (r + 0.5) * slot;
-      if (tx - lastX < 90) continue;
-      lastX = tx;
+    // Ticks: the real times of a few events, or a linear scale.
+    var tick = function (tx, t) {
       svg.appendChild(s('line', { x1: tx, x2: tx, y1: TOP, y2: H - 24, stroke: '#eaeef2' }));
-      svg.appendChild(s('text', { x: tx, y: H - 10, 'text-anchor': 'middle', fill: '#656d76' }, fmtT(ev[r])));
+      svg.appendChild(s('text', { x: tx, y: H - 10, 'text-anchor': 'middle', fill: '#656d76' }, fmtT(t)));
+    };
+    if (mode === 'time') {
+      var step = niceStep((hi - lo) / 8);
+      for (var t = Math.ceil(lo / step) * step; t <= hi; t += step) if (x(t) > LEFT + 30) tick(x(t), t);
+    } else {
+      var every = Math.max(1, Math.ceil(ev.length / 8)), lastX = -1e9;
+      for (var r = 0; r < ev.length; r += every) {
+        var tx = LEFT + (r + 0.5) * slot;
+        if (tx - lastX < 90) continue;
+        lastX = tx;
+        tick(tx, ev[r]);
+      }
     }
     var points = [];
     var centre = {};
@@ -315,7 +335,7 @@
       svg.appendChild(s('circle', { cx: Math.max(bc.x0 + 8, path.length ? path[path.length - 1][0] : 0), cy: bc.y + (LH - 10) / 2, r: 4.5, fill: '#cf222e', 'pointer-events': 'none' }));
     }
     var legend = h('div', { class: 'legend' },
-      h('span', null, 'x: invocations and completions in order (spacing not to scale)'),
+      h('span', null, mode === 'time' ? 'x: ' + (UNIT === 'index' ? 'history index' : 'time') + ' to scale' : 'x: invocations and completions in order (spacing not to scale)'),
       h('span', null, h('span', { class: 'sw', style: 'background:#d8f0de;border:1px solid #2e8b57' }), 'in the linearizable prefix (n: its place in the linearization; dots: a possible linearization point)'),
       h('span', null, h('span', { class: 'sw', style: 'background:#ffd8d6;border:2px solid #cf222e' }), 'cannot be placed'),
       h('span', null, h('span', { class: 'sw', style: 'background:#fff3c4;border:1px solid #b08800' }), 'pending, legal in the end state'),
