@@ -494,3 +494,21 @@ fn nearly_empty_unknown_run_renders() {
         ],
     );
 }
+
+/// A real Jepsen history without op times: the failure picture and the
+/// timeline work on history indexes.
+#[test]
+fn jepsen_etcd_history_renders_by_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::corpus_lin_run(tmp.path());
+    check_render(
+        "etcd-000",
+        tmp.path(),
+        &[
+            "data-verdict=\"invalid\"",
+            "id=\"lin-failure-0\"",
+            "lin-blocked-label",
+            "id=\"perf-none\"",
+        ],
+    );
+}

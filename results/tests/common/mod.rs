@@ -142,3 +142,19 @@ pub fn invalid_txn_run(dir: &Path) -> RunSummary {
     i.source = Some(path.display().to_string());
     results::write_run(dir, &i, &h, vec![c]).unwrap()
 }
+
+/// A real Jepsen etcd history (jepsen.util log: no op times, so the
+/// report places ops by history index), not linearizable.
+pub fn corpus_lin_run(dir: &Path) -> RunSummary {
+    let path = corpus().join("linearizability/etcd/etcd_000.log");
+    let h = history::read_file(&path, None).expect("corpus history");
+    let c = lin_check(&h);
+    assert_eq!(c.valid, results::Verdict::Invalid);
+    let i = RunInfo {
+        test: "etcd_000".into(),
+        target: Some("etcd".into()),
+        source: Some(path.display().to_string()),
+        ..RunInfo::default()
+    };
+    results::write_run(dir, &i, &h, vec![c]).unwrap()
+}
