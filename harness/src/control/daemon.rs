@@ -45,8 +45,10 @@ impl Started {
 const ALIVE: &str = "alive() { kill -0 \"$1\" 2>/dev/null || return 1; \
      st=$(sed 's/.*) //' /proc/\"$1\"/stat 2>/dev/null | cut -d' ' -f1); [ \"$st\" != Z ]; }\n";
 
-/// Start the daemon unless its pid file names a live process.
-pub async fn start(remote: &Remote, d: &Daemon) -> Result<Started, Error> {
+/// The shell script [`start`] runs: starts the daemon in its own session
+/// unless its pid file names a live process, and prints `started PID` or
+/// `running PID`. Also what a nemesis runs to restart a killed daemon.
+pub fn start_script(d: &Daemon) -> String {
     let mut argv = vec![q(&d.bin)];
     argv.extend(d.args.iter().map(|a| q(a)));
     let mut script = String::from(ALIVE);
@@ -70,7 +72,12 @@ pub async fn start(remote: &Remote, d: &Daemon) -> Result<Started, Error> {
         argv.join(" "),
         log = q(&d.logfile),
     ));
-    let mut cmd = Cmd::new(script);
+    script
+}
+
+/// Start the daemon unless its pid file names a live process.
+pub async fn start(remote: &Remote, d: &Daemon) -> Result<Started, Error> {
+    let mut cmd = Cmd::new(start_script(d));
     if let Some(u) = &d.user {
         cmd = cmd.sudo(u.clone());
     }

@@ -84,6 +84,18 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, whatever a message from elsewhere contains.
+        let mut s = String::new();
+        self.write(&mut s)?;
+        if s.contains(['\n', '\r']) {
+            s = s.replace("\r\n", " ").replace(['\n', '\r'], " ");
+        }
+        f.write_str(&s)
+    }
+}
+
+impl Error {
+    fn write(&self, f: &mut impl fmt::Write) -> fmt::Result {
         write!(f, "{}: ", self.node)?;
         if let Some(c) = &self.command {
             write!(f, "`{c}`: ")?;
@@ -154,6 +166,8 @@ mod tests {
 
     #[test]
     fn one_line_messages() {
+        let e = Error::new("n2", ErrorKind::Local("two\nlines\r\nhere".into()));
+        assert_eq!(e.to_string(), "n2: two lines here");
         let e = Error::new(
             "n3",
             ErrorKind::ConnectTimeout {

@@ -38,9 +38,12 @@ use std::time::Duration;
 
 /// A command to run on a node.
 ///
-/// The script is handed to the login shell of the SSH user (`sh -c` under
-/// `sudo`), so pipes, redirections and `&&` work. Use [`Cmd::argv`] to run a
-/// program with arguments that are quoted for you.
+/// The script runs as `timeout -k 2 <secs> sh -c <script>` on the node
+/// (POSIX `sh`, so pipes, redirections and `&&` work; a timed-out command
+/// and its process group are killed there). Use [`Cmd::argv`] to run a
+/// program with arguments that are quoted for you. A process meant to
+/// outlive its command must leave the process group (`setsid`, or
+/// [`daemon::start`]) and close stdout/stderr, or the command will not end.
 #[derive(Clone)]
 pub struct Cmd {
     script: Vec<u8>,
