@@ -631,6 +631,13 @@ impl Injector {
         }
     }
 
+    /// Give up the heal guarantee and leave every active fault in place
+    /// (`shakedown fault`): the state file keeps them for a later
+    /// `shakedown heal`. Returns what is active.
+    pub fn leave_active(mut self) -> ActiveFaults {
+        std::mem::take(&mut self.state)
+    }
+
     /// Heal now, blocking the calling thread (for `Drop` and panic paths):
     /// a fresh runtime in a helper thread and fresh SSH connections, so it
     /// works inside or outside an async context.

@@ -1,11 +1,334 @@
-//! `shakedown fault partition|kill|pause|clock|packet ...`
+//! `shakedown fault partition|kill|pause|clock|packet [options] --cluster NAME|--nodes-file F`:
+//! apply one fault by hand and leave it active. The fault is recorded in
+//! the state file beside the nodes file (`nodes.faults.json`), so
+//! `shakedown heal` undoes it later, also from another shell.
 
+use super::exit;
+use harness::control::local;
+use harness::control::{Cluster, Nodes};
+use nemesis::{
+    Effect, FaultOp, Grudge, Hooks, Injector, PacketSpec, PartitionTarget, ProcessHooks, Rng,
+    StateFile, Targets,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    fault: Fault,
+    #[command(flatten)]
+    on: On,
+}
 
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("shakedown fault: not implemented yet");
-    ExitCode::from(super::exit::ERROR)
+/// Which cluster (shared with `shakedown heal`).
+#[derive(clap::Args, Clone)]
+pub struct On {
+    /// A local cluster by name (its nodes file is /var/lib/shakedown/NAME/nodes.json).
+    #[arg(long, global = true, conflicts_with = "nodes_file")]
+    pub cluster: Option<String>,
+    /// A nodes file (JSON: `ssh` settings and `nodes`).
+    #[arg(long, global = true)]
+    pub nodes_file: Option<PathBuf>,
+    /// The fault state file (default: beside the nodes file, `*.faults.json`).
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+}
+
+impl On {
+    /// The nodes (if any could be found) and the state file.
+    pub fn resolve(&self) -> Result<(Option<Nodes>, StateFile), String> {
+        let nodes_file = match (&self.cluster, &self.nodes_file) {
+            (Some(c), _) => {
+                local::check_name(c).map_err(|e| e.to_string())?;
+                Some(local::nodes_file(c))
+            }
+            (None, Some(f)) => Some(f.clone()),
+            (None, None) if self.state.is_some() => None,
+            (None, None) => Some(local::nodes_file(local::DEFAULT_NAME)),
+        };
+        let nodes = match &nodes_file {
+            Some(f) => Some(Nodes::load(f)?),
+            None => None,
+        };
+        let state = match (&self.state, &nodes_file) {
+            (Some(s), _) => StateFile::new(s),
+            (None, Some(f)) => StateFile::for_nodes_file(f),
+            (None, None) => unreachable!("either a state file or a nodes file"),
+        };
+        Ok((nodes, state))
+    }
+}
+
+#[derive(clap::Subcommand)]
+enum Fault {
+    /// Cut the network: each node drops traffic from the nodes it has a grudge against.
+    Partition {
+        /// How to split the nodes.
+        #[arg(long, value_enum, default_value = "isolate")]
+        mode: PartMode,
+        /// The node to isolate (isolate mode; random otherwise).
+        #[arg(long)]
+        node: Option<String>,
+        /// The grudge, as JSON: `{"n1": ["n2", "n3"]}` (grudge mode).
+        #[arg(long)]
+        grudge: Option<String>,
+        /// Seed for the random modes.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// SIGKILL the process named by the pid file; `heal` restarts it with --start.
+    Kill {
+        #[command(flatten)]
+        proc: Proc,
+        /// Shell script that starts the process again in the background
+        /// (`{node}`, `{host}`, `{data_dir}` are replaced).
+        #[arg(long)]
+        start: String,
+    },
+    /// SIGSTOP the process named by the pid file; `heal` resumes it.
+    Pause {
+        #[command(flatten)]
+        proc: Proc,
+    },
+    /// Skew clocks (libfaketime on local clusters, `date -s` elsewhere).
+    Clock {
+        /// Nodes (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// Move the clocks by this many ms.
+        #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["strobe_ms", "reset"])]
+        bump_ms: Option<i64>,
+        /// Flip the clocks by this many ms and back, every --period-ms for --duration-ms.
+        #[arg(long, allow_negative_numbers = true, conflicts_with = "reset")]
+        strobe_ms: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        period_ms: u64,
+        #[arg(long, default_value_t = 5000)]
+        duration_ms: u64,
+        /// Every skewed clock back to true time.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Drop a fraction of packets (iptables); delay/duplicate/reorder/corrupt need tc netem.
+    Packet {
+        /// Nodes (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// Fraction of input packets dropped, 0..1.
+        #[arg(long)]
+        loss: Option<f64>,
+        #[arg(long)]
+        delay_ms: Option<u64>,
+        #[arg(long)]
+        jitter_ms: Option<u64>,
+        /// Percent.
+        #[arg(long)]
+        duplicate: Option<f64>,
+        /// Percent.
+        #[arg(long)]
+        reorder: Option<f64>,
+        /// Percent.
+        #[arg(long)]
+        corrupt: Option<f64>,
+    },
+    /// Measure every node's clock offset (changes nothing).
+    CheckOffsets,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum PartMode {
+    Isolate,
+    Halves,
+    Majority,
+    MajoritiesRing,
+    Bridge,
+    Grudge,
+}
+
+#[derive(clap::Args)]
+struct Proc {
+    /// Nodes (comma-separated; default all).
+    #[arg(long, value_delimiter = ',')]
+    nodes: Vec<String>,
+    /// The process's pid file on each node (`{node}`, `{host}`,
+    /// `{data_dir}` are replaced).
+    #[arg(long)]
+    pid_file: String,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match fault(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn fill(template: &str, n: &harness::control::Node) -> String {
+    template
+        .replace("{node}", &n.name)
+        .replace("{host}", &n.host)
+        .replace("{data_dir}", n.data_dir.as_deref().unwrap_or(""))
+}
+
+fn fault(args: Args) -> Result<(), String> {
+    let (nodes, file) = args.on.resolve()?;
+    let nodes = nodes.ok_or("no nodes: give --cluster NAME or --nodes-file F")?;
+    let names = nodes.names();
+    let pick = |v: &[String]| -> Result<Vec<String>, String> {
+        for n in v {
+            if !names.contains(n) {
+                return Err(format!("no node {n:?} (nodes: {})", names.join(", ")));
+            }
+        }
+        Ok(if v.is_empty() {
+            names.clone()
+        } else {
+            v.to_vec()
+        })
+    };
+    let mut hooks = Hooks::default();
+    let op = match args.fault {
+        Fault::Partition {
+            mode,
+            node,
+            grudge,
+            seed,
+        } => {
+            let mut rng = Rng::seed(seed);
+            let g = match mode {
+                PartMode::Isolate => {
+                    let n = match node {
+                        Some(n) => pick(&[n])?.remove(0),
+                        None => rng.pick(&names).clone(),
+                    };
+                    Grudge::isolate(&names, &n)
+                }
+                PartMode::Halves => Grudge::random_halves(&names, &mut rng),
+                PartMode::Majority => Grudge::majority_minority(&names, &mut rng),
+                PartMode::MajoritiesRing => Grudge::majorities_ring(&names, &mut rng),
+                PartMode::Bridge => Grudge::bridge(&names, &mut rng),
+                PartMode::Grudge => {
+                    let text = grudge.ok_or("--mode grudge needs --grudge '{\"n1\": [\"n2\"]}'")?;
+                    let g: Grudge = serde_json::from_str(&text).map_err(|e| {
+                        format!("--grudge: expected {{\"node\": [\"node\", ...]}}: {e}")
+                    })?;
+                    g.validate(&names).map_err(|e| e.0)?
+                }
+            };
+            FaultOp::StartPartition {
+                target: PartitionTarget::Grudge(g),
+            }
+        }
+        Fault::Kill { proc, start } => {
+            let targets = pick(&proc.nodes)?;
+            for n in &nodes.nodes {
+                hooks.process.insert(
+                    n.name.clone(),
+                    ProcessHooks::new(fill(&proc.pid_file, n), fill(&start, n)),
+                );
+            }
+            FaultOp::Kill {
+                targets: Targets::Nodes(targets),
+            }
+        }
+        Fault::Pause { proc } => {
+            let targets = pick(&proc.nodes)?;
+            for n in &nodes.nodes {
+                hooks.process.insert(
+                    n.name.clone(),
+                    ProcessHooks::new(fill(&proc.pid_file, n), String::new()),
+                );
+            }
+            FaultOp::Pause {
+                targets: Targets::Nodes(targets),
+            }
+        }
+        Fault::Clock {
+            nodes: ns,
+            bump_ms,
+            strobe_ms,
+            period_ms,
+            duration_ms,
+            reset,
+        } => {
+            let ns = pick(&ns)?;
+            match (bump_ms, strobe_ms, reset) {
+                (Some(b), None, false) => FaultOp::BumpClock {
+                    deltas: ns.into_iter().map(|n| (n, b)).collect::<BTreeMap<_, _>>(),
+                },
+                (None, Some(s), false) => FaultOp::StrobeClock {
+                    nodes: ns,
+                    delta_ms: s,
+                    period_ms,
+                    duration_ms,
+                },
+                (None, None, true) => FaultOp::ResetClock,
+                _ => return Err("give one of --bump-ms, --strobe-ms, --reset".into()),
+            }
+        }
+        Fault::Packet {
+            nodes: ns,
+            loss,
+            delay_ms,
+            jitter_ms,
+            duplicate,
+            reorder,
+            corrupt,
+        } => {
+            if let Some(p) = loss {
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(format!("--loss must be in 0..1, not {p}"));
+                }
+            }
+            let spec = PacketSpec {
+                loss,
+                delay_ms,
+                jitter_ms,
+                duplicate,
+                reorder,
+                corrupt,
+            };
+            if spec.is_empty() {
+                return Err(
+                    "give at least one of --loss, --delay-ms, --duplicate, --reorder, --corrupt"
+                        .into(),
+                );
+            }
+            FaultOp::StartPacket {
+                nodes: pick(&ns)?,
+                spec,
+            }
+        }
+        Fault::CheckOffsets => FaultOp::CheckOffsets,
+    };
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let cluster = Cluster::new(&nodes);
+        let mut inj =
+            Injector::new(&nodes, cluster.clone(), hooks, Some(file.clone())).map_err(|e| e.0)?;
+        let res = inj.apply(&op).await;
+        let active = inj.leave_active();
+        cluster.disconnect().await;
+        let effect: Effect = res.map_err(|e| e.0)?;
+        for w in &effect.warnings {
+            eprintln!("warning: {w}");
+        }
+        crate::outln!("{} {}", effect.f, effect.value);
+        if active.is_empty() {
+            crate::outln!("active faults: none");
+        } else {
+            crate::outln!("active faults: {}", active.summary());
+            crate::outln!(
+                "recorded in {}; undo with: shakedown heal --state {}",
+                file.path.display(),
+                file.path.display()
+            );
+        }
+        Ok(())
+    })
 }

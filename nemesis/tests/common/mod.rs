@@ -84,12 +84,14 @@ pub fn connectivity(c: &LocalCluster, port: u16) -> BTreeMap<(String, String), b
             for to in nodes.iter().filter(|t| t.name != from.name) {
                 cmd.arg(format!("{}:{port}", to.host));
             }
-            (from.name.clone(), cmd.output())
+            cmd.stdout(std::process::Stdio::piped());
+            (from.name.clone(), cmd.spawn().expect("run probe"))
         })
         .collect();
+    // All probes run at once: one connect timeout in all.
     let mut out = BTreeMap::new();
-    for (from, res) in children {
-        let o = res.expect("run probe");
+    for (from, child) in children {
+        let o = child.wait_with_output().expect("run probe");
         assert!(o.status.success(), "probe failed: {o:?}");
         for line in String::from_utf8_lossy(&o.stdout).lines() {
             let (target, verdict) = line.split_once(' ').unwrap();
