@@ -4,7 +4,8 @@
 //! on 10.77.130.0/24, prints a latency distribution (p50/p90/p99/max) of
 //! one command on all 5 nodes in parallel over warm connections, then runs
 //! the divan benchmarks (warm fan-out, warm single command, connection
-//! setup), then tears the cluster down. Without root it prints why and exits.
+//! setup, 50 MB upload and download), then tears the cluster down.
+//! Without root it prints why and exits.
 
 use harness::control::local::{self, LocalCluster, Options};
 use harness::control::{Cluster, Remote};
@@ -63,6 +64,9 @@ fn main() {
     });
     percentiles();
     divan::main();
+    if let Some(p) = BIG.get() {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 /// p50/p90/p99 of `run_all("true")` on 5 warm nodes; divan reports medians
@@ -139,4 +143,51 @@ fn connect_5_nodes(b: divan::Bencher) {
             c.disconnect().await;
         })
     });
+}
+
+static BIG: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+fn big_file() -> &'static std::path::Path {
+    BIG.get_or_init(|| {
+        let p = std::env::temp_dir().join(format!("shk-bench-{}.bin", std::process::id()));
+        let mut data = vec![0u8; 50 * 1024 * 1024];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for chunk in data.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(&p, data).unwrap();
+        p
+    })
+}
+
+/// Upload 50 MB (stream, sha256 on both sides, rename into place).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn upload_50_mb(b: divan::Bencher) {
+    let s = state();
+    let n3 = s.cluster.node("n3").unwrap();
+    let local = big_file();
+    let dir = s.local.node("n3").unwrap().data_dir.clone().unwrap();
+    b.bench(|| {
+        s.rt.block_on(n3.upload(local, &format!("{dir}/big.bin")))
+            .unwrap()
+    });
+}
+
+/// Download 50 MB (sha256 on the node, streamed and hashed here).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn download_50_mb(b: divan::Bencher) {
+    let s = state();
+    let n3 = s.cluster.node("n3").unwrap();
+    let dir = s.local.node("n3").unwrap().data_dir.clone().unwrap();
+    s.rt.block_on(n3.upload(big_file(), &format!("{dir}/big.bin")))
+        .unwrap();
+    let back = big_file().with_extension("back");
+    b.bench(|| {
+        s.rt.block_on(n3.download(&format!("{dir}/big.bin"), &back))
+            .unwrap()
+    });
+    let _ = std::fs::remove_file(back);
 }
