@@ -47,13 +47,19 @@ const WRITES_PER_KEY: usize = 32;
 /// A list-append history of `n` txns (2n ops): valid (strict
 /// serializable) when `stale` is 0, else reads may lag behind.
 pub fn generate(n: usize, seed: u64, stale: u64) -> History {
+    generate_with(n, seed, stale, false)
+}
+
+/// Like [`generate`]; `registers`: write/read single values (rw-register)
+/// instead of append/read lists.
+pub fn generate_with(n: usize, seed: u64, stale: u64, registers: bool) -> History {
     let mut rng = Rng(seed);
     // Every key's list, by key id; `active` holds the keys txns pick from.
     let mut lists: Vec<Vec<i64>> = vec![Vec::new(); ACTIVE_KEYS as usize];
     let mut active: Vec<usize> = (0..ACTIVE_KEYS as usize).collect();
     let mut running: Vec<Option<Vec<(bool, usize, i64)>>> = vec![None; CLIENTS];
     let mut ops: Vec<Op> = Vec::with_capacity(2 * n);
-    let append = Value::Str("append".into());
+    let append = Value::Str(if registers { "w" } else { "append" }.into());
     let read = Value::Str("r".into());
     let (mut started, mut done, mut next_val) = (0, 0, 1i64);
     while done < n {
@@ -104,8 +110,14 @@ pub fn generate(n: usize, seed: u64, stale: u64) -> History {
                             0
                         };
                         let len = lists[k].len().saturating_sub(lag);
-                        let l = lists[k][..len].iter().map(|&x| Value::Int(x)).collect();
-                        out.push(Value::List(vec![read.clone(), key, Value::List(l)]));
+                        let seen = if registers {
+                            lists[k][..len]
+                                .last()
+                                .map_or(Value::Nil, |&x| Value::Int(x))
+                        } else {
+                            Value::List(lists[k][..len].iter().map(|&x| Value::Int(x)).collect())
+                        };
+                        out.push(Value::List(vec![read.clone(), key, seen]));
                     }
                 }
                 ops.push(Op::ok(c as u64, "txn", Value::List(out)));
@@ -156,6 +168,32 @@ fn list_append_stale_reads(bencher: divan::Bencher, n: usize) {
     bencher.bench_local(|| {
         let r = check(&h, &opts);
         assert_eq!(r.valid, checkers::verdict::Validity::Invalid);
+        r
+    });
+}
+
+/// rw-register: the same store and shape, single-value reads; checked with
+/// no version-order assumptions and with linearizable keys.
+#[divan::bench(args = [100_000, 1_000_000], sample_count = 1, sample_size = 1)]
+fn rw_register(bencher: divan::Bencher, n: usize) {
+    let h = generate_with(n, 42, 0, true);
+    let opts = Options {
+        workload: Workload::RwRegister,
+        rw_assume: checkers::txn::RwAssume {
+            linearizable_keys: true,
+            sequential_keys: false,
+        },
+        ..Options::default()
+    };
+    let r = check(&h, &opts);
+    eprintln!(
+        "rw-register (linearizable keys), {n} txns: {} ms {:?}, graph {:?}",
+        r.elapsed_ms, r.phase_ms, r.graph
+    );
+    drop(r);
+    bencher.bench_local(|| {
+        let r = check(&h, &opts);
+        assert!(r.anomaly_types.is_empty(), "{:?}", r.anomaly_types);
         r
     });
 }

@@ -62,7 +62,7 @@ pub fn analyze(
     }
     let status = |txn: u32| t.txns[txn as usize].status;
     // Info txns count as committed once someone read their writes.
-    let mut observed: FxHashSet<u32> = FxHashSet::default();
+    let mut observed: Vec<bool> = t.txns.iter().map(|x| x.status == Status::Ok).collect();
     // External reads by (key, value).
     let mut readers: FxHashMap<(u32, Elem), Vec<u32>> = FxHashMap::default();
     for (i, m) in t.mops.iter().enumerate() {
@@ -131,7 +131,7 @@ pub fn analyze(
             }
             continue;
         }
-        observed.insert(wt);
+        observed[wt as usize] = true;
         edges.push(Edge {
             from: wt,
             to: reader,
@@ -151,7 +151,7 @@ pub fn analyze(
             });
         }
     }
-    let committed = |txn: u32| status(txn) == Status::Ok || observed.contains(&txn);
+    let committed = |txn: u32| observed[txn as usize];
 
     // Lost update: two committed txns read the same version and both wrote the key.
     let mut rmw: Vec<(u32, Elem, u32)> = Vec::new();
