@@ -14,6 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Longest value text kept per op in the timeline (the rest is in history.jsonl).
 const VALUE_MAX: usize = 160;
+/// Shortest, when the history is so big that values are cut to keep the
+/// page small.
+const VALUE_MIN: usize = 24;
+/// Bytes of value text the timeline may embed, about: a million-op
+/// transactional history has a long, distinct value per op.
+const VALUE_BUDGET: usize = 8_000_000;
 /// Calls drawn around a linearizability failure.
 const LIN_WINDOW_MAX: usize = 60;
 /// Prefix steps placed in the failure picture (all are in the table).
@@ -81,8 +87,9 @@ struct Timeline {
     ix: Vec<i64>,
     /// Completion index minus invocation index, 0 when none.
     cx: Vec<u64>,
-    /// Distinct value texts, and per call the invocation's and the
-    /// completion's value (-1: none).
+    /// Distinct value texts in order of first use, and per call the
+    /// invocation's and the completion's value: -1 none, 0 the next new
+    /// text of `vs`, k > 0 the text `vs[k - 1]` (see `ValueTable::reference`).
     vs: Vec<String>,
     vi: Vec<i64>,
     vo: Vec<i64>,
@@ -93,18 +100,23 @@ struct Timeline {
 struct ValueTable {
     texts: Vec<String>,
     ids: HashMap<String, i64>,
+    max: usize,
 }
 
 impl ValueTable {
-    fn id(&mut self, v: &history::Value) -> i64 {
-        let text = value_text(v, VALUE_MAX);
+    /// A reference to the value's text, read in call order (invocation,
+    /// then completion): `0` is the next new entry of the table, `k > 0`
+    /// the existing entry `k - 1`. Distinct values, the bulk of a
+    /// transactional history, then cost one digit each.
+    fn reference(&mut self, v: &history::Value) -> i64 {
+        let text = value_text(v, self.max);
         if let Some(&i) = self.ids.get(&text) {
-            return i;
+            return i + 1;
         }
         let i = self.texts.len() as i64;
         self.texts.push(text.clone());
         self.ids.insert(text, i);
-        i
+        0
     }
 }
 
@@ -164,6 +176,7 @@ fn timeline(history: &History, axis: Axis, calls: &[(usize, Option<usize>)]) -> 
     let mut values = ValueTable {
         texts: Vec::new(),
         ids: HashMap::new(),
+        max: (VALUE_BUDGET / (2 * calls.len()).max(1)).clamp(VALUE_MIN, VALUE_MAX),
     };
     let mut fs: HashMap<&str, u32> = HashMap::new();
     // Lanes: a process keeps its lane; a new process takes the first lane
@@ -217,9 +230,16 @@ fn timeline(history: &History, axis: Axis, calls: &[(usize, Option<usize>)]) -> 
         t.ix.push(op.index as i64 - prev_index);
         prev_index = op.index as i64;
         t.cx.push(comp.map_or(0, |c| ops[c].index.saturating_sub(op.index)));
-        t.vi.push(values.id(&op.value));
+        // A completed txn's value is its invocation's with the reads
+        // filled in: the invocation's adds nothing.
+        let ok = code == 0;
+        t.vi.push(if ok && op.f == "txn" {
+            -1
+        } else {
+            values.reference(&op.value)
+        });
         t.vo.push(match comp {
-            Some(c) => values.id(&ops[c].value),
+            Some(c) => values.reference(&ops[c].value),
             None => -1,
         });
     }

@@ -96,11 +96,14 @@
   // ---- decoded timeline columns ------------------------------------------
   var T = D.tl, N = T.n, END = D.span || 1;
   var ST = new Float64Array(N), EN = new Float64Array(N), LN = new Uint32Array(N), OC = new Uint8Array(N), FI = new Uint16Array(N);
-  var IX = new Float64Array(N);
+  var IX = new Float64Array(N), VI = new Int32Array(N), VO = new Int32Array(N);
   var sorted = true;
   (function () {
-    var acc = 0, ix = 0;
+    var acc = 0, ix = 0, fresh = 0;
+    // Value references: -1 none, 0 the next new text, k the text k - 1.
+    var ref = function (r) { return r < 0 ? -1 : r === 0 ? fresh++ : r - 1; };
     for (var i = 0; i < N; i++) {
+      VI[i] = ref(T.vi[i]); VO[i] = ref(T.vo[i]);
       acc += T.st[i]; ix += T.ix[i];
       ST[i] = acc; IX[i] = ix;
       EN[i] = T.du[i] < 0 ? END : acc + T.du[i];
@@ -125,8 +128,9 @@
 
   function callText(i) {
     var f = T.fs[FI[i]], o = OUTCOMES[OC[i]];
-    var v = T.vs[T.vi[i]], out = T.vo[i] >= 0 ? T.vs[T.vo[i]] : null;
-    var lines = ['process ' + T.pr[i] + ' · ' + f + ' ' + v + (o === 'ok' && out !== null && out !== v ? ' → ' + out : '') + ' · ' + o];
+    var v = VI[i] >= 0 ? T.vs[VI[i]] : '', out = VO[i] >= 0 ? T.vs[VO[i]] : null;
+    var what = v === '' && out !== null ? f + ' ' + out : f + ' ' + v + (o === 'ok' && out !== null && out !== v ? ' → ' + out : '');
+    var lines = ['process ' + T.pr[i] + ' · ' + what + ' · ' + o];
     lines.push('invoked #' + IX[i] + ' at ' + fmtT(ST[i]));
     if (T.du[i] >= 0) lines.push('completed #' + (IX[i] + T.cx[i]) + ' at ' + fmtT(EN[i]) + ' (' + fmtDur(T.du[i]) + ')');
     else lines.push('never completed: its outcome is unknown');
@@ -605,8 +609,8 @@
           var x0 = X(ST[i]), x1 = X(EN[i]);
           if (x1 - x0 < 36 || labels > 3000) return;
           labels++;
-          var out = T.vo[i] >= 0 && OC[i] === 0 ? T.vs[T.vo[i]] : null, v = T.vs[T.vi[i]];
-          var text = T.fs[FI[i]] + ' ' + v + (out !== null && out !== v ? '→' + out : '');
+          var out = VO[i] >= 0 && OC[i] === 0 ? T.vs[VO[i]] : null, v = VI[i] >= 0 ? T.vs[VI[i]] : '';
+          var text = T.fs[FI[i]] + ' ' + (v === '' && out !== null ? out : v + (out !== null && out !== v ? '→' + out : ''));
           ctx.fillStyle = '#fff'; ctx.font = '10px system-ui,sans-serif';
           ctx.fillText(clip(text, Math.floor((Math.min(x1, cssW) - Math.max(x0, LEFT) - 6) / 5.6)), Math.max(x0, LEFT) + 3, TOP + LN[i] * laneH + laneH / 2 + 3.5);
           ctx.fillStyle = COL[OUTCOMES[o]];
