@@ -687,6 +687,16 @@ fn up_is_idempotent_and_down_leaves_nothing_behind() {
     let again = local::up(&local::Options::new(&name, 3).subnet(c.subnet)).unwrap();
     assert_eq!(again.nodes.nodes, c.nodes.nodes);
     assert_eq!(again.sshd_pid("n1"), Some(sshd[0]));
+    // A dead sshd is restarted in place by `up`, keeping keys and the rest.
+    c.stop_sshd("n2", true).unwrap();
+    assert_eq!(c.sshd_pid("n2"), None);
+    let again = local::up(&local::Options::new(&name, 3).subnet(c.subnet)).unwrap();
+    assert_eq!(again.nodes.nodes, c.nodes.nodes);
+    assert_eq!(again.sshd_pid("n1"), Some(sshd[0]));
+    let sshd: Vec<u32> = ["n1", "n2", "n3"]
+        .iter()
+        .map(|n| c.sshd_pid(n).unwrap())
+        .collect();
 
     // Start something in a node that outlives its session (like a database).
     let r = remote(&c, "n1");

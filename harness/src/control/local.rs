@@ -523,6 +523,16 @@ pub fn up(opts: &Options) -> Result<LocalCluster> {
         if same && c.status().iter().all(|s| s.healthy()) {
             return Ok(c);
         }
+        // Only some sshds died (a nemesis, a test): restart them in place,
+        // keeping keys and data.
+        if same && c.status().iter().all(|s| s.netns_exists) {
+            for s in c.status().iter().filter(|s| !s.healthy()) {
+                let _ = c.start_sshd(&s.name);
+            }
+            if c.status().iter().all(|s| s.healthy()) {
+                return Ok(c);
+            }
+        }
     }
     // Leftovers from a crash, a different size, or a broken node: start over.
     down(name)?;
