@@ -3,6 +3,7 @@
 //! harness or its input failed). Each subcommand lives in `src/cmd/`.
 
 mod cmd;
+mod test_file;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -284,7 +284,7 @@ impl Input {
                 model = r["model"].as_str().and_then(|m| m.parse().ok());
             }
         }
-        let checker = match workload {
+        match workload {
             None => Checker::Linearizable(linearizable::Options {
                 model: model.unwrap_or(ModelKind::CasRegister),
                 initial: initial.clone(),
@@ -302,8 +302,7 @@ impl Input {
                 },
                 ..Default::default()
             }),
-        };
-        checker
+        }
     }
 }
 

@@ -1,11 +1,424 @@
-//! `shakedown run TEST.yaml`
+//! `shakedown run TEST.yaml`: the whole test.
+//!
+//! 1. read the test file (CLI flags override it);
+//! 2. reach the nodes: reuse or build the local cluster, or connect to the
+//!    listed machines; a node that cannot be reached stops the run (exit 3);
+//! 3. install and start the database on every node, wait until it serves;
+//! 4. run the clients beside the nemesis for the time limit, recording the
+//!    history as it goes (`history.jsonl`); heal every fault; let the
+//!    cluster recover; final reads;
+//! 5. download node logs, tear the database down (unless asked not to);
+//! 6. check the history and write the run directory with its report.
+//!
+//! Faults are healed on every path: by the run loop after the main phase
+//! (also after Ctrl-C), by the nemesis when it is dropped (an error), by a
+//! panic hook, and by `shakedown heal` from the state file after a crash.
 
+use super::exit;
+use crate::test_file::{Target, TestFile};
+use harness::control::{self, local, Cluster, Node, Nodes};
+use harness::run::{self as run_loop, Cancel, Progress, RecorderConfig, RunConfig};
+use nemesis::schedule::FaultKind;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use targets::etcd::db::EtcdDb;
+use targets::etcd::{ClientOptions, EtcdConnect};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The test file (YAML).
+    pub test: PathBuf,
+    /// Length of the main phase (e.g. 60s, 5m).
+    #[arg(long, value_parser = super::check::parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// Number of concurrent clients.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Total ops/s over all clients.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Nodes in the local cluster (with `cluster: {local: N}`).
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Faults to inject, comma-separated (partition,kill,pause,clock,packet),
+    /// or `none`.
+    #[arg(long, value_delimiter = ',')]
+    pub nemesis: Option<Vec<String>>,
+    /// Seed for the generator and the nemesis schedule.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Leave the database running (and its data) after the test.
+    #[arg(long)]
+    pub leave_db_running: bool,
+    /// Run the test this many times (the exit code is the worst verdict).
+    #[arg(long, default_value_t = 1)]
+    pub test_count: usize,
+    /// Where run directories go (default: the test file's `results`, else ./results).
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("shakedown run: not implemented yet");
-    ExitCode::from(super::exit::ERROR)
+/// A failure of the harness itself (exit 3): one line a person understands.
+struct Failed(String);
+
+impl<E: std::fmt::Display> From<E> for Failed {
+    fn from(e: E) -> Failed {
+        Failed(e.to_string())
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let (mut test, text) = match TestFile::load(&args.test) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    if let Err(e) = apply_overrides(&mut test, &args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::ERROR);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let mut worst = exit::VALID;
+    for i in 0..args.test_count.max(1) {
+        if args.test_count > 1 {
+            eprintln!("shakedown: run {} of {}", i + 1, args.test_count);
+        }
+        let seed = match test.seed {
+            Some(s) => s.wrapping_add(i as u64),
+            None => results::time::now_unix_ms() ^ (std::process::id() as u64) << 32,
+        };
+        let code = match runtime.block_on(run_once(&test, &text, &args, seed)) {
+            Ok(code) => code,
+            Err(Failed(e)) => {
+                eprintln!("error: {e}");
+                exit::ERROR
+            }
+        };
+        worst = worse(worst, code);
+        if code == exit::ERROR {
+            break;
+        }
+    }
+    ExitCode::from(worst)
+}
+
+/// Error beats invalid beats unknown beats valid.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        exit::VALID => 0,
+        exit::UNKNOWN => 1,
+        exit::INVALID => 2,
+        _ => 3,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
+    if let Some(t) = args.time_limit {
+        test.time_limit = t;
+    }
+    if let Some(c) = args.concurrency {
+        test.concurrency = c;
+    }
+    if let Some(r) = args.rate {
+        test.rate = Some(r);
+    }
+    if let Some(n) = args.nodes {
+        match &mut test.cluster {
+            Some(c) => c.local = n,
+            None => {
+                return Err(
+                    "--nodes sets the size of a local cluster, but the test file lists its nodes"
+                        .into(),
+                )
+            }
+        }
+    }
+    if let Some(faults) = &args.nemesis {
+        test.nemesis.faults = if faults.iter().any(|f| f == "none") {
+            Vec::new()
+        } else {
+            faults
+                .iter()
+                .map(|f| {
+                    serde_json::from_value::<FaultKind>(serde_json::Value::String(f.clone())).map_err(|_| {
+                        format!("--nemesis {f:?}: expected partition, kill, pause, clock, packet or none")
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+    }
+    if let Some(s) = args.seed {
+        test.seed = Some(s);
+    }
+    if args.leave_db_running {
+        test.leave_running = true;
+    }
+    test.validate()
+}
+
+async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result<u8, Failed> {
+    let started_ms = results::time::now_unix_ms();
+    // 1. The nodes.
+    let (nodes, state_file) = reach_nodes(test).await?;
+    let cluster = Cluster::new(&nodes);
+    control::all_ok(cluster.connect_all().await)?;
+    let names = nodes.names();
+
+    // 2. The run directory, the test file as run, the log.
+    let results_root = args
+        .results
+        .clone()
+        .or_else(|| test.results.clone())
+        .unwrap_or_else(|| PathBuf::from("results"));
+    let run_dir = results::RunDir::create(&results_root, &test.name, started_ms)?.path;
+    let as_run = format!(
+        "# as run by shakedown {} (seed {seed}; command-line overrides applied below the file)\n{text}\n# effective: time-limit {:?}, concurrency {}, rate {:?}, faults {:?}, seed {seed}\n",
+        env!("CARGO_PKG_VERSION"),
+        test.time_limit,
+        test.concurrency,
+        test.rate,
+        test.nemesis.faults,
+    );
+    std::fs::write(run_dir.join("test.yaml"), as_run)?;
+    init_log(&run_dir.join("shakedown.log"));
+    tracing::info!(test = %test.name, seed, nodes = ?names, "run starting in {}", run_dir.display());
+    eprintln!(
+        "shakedown: {} on {} node(s); run directory {}",
+        test.name,
+        names.len(),
+        run_dir.display()
+    );
+
+    // 3. The database.
+    let Target::Etcd = test.target;
+    let mut db = EtcdDb::new(
+        nodes.nodes.clone(),
+        "/var/lib/shakedown/etcd",
+        format!(
+            "shakedown-{}-{started_ms}",
+            results::rundir::safe_name(&test.name)
+        ),
+    );
+    for node in &nodes.nodes {
+        if nemesis::clock::ClockMode::for_node(node) == nemesis::clock::ClockMode::Faketime {
+            db.env
+                .push((node.name.clone(), nemesis::clock::faketime_env(node)));
+        }
+    }
+    if test.nemesis.faults.contains(&FaultKind::Clock)
+        && nodes.nodes.iter().any(|n| n.netns.is_some())
+    {
+        let why = "clock faults on local nodes work through libfaketime, which etcd (a Go program reading the clock through the vDSO) does not see: the schedule runs and is recorded, but etcd's clock is not skewed";
+        eprintln!("warning: {why}");
+        tracing::warn!("{why}");
+    }
+    eprintln!("shakedown: installing and starting etcd");
+    db.install(&cluster).await?;
+    db.teardown(&cluster, false).await?; // leftovers of an earlier run
+    let leader = match db.start_all(&cluster, Duration::from_secs(30)).await {
+        Ok(leader) => leader,
+        Err(e) => {
+            let problems = db.download_logs(&cluster, &run_dir).await;
+            let _ = db.teardown(&cluster, true).await;
+            for p in problems {
+                tracing::warn!("log download: {p}");
+            }
+            return Err(Failed(format!(
+                "etcd did not come up: {e} (node logs in {})",
+                run_dir.display()
+            )));
+        }
+    };
+    tracing::info!("etcd is up; leader {leader}");
+
+    // 4. Clients and nemesis.
+    let hooks = nemesis::Hooks {
+        process: nodes
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), process_hooks(&db, n)))
+            .collect(),
+        primaries: Some(primaries_hook(db.endpoints())),
+        clock_mode: None,
+    };
+    let injector =
+        nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(state_file.clone()))?;
+    nemesis::install_panic_heal(state_file);
+    let schedule = nemesis::Schedule::from_config(&test.nemesis, &names, seed)?;
+    let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
+
+    let op_timeout = test.op_timeout;
+    let connect = Arc::new(EtcdConnect {
+        endpoints: db.endpoints(),
+        options: ClientOptions {
+            prefix: format!("{}/{started_ms}/", results::rundir::safe_name(&test.name)),
+            serializable_reads: test.workload.read_mode() == workloads::ReadMode::Serializable,
+            timeout: op_timeout
+                .saturating_sub(Duration::from_millis(500))
+                .max(Duration::from_millis(500)),
+        },
+    });
+    let cfg = RunConfig {
+        nodes: names.clone(),
+        concurrency: test.concurrency,
+        rate: test.rate,
+        time_limit: test.time_limit,
+        op_timeout,
+        recovery_time: test.recovery_time,
+        final_time_limit: Duration::from_secs(60),
+        seed,
+        recorder: RecorderConfig {
+            path: Some(run_dir.join("history.jsonl")),
+            keep_in_memory: true,
+            flush_interval: Duration::from_millis(500),
+        },
+        progress: Progress::Auto,
+        handle_ctrl_c: true,
+        interrupt: Cancel::new(),
+    };
+    let outcome = run_loop::run(cfg, connect, test.workload.generator(), nem).await;
+
+    // 5. Logs and teardown, whatever happened.
+    for p in db.download_logs(&cluster, &run_dir).await {
+        tracing::warn!("log download: {p}");
+    }
+    if test.leave_running {
+        eprintln!("shakedown: leaving etcd running (--leave-db-running)");
+    } else if let Err(e) = db.teardown(&cluster, false).await {
+        eprintln!("warning: teardown: {e}");
+    }
+    cluster.disconnect().await;
+    let outcome = outcome.map_err(Failed)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+        tracing::warn!("{w}");
+    }
+
+    // 6. Check and write the run directory.
+    eprintln!("shakedown: checking {} ops", outcome.history.len());
+    let output = match test.workload.check(&outcome.history) {
+        Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
+        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn("elle list-append", &r),
+        Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
+        Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
+    };
+    let info = results::RunInfo {
+        test: test.name.clone(),
+        target: Some(test.target.name().to_string()),
+        workload: Some(test.workload.name().to_string()),
+        nodes: names,
+        start_unix_ms: Some(started_ms),
+        end_unix_ms: Some(results::time::now_unix_ms()),
+        source: None,
+    };
+    let summary = results::write_run(&run_dir, &info, &outcome.history, vec![output])?;
+    let verdict = summary.valid;
+    crate::outln!(
+        "{}  {}  {} ops{}",
+        test.name,
+        verdict.name().to_uppercase(),
+        outcome.history.len(),
+        if outcome.interrupted {
+            "  (interrupted)"
+        } else {
+            ""
+        }
+    );
+    crate::outln!("report: {}", run_dir.join("report.html").display());
+    Ok(match verdict {
+        results::Verdict::Valid => exit::VALID,
+        results::Verdict::Invalid => exit::INVALID,
+        results::Verdict::Unknown => exit::UNKNOWN,
+    })
+}
+
+/// The nodes and where the nemesis keeps its state: a local cluster (built
+/// when missing or of another size), or the machines the test file lists.
+async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Failed> {
+    if let Some(name) = test.local_cluster_name() {
+        let size = test.cluster.as_ref().map_or(0, |c| c.local);
+        let reuse = local::LocalCluster::load(&name)
+            .ok()
+            .filter(|c| c.nodes.nodes.len() == size && c.status().iter().all(|s| s.healthy()));
+        let lc = match reuse {
+            Some(lc) => lc,
+            None => {
+                eprintln!("shakedown: building local cluster {name:?} with {size} nodes");
+                let opts = local::Options::new(&name, size);
+                tokio::task::spawn_blocking(move || local::up(&opts))
+                    .await
+                    .map_err(|e| Failed(format!("local cluster: {e}")))??
+            }
+        };
+        let state = nemesis::StateFile::for_nodes_file(&local::nodes_file(&name));
+        return Ok((lc.nodes, state));
+    }
+    let nodes = Nodes {
+        name: None,
+        ssh: test.ssh.clone().unwrap_or_default(),
+        nodes: test.nodes.clone(),
+    };
+    let dir = PathBuf::from("/var/lib/shakedown/faults");
+    std::fs::create_dir_all(&dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
+    let state = nemesis::StateFile::new(
+        dir.join(format!("{}.json", results::rundir::safe_name(&test.name))),
+    );
+    Ok((nodes, state))
+}
+
+fn process_hooks(db: &EtcdDb, node: &Node) -> nemesis::ProcessHooks {
+    nemesis::ProcessHooks {
+        pid_file: db.pid_file(node),
+        start: harness::control::daemon::start_script(&db.daemon(node)),
+        env: Vec::new(),
+        cwd: None,
+        user: None,
+        start_timeout_s: 10.0,
+    }
+}
+
+/// Asks the members who leads.
+fn primaries_hook(endpoints: Vec<(String, String)>) -> nemesis::PrimariesHook {
+    Arc::new(move |_cluster| {
+        let endpoints = endpoints.clone();
+        Box::pin(async move {
+            targets::etcd::client::find_leader(&endpoints, Duration::from_secs(2))
+                .await
+                .map(|leader| vec![leader])
+                .map_err(nemesis::Error)
+        })
+    })
+}
+
+/// Logs to the run's `shakedown.log` (the subscriber is process-wide; the
+/// file of the first run of a `--test-count` series keeps it).
+fn init_log(path: &Path) -> Option<()> {
+    let file = std::fs::File::create(path).ok()?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHAKEDOWN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init()
+        .ok()
 }

@@ -2,5 +2,6 @@
 //! database itself.
 
 pub mod client;
+pub mod db;
 
 pub use client::{ClientOptions, EtcdClient, EtcdConnect, EtcdError, EtcdOps};
