@@ -60,6 +60,16 @@ pub fn cluster(tag: &str, n: usize) -> Option<ClusterGuard> {
         return None;
     }
     let name = unique_name(tag);
+    // Leftovers of killed earlier runs of this test (their pid is gone).
+    for old in local::list() {
+        let Some(rest) = old.strip_prefix(tag) else {
+            continue;
+        };
+        let pid = u32::from_str_radix(rest, 36).unwrap_or(0);
+        if pid != 0 && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = local::down(&old);
+        }
+    }
     let t = std::time::Instant::now();
     let start = (std::process::id() as usize * 7 + tag.len() * 13) % 50;
     for i in 0..50 {
