@@ -459,3 +459,88 @@ fn packet_loss_at_the_expected_rate() {
         cl.disconnect().await;
     });
 }
+
+/// The whole thing in the run loop: a seeded schedule of every fault kind
+/// beside in-memory clients; every nemesis op in the history is an `info`
+/// op of process `nemesis` with a known `f`; after the run everything is
+/// healed (checked from outside) and the state file is gone.
+#[test]
+fn scheduled_nemesis_in_the_run_loop_records_and_heals() {
+    use harness::run::{self, memory::MemoryStore, OpRequest, Progress, RunConfig};
+    use nemesis::{runner::ScheduledNemesis, NemesisConfig, Schedule};
+    let Some(c) = cluster("nmrun", 3, 157) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        let mut hooks = Hooks::default();
+        for n in c.nodes.names() {
+            let env = nemesis::clock::faketime_env(c.node(&n).unwrap());
+            let h = server_hooks(&c, &n, env);
+            process::start(cl.node(&n).unwrap(), &h).await.unwrap();
+            hooks.process.insert(n, h);
+        }
+        let file = StateFile::new(c.dir.join("run.faults.json"));
+        let inj = Injector::new(&c.nodes, cl.clone(), hooks.clone(), Some(file.clone())).unwrap();
+        let cfg: NemesisConfig = serde_saphyr::from_str(
+            "faults: [partition, kill, pause, clock, packet]\ninterval: 0.25\nclock: {strobe_duration_ms: 300}\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.faults.len(), 5);
+        let schedule = Schedule::from_config(&cfg, &c.nodes.names(), 11).unwrap();
+        let nem = ScheduledNemesis::new(inj, schedule);
+        let rc = RunConfig {
+            nodes: c.nodes.names(),
+            concurrency: 2,
+            rate: Some(50.0),
+            time_limit: Duration::from_secs(4),
+            recovery_time: Duration::ZERO,
+            progress: Progress::Off,
+            ..RunConfig::default()
+        };
+        let gen = run::from_fn(|_, _| Some(OpRequest::new("read", history::Value::Nil).with_key(0)));
+        let out = run::run(rc, Arc::new(MemoryStore::new()), gen, nem).await.unwrap();
+        let nem: Vec<_> = out.history.ops().iter().filter(|o| o.process.is_nemesis()).collect();
+        let fs: Vec<&str> = nem.iter().map(|o| o.f.as_str()).collect();
+        eprintln!("{} nemesis ops: {fs:?}", nem.len());
+        assert!(nem.len() >= 8, "{fs:?}");
+        let known = [
+            "start-partition", "stop-partition", "kill", "start", "pause", "resume",
+            "bump-clock", "strobe-clock", "reset-clock", "check-offsets", "start-packet",
+            "stop-packet",
+        ];
+        for o in &nem {
+            assert_eq!(o.kind, history::OpType::Info);
+            assert!(known.contains(&o.f.as_str()), "{}", o.f);
+            assert!(
+                !matches!(&o.value, history::Value::Map(m) if m.iter().any(|(k, _)| k.as_str() == Some("error"))),
+                "{o:?}"
+            );
+        }
+        // Starts and stops pair up by the end (the heal closes what is open).
+        for (start, stop) in [
+            ("start-partition", "stop-partition"),
+            ("kill", "start"),
+            ("pause", "resume"),
+            ("start-packet", "stop-packet"),
+        ] {
+            let a = fs.iter().filter(|f| **f == start).count();
+            let b = fs.iter().filter(|f| **f == stop).count();
+            assert_eq!(a, b, "{start} vs {stop}: {fs:?}");
+        }
+        assert!(file.load().unwrap().is_none(), "healed: no state file");
+        assert!(all_connected(&connectivity(&c, 22)));
+        for r in cl.remotes() {
+            assert_eq!(net::rules(r).await.unwrap(), "");
+        }
+        for (n, h) in &hooks.process {
+            let pid = read_pid(h);
+            assert!(matches!(proc_state(pid), Some(s) if s != 'T'), "{n} runs");
+            let t0 = now();
+            let (theirs, p) = ask(&addr(&c, n), Duration::from_secs(1)).expect("serves");
+            assert_eq!(p, pid);
+            assert!((theirs - t0).abs() < 0.5, "{n}'s clock is back");
+        }
+        cl.disconnect().await;
+    });
+}
