@@ -674,6 +674,30 @@ fn register_version_order_needs_an_assumption() {
 }
 
 #[test]
+fn text_report() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[1]]]"#),
+    ]);
+    let text = la(&h, &[M::Serializable]).to_text();
+    assert!(
+        text.starts_with("invalid: 2 txns (2 ok, 0 info, 0 fail) checked for serializable\n"),
+        "{text}"
+    );
+    assert!(text.contains("anomalies: G-single x1\n"), "{text}");
+    assert!(
+        text.contains("not ruled out: cursor-stability, read-committed, read-uncommitted\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T2 = [append x 1] [append y 1] (process 0, ok)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn result_serializes_to_json() {
     let h = hist(&[
         ('i', 0, r#"[["append","x",1],["append","y",1]]"#),

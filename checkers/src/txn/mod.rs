@@ -194,6 +194,53 @@ pub struct TxnResult {
     pub phase_ms: BTreeMap<&'static str, u64>,
 }
 
+impl TxnResult {
+    /// A plain-text report for a terminal: the verdict, what was checked,
+    /// the anomalies found, the models ruled out, then every reported
+    /// anomaly's explanation.
+    pub fn to_text(&self) -> String {
+        let names = |ms: &[ConsistencyModel]| {
+            let v: Vec<&str> = ms.iter().map(|m| m.name()).collect();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let mut s = format!(
+            "{}: {} txns ({} ok, {} info, {} fail) checked for {}\n",
+            self.valid.name(),
+            self.txn_count,
+            self.ok_count,
+            self.info_count,
+            self.fail_count,
+            names(&self.consistency)
+        );
+        if let Some(r) = &self.reason {
+            s.push_str(&format!("unknown because {r}\n"));
+        }
+        if self.anomaly_counts.is_empty() {
+            s.push_str("no anomalies\n");
+        } else {
+            let counts: Vec<String> = self
+                .anomaly_counts
+                .iter()
+                .map(|(k, n)| format!("{k} x{n}"))
+                .collect();
+            s.push_str(&format!("anomalies: {}\n", counts.join(", ")));
+        }
+        s.push_str(&format!("ruled out: {}\n", names(&self.ruled_out)));
+        s.push_str(&format!("not ruled out: {}\n", names(&self.not_ruled_out)));
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        for a in &self.anomalies {
+            s.push_str(&format!("\n{}\n{}\n", a.kind, a.explanation.trim_end()));
+        }
+        s
+    }
+}
+
 struct CycleFound {
     kind: String,
     cycle: Cycle,
