@@ -175,8 +175,8 @@ fn upload_and_download_50_mb_and_directories_with_checksums() {
         return;
     };
     let n2 = remote(&c, "n2");
-    let tmp = std::env::temp_dir().join(format!("shk-txfer-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmpdir = tempfile::tempdir().unwrap();
+    let tmp = tmpdir.path().to_path_buf();
     let local = tmp.join("big.bin");
     let sha = random_file(&local, 50 * 1024 * 1024);
     let data_dir = c.node("n2").unwrap().data_dir.clone().unwrap();
@@ -250,7 +250,6 @@ fn upload_and_download_50_mb_and_directories_with_checksums() {
             "n2: `download /no/such/file`: /no/such/file does not exist"
         );
     });
-    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 /// Removes the test user and its sudoers file on drop.
@@ -498,8 +497,8 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
         );
 
         // known_hosts mode, no pins.
-        let dir = std::env::temp_dir().join(format!("shk-thkey-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmpdir = tempfile::tempdir().unwrap();
+        let dir = tmpdir.path();
         let kh = dir.join("known_hosts");
         let mut unpinned = n1.clone();
         unpinned.host_keys.clear();
@@ -556,7 +555,6 @@ fn host_keys_wrong_pinned_changed_unknown_tofu_and_accept_any() {
         ssh.host_key_check = HostKeyCheck::AcceptAny;
         let r = Remote::new(unpinned, ssh);
         assert_eq!(r.stdout("hostname").await.unwrap(), "n1");
-        std::fs::remove_dir_all(&dir).unwrap();
     });
 }
 
@@ -565,8 +563,8 @@ fn rsa_ecdsa_and_passphrase_keys_authenticate() {
     let Some(c) = common::cluster("keys", 3) else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("shk-tkeys-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmpdir = tempfile::tempdir().unwrap();
+    let dir = tmpdir.path();
     let ak = c.dir.join("authorized_keys");
     let mut keys = Vec::new();
     for (t, bits, pass) in [
@@ -618,7 +616,6 @@ fn rsa_ecdsa_and_passphrase_keys_authenticate() {
             );
         }
     });
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
