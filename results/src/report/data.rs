@@ -421,23 +421,19 @@ fn lin_window(history: &History, axis: Axis, pos: &Positions, failure: &Json) ->
 fn marks(summary: &RunSummary) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     for c in &summary.checkers {
-        let r = &c.result;
-        for f in r
-            .get("failures")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
+        let list = |field: &str, kind: &str| {
+            (c.kind == kind)
+                .then(|| c.result.get(field).and_then(Json::as_array))
+                .flatten()
+                .into_iter()
+                .flatten()
+        };
+        for f in list("failures", "linearizable") {
             if let Some(i) = f.get("op").and_then(idx) {
                 out.push((i, format!("{}: cannot be linearized", c.name)));
             }
         }
-        for a in r
-            .get("anomalies")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for a in list("anomalies", "txn") {
             let kind = a.get("kind").and_then(Json::as_str).unwrap_or("anomaly");
             for t in a.get("txns").and_then(Json::as_array).into_iter().flatten() {
                 if let Some(i) = idx(t) {
@@ -482,6 +478,9 @@ pub fn build(summary: &RunSummary, history: &History) -> Json {
 
     let mut lin = Vec::new();
     for (ci, c) in summary.checkers.iter().enumerate() {
+        if c.kind != "linearizable" {
+            continue;
+        }
         for (fi, f) in c
             .result
             .get("failures")

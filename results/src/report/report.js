@@ -351,7 +351,7 @@
   // ---- transactional anomalies -------------------------------------------
   var EDGE = { ww: '#d62728', wr: '#1f77b4', rw: '#ff7f0e', process: '#6e7781', realtime: '#8250df', rt: '#8250df' };
   function txnSection() {
-    var txnCheckers = S.checkers.filter(function (c) { return c.kind === 'txn' || (c.result && Array.isArray(c.result.anomalies)); });
+    var txnCheckers = S.checkers.filter(function (c) { return c.kind === 'txn'; });
     if (!txnCheckers.length) return;
     var root = document.getElementById('txn');
     section('txn-section');
