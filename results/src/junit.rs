@@ -35,6 +35,9 @@ pub fn checker_details(c: &CheckerOutput) -> String {
     if let Some(e) = r.get("error").and_then(|e| e.as_str()) {
         lines.push(e.to_string());
     }
+    if let Some(e) = r.get("explanation").and_then(|e| e.as_str()) {
+        lines.push(e.to_string());
+    }
     if let Some(failures) = r.get("failures").and_then(|f| f.as_array()) {
         for f in failures {
             if let Some(e) = f.get("explanation").and_then(|e| e.as_str()) {

@@ -512,3 +512,47 @@ fn jepsen_etcd_history_renders_by_index() {
         ],
     );
 }
+
+/// A checker the report has no special drawing for (here a set checker's
+/// result): its explanation, numbers and lists are shown, as text, and
+/// the stale read it names is blamed on the timeline.
+#[test]
+fn other_checkers_show_their_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = common::timed_register_history(400, 5, 3);
+    let read = h
+        .ops()
+        .iter()
+        .find(|o| o.f == "read" && o.kind == history::OpType::Ok)
+        .unwrap()
+        .index;
+    let set = serde_json::json!({
+        "valid": "invalid",
+        "attempted": 10, "acknowledged": 9, "failed": 0, "unknown": 1,
+        "lost_count": 2, "lost": [3, common::XSS],
+        "unexpected_count": 0, "unexpected": [],
+        "stale_count": 1, "stale": [{"read_index": read, "missing": [3], "missing_count": 1}],
+        "explanation": "2 acknowledged adds are missing from the final read.",
+    });
+    let info = results::RunInfo {
+        test: "set".into(),
+        ..Default::default()
+    };
+    let c = results::CheckerOutput::new("set", "set", &set);
+    results::write_run(tmp.path(), &info, &h, vec![c]).unwrap();
+    let dom = check_render(
+        "other-checker",
+        tmp.path(),
+        &[
+            "data-verdict=\"invalid\"",
+            "id=\"other-checker-0\"",
+            "2 acknowledged adds are missing from the final read.",
+            "lost (2)",
+            "id=\"next-anomaly\"",
+        ],
+    );
+    if !dom.is_empty() {
+        assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!dom.contains(common::XSS));
+    }
+}

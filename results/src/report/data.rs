@@ -433,6 +433,18 @@ fn marks(summary: &RunSummary) -> Vec<(u64, String)> {
                 out.push((i, format!("{}: cannot be linearized", c.name)));
             }
         }
+        // Other checkers: elements of their lists that name a read.
+        if c.kind != "linearizable" && c.kind != "txn" {
+            if let Some(obj) = c.result.as_object() {
+                for (field, v) in obj {
+                    for e in v.as_array().into_iter().flatten() {
+                        if let Some(i) = e.get("read_index").and_then(Json::as_u64) {
+                            out.push((i, format!("{}: {field}", c.name)));
+                        }
+                    }
+                }
+            }
+        }
         for a in list("anomalies", "txn") {
             let kind = a.get("kind").and_then(Json::as_str).unwrap_or("anomaly");
             for t in a.get("txns").and_then(Json::as_array).into_iter().flatten() {

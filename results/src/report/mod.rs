@@ -113,6 +113,16 @@ pub fn checker_line(c: &CheckerOutput) -> String {
         parts.push(reason.clone());
     } else if let Some(e) = r.get("error").and_then(|e| e.as_str()) {
         parts.push(e.to_string());
+    } else if parts.is_empty() {
+        // Other checkers: the start of their explanation.
+        if let Some(e) = r.get("explanation").and_then(|e| e.as_str()) {
+            let cut: String = e.chars().take(240).collect();
+            parts.push(if cut.len() < e.len() {
+                format!("{cut}…")
+            } else {
+                cut
+            });
+        }
     }
     parts.join(" · ")
 }
@@ -235,11 +245,13 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
     h.push_str(
         "<nav id=\"nav\"><a href=\"#lin-section\" id=\"nav-lin\" hidden>Linearizability</a>\
 <a href=\"#txn-section\" id=\"nav-txn\" hidden>Transactions</a>\
+<a href=\"#other-section\" id=\"nav-other\" hidden>Other checkers</a>\
 <a href=\"#timeline-section\">Timeline</a><a href=\"#perf-section\">Latency &amp; throughput</a>\
 <a href=\"#stats-section\">Operations</a><a href=\"#faults-section\">Faults</a><a href=\"#raw-section\">Raw results</a></nav>\n<main>\n",
     );
     h.push_str("<section id=\"lin-section\" hidden><h2>Linearizability failures</h2><div id=\"lin\"></div></section>\n");
     h.push_str("<section id=\"txn-section\" hidden><h2>Transactional anomalies</h2><div id=\"txn\"></div></section>\n");
+    h.push_str("<section id=\"other-section\" hidden><h2>Other checkers</h2><div id=\"other\"></div></section>\n");
     h.push_str(
         "<section id=\"timeline-section\"><h2>History timeline</h2>\
 <div class=\"hint\">One lane per client process (a crashed process's successor takes its lane). \

@@ -854,6 +854,38 @@
     root.appendChild(lineChart({ id: 'throughput', width: W, series: tseries, log: false, fmtY: function (v) { return v >= 1000 ? (v / 1000).toFixed(1) + 'k/s' : v.toFixed(v < 10 ? 1 : 0) + '/s'; } }));
   }
 
+  // ---- any other checker (set, counter, ...): its explanation, its
+  // numbers, and its lists (first 100 of each) -----------------------------
+  function otherSection() {
+    var others = S.checkers.filter(function (c) { return c.kind !== 'linearizable' && c.kind !== 'txn'; });
+    if (!others.length) return;
+    var root = document.getElementById('other');
+    section('other-section');
+    others.forEach(function (c, k) {
+      var r = c.result || {};
+      var card = h('div', { class: 'card' + (c.valid === 'invalid' ? ' bad' : ''), id: 'other-checker-' + k });
+      card.appendChild(h('h3', null, c.name + ' — ', h('span', { class: 'pill v-' + c.valid }, c.valid)));
+      var text = r.explanation || r.error || c.reason;
+      if (text) card.appendChild(h('div', { class: c.valid === 'valid' ? 'muted' : 'explain' }, String(text)));
+      var nums = h('div', { class: 'facts' });
+      var lists = [];
+      Object.keys(r).forEach(function (key) {
+        var v = r[key];
+        if (key === 'valid' || key === 'explanation' || key === 'reason' || key === 'error') return;
+        if (typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length < 60)) {
+          nums.appendChild(h('div', { class: 'fact' }, h('div', { class: 'fact-v' }, String(v)), h('div', { class: 'fact-l' }, key.replace(/_/g, ' '))));
+        } else if (Array.isArray(v) && v.length) lists.push([key, v]);
+      });
+      card.appendChild(nums);
+      lists.forEach(function (kv) {
+        var shown = kv[1].slice(0, 100);
+        card.appendChild(h('div', { class: 'chart-title' }, kv[0].replace(/_/g, ' ') + ' (' + kv[1].length + (r[kv[0] + '_count'] > kv[1].length ? ' of ' + r[kv[0] + '_count'] : '') + ')'));
+        card.appendChild(h('div', { class: 'mono other-list' }, shown.map(edn).join('  ')));
+      });
+      root.appendChild(card);
+    });
+  }
+
   function raw() {
     var root = document.getElementById('raw');
     S.checkers.forEach(function (c, i) {
@@ -867,6 +899,7 @@
 
   run('linearizability', linSection);
   run('transactions', txnSection);
+  run('other checkers', otherSection);
   run('timeline', timeline);
   var firstDraw = performance.now();
   run('latency', perf);
