@@ -89,6 +89,10 @@ pub struct LocalClusterSpec {
     /// The cluster's name (several can coexist); default `local`.
     #[serde(default)]
     pub name: Option<String>,
+    /// The /24 its nodes live on (default 10.77.0.0); pick another when
+    /// that one is taken or another cluster uses it.
+    #[serde(default)]
+    pub subnet: Option<std::net::Ipv4Addr>,
 }
 
 mod defaults {

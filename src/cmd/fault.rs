@@ -48,14 +48,16 @@ impl On {
             (None, None) if self.state.is_some() => None,
             (None, None) => Some(local::nodes_file(local::DEFAULT_NAME)),
         };
-        let nodes = match &nodes_file {
-            Some(f) => Some(Nodes::load(f)?),
-            None => None,
-        };
         let state = match (&self.state, &nodes_file) {
             (Some(s), _) => StateFile::new(s),
             (None, Some(f)) => StateFile::for_nodes_file(f),
             (None, None) => unreachable!("either a state file or a nodes file"),
+        };
+        let nodes = match &nodes_file {
+            // No nodes file but a state file (it names the nodes): heal can go on.
+            Some(f) if !f.exists() && state.path.exists() => None,
+            Some(f) => Some(Nodes::load(f)?),
+            None => None,
         };
         Ok((nodes, state))
     }

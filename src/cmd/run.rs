@@ -362,7 +362,10 @@ async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Fai
             Some(lc) => lc,
             None => {
                 eprintln!("shakedown: building local cluster {name:?} with {size} nodes");
-                let opts = local::Options::new(&name, size);
+                let mut opts = local::Options::new(&name, size);
+                if let Some(subnet) = test.cluster.as_ref().and_then(|c| c.subnet) {
+                    opts = opts.subnet(subnet);
+                }
                 tokio::task::spawn_blocking(move || local::up(&opts))
                     .await
                     .map_err(|e| Failed(format!("local cluster: {e}")))??
