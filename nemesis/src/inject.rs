@@ -286,11 +286,15 @@ impl Injector {
                 for n in &nodes {
                     hooks.insert(n.clone(), self.hooks_for(n)?);
                 }
+                let mut new = Vec::new();
                 for (n, h) in &hooks {
-                    if kill {
-                        self.state.killed.insert(n.clone(), h.clone());
+                    let set = if kill {
+                        &mut self.state.killed
                     } else {
-                        self.state.paused.insert(n.clone(), h.clone());
+                        &mut self.state.paused
+                    };
+                    if set.insert(n.clone(), h.clone()).is_none() {
+                        new.push(n.clone());
                     }
                 }
                 self.save()?;
@@ -305,15 +309,21 @@ impl Injector {
                             } else {
                                 process::pause(&r, &h).await
                             };
-                            out.map_err(|e| {
-                                harness::control::Error::new(
-                                    r.name(),
-                                    harness::control::ErrorKind::Local(e.0),
-                                )
-                            })
+                            out.map_err(|e| node_err(r.name(), e))
                         }
                     })
                     .await;
+                // Nothing was running there: nothing to undo later.
+                for (n, r) in &res {
+                    if matches!(r, Ok(Outcome::NotRunning)) && new.contains(n) {
+                        if kill {
+                            self.state.killed.remove(n);
+                        } else {
+                            self.state.paused.remove(n);
+                        }
+                    }
+                }
+                self.save()?;
                 outcomes(f, res)
             }
             FaultOp::Start | FaultOp::Resume => {
@@ -334,12 +344,7 @@ impl Injector {
                             } else {
                                 process::resume(&r, &h).await
                             };
-                            out.map_err(|e| {
-                                harness::control::Error::new(
-                                    r.name(),
-                                    harness::control::ErrorKind::Local(e.0),
-                                )
-                            })
+                            out.map_err(|e| node_err(r.name(), e))
                         }
                     })
                     .await;
@@ -442,12 +447,9 @@ impl Injector {
                     .each(&self.names(), move |r| {
                         let m = modes[r.name()];
                         async move {
-                            clock::measure_offset(&r, m).await.map_err(|e| {
-                                harness::control::Error::new(
-                                    r.name(),
-                                    harness::control::ErrorKind::Local(e.0),
-                                )
-                            })
+                            clock::measure_offset(&r, m)
+                                .await
+                                .map_err(|e| node_err(r.name(), e))
                         }
                     })
                     .await;
@@ -541,12 +543,9 @@ impl Injector {
                 let (from, to) = set2[r.name()];
                 let m = modes[r.name()];
                 async move {
-                    clock::set_offset(&r, m, from, to).await.map_err(|e| {
-                        harness::control::Error::new(
-                            r.name(),
-                            harness::control::ErrorKind::Local(e.0),
-                        )
-                    })
+                    clock::set_offset(&r, m, from, to)
+                        .await
+                        .map_err(|e| node_err(r.name(), e))
                 }
             })
             .await;
@@ -602,9 +601,9 @@ impl Injector {
         let res = self
             .cluster
             .each(&local, |r| async move {
-                clock::reset_faketime_file(&r).await.map_err(|e| {
-                    harness::control::Error::new(r.name(), harness::control::ErrorKind::Local(e.0))
-                })
+                clock::reset_faketime_file(&r)
+                    .await
+                    .map_err(|e| node_err(r.name(), e))
             })
             .await;
         if let Err(e) = net::first_error(res) {
@@ -701,6 +700,16 @@ impl Drop for Injector {
             eprintln!("nemesis: {e}{hint}");
         }
     }
+}
+
+/// A nemesis error as a control-plane error of `node`, without repeating
+/// the node's name.
+fn node_err(node: &str, e: Error) -> harness::control::Error {
+    let msg =
+        e.0.strip_prefix(&format!("{node}: "))
+            .unwrap_or(&e.0)
+            .to_string();
+    harness::control::Error::new(node, harness::control::ErrorKind::Local(msg))
 }
 
 fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> {

@@ -16,6 +16,10 @@
 //! qdisc with shakedown's handle. It works on every node whether or not
 //! anything was applied, so it is safe to run at any time.
 //!
+//! The scripts use iptables when it is installed and nftables otherwise;
+//! `SHAKEDOWN_FIREWALL=nft` in the node's environment forces nftables
+//! (tests use it to exercise that path on machines that have both).
+//!
 //! Loss applies to all input except loopback and SSH to the node (so the
 //! controller keeps control); partitions drop only traffic from the other
 //! nodes' addresses (the controller is never cut off).
@@ -46,7 +50,7 @@ fn root(script: String) -> Cmd {
 /// The script that makes `node` drop everything from `from` (addresses),
 /// replacing any partition it had.
 pub fn partition_script(from: &[String]) -> String {
-    let mut s = String::from("set -e\nif command -v iptables >/dev/null 2>&1; then\n");
+    let mut s = String::from("set -e\nif [ \"${SHAKEDOWN_FIREWALL:-}\" != nft ] && command -v iptables >/dev/null 2>&1; then\n");
     s += &format!(
         "  iptables -w -N {CHAIN} 2>/dev/null || iptables -w -F {CHAIN}\n  iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {CHAIN}\n"
     );
@@ -80,7 +84,7 @@ pub fn loss_script(p: f64, ssh_port: u16) -> String {
     let p = p.clamp(0.0, 1.0);
     let permille = (p * 1000.0).round() as u32;
     format!(
-        "set -e\nif command -v iptables >/dev/null 2>&1; then\n  iptables -w -N {LOSS_CHAIN} 2>/dev/null || iptables -w -F {LOSS_CHAIN}\n  iptables -w -C INPUT -j {LOSS_CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {LOSS_CHAIN}\n  iptables -w -A {LOSS_CHAIN} -i lo -j RETURN\n  iptables -w -A {LOSS_CHAIN} -p tcp --dport {ssh_port} -j RETURN\n  iptables -w -A {LOSS_CHAIN} -m statistic --mode random --probability {p} -j DROP\nelse\n  nft add table inet {NFT_TABLE}\n  nft 'add chain inet {NFT_TABLE} loss {{ type filter hook input priority -5 ; }}'\n  nft flush chain inet {NFT_TABLE} loss\n  nft add rule inet {NFT_TABLE} loss iifname lo return\n  nft add rule inet {NFT_TABLE} loss tcp dport {ssh_port} return\n  nft add rule inet {NFT_TABLE} loss numgen random mod 1000 '<' {permille} drop\nfi\n"
+        "set -e\nif [ \"${{SHAKEDOWN_FIREWALL:-}}\" != nft ] && command -v iptables >/dev/null 2>&1; then\n  iptables -w -N {LOSS_CHAIN} 2>/dev/null || iptables -w -F {LOSS_CHAIN}\n  iptables -w -C INPUT -j {LOSS_CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {LOSS_CHAIN}\n  iptables -w -A {LOSS_CHAIN} -i lo -j RETURN\n  iptables -w -A {LOSS_CHAIN} -p tcp --dport {ssh_port} -j RETURN\n  iptables -w -A {LOSS_CHAIN} -m statistic --mode random --probability {p} -j DROP\nelse\n  nft add table inet {NFT_TABLE}\n  nft 'add chain inet {NFT_TABLE} loss {{ type filter hook input priority -5 ; }}'\n  nft flush chain inet {NFT_TABLE} loss\n  nft add rule inet {NFT_TABLE} loss iifname lo return\n  nft add rule inet {NFT_TABLE} loss tcp dport {ssh_port} return\n  nft add rule inet {NFT_TABLE} loss numgen random mod 1000 '<' {permille} drop\nfi\n"
     )
 }
 

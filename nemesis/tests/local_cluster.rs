@@ -217,6 +217,21 @@ fn kill_and_pause_by_pid_file() {
             assert!(ask(&addr(&c, n), t).is_some(), "{n} serves after heal");
         }
 
+        // Nothing runs under that pid file: reported, and nothing to undo.
+        let mut bogus = hooks.clone();
+        bogus.process.get_mut("n1").unwrap().pid_file = "/nonexistent/shakedown.pid".into();
+        let mut inj2 = Injector::new(&c.nodes, cl.clone(), bogus, None).unwrap();
+        let e = inj2
+            .apply(&FaultOp::Kill {
+                targets: nodes(&["n1"]),
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.value["n1"], serde_json::json!({"result": "not-running"}));
+        assert!(inj2.state().is_empty());
+        assert!(proc_state(p1).is_some(), "n1's real process untouched");
+        drop(inj2);
+
         // Drop with a fault active: the guard heals.
         inj.apply(&FaultOp::Pause {
             targets: nodes(&["n2"]),
@@ -288,6 +303,66 @@ fn heal_after_controller_sigkill() {
             .await
             .unwrap()
             .is_empty());
+    });
+
+    // A controller that panics (guard disarmed): the panic hook heals.
+    let out = Command::new(TESTKIT)
+        .args([
+            "panic-partition",
+            nodes_file.to_str().unwrap(),
+            file.path.to_str().unwrap(),
+            "n2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("healed every fault after the panic"),
+        "{stderr}"
+    );
+    assert!(all_connected(&connectivity(&c, 22)));
+    assert!(file.load().unwrap().is_none());
+}
+
+/// Where iptables is absent the same faults go through nftables (forced
+/// here with SHAKEDOWN_FIREWALL=nft): a partition cuts, loss drops, and
+/// heal removes the `inet shakedown` table.
+#[test]
+fn nftables_partition_loss_and_heal() {
+    let Some(c) = cluster("nmnft", 3, 158) else {
+        return;
+    };
+    let cl = c.cluster();
+    rt().block_on(async {
+        let nft = |script: String| Cmd::new(script).env("SHAKEDOWN_FIREWALL", "nft");
+        let n1 = cl.node("n1").unwrap();
+        n1.run_ok(nft(net::partition_script(&[addr(&c, "n2")])))
+            .await
+            .unwrap();
+        let rules = net::rules(n1).await.unwrap();
+        assert!(rules.contains("table inet shakedown"), "{rules}");
+        assert!(!rules.contains("-A SHAKEDOWN"), "{rules}");
+        let m = connectivity(&c, 22);
+        for ((a, b), ok) in &m {
+            let cut = (a == "n1" && b == "n2") || (a == "n2" && b == "n1");
+            assert_eq!(*ok, !cut, "{a} -> {b}");
+        }
+        let h = server_hooks(&c, "n3", Vec::new());
+        let n3 = cl.node("n3").unwrap();
+        process::start(n3, &h).await.unwrap();
+        n3.run_ok(nft(net::loss_script(0.3, 22))).await.unwrap();
+        let lost = udp_loss(&addr(&c, "n3"));
+        eprintln!("nft 30% loss: {:.1}% lost", lost * 100.0);
+        assert!((0.15..=0.45).contains(&lost), "{lost}");
+
+        net::heal_all(&cl).await.unwrap();
+        for r in cl.remotes() {
+            assert_eq!(net::rules(r).await.unwrap(), "");
+        }
+        assert!(all_connected(&connectivity(&c, 22)));
+        assert!(udp_loss(&addr(&c, "n3")) <= 0.02);
+        cl.disconnect().await;
     });
 }
 

@@ -8,6 +8,9 @@
 //! nemesis-testkit hold-partition NODES_FILE STATE_FILE NODE
 //!                                              isolates NODE, saves the state, prints "applied",
 //!                                              then sleeps until killed (a controller to SIGKILL)
+//! nemesis-testkit panic-partition NODES_FILE STATE_FILE NODE
+//!                                              the same with `nemesis::install_panic_heal`, then
+//!                                              gives up the injector's guard and panics
 //! ```
 
 use std::io::{Read, Write};
@@ -21,7 +24,8 @@ fn main() {
         ["serve", addr, port, pid_file] => serve(addr, port.parse().expect("port"), pid_file),
         ["probe", timeout, targets @ ..] => probe(timeout.parse().expect("timeout ms"), targets),
         ["udp-loss", target, count] => udp_loss(target, count.parse().expect("count")),
-        ["hold-partition", nodes, state, node] => hold_partition(nodes, state, node),
+        ["hold-partition", nodes, state, node] => hold_partition(nodes, state, node, false),
+        ["panic-partition", nodes, state, node] => hold_partition(nodes, state, node, true),
         _ => {
             eprintln!("usage: see the source of nemesis-testkit");
             std::process::exit(2);
@@ -105,7 +109,10 @@ fn udp_loss(target: &str, count: u32) {
     println!("sent {count} received {got}");
 }
 
-fn hold_partition(nodes_file: &str, state_file: &str, node: &str) {
+fn hold_partition(nodes_file: &str, state_file: &str, node: &str, panic: bool) {
+    if panic {
+        nemesis::install_panic_heal(nemesis::StateFile::new(state_file));
+    }
     let nodes = harness::control::Nodes::load(std::path::Path::new(nodes_file)).expect("nodes");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -127,6 +134,11 @@ fn hold_partition(nodes_file: &str, state_file: &str, node: &str) {
         .await
         .expect("partition");
         println!("applied");
+        if panic {
+            // Only the panic hook can heal now: the guard is disarmed.
+            let _ = inj.leave_active();
+            panic!("controller bug");
+        }
         std::io::stdout().flush().unwrap();
         // Wait to be killed; never heal (the test SIGKILLs us).
         let mut sink = [0u8; 1];
