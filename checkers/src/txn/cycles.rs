@@ -156,7 +156,8 @@ pub struct Search<'g> {
 
 pub struct Found {
     pub cycle: Option<Cycle>,
-    /// The budget ran out before every start was tried.
+    /// Some start could not be fully searched within its share of the
+    /// budget, or the budget ran out before every start was tried.
     pub exhausted: bool,
 }
 
@@ -212,6 +213,10 @@ impl<'g> Search<'g> {
                 }
             }
         }
+        // Each start gets at most a share of the budget, so one search
+        // that wanders through a huge component cannot starve the others.
+        let share = (*budget / 16).max(10_000);
+        let mut truncated = false;
         let mut best: Option<Cycle> = None;
         for (s, _) in is_start.iter().enumerate().filter(|(_, &b)| b) {
             if *budget == 0 {
@@ -220,7 +225,12 @@ impl<'g> Search<'g> {
                     cycle: best,
                 };
             }
-            if let Some(c) = self.bfs(members, s as u32, class, allowed, budget) {
+            let mut mine = share.min(*budget);
+            let before = mine;
+            let found = self.bfs(members, s as u32, class, allowed, &mut mine);
+            *budget -= before - mine;
+            truncated |= mine == 0 && found.is_none();
+            if let Some(c) = found {
                 if best
                     .as_ref()
                     .is_none_or(|b| weight(&c, self.txns) < weight(b, self.txns))
@@ -234,7 +244,7 @@ impl<'g> Search<'g> {
             }
         }
         Found {
-            exhausted: false,
+            exhausted: truncated,
             cycle: best,
         }
     }
