@@ -25,10 +25,10 @@
 //! ```ignore
 //! let hooks = nemesis::Hooks { process: target.process_hooks(&nodes), primaries: target.primaries_hook(), ..Default::default() };
 //! let file = nemesis::StateFile::for_nodes_file(&nodes_file);   // or StateFile::new(run_dir.join("faults.json"))
-//! let injector = nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(file))?;
+//! let injector = nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(file.clone()))?;
 //! let schedule = nemesis::Schedule::from_config(&cfg.nemesis, &nodes.names(), seed)?;
 //! let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
-//! nemesis::install_panic_heal(&nodes_file_or_state_path);          // optional: panic = "abort" builds
+//! nemesis::install_panic_heal(file.clone());                       // optional: panic = "abort" builds
 //! harness::run::run(config, client, generator, nem).await;          // calls nem.heal() after the main phase
 //! ```
 //!

@@ -77,6 +77,25 @@ fn partitions_cut_exactly_the_grudge_and_heal_restores_everything() {
             assert!(cut > 0 && cut < m.len());
         }
 
+        drop(inj);
+        // Isolate the primary: the target's hook names it (n4 here).
+        let hooks = Hooks {
+            primaries: Some(Arc::new(|_| Box::pin(async { Ok(vec!["n4".to_string()]) }))),
+            ..Default::default()
+        };
+        let mut inj = Injector::new(&c.nodes, cl.clone(), hooks, Some(file.clone())).unwrap();
+        let e = inj
+            .apply(&FaultOp::StartPartition {
+                target: PartitionTarget::Primaries,
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.value["n4"], serde_json::json!(["n1", "n2", "n3", "n5"]));
+        let m = connectivity(&c, 22);
+        for ((a, b), ok) in &m {
+            assert_eq!(*ok, a != "n4" && b != "n4", "{a} -> {b}, n4 isolated");
+        }
+
         let effects = inj.heal_all().await.unwrap();
         assert_eq!(effects.len(), 1);
         assert_eq!(effects[0].f, "stop-partition");
