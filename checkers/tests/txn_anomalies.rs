@@ -462,9 +462,10 @@ fn malformed_txns_make_the_verdict_unknown() {
     ]);
     let r = la(&h, &[M::Serializable]);
     assert_eq!(r.valid, Validity::Unknown);
-    assert_eq!(r.warnings.len(), 1);
     assert!(
-        r.warnings[0].contains("cannot read micro-op"),
+        r.warnings
+            .iter()
+            .any(|w| w.contains("cannot read micro-op")),
         "{:?}",
         r.warnings
     );

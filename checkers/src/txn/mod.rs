@@ -9,14 +9,25 @@
 //! shortest cycle of each class ([`cycles`]): G0, G1c, G-single,
 //! G-nonadjacent, G2-item, and their `-process` / `-realtime` variants.
 //! Non-cycle anomalies (aborted and intermediate reads, garbage, duplicates,
-//! incompatible orders, internal inconsistencies, dirty and lost updates)
-//! come straight out of the analyses. Each anomaly rules out a set of
+//! incompatible orders, internal inconsistencies, non-repeatable and
+//! future reads, dirty and lost updates) come straight out of the analyses. Each anomaly rules out a set of
 //! consistency models ([`models`]); the history is invalid when one of the
 //! models asked for is ruled out. Every anomaly carries a step-by-step
 //! explanation in plain words ([`explain`]).
 //!
 //! Txns are named by history index: `T12` is the txn whose completion (or,
 //! if it never completed, invocation) has index 12.
+//!
+//! Outcomes: ok txns use their completion's micro-ops; info txns (and
+//! txns that never completed) may or may not have committed: their reads
+//! are unknown, their writes count once some read shows one of them;
+//! failed txns never happened, so reading their writes is G1a.
+//!
+//! Cost: about three real-time edges per txn (through time points, see
+//! [`order`]), one ww/wr/rw edge per element and read; cycle searches run
+//! only inside strongly connected components, under a budget of edge
+//! visits ([`Options::cycle_search_budget`]). `cargo bench -p checkers
+//! --bench txn` checks a 1M-txn list-append history in about 3.5 s.
 
 pub mod anomalies;
 pub mod cycles;
@@ -287,6 +298,9 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     };
     phase("infer");
     let n = t.txns.len();
+    if n == 0 {
+        warnings.push("no transactions (ops with f = txn) in the history".to_string());
+    }
     if opts.process_order {
         order::process_edges(&t, &mut edges);
     }
