@@ -354,23 +354,19 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
 /// when missing or of another size), or the machines the test file lists.
 async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Failed> {
     if let Some(name) = test.local_cluster_name() {
-        let size = test.cluster.as_ref().map_or(0, |c| c.local);
-        let reuse = local::LocalCluster::load(&name)
-            .ok()
-            .filter(|c| c.nodes.nodes.len() == size && c.status().iter().all(|s| s.healthy()));
-        let lc = match reuse {
-            Some(lc) => lc,
-            None => {
-                eprintln!("shakedown: building local cluster {name:?} with {size} nodes");
-                let mut opts = local::Options::new(&name, size);
-                if let Some(subnet) = test.cluster.as_ref().and_then(|c| c.subnet) {
-                    opts = opts.subnet(subnet);
-                }
-                tokio::task::spawn_blocking(move || local::up(&opts))
-                    .await
-                    .map_err(|e| Failed(format!("local cluster: {e}")))??
-            }
-        };
+        let spec = test.cluster.as_ref().expect("a local cluster spec");
+        // `up` reuses a healthy cluster of this size and rebuilds otherwise.
+        let mut opts = local::Options::new(&name, spec.local);
+        if let Some(subnet) = spec.subnet {
+            opts = opts.subnet(subnet);
+        }
+        eprintln!(
+            "shakedown: local cluster {name:?} with {} nodes",
+            spec.local
+        );
+        let lc = tokio::task::spawn_blocking(move || local::up(&opts))
+            .await
+            .map_err(|e| Failed(format!("local cluster: {e}")))??;
         let state = nemesis::StateFile::for_nodes_file(&local::nodes_file(&name));
         return Ok((lc.nodes, state));
     }
