@@ -640,6 +640,15 @@ fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
     }
 }
 
+/// "T1, T2 and T3"
+fn join_and(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 fn class_gloss(kind: &str) -> String {
     let base = kind
         .trim_end_matches("-realtime")
@@ -669,9 +678,16 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
             txns.push(a);
         }
     }
-    let mut steps = Vec::new();
-    let mut text = String::from("Let\n");
     let views: Vec<TxnView> = txns.iter().map(|&x| view(h, t, x)).collect();
+    // One summary line first (it reads well after "G-single: "), then the
+    // txns, then one line per edge.
+    let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    let mut text = format!(
+        "{} form a cycle, so no serial order of them exists ({}: {}).\n",
+        join_and(&names),
+        c.kind,
+        class_gloss(&c.kind)
+    );
     for v in &views {
         text.push_str(&format!(
             "  {} = {} (process {}, {})\n",
@@ -681,7 +697,7 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
             v.status
         ));
     }
-    text.push_str("Then:\n");
+    let mut steps = Vec::new();
     for &(a, b, ty) in &c.cycle {
         let w = explain::why(h, t, an, a, b, ty);
         text.push_str(&format!("  - {}\n", w.text));
@@ -695,13 +711,9 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
         });
     }
     let first = tname(t, c.cycle[0].0);
-    text.push_str(&format!(
-        "So {first} precedes itself: a cycle, and no serial order of these txns exists ({}: {}).",
-        c.kind,
-        class_gloss(&c.kind)
-    ));
+    text.push_str(&format!("  So {first} precedes itself: a cycle."));
     if c.exhausted {
-        text.push_str(" The shortest-cycle searches ran out of budget; this cycle was found by a plain search and proves at least this class.");
+        text.push_str(" (The shortest-cycle searches ran out of budget; a plain search found this cycle, which proves at least this class.)");
     }
     Anomaly {
         kind: c.kind.clone(),
