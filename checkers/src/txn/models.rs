@@ -131,9 +131,7 @@ pub fn weakest_ruling_out(kind: &str) -> &'static [ConsistencyModel] {
         // nobody wrote) and internal inconsistency (a txn not seeing its own
         // writes) are allowed by no isolation level at all. (Elle maps
         // `internal` to snapshot isolation and serializability only.)
-        "G0" | "duplicate-elements" | "garbage-read" | "internal" | "cyclic-versions" => {
-            &[ReadUncommitted]
-        }
+        "G0" | "duplicate-elements" | "garbage-read" | "internal" => &[ReadUncommitted],
         // A later read of a key in the same txn that changed although the
         // txn did not write it: read committed allows that, repeatable read
         // and snapshot isolation do not. (Elle reports both cases as
