@@ -461,7 +461,18 @@
     var canvas = document.getElementById('timeline');
     var wrap = document.getElementById('timeline-wrap');
     var ctx = canvas.getContext('2d');
-    var LEFT = 92, TOP = 34, BOTTOM = 22;
+    // Fault bands get rows of their own above the lanes where they overlap.
+    var bands = (D.nem && D.nem.bands) || [], events = (D.nem && D.nem.events) || [];
+    var rowEnds = [];
+    bands.forEach(function (b) {
+      if (b.s === null) return;
+      var e = b.e === null ? Infinity : b.e, r = 0;
+      while (r < rowEnds.length && rowEnds[r] >= b.s) r++;
+      rowEnds[r] = e;
+      b.row = r;
+    });
+    var BAND_Y = 12, BAND_H = 11;
+    var LEFT = 92, TOP = BAND_Y + Math.max(1, rowEnds.length) * BAND_H + 4, BOTTOM = 22;
     var laneH = Math.max(5, Math.min(22, Math.floor(520 / Math.max(1, LANES))));
     var cssW = Math.max(600, wrap.clientWidth || 1200);
     var cssH = TOP + Math.max(1, LANES) * laneH + BOTTOM;
@@ -490,7 +501,6 @@
       while (a < b) { var m = (a + b) >> 1; if (ST[m] <= t) a = m + 1; else b = m; }
       return a;
     };
-    var bands = (D.nem && D.nem.bands) || [], events = (D.nem && D.nem.events) || [];
     var rangeLabel = h('span', { class: 'muted', id: 'timeline-range' });
     var idx = -1;
     var controls = document.getElementById('timeline-controls');
@@ -536,17 +546,18 @@
         if (b.s === null) return;
         var e = b.e === null ? END : b.e;
         if (e < v0 || b.s > v1) return;
-        var x0 = X(b.s), x1 = Math.max(X(e), x0 + 2);
-        ctx.globalAlpha = 0.16; ctx.fillStyle = bandColor(b.name);
-        ctx.fillRect(x0, TOP - 14, x1 - x0, cssH - TOP - BOTTOM + 14);
-        ctx.globalAlpha = 0.85;
-        ctx.fillRect(x0, TOP - 14, x1 - x0, 10);
+        var x0 = X(b.s), x1 = Math.max(X(e), x0 + 2), y0 = BAND_Y + b.row * BAND_H;
+        ctx.globalAlpha = 0.14; ctx.fillStyle = bandColor(b.name);
+        ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
+        ctx.fillRect(x0, y0 + BAND_H - 1, 1, TOP - y0 - BAND_H + 1);
+        ctx.globalAlpha = 0.9;
+        ctx.fillRect(x0, y0, x1 - x0, BAND_H - 1);
         ctx.globalAlpha = 1;
-        if (x1 - x0 > 40) { ctx.fillStyle = '#fff'; ctx.font = 'bold 9px system-ui,sans-serif'; ctx.fillText(clip(b.name, Math.floor((x1 - x0) / 6)), Math.max(x0, LEFT) + 3, TOP - 6); }
+        if (x1 - x0 > 40) { ctx.fillStyle = '#fff'; ctx.font = 'bold 9px system-ui,sans-serif'; ctx.fillText(clip(b.name, Math.floor((x1 - x0) / 6)), Math.max(x0, LEFT) + 3, y0 + 8); }
       });
       events.forEach(function (e) {
         if (e.t === null || e.t < v0 || e.t > v1) return;
-        ctx.fillStyle = '#6e7781'; ctx.fillRect(X(e.t), TOP - 14, 1, cssH - TOP - BOTTOM + 14);
+        ctx.fillStyle = '#6e7781'; ctx.fillRect(X(e.t), BAND_Y, 1, cssH - BAND_Y - BOTTOM);
       });
       // Calls: wide ones as rectangles, narrow ones binned per pixel column.
       bins.fill(0);
@@ -622,7 +633,7 @@
         var e = b.e === null ? END : b.e;
         if (e < v0 || b.s > v1) return;
         var x0 = X(b.s), x1 = Math.max(X(e), x0 + 2);
-        ctx.globalAlpha = 0.22; ctx.fillStyle = bandColor(b.name);
+        ctx.globalAlpha = 0.10; ctx.fillStyle = bandColor(b.name);
         ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
         ctx.globalAlpha = 1;
       });
@@ -634,7 +645,7 @@
         ctx.fillStyle = COL[OUTCOMES[OC[i]]]; ctx.fillRect(x0, TOP + LN[i] * laneH, x1 - x0, laneH);
         ctx.lineWidth = 2; ctx.strokeStyle = '#000'; ctx.strokeRect(x0, TOP + LN[i] * laneH + 1, x1 - x0, laneH - 2);
         ctx.fillStyle = '#cf222e';
-        ctx.beginPath(); ctx.moveTo((x0 + x1) / 2 - 5, TOP - 22); ctx.lineTo((x0 + x1) / 2 + 5, TOP - 22); ctx.lineTo((x0 + x1) / 2, TOP - 15); ctx.fill();
+        ctx.beginPath(); ctx.moveTo((x0 + x1) / 2 - 5, 1); ctx.lineTo((x0 + x1) / 2 + 5, 1); ctx.lineTo((x0 + x1) / 2, 9); ctx.fill();
       });
       ctx.restore();
       // Lane labels and axis.
@@ -694,7 +705,8 @@
         return hideTip();
       }
       if (p.y < TOP) {
-        var hit = bands.filter(function (b) { return b.s !== null && b.s - tol <= t && (b.e === null ? END : b.e) + tol >= t; });
+        var row = Math.floor((p.y - BAND_Y) / BAND_H);
+        var hit = bands.filter(function (b) { return b.s !== null && (p.y < BAND_Y || b.row === row) && b.s - tol <= t && (b.e === null ? END : b.e) + tol >= t; });
         var evs = events.filter(function (e) { return e.t !== null && Math.abs(e.t - t) <= tol; });
         if (hit.length || evs.length) {
           return showTip(ev, hit.map(function (b) { return b.name + ': ' + b.sf + ' #' + b.si + ' (' + fmtT(b.s) + ') → ' + (b.ef ? b.ef + ' #' + b.ei + ' (' + fmtT(b.e) + ')' : 'end of history') + '\n' + b.v; })
