@@ -28,13 +28,16 @@
 //! let injector = nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(file.clone()))?;
 //! let schedule = nemesis::Schedule::from_config(&cfg.nemesis, &nodes.names(), seed)?;
 //! let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
-//! nemesis::install_panic_heal(file.clone());                       // optional: panic = "abort" builds
 //! harness::run::run(config, client, generator, nem).await;          // calls nem.heal() after the main phase
 //! ```
 //!
 //! `ScheduledNemesis::heal` (called by the run loop after the main phase,
 //! also after Ctrl-C) heals and records the stop ops; if the run loop
-//! returns early or panics, dropping the nemesis heals synchronously.
+//! returns early or panics, dropping the nemesis heals synchronously. A
+//! state file left by a crashed controller is loaded by `Injector::new`
+//! and healed by `ScheduledNemesis::run` before its first step. After
+//! a hard exit (SIGKILL, `std::process::exit`, a second Ctrl-C) the state
+//! file remains for `shakedown heal --state FILE`.
 
 pub mod clock;
 pub mod grudge;
@@ -94,9 +97,12 @@ pub fn json_value(v: &serde_json::Value) -> history::Value {
     }
 }
 
-/// Heal from a state file if the process panics (for builds with
-/// `panic = "abort"`, where destructors do not run). Chains the existing
-/// hook. The heal runs on a fresh runtime in a helper thread.
+/// Heal from a state file if the process panics, for builds with
+/// `panic = "abort"`, where destructors (the [`Injector`]'s heal on drop)
+/// do not run. Chains the existing hook; the heal runs on a fresh runtime
+/// in a helper thread. Do not install it in unwinding builds: the hook also
+/// fires for panics that are caught (a panicking client task the run loop
+/// survives) and would heal in the middle of the run.
 pub fn install_panic_heal(file: StateFile) {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

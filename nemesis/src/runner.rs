@@ -5,7 +5,9 @@
 //! fault is in place, so the op's time is an upper bound of its start and a
 //! lower bound of its end); a failed step is recorded with an `"error"`
 //! value and the schedule goes on. `heal` undoes everything and records one
-//! stop op per kind of fault that was active. If neither runs to the end
+//! stop op per kind of fault that was active (faults an earlier, crashed
+//! controller left in the state file are healed the same way before the
+//! first step). If neither runs to the end
 //! (early return, panic), dropping the nemesis heals synchronously.
 
 use crate::inject::{FaultOp, Injector};
@@ -51,6 +53,15 @@ impl ScheduledNemesis {
 
 impl Nemesis for ScheduledNemesis {
     async fn run(&mut self, rec: Recorder, stop: Cancel) {
+        // Faults left in the state file by a controller that crashed: undo
+        // them before the first step so they do not run unrecorded.
+        if !self.injector.state().is_empty() {
+            tracing::warn!(
+                "nemesis: healing faults left by an earlier run: {}",
+                self.injector.state().summary()
+            );
+            self.heal(rec.clone()).await;
+        }
         while let Some((wait, op)) = self.schedule.next() {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

@@ -575,6 +575,13 @@ fn scheduled_nemesis_in_the_run_loop_records_and_heals() {
             hooks.process.insert(n, h);
         }
         let file = StateFile::new(c.dir.join("run.faults.json"));
+        // A crashed earlier controller left a partition behind.
+        let mut old = Injector::new(&c.nodes, cl.clone(), Hooks::default(), Some(file.clone()))
+            .unwrap();
+        old.apply(&partition(Grudge::isolate(&c.nodes.names(), "n3")))
+            .await
+            .unwrap();
+        let _ = old.leave_active();
         let inj = Injector::new(&c.nodes, cl.clone(), hooks.clone(), Some(file.clone())).unwrap();
         let cfg: NemesisConfig = serde_saphyr::from_str(
             "faults: [partition, kill, pause, clock, packet]\ninterval: 0.25\nclock: {strobe_duration_ms: 300}\n",
@@ -611,6 +618,9 @@ fn scheduled_nemesis_in_the_run_loop_records_and_heals() {
                 "{o:?}"
             );
         }
+        // The leftover is healed (and recorded) before the first step.
+        assert_eq!(fs[0], "stop-partition");
+        let fs = &fs[1..];
         // Starts and stops pair up by the end (the heal closes what is open).
         for (start, stop) in [
             ("start-partition", "stop-partition"),
