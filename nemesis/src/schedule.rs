@@ -12,10 +12,12 @@
 //!   packet: { loss: 0.2, targets: [all] }
 //! ```
 //!
-//! Each step picks one of the configured kinds at random: if that kind is
-//! active it is stopped, otherwise started. So kinds overlap (a partition
-//! during a pause) and every start is followed by its stop eventually; the
-//! runner heals whatever is still active at the end. Clock changes are
+//! Faults come and go: while one is active, a step usually stops the one
+//! that started first; a quarter of the time it starts a second kind on top
+//! instead (a partition during a pause; at most two at once). With nothing
+//! active, a step starts a random kind. So the cluster spends stretches
+//! under faults and stretches recovering, and the runner heals whatever is
+//! still active at the end. Clock changes are
 //! followed by a `check-offsets`. The whole schedule is a pure function of
 //! the config, the node names and the seed.
 
@@ -24,7 +26,7 @@ use crate::inject::{FaultOp, PartitionTarget, Targets};
 use crate::net::PacketSpec;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -222,7 +224,8 @@ pub struct Schedule {
     cfg: NemesisConfig,
     names: Vec<String>,
     rng: Rng,
-    active: BTreeMap<FaultKind, bool>,
+    /// Active fault kinds, oldest first.
+    active: VecDeque<FaultKind>,
     pending: VecDeque<FaultOp>,
 }
 
@@ -260,7 +263,7 @@ impl Schedule {
             rng: Rng::seed(cfg.seed.unwrap_or(seed)),
             cfg,
             names: names.to_vec(),
-            active: BTreeMap::new(),
+            active: VecDeque::new(),
             pending: VecDeque::new(),
         })
     }
@@ -420,18 +423,33 @@ impl Iterator for Schedule {
             return None;
         }
         let gap = self.gap();
-        let faults = self.cfg.faults.clone();
-        let kind = *self.rng.pick(&faults);
-        let active = self.active.get(&kind).copied().unwrap_or(false);
-        let op = if active {
-            self.active.insert(kind, false);
-            Schedule::stop(kind)
-        } else {
-            let op = self.start(kind);
-            // A strobe ends where it started: nothing stays active.
-            let stays = !matches!(op, FaultOp::StrobeClock { .. });
-            self.active.insert(kind, stays);
-            op
+        // Faults come and go, so the cluster is tested both under faults and
+        // while recovering from them: while something is active, usually
+        // stop the fault that started first; sometimes start a second kind
+        // on top (composition, at most two at once). With nothing active,
+        // start one. Left active, a fault would last until the final heal.
+        let idle: Vec<FaultKind> = self
+            .cfg
+            .faults
+            .iter()
+            .copied()
+            .filter(|k| !self.active.contains(k))
+            .collect();
+        let compose = self.active.len() < 2 && !idle.is_empty() && self.rng.unit() < 0.25;
+        let (kind, op) = match self.active.front().copied() {
+            Some(oldest) if !compose => {
+                self.active.pop_front();
+                (oldest, Schedule::stop(oldest))
+            }
+            _ => {
+                let kind = *self.rng.pick(&idle);
+                let op = self.start(kind);
+                // A strobe ends where it started: nothing stays active.
+                if !matches!(op, FaultOp::StrobeClock { .. }) {
+                    self.active.push_back(kind);
+                }
+                (kind, op)
+            }
         };
         if kind == FaultKind::Clock {
             self.pending.push_back(FaultOp::CheckOffsets);
@@ -443,6 +461,7 @@ impl Iterator for Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn names() -> Vec<String> {
         (1..=5).map(|i| format!("n{i}")).collect()
@@ -555,5 +574,50 @@ mod tests {
         bad.interval = 1.0;
         bad.partition.modes = vec![PartitionMode::Grudge];
         assert!(Schedule::from_config(&bad, &names(), 1).is_err());
+    }
+
+    #[test]
+    fn faults_come_and_go_with_healthy_stretches() {
+        let cfg: NemesisConfig =
+            serde_saphyr::from_str("faults: [partition, kill, pause, clock]\ninterval: 10\n")
+                .unwrap();
+        for seed in 0..20 {
+            let steps: Vec<FaultOp> = Schedule::from_config(&cfg, &names(), seed)
+                .unwrap()
+                .map(|(_, op)| op)
+                .filter(|op| !matches!(op, FaultOp::CheckOffsets))
+                .take(200)
+                .collect();
+            let (mut active, mut most, mut healthy, mut longest) = (0usize, 0usize, 0, 0);
+            let mut since_start: Vec<usize> = Vec::new();
+            for op in &steps {
+                let stops = matches!(
+                    op,
+                    FaultOp::StopPartition
+                        | FaultOp::Start
+                        | FaultOp::Resume
+                        | FaultOp::ResetClock
+                        | FaultOp::StopPacket
+                );
+                let strobe = matches!(op, FaultOp::StrobeClock { .. });
+                if stops {
+                    active -= 1;
+                    since_start.remove(0);
+                } else if !strobe {
+                    active += 1;
+                    since_start.push(0);
+                }
+                since_start.iter_mut().for_each(|s| *s += 1);
+                longest = longest.max(since_start.iter().copied().max().unwrap_or(0));
+                most = most.max(active);
+                healthy += usize::from(active == 0);
+            }
+            assert!(most <= 2, "seed {seed}: {most} faults at once");
+            assert!(
+                healthy >= 40,
+                "seed {seed}: only {healthy} of 200 steps healthy"
+            );
+            assert!(longest <= 12, "seed {seed}: a fault lasted {longest} steps");
+        }
     }
 }

@@ -11,8 +11,9 @@
 //! 6. check the history and write the run directory with its report.
 //!
 //! Faults are healed on every path: by the run loop after the main phase
-//! (also after Ctrl-C), by the nemesis when it is dropped (an error), by a
-//! panic hook, and by `shakedown heal` from the state file after a crash.
+//! (also after Ctrl-C), by the nemesis' injector when it is dropped (an
+//! error, a panic unwinding), and by `shakedown heal` from the state file
+//! after the controller itself was killed.
 
 use super::exit;
 use crate::test_file::{Target, TestFile};
