@@ -5,7 +5,8 @@
 //! - the 10-client key-value corpus files checked as ONE object (no
 //!   partitioning by key): the search over the whole state space;
 //! - a generated 1,000,000-op cas-register history over 1,000 keys, 20
-//!   clients, 1% crashed calls (parsing excluded; partitioned, parallel).
+//!   clients, 1% crashed calls (parsing excluded; partitioned, parallel);
+//! - the same length on ONE key (no partitioning possible), no crashes.
 
 use checkers::linearizable::generate::CasRegisterGen;
 use checkers::linearizable::{check, ModelKind, Options};
@@ -73,6 +74,25 @@ fn generated_1m_ops_1000_keys_20_clients(bencher: divan::Bencher) {
         keys: 1000,
         processes: 20,
         crash_rate: 0.01,
+        fail_rate: 0.01,
+        values: 5,
+        seed: 42,
+    }
+    .history();
+    let opts = Options::new(ModelKind::CasRegister);
+    bencher.bench(|| {
+        let r = check(&h, &opts).unwrap();
+        assert_eq!(r.valid, Validity::Valid);
+    });
+}
+
+#[divan::bench(sample_count = 3)]
+fn generated_1m_ops_single_key_20_clients(bencher: divan::Bencher) {
+    let h = CasRegisterGen {
+        ops: 1_000_000,
+        keys: 1,
+        processes: 20,
+        crash_rate: 0.0,
         fail_rate: 0.01,
         values: 5,
         seed: 42,

@@ -518,3 +518,25 @@ fn random_small_histories_mix_both_verdicts() {
         .count();
     assert!((200..800).contains(&valid), "{valid} of 1000 valid");
 }
+
+/// A long single-key history fits a small budget: cache keys hold only the
+/// window near the frontier, not a bit per call of the whole history
+/// (which needed ~3 KB per cached configuration here and ran out).
+#[test]
+fn long_single_key_history_fits_a_small_memory_budget() {
+    let h = CasRegisterGen {
+        ops: 50_000,
+        keys: 1,
+        processes: 20,
+        crash_rate: 0.001,
+        fail_rate: 0.01,
+        values: 5,
+        seed: 11,
+    }
+    .history();
+    let mut opts = Options::new(ModelKind::CasRegister);
+    opts.memory_limit = 64 << 20;
+    let r = check(&h, &opts).unwrap();
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.reason);
+    assert_eq!(r.partitions, 1);
+}

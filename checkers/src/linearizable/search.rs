@@ -167,12 +167,27 @@ impl Entries {
     }
 }
 
-/// A set of linearized calls, hashed incrementally (Zobrist): flipping a
-/// call's bit XORs its random key into the hash.
+/// A set of linearized calls, hashed incrementally (Zobrist: flipping a
+/// call's bit XORs its random key into the hash), and kept so that its
+/// cache key stays short however long the history is.
+///
+/// Bits are numbered with completed calls first (in invocation order), then
+/// calls of unknown outcome from the next word on. Deep into a search the
+/// completed region is a run of all-ones words (everything well before the
+/// frontier is linearized), a short window near the frontier, and zeros:
+/// the key is (length of the run, the window, the unknown-outcome words).
+/// Storing whole bitsets instead costs every cache entry n/8 bytes: 62 KB
+/// per entry for a single key with 500,000 calls.
 #[derive(Clone)]
 struct Linearized {
     words: Vec<u64>,
     hash: u64,
+    /// Words `[0, completed_words)` hold completed calls.
+    completed_words: usize,
+    /// Words `[0, low)` are all ones.
+    low: usize,
+    /// Words `[end, completed_words)` are all zeros.
+    end: usize,
 }
 
 fn zobrist(i: u32) -> u64 {
@@ -186,10 +201,16 @@ fn zobrist(i: u32) -> u64 {
 }
 
 impl Linearized {
-    fn new(n: usize) -> Linearized {
+    /// For `completed` calls of known outcome and `unknown` others; bit ids
+    /// come from [`bit_ids`].
+    fn new(completed: usize, unknown: usize) -> Linearized {
+        let completed_words = completed.div_ceil(64);
         Linearized {
-            words: vec![0; n.div_ceil(64).max(1)],
+            words: vec![0; (completed_words + unknown.div_ceil(64)).max(1)],
             hash: 0,
+            completed_words,
+            low: 0,
+            end: 0,
         }
     }
 
@@ -198,17 +219,62 @@ impl Linearized {
     }
 
     fn flip(&mut self, i: u32) {
-        self.words[i as usize / 64] ^= 1 << (i % 64);
+        let w = i as usize / 64;
+        self.words[w] ^= 1 << (i % 64);
         self.hash ^= zobrist(i);
+        if w >= self.completed_words {
+            return;
+        }
+        if self.words[w] & (1 << (i % 64)) != 0 {
+            self.end = self.end.max(w + 1);
+            while self.low < self.completed_words && self.words[self.low] == u64::MAX {
+                self.low += 1;
+            }
+        } else {
+            self.low = self.low.min(w);
+            while self.end > 0 && self.words[self.end - 1] == 0 {
+                self.end -= 1;
+            }
+        }
+    }
+
+    /// The words between the all-ones run and the all-zeros tail.
+    fn window(&self) -> &[u64] {
+        &self.words[self.low..self.end.max(self.low)]
+    }
+
+    fn unknown(&self) -> &[u64] {
+        &self.words[self.completed_words..]
     }
 }
 
-/// A cached configuration. Its set of linearized calls lives in the
-/// search's arena (entry `n` at words `n * width ..`): one allocation for
-/// all entries instead of one each.
+/// Bit ids: completed calls first in invocation order, then calls of
+/// unknown outcome starting at a word boundary. Returns the ids and the
+/// number of each kind.
+fn bit_ids<O>(calls: &[SearchCall<O>]) -> (Vec<u32>, usize, usize) {
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|&c| (calls[c].complete.is_none(), calls[c].invoke));
+    let completed = calls.iter().filter(|c| c.complete.is_some()).count();
+    let unknown_base = completed.div_ceil(64) * 64;
+    let mut ids = vec![0u32; calls.len()];
+    for (rank, &c) in order.iter().enumerate() {
+        ids[c] = if rank < completed {
+            rank
+        } else {
+            unknown_base + (rank - completed)
+        } as u32;
+    }
+    (ids, completed, calls.len() - completed)
+}
+
+/// A cached configuration. Its key words (the window, then the
+/// unknown-outcome words) live in the search's arena at `at ..`: one
+/// allocation for all entries instead of one each.
 struct CacheEntry<S> {
     hash: u64,
-    slot: u32,
+    at: u32,
+    low: u32,
+    window: u32,
     state: S,
 }
 
@@ -260,15 +326,16 @@ pub fn search<M: Model>(
         .map(|c| c.complete.is_some() && model.is_read_only(&c.op))
         .collect();
     let mut cache: HashTable<CacheEntry<M::State>> = HashTable::new();
-    let mut linearized = Linearized::new(calls.len());
-    let width = linearized.words.len();
+    let (bit, completed, unknown) = bit_ids(calls);
+    let mut linearized = Linearized::new(completed, unknown);
+    let unknown_words = linearized.unknown().len();
     let mut arena: Vec<u64> = Vec::new();
     let mut state = model.init();
     let mut stack: Vec<Frame<M::State>> = Vec::new();
     let mut stats = Stats::default();
     let mut memory_pending = 0usize;
     let mut memory_total = 0usize;
-    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + width * 8;
+    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + unknown_words * 8;
     let mut stuck = Stuck {
         prefixes: Vec::new(),
     };
@@ -319,7 +386,7 @@ pub fn search<M: Model>(
         let c = node.call as usize;
         if node.is_call {
             // Of identical calls of unknown outcome, the earliest goes first.
-            if twin[c].is_some_and(|t| !linearized.contains(t)) {
+            if twin[c].is_some_and(|t| !linearized.contains(bit[t as usize])) {
                 entry = node.next;
                 continue;
             }
@@ -327,26 +394,35 @@ pub fn search<M: Model>(
                 entry = node.next;
                 continue;
             };
-            linearized.flip(node.call);
+            linearized.flip(bit[c]);
             let hash = state_hash(linearized.hash, &next);
+            let (low, window, unknown) =
+                (linearized.low, linearized.window(), linearized.unknown());
             let seen = cache
                 .find(hash, |e| {
-                    let at = e.slot as usize * width;
+                    let (at, len) = (e.at as usize, e.window as usize);
                     e.hash == hash
+                        && e.low as usize == low
+                        && len == window.len()
                         && e.state == next
-                        && arena[at..at + width] == linearized.words[..]
+                        && arena[at..at + len] == *window
+                        && arena[at + len..at + len + unknown_words] == *unknown
                 })
                 .is_some();
             if !seen {
-                memory_pending += entry_bytes + model.heap_bytes(&next);
-                let slot = stats.cache_entries as u32;
+                memory_pending += entry_bytes + window.len() * 8 + model.heap_bytes(&next);
                 stats.cache_entries += 1;
-                arena.extend_from_slice(&linearized.words);
+                let at = arena.len() as u32;
+                let window_len = window.len() as u32;
+                arena.extend_from_slice(window);
+                arena.extend_from_slice(unknown);
                 cache.insert_unique(
                     hash,
                     CacheEntry {
                         hash,
-                        slot,
+                        at,
+                        low: low as u32,
+                        window: window_len,
                         state: next.clone(),
                     },
                     |e| e.hash,
@@ -361,7 +437,7 @@ pub fn search<M: Model>(
                 entry = entries.nodes[HEAD as usize].next;
                 continue;
             }
-            linearized.flip(node.call);
+            linearized.flip(bit[c]);
             if !forced[c] {
                 entry = node.next;
                 continue;
@@ -401,7 +477,7 @@ pub fn search<M: Model>(
                 return (Outcome::NotLinearizable(stuck), stats);
             };
             state = frame.previous;
-            linearized.flip(entries.nodes[frame.entry as usize].call);
+            linearized.flip(bit[entries.nodes[frame.entry as usize].call as usize]);
             entries.unlift(frame.entry);
             entry = entries.nodes[frame.entry as usize].next;
             if !frame.forced {
