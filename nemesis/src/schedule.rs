@@ -270,7 +270,7 @@ impl Schedule {
 
     /// The wait before the next step.
     fn gap(&mut self) -> Duration {
-        Duration::from_secs_f64(self.cfg.interval * (0.5 + self.rng.unit()))
+        Duration::from_secs_f64(self.cfg.interval * (0.5 + self.rng.f64()))
     }
 
     fn targets(&mut self, specs: &[TargetSpec], default: &[TargetSpec]) -> Targets {
@@ -368,7 +368,7 @@ impl Schedule {
                 let nodes = self.nodes_of(&t, &PROC);
                 let max = self.cfg.clock.max_offset_ms.max(1);
                 let delta = |rng: &mut Rng| {
-                    let mag = (max / 10 + (rng.unit() * (max - max / 10) as f64) as i64).max(1);
+                    let mag = (max / 10 + (rng.f64() * (max - max / 10) as f64) as i64).max(1);
                     if rng.below(2) == 0 {
                         mag
                     } else {
@@ -435,7 +435,7 @@ impl Iterator for Schedule {
             .copied()
             .filter(|k| !self.active.contains(k))
             .collect();
-        let compose = self.active.len() < 2 && !idle.is_empty() && self.rng.unit() < 0.25;
+        let compose = self.active.len() < 2 && !idle.is_empty() && self.rng.f64() < 0.25;
         let (kind, op) = match self.active.front().copied() {
             Some(oldest) if !compose => {
                 self.active.pop_front();

@@ -116,6 +116,19 @@ impl Rng {
         self.f64() < p
     }
 
+    /// Shuffles in place (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
+
+    /// A uniformly chosen element (`v` not empty).
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+
     /// An independent generator derived from this one.
     pub fn fork(&mut self) -> Rng {
         Rng::seed(self.next_u64())
