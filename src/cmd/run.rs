@@ -182,6 +182,16 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     let cluster = Cluster::new(&nodes);
     control::all_ok(cluster.connect_all().await)?;
     let names = nodes.names();
+    // Faults a killed controller left behind (partitions, paused or killed
+    // members, skewed clocks) would break the database's setup: undo them
+    // before anything else.
+    let healed = nemesis::heal(Some(&nodes), &state_file).await?;
+    if !healed.is_empty() {
+        eprintln!(
+            "shakedown: healed {} fault(s) left by an earlier run",
+            healed.len()
+        );
+    }
 
     // 2. The run directory, the test file as run, the log.
     let results_root = args
