@@ -373,3 +373,58 @@ nemesis: {faults: [partition], interval: 5}
         }
     }
 }
+
+#[test]
+fn each_run_of_a_series_keeps_its_own_log() {
+    require_root!();
+    let _guard = ClusterGuard("e2elog");
+    let dir = tempfile::tempdir().unwrap();
+    let test = write_test(
+        dir.path(),
+        "name: e2e-log
+target: etcd
+cluster: {local: 1, name: e2elog, subnet: 10.77.184.0}
+workload: {name: register, keys: 2}
+concurrency: 2
+rate: 50
+time-limit: 2s
+recovery-time: 0s
+seed: 1
+",
+    );
+    let results = dir.path().join("results");
+    let out = shakedown()
+        .args([
+            "run",
+            test.to_str().unwrap(),
+            "--test-count",
+            "2",
+            "--results",
+        ])
+        .arg(&results)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(results.join("e2e-log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("latest"))
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for run in &runs {
+        let log = std::fs::read_to_string(run.join("shakedown.log")).unwrap();
+        let starts: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("run starting in"))
+            .collect();
+        assert_eq!(starts.len(), 1, "{}: {log}", run.display());
+        assert!(
+            starts[0].contains(run.to_str().unwrap()),
+            "{}: {}",
+            run.display(),
+            starts[0]
+        );
+    }
+}

@@ -418,17 +418,46 @@ fn primaries_hook(endpoints: Vec<(String, String)>) -> nemesis::PrimariesHook {
     })
 }
 
-/// Logs to the run's `shakedown.log` (the subscriber is process-wide; the
-/// file of the first run of a `--test-count` series keeps it).
-fn init_log(path: &Path) -> Option<()> {
-    let file = std::fs::File::create(path).ok()?;
-    tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
+/// The current run's `shakedown.log`: the tracing subscriber is
+/// process-wide and installed once, so each run of a `--test-count` series
+/// points it at its own file.
+static RUN_LOG: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+
+struct RunLog;
+
+impl std::io::Write for RunLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sends the log to this run's `shakedown.log` (level from `SHAKEDOWN_LOG`,
+/// default info).
+fn init_log(path: &Path) {
+    let file = match std::fs::File::create(path) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            eprintln!("warning: cannot write {}: {e}", path.display());
+            None
+        }
+    };
+    *RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()) = file;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(|| RunLog)
         .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHAKEDOWN_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .try_init()
-        .ok()
+        .try_init();
 }
