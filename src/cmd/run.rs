@@ -3,7 +3,8 @@
 //! 1. read the test file (CLI flags override it);
 //! 2. reach the nodes: reuse or build the local cluster, or connect to the
 //!    listed machines; a node that cannot be reached stops the run (exit 3);
-//! 3. install and start the database on every node, wait until it serves;
+//! 3. set up the OS (hostname, hosts file, packages), start the database on
+//!    every node, wait until it serves;
 //! 4. run the clients beside the nemesis for the time limit, recording the
 //!    history as it goes (`history.jsonl`); heal every fault; let the
 //!    cluster recover; final reads;
@@ -241,8 +242,10 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         eprintln!("warning: {why}");
         tracing::warn!("{why}");
     }
-    eprintln!("shakedown: installing and starting etcd");
-    db.install(&cluster).await?;
+    eprintln!("shakedown: setting up the nodes, installing and starting etcd");
+    // OS setup: each node's hostname and a hosts block naming every node,
+    // and the database's package (idempotent; waits for the dpkg lock).
+    control::debian::setup(&cluster, &[targets::etcd::db::PACKAGE]).await?;
     db.teardown(&cluster, false).await?; // leftovers of an earlier run
     let leader = match db.start_all(&cluster, Duration::from_secs(30)).await {
         Ok(leader) => leader,

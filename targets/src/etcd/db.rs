@@ -1,4 +1,4 @@
-//! etcd on the nodes: install from Debian's packages, start one cluster of
+//! etcd on the nodes ([`PACKAGE`] is installed by the OS setup): start one cluster of
 //! all nodes, wait for it to serve, and provide what the nemesis needs (pid
 //! files, the start script, the leader); fetch logs, wipe data.
 //!
@@ -9,7 +9,7 @@
 
 use super::client::{find_leader, EtcdClient};
 use harness::control::daemon::{self, Daemon};
-use harness::control::{debian, Cluster, Cmd, Error, ErrorKind, Node, Remote};
+use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -116,15 +116,6 @@ impl EtcdDb {
                 .unwrap_or_default(),
             user: None,
         }
-    }
-
-    /// Installs etcd-server on every node (idempotent; waits for the dpkg lock).
-    pub async fn install(&self, cluster: &Cluster) -> Result<(), Error> {
-        for remote in cluster.remotes() {
-            // One at a time: local-cluster nodes share one dpkg database.
-            debian::install(remote, &[PACKAGE]).await?;
-        }
-        Ok(())
     }
 
     /// Starts every member (a leader is elected once a majority runs, so
