@@ -1,13 +1,16 @@
 //! The verdict every checker returns, and how verdicts compose.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// `false` beats `unknown` beats `true` when verdicts are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// `false` beats `unknown` beats `true` when verdicts are combined. Stored
+/// as `"valid"`, `"invalid"` or `"unknown"` (also in `results.json`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Validity {
     Valid,
     Invalid,
+    /// Also the verdict of nothing checked.
+    #[default]
     Unknown,
 }
 
@@ -21,11 +24,42 @@ impl Validity {
         }
     }
 
+    /// The verdict of a set of checkers; `unknown` when there are none
+    /// (nothing was checked, so nothing is known to be valid).
+    pub fn all(verdicts: impl IntoIterator<Item = Validity>) -> Validity {
+        let mut it = verdicts.into_iter();
+        match it.next() {
+            None => Validity::Unknown,
+            Some(first) => it.fold(first, Validity::combine),
+        }
+    }
+
+    /// Parses `valid` / `invalid` / `unknown`, and Jepsen's `true` / `false`.
+    pub fn from_json(v: &serde_json::Value) -> Option<Validity> {
+        match v {
+            serde_json::Value::Bool(true) => Some(Validity::Valid),
+            serde_json::Value::Bool(false) => Some(Validity::Invalid),
+            serde_json::Value::String(s) => match s.as_str() {
+                "valid" | "true" => Some(Validity::Valid),
+                "invalid" | "false" => Some(Validity::Invalid),
+                "unknown" => Some(Validity::Unknown),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Validity::Valid => "valid",
             Validity::Invalid => "invalid",
             Validity::Unknown => "unknown",
         }
+    }
+}
+
+impl std::fmt::Display for Validity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -2,83 +2,15 @@
 //! checker concluded. The schema is documented in `results/SCHEMA.md`.
 
 use crate::stats::{self, OpStats};
-use checkers::verdict::Validity;
 use history::History;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field changes meaning or disappears (adding fields does not).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// A verdict as stored in `results.json`: `"valid"`, `"invalid"` or
-/// `"unknown"`. Combining: invalid beats unknown beats valid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Valid,
-    Invalid,
-    #[default]
-    Unknown,
-}
-
-impl Verdict {
-    pub fn combine(self, other: Verdict) -> Verdict {
-        use Verdict::*;
-        match (self, other) {
-            (Invalid, _) | (_, Invalid) => Invalid,
-            (Unknown, _) | (_, Unknown) => Unknown,
-            _ => Valid,
-        }
-    }
-
-    /// The verdict of a set of checkers; `unknown` when there are none
-    /// (nothing was checked, so nothing is known to be valid).
-    pub fn all(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
-        let mut it = verdicts.into_iter();
-        match it.next() {
-            None => Verdict::Unknown,
-            Some(first) => it.fold(first, Verdict::combine),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Valid => "valid",
-            Verdict::Invalid => "invalid",
-            Verdict::Unknown => "unknown",
-        }
-    }
-
-    /// Parses `valid` / `invalid` / `unknown`, and Jepsen's `true` / `false`.
-    pub fn from_json(v: &serde_json::Value) -> Option<Verdict> {
-        match v {
-            serde_json::Value::Bool(true) => Some(Verdict::Valid),
-            serde_json::Value::Bool(false) => Some(Verdict::Invalid),
-            serde_json::Value::String(s) => match s.as_str() {
-                "valid" | "true" => Some(Verdict::Valid),
-                "invalid" | "false" => Some(Verdict::Invalid),
-                "unknown" => Some(Verdict::Unknown),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-}
-
-impl From<Validity> for Verdict {
-    fn from(v: Validity) -> Verdict {
-        match v {
-            Validity::Valid => Verdict::Valid,
-            Validity::Invalid => Verdict::Invalid,
-            Validity::Unknown => Verdict::Unknown,
-        }
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// A verdict as stored in `results.json`: the checkers' own [`Validity`]
+/// (`"valid"`, `"invalid"`, `"unknown"`; invalid beats unknown beats valid).
+pub use checkers::verdict::Validity as Verdict;
 
 /// One checker's conclusion. `result` is the checker's own result object,
 /// verbatim (for `linearizable` a `LinResult`, for `txn` a `TxnResult`).
