@@ -7,7 +7,7 @@
 //! system and one process table, so nothing is found by name, only by path
 //! and pid file.
 
-use super::client::{find_leader, EtcdClient};
+use super::client::EtcdClient;
 use harness::control::daemon::{self, Daemon};
 use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
 use std::path::Path;
@@ -63,7 +63,7 @@ impl EtcdDb {
     }
 
     /// `(node, host:port)` for every member: what the client and
-    /// [`find_leader`] take.
+    /// `client::find_leader` take.
     pub fn endpoints(&self) -> Vec<(String, String)> {
         self.nodes
             .iter()
@@ -146,21 +146,23 @@ impl EtcdDb {
         let deadline = Instant::now() + within;
         let mut last = String::new();
         while Instant::now() < deadline {
+            // One status round answers both questions: is every member up,
+            // and who leads.
             let mut down = Vec::new();
+            let mut leader = None;
             for (name, endpoint) in self.endpoints() {
                 let mut c = EtcdClient::new(&endpoint);
                 c.timeout = Duration::from_secs(1);
-                if let Err(e) = c.status().await {
-                    down.push(format!("{name}: {e}"));
+                match c.status().await {
+                    Ok(s) if s.is_leader() => leader = Some(name),
+                    Ok(_) => {}
+                    Err(e) => down.push(format!("{name}: {e}")),
                 }
             }
-            if down.is_empty() {
-                match find_leader(&self.endpoints(), Duration::from_secs(1)).await {
-                    Ok(leader) => return Ok(leader),
-                    Err(e) => last = e,
-                }
-            } else {
-                last = down.join("; ");
+            match (down.is_empty(), leader) {
+                (true, Some(leader)) => return Ok(leader),
+                (true, None) => last = "every member answers, but none leads yet".into(),
+                (false, _) => last = down.join("; "),
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
