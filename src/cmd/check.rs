@@ -352,15 +352,7 @@ fn check_file(
 ) -> (FileReport, Option<history::History>) {
     let started = Instant::now();
     let mut kept = None;
-    let mut report = FileReport {
-        file: file.to_path_buf(),
-        valid: None,
-        error: None,
-        ops: 0,
-        seconds: 0.0,
-        linearizable: None,
-        transactional: None,
-    };
+    let mut report = FileReport::empty(file);
     match history::read_file(file, format) {
         Err(e) => report.error = Some(e.to_string()),
         Ok(h) => {
@@ -387,15 +379,22 @@ fn check_file(
 }
 
 impl FileReport {
-    fn error(file: &Path, error: String) -> FileReport {
+    fn empty(file: &Path) -> FileReport {
         FileReport {
             file: file.to_path_buf(),
             valid: None,
-            error: Some(error),
+            error: None,
             ops: 0,
             seconds: 0.0,
             linearizable: None,
             transactional: None,
+        }
+    }
+
+    fn error(file: &Path, error: String) -> FileReport {
+        FileReport {
+            error: Some(error),
+            ..FileReport::empty(file)
         }
     }
 }

@@ -315,7 +315,7 @@ pub fn search<M: Model>(
     evidence: Evidence,
 ) -> (Outcome<M::State>, Stats) {
     let mut entries = Entries::new(calls);
-    let twin = earlier_twins(model, calls);
+    let twin = earlier_twins(calls);
     // A completed read legal in the current state can be linearized right
     // now without loss: every call that returned before it was invoked is
     // already linearized (the walk met no return before it), and a read
@@ -495,13 +495,12 @@ pub fn search<M: Model>(
 /// one may. So any linearization can use them in invocation order, and the
 /// search only tries that order, which turns 2^k subsets of k identical
 /// timed-out writes into k + 1 choices.
-fn earlier_twins<M: Model>(model: &M, calls: &[SearchCall<M::Op>]) -> Vec<Option<u32>> {
-    let _ = model;
+fn earlier_twins<O: Eq + Hash>(calls: &[SearchCall<O>]) -> Vec<Option<u32>> {
     let mut order: Vec<u32> = (0..calls.len() as u32)
         .filter(|&c| calls[c as usize].complete.is_none())
         .collect();
     order.sort_by_key(|&c| calls[c as usize].invoke);
-    let mut latest: rustc_hash::FxHashMap<&M::Op, u32> = Default::default();
+    let mut latest: rustc_hash::FxHashMap<&O, u32> = Default::default();
     let mut twin = vec![None; calls.len()];
     for c in order {
         twin[c as usize] = latest.insert(&calls[c as usize].op, c);
