@@ -489,12 +489,8 @@ fn print_summary(reports: &[FileReport]) {
 
 fn exit_code(reports: &[FileReport]) -> u8 {
     if reports.iter().any(|r| r.error.is_some()) {
-        exit::ERROR
-    } else if reports.iter().any(|r| r.valid == Some(Validity::Invalid)) {
-        exit::INVALID
-    } else if reports.iter().any(|r| r.valid == Some(Validity::Unknown)) {
-        exit::UNKNOWN
-    } else {
-        exit::VALID
+        return exit::ERROR;
     }
+    let verdicts = reports.iter().filter_map(|r| r.valid);
+    exit::of(verdicts.fold(Validity::Valid, Validity::combine))
 }

@@ -26,4 +26,14 @@ pub mod exit {
     pub const UNKNOWN: u8 = 2;
     /// Usage errors, unreadable input, or the harness itself failed.
     pub const ERROR: u8 = 3;
+
+    /// The exit code of a verdict.
+    pub fn of(v: checkers::verdict::Validity) -> u8 {
+        use checkers::verdict::Validity;
+        match v {
+            Validity::Valid => VALID,
+            Validity::Invalid => INVALID,
+            Validity::Unknown => UNKNOWN,
+        }
+    }
 }

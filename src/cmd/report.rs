@@ -21,11 +21,7 @@ pub fn run(args: Args) -> ExitCode {
                 summary.valid,
                 summary.ops.ops
             );
-            ExitCode::from(match summary.valid {
-                results::Verdict::Valid => exit::VALID,
-                results::Verdict::Invalid => exit::INVALID,
-                results::Verdict::Unknown => exit::UNKNOWN,
-            })
+            ExitCode::from(exit::of(summary.valid))
         }
         Err(e) => {
             eprintln!("error: {e}");

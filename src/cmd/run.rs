@@ -357,11 +357,7 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         }
     );
     crate::outln!("report: {}", run_dir.join("report.html").display());
-    Ok(match verdict {
-        results::Verdict::Valid => exit::VALID,
-        results::Verdict::Invalid => exit::INVALID,
-        results::Verdict::Unknown => exit::UNKNOWN,
-    })
+    Ok(exit::of(verdict))
 }
 
 /// The nodes and where the nemesis keeps its state: a local cluster (built
