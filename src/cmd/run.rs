@@ -222,11 +222,15 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         nodes: nodes.nodes.clone(),
         test_dir: test.dir.clone(),
         run_id: format!("{}-{started_ms}", results::rundir::safe_name(&test.name)),
+        // libfaketime only where clock faults are asked for: preloading it
+        // costs every clock read, and some programs cannot start under it
+        // (those linked with jemalloc, such as Redis).
         db_env: nodes
             .nodes
             .iter()
             .filter(|n| {
-                nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
+                test.nemesis.faults.contains(&FaultKind::Clock)
+                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
             })
             .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
             .collect(),
