@@ -56,9 +56,9 @@ matrix:
   seed: [1, 2]
   nemesis.faults: [[kill], [pause]]
 set:
-  time-limit: 3s
+  time-limit: 6s
   recovery-time: 1s
-  nemesis.interval: 1
+  nemesis.interval: 3
 ",
     )
     .unwrap();
@@ -136,7 +136,7 @@ fn two_shards_run_every_cell_once_and_a_rerun_resumes() {
         let run = Path::new(r["run-dir"].as_str().unwrap());
         assert!(run.join("report.html").is_file());
         let yaml = std::fs::read_to_string(run.join("test.yaml")).unwrap();
-        assert!(yaml.contains("\"time-limit\": \"3s\""), "{yaml}");
+        assert!(yaml.contains("\"time-limit\": \"6s\""), "{yaml}");
     }
     // The JUnit files hold 4 testcases, named by test and cell.
     let mut cases = 0;
