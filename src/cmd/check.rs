@@ -94,8 +94,12 @@ impl FormatArg {
     }
 }
 
+/// `90`, `90s`, `1.5m`, `500ms`, `2h`, `1e3s`: a number and a unit.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let t = s.trim();
+    // The unit is the trailing letters, so `1e3s` keeps its exponent.
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[num.len()..];
     let n: f64 = num
         .trim()
         .parse()
@@ -111,10 +115,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?}: expected a non-negative duration"));
+    secs_to_duration(secs, s)
+}
+
+/// Seconds as a `Duration`, or an error naming `shown` when they are
+/// negative, not a number, or more than a `Duration` holds.
+pub fn secs_to_duration(secs: f64, shown: &str) -> Result<Duration, String> {
+    if secs.is_nan() || secs < 0.0 {
+        return Err(format!("{shown:?}: expected a non-negative duration"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{shown:?}: too long a duration (more than 500 billion years)"))
 }
 
 pub fn parse_bytes(s: &str) -> Result<usize, String> {
