@@ -97,7 +97,12 @@ recovery-time: 0
         .iter()
         .map(|p| p.strip_prefix(&run).unwrap().display().to_string())
         .collect();
-    for f in ["test.yaml", "results.json", "shakedown.log", "history.jsonl"] {
+    for f in [
+        "test.yaml",
+        "results.json",
+        "shakedown.log",
+        "history.jsonl",
+    ] {
         assert!(names.iter().any(|n| n == f), "{f} missing: {names:?}");
     }
     for p in &all {
@@ -106,7 +111,10 @@ recovery-time: 0
         assert!(!text.contains("hunter2"), "a secret in {}", p.display());
     }
     let copy = std::fs::read_to_string(run.join("test.yaml")).unwrap();
-    assert!(copy.contains("sudo-password: {value: \"<redacted>\"}"), "{copy}");
+    assert!(
+        copy.contains("sudo-password: {value: \"<redacted>\"}"),
+        "{copy}"
+    );
     assert!(copy.contains("method: password"), "{copy}");
 }
 
@@ -122,14 +130,26 @@ fn bad_settings_exit_3_before_any_node() {
         ("op-timeout: 1e20", 5, "too long a duration"),
         ("op-timeout: 0", 5, "more than 0"),
         ("rate: 1e-300", 5, "expected ops/s from 0.001"),
-        ("nemesis: {faults: [partition], interval: 0}", 5, "from 0.01 to 86400"),
-        ("nemesis: {faults: [partition], interval: 1e300}", 5, "found 1e300"),
+        (
+            "nemesis: {faults: [partition], interval: 0}",
+            5,
+            "from 0.01 to 86400",
+        ),
+        (
+            "nemesis: {faults: [partition], interval: 1e300}",
+            5,
+            "found 1e300",
+        ),
         (
             "nemesis: {faults: [partition], partition: {grudge: {n1: [n7]}}}",
             5,
             "\"n7\"",
         ),
-        ("nemesis: {faults: [packet], packet: {loss: 3}}", 5, "a fraction"),
+        (
+            "nemesis: {faults: [packet], packet: {loss: 3}}",
+            5,
+            "a fraction",
+        ),
     ] {
         let test = dir.path().join("bad.yaml");
         std::fs::write(
@@ -146,7 +166,10 @@ fn bad_settings_exit_3_before_any_node() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{setting}: {stderr}");
         assert!(stderr.contains(want), "{setting}: {stderr}");
-        assert!(stderr.contains(&format!("line {line}")), "{setting}: {stderr}");
+        assert!(
+            stderr.contains(&format!("line {line}")),
+            "{setting}: {stderr}"
+        );
         assert!(!stderr.contains("local cluster"), "{setting}: {stderr}");
     }
     // The CLI override too.
@@ -158,9 +181,17 @@ fn bad_settings_exit_3_before_any_node() {
     .unwrap();
     for (flag, value, want) in [
         ("--time-limit", "1e20", "too long a duration"),
-        ("--time-limit", "100000000000000000000", "too long a duration"),
+        (
+            "--time-limit",
+            "100000000000000000000",
+            "too long a duration",
+        ),
         ("--time-limit", "30d", "unknown unit"),
-        ("--time-limit", "1e9", "time-limit: expected more than 0 and at most 7 days"),
+        (
+            "--time-limit",
+            "1e9",
+            "time-limit: expected more than 0 and at most 7 days",
+        ),
         ("--rate", "1e-300", "rate: expected ops/s"),
     ] {
         let out = shakedown()

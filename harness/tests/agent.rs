@@ -41,7 +41,10 @@ impl Agent {
             .expect("ssh-agent");
         let t = Instant::now();
         while !sock.exists() {
-            assert!(t.elapsed() < Duration::from_secs(5), "ssh-agent did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "ssh-agent did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Agent { child, sock }
@@ -86,7 +89,9 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn agent_keys_and_tilde_paths_log_in() {
     if !local::is_root() {
-        eprintln!("SKIPPED: the ssh-agent test needs root (a local cluster); run as root to exercise it");
+        eprintln!(
+            "SKIPPED: the ssh-agent test needs root (a local cluster); run as root to exercise it"
+        );
         return;
     }
     let c = ClusterGuard(local::up(&Options::new(CLUSTER, 1).subnet(SUBNET)).expect("cluster up"));
@@ -128,7 +133,10 @@ fn agent_keys_and_tilde_paths_log_in() {
     assert!(e.contains("holds no keys"), "{e}");
     agent.add(&stranger);
     let e = auth_reason(login(&ssh).unwrap_err());
-    assert!(e.contains("refused every key of the ssh-agent (ssh-ed25519 SHA256:"), "{e}");
+    assert!(
+        e.contains("refused every key of the ssh-agent (ssh-ed25519 SHA256:"),
+        "{e}"
+    );
     // With the authorized key too (offered second): logged in, and the
     // private key file is not needed any more.
     agent.add(&good);
