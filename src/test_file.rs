@@ -681,7 +681,15 @@ workload: {name: register}
     fn ssh_config_fills_in_hosts_users_and_keys() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config");
-        std::fs::write(&cfg, "Host n1-alias\n  HostName 10.0.0.11\n  User ops\n  Port 2200\n  IdentityFile /keys/%r\n  Compression yes\n").unwrap();
+        std::fs::write(dir.path().join("key-ops"), "").unwrap();
+        std::fs::write(
+            &cfg,
+            format!(
+                "Host n1-alias\n  HostName 10.0.0.11\n  User ops\n  Port 2200\n  IdentityFile {}/key-%r\n  Compression yes\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
         let text = format!(
             "name: real\ntarget: etcd\nnodes:\n  - {{name: n1, host: n1-alias}}\n  - {{name: n2, host: 10.0.0.2}}\nssh: {{config-file: {}}}\nworkload: {{name: register}}\n",
             cfg.display()
@@ -693,7 +701,7 @@ workload: {name: register}
         assert_eq!(t.nodes[0].user.as_deref(), Some("ops"));
         assert_eq!(
             t.nodes[0].identity_file.as_deref(),
-            Some(Path::new("/keys/ops"))
+            Some(dir.path().join("key-ops").as_path())
         );
         assert_eq!(t.nodes[1].host, "10.0.0.2");
         assert_eq!(t.nodes[1].user, None);

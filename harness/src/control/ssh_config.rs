@@ -7,8 +7,9 @@
 //! and `!` (negation), and the first value found for an option wins.
 //!
 //! Honoured: `HostName` (the address to connect to; `%h` is the name
-//! given), `User`, `Port` and `IdentityFile` (the first one; `~` and the
-//! tokens `%d %u %h %n %r %p %%` expanded). What the test file sets itself
+//! given), `User`, `Port` and `IdentityFile` (the first that exists, as
+//! ssh skips missing ones; `~` and the tokens `%d %u %h %n %r %p %%`
+//! expanded). What the test file sets itself
 //! beats the file: a node's own `port`, `user` and `identity-file`, and the
 //! `ssh:` section's `user`, `port` and `auth` when given.
 //!
@@ -17,7 +18,7 @@
 //! or none); other options that apply to the host, `Match` blocks and
 //! `Include` lines are warnings naming the option and its line.
 
-use super::nodes::{home_dir, Node, SshConfig};
+use super::nodes::{expand_home, home_dir, Node, SshConfig};
 use std::path::{Path, PathBuf};
 
 /// One parsed line: `Keyword args...`.
@@ -42,8 +43,9 @@ pub struct HostSettings {
     pub host_name: Option<String>,
     pub user: Option<String>,
     pub port: Option<u16>,
-    /// As written (tokens and `~` not yet expanded).
-    pub identity_file: Option<String>,
+    /// In order, as written (tokens and `~` not yet expanded), each with
+    /// its line.
+    pub identity_files: Vec<(String, usize)>,
     /// Lines that apply to the host but are not honoured, one message each
     /// (`~/.ssh/config line 7: ForwardAgent is not read by shakedown`).
     pub ignored: Vec<String>,
@@ -103,7 +105,6 @@ impl SshConfigFile {
         let mut applies = true;
         // ssh: the first value obtained wins, also for `ProxyJump none`.
         let mut proxy_decided = false;
-        let mut first_identity: Option<usize> = None;
         for l in &self.lines {
             let at = format!("{} line {}", self.path.display(), l.number);
             let arg = l.args[0].clone();
@@ -124,7 +125,8 @@ impl SshConfigFile {
                 _ if !applies => {}
                 "hostname" => {
                     if out.host_name.is_none() {
-                        out.host_name = Some(expand_hostname(&arg, host).map_err(|e| format!("{at}: {e}"))?);
+                        out.host_name =
+                            Some(expand_hostname(&arg, host).map_err(|e| format!("{at}: {e}"))?);
                     }
                 }
                 "user" => {
@@ -138,15 +140,7 @@ impl SshConfigFile {
                         out.port = Some(p);
                     }
                 }
-                "identityfile" => match first_identity {
-                    None => {
-                        first_identity = Some(l.number);
-                        out.identity_file = Some(arg);
-                    }
-                    Some(first) => out.ignored.push(format!(
-                        "{at}: a second IdentityFile for {host}; shakedown uses only the first (line {first})"
-                    )),
-                },
+                "identityfile" => out.identity_files.push((arg, l.number)),
                 "proxyjump" | "proxycommand" => {
                     if !proxy_decided && !arg.eq_ignore_ascii_case("none") {
                         return Err(format!(
@@ -264,6 +258,12 @@ fn expand_tokens(v: &str, values: &[(char, &str)], option: &str) -> Result<Strin
     Ok(out)
 }
 
+fn push_once(warnings: &mut Vec<String>, w: String) {
+    if !warnings.contains(&w) {
+        warnings.push(w);
+    }
+}
+
 /// Fill in from `file` what the test file leaves open for each node: its
 /// address (`HostName`), port, user and key. Returns the warnings to show
 /// (options that apply but are not honoured); errors name the file, line
@@ -280,9 +280,7 @@ pub fn apply(
             .lookup(&given)
             .map_err(|e| format!("node {}: {e}", node.name))?;
         for w in s.ignored {
-            if !warnings.contains(&w) {
-                warnings.push(w);
-            }
+            push_once(&mut warnings, w);
         }
         if let Some(h) = s.host_name {
             node.host = h;
@@ -294,22 +292,41 @@ pub fn apply(
             node.user = s.user;
         }
         if node.identity_file.is_none() && !ssh.gives_auth() {
-            if let Some(raw) = s.identity_file {
-                let home = home_dir().display().to_string();
-                let local_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-                let remote_user = node.user.clone().unwrap_or_else(|| ssh.user.clone());
-                let port = node.port.unwrap_or(ssh.port).to_string();
-                let values = [
-                    ('d', home.as_str()),
-                    ('u', local_user.as_str()),
-                    ('h', node.host.as_str()),
-                    ('n', given.as_str()),
-                    ('r', remote_user.as_str()),
-                    ('p', port.as_str()),
-                ];
-                let path = expand_tokens(&raw, &values, "IdentityFile")
-                    .map_err(|e| format!("node {}: {}: {e}", node.name, file.path.display()))?;
-                node.identity_file = Some(PathBuf::from(path));
+            let home = home_dir().display().to_string();
+            let local_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+            let remote_user = node.user.clone().unwrap_or_else(|| ssh.user.clone());
+            let port = node.port.unwrap_or(ssh.port).to_string();
+            let values = [
+                ('d', home.as_str()),
+                ('u', local_user.as_str()),
+                ('h', node.host.as_str()),
+                ('n', given.as_str()),
+                ('r', remote_user.as_str()),
+                ('p', port.as_str()),
+            ];
+            // The first key file that exists, as ssh skips missing ones.
+            for (raw, line) in &s.identity_files {
+                let at = format!("{} line {line}", file.path.display());
+                let path = expand_tokens(raw, &values, "IdentityFile")
+                    .map_err(|e| format!("node {}: {at}: {e}", node.name))?;
+                let expanded = expand_home(Path::new(&path))
+                    .map_err(|e| format!("node {}: {at}: IdentityFile {e}", node.name))?;
+                if node.identity_file.is_some() {
+                    push_once(
+                        &mut warnings,
+                        format!("{at}: IdentityFile {raw}: shakedown uses only the first key file found for {given}"),
+                    );
+                } else if expanded.exists() {
+                    node.identity_file = Some(PathBuf::from(path));
+                } else {
+                    push_once(
+                        &mut warnings,
+                        format!(
+                            "{at}: IdentityFile {} does not exist (skipped)",
+                            expanded.display()
+                        ),
+                    );
+                }
             }
         }
     }
@@ -359,13 +376,18 @@ Host *
         assert_eq!(s.host_name.as_deref(), Some("10.0.0.db1"));
         assert_eq!(s.user.as_deref(), Some("admin"));
         assert_eq!(s.port, Some(2222));
-        assert_eq!(s.identity_file.as_deref(), Some("~/.ssh/%r_%h"));
+        assert_eq!(
+            s.identity_files,
+            vec![
+                ("~/.ssh/%r_%h".to_string(), 8),
+                ("~/.ssh/other".to_string(), 9)
+            ]
+        );
         let joined = s.ignored.join("\n");
         assert!(
             joined.contains("line 2: ServerAliveInterval is not read"),
             "{joined}"
         );
-        assert!(joined.contains("line 9: a second IdentityFile"), "{joined}");
         assert!(
             joined.contains("line 20: `Match` blocks are not read"),
             "{joined}"
@@ -437,20 +459,47 @@ Host *
 
     #[test]
     fn apply_fills_only_what_the_test_file_leaves_open() {
-        let f = file();
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().display().to_string();
+        for k in ["admin_10.0.0.db1", "me_10.0.0.db1", "other"] {
+            std::fs::write(dir.path().join(k), "").unwrap();
+        }
+        let text = CONFIG
+            .replace("~/.ssh/%r_%h", &format!("{keys}/%r_%h"))
+            .replace("~/.ssh/other", &format!("{keys}/other"))
+            + &format!("Host x3\n  IdentityFile {keys}/missing\n  IdentityFile {keys}/other\n");
+        let f = SshConfigFile::parse(Path::new("~/.ssh/config"), &text).unwrap();
         // Nothing given: the file decides address, port, user and key.
-        let mut nodes = vec![Node::new("n1", "db1"), Node::new("n2", "plain.example")];
+        let mut nodes = vec![
+            Node::new("n1", "db1"),
+            Node::new("n2", "plain.example"),
+            Node::new("n3", "x3"),
+        ];
         let warnings = apply(&f, &SshConfig::default(), &mut nodes).unwrap();
         assert_eq!(nodes[0].host, "10.0.0.db1");
         assert_eq!(nodes[0].port, Some(2222));
         assert_eq!(nodes[0].user.as_deref(), Some("admin"));
         assert_eq!(
-            nodes[0].identity_file.as_deref(),
-            Some(Path::new("~/.ssh/admin_10.0.0.db1"))
+            nodes[0].identity_file,
+            Some(dir.path().join("admin_10.0.0.db1"))
         );
         assert_eq!(nodes[1].host, "plain.example");
         assert_eq!(nodes[1].user.as_deref(), Some("fallback"));
-        assert!(warnings.iter().any(|w| w.contains("ServerAliveInterval")));
+        assert_eq!(nodes[1].identity_file, None);
+        // A missing key file is skipped for the next one, with a warning.
+        assert_eq!(nodes[2].identity_file, Some(dir.path().join("other")));
+        let joined = warnings.join("\n");
+        assert!(
+            joined.contains(&format!(
+                "line 27: IdentityFile {keys}/missing does not exist (skipped)"
+            )),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("line 9: IdentityFile")
+                && joined.contains("only the first key file found"),
+            "{joined}"
+        );
         // Warnings are not repeated per node.
         let n = warnings
             .iter()
@@ -476,8 +525,8 @@ Host *
             (Some(22), Some("me"))
         );
         assert_eq!(
-            nodes[0].identity_file.as_deref(),
-            Some(Path::new("~/.ssh/me_10.0.0.db1"))
+            nodes[0].identity_file,
+            Some(dir.path().join("me_10.0.0.db1"))
         );
         // A ProxyJump host stops everything, naming the node.
         let mut nodes = vec![Node::new("n9", "db9")];
