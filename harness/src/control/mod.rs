@@ -30,7 +30,7 @@ pub mod ssh_config;
 pub use error::{Error, ErrorKind};
 pub use hostkeys::HostKeyCheck;
 pub use nodes::{
-    expand_home, home_dir, validate_nodes, Auth, Node, Nodes, Secret, SshConfig, REDACTED,
+    expand_home, home_dir, validate_nodes, Auth, Given, Node, Nodes, Secret, SshConfig, REDACTED,
 };
 pub use ssh::{sha256_hex, Remote, Transfer};
 

@@ -240,12 +240,13 @@ pub struct SshConfig {
     /// Which of `user`, `port` and `auth` the file set, so that
     /// `~/.ssh/config` fills in only what it left open.
     #[serde(skip)]
-    pub(crate) given: Given,
+    pub given: Given,
 }
 
-/// The settings a test or nodes file gave explicitly (not defaults).
+/// Which settings a test or nodes file gave explicitly (not defaults);
+/// all false for settings built in code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Given {
+pub struct Given {
     pub user: bool,
     pub port: bool,
     pub auth: bool,
@@ -298,18 +299,6 @@ impl SshConfig {
                 Ok(p.exists().then_some(p))
             }
         }
-    }
-
-    /// Whether the settings name the user, port or login method themselves
-    /// (a file's explicit values beat `~/.ssh/config`).
-    pub fn gives_user(&self) -> bool {
-        self.given.user
-    }
-    pub fn gives_port(&self) -> bool {
-        self.given.port
-    }
-    pub fn gives_auth(&self) -> bool {
-        self.given.auth
     }
 }
 
@@ -477,7 +466,14 @@ mod tests {
                 password: Secret::Env("PW".into())
             }
         );
-        assert!(n.ssh.gives_user() && n.ssh.gives_auth() && !n.ssh.gives_port());
+        assert_eq!(
+            n.ssh.given,
+            Given {
+                user: true,
+                port: false,
+                auth: true
+            }
+        );
         let back: Nodes = serde_json::from_str(&serde_json::to_string(&n).unwrap()).unwrap();
         assert_eq!(back.nodes, n.nodes);
         assert_eq!(back.ssh.connect_timeout, n.ssh.connect_timeout);

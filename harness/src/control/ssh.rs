@@ -424,7 +424,7 @@ impl Remote {
             .into_iter()
             .filter_map(|id| match id {
                 AgentIdentity::PublicKey { key, .. } => Some(key),
-                // Certificates would need the server's CA; plain keys only.
+                // Certificates are not offered: plain keys only.
                 AgentIdentity::Certificate { .. } => None,
             })
             .collect();

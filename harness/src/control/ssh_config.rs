@@ -285,13 +285,13 @@ pub fn apply(
         if let Some(h) = s.host_name {
             node.host = h;
         }
-        if node.port.is_none() && !ssh.gives_port() {
+        if node.port.is_none() && !ssh.given.port {
             node.port = s.port;
         }
-        if node.user.is_none() && !ssh.gives_user() {
+        if node.user.is_none() && !ssh.given.user {
             node.user = s.user;
         }
-        if node.identity_file.is_none() && !ssh.gives_auth() {
+        if node.identity_file.is_none() && !ssh.given.auth {
             let home = home_dir().display().to_string();
             let local_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
             let remote_user = node.user.clone().unwrap_or_else(|| ssh.user.clone());

@@ -1,9 +1,11 @@
-//! Logging in through a real `ssh-agent`, and `~` in key paths, against a
-//! real sshd on a one-node local cluster (`cfg1` on 10.77.145.0/24).
+//! Logging in through a real `ssh-agent`, with `~` in key paths, and with
+//! what an ssh_config(5) file says for a host alias, against a real sshd
+//! on a one-node local cluster (`cfg1` on 10.77.145.0/24).
 //! Needs root (network namespaces); prints SKIPPED and passes otherwise.
 
 use harness::control::local::{self, LocalCluster, Options};
-use harness::control::{Auth, ErrorKind, Remote};
+use harness::control::ssh_config::{self, SshConfigFile};
+use harness::control::{Auth, ErrorKind, HostKeyCheck, Node, Remote, SshConfig};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -87,7 +89,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn agent_keys_and_tilde_paths_log_in() {
+fn agent_tilde_paths_and_ssh_config_log_in() {
     if !local::is_root() {
         eprintln!(
             "SKIPPED: the ssh-agent test needs root (a local cluster); run as root to exercise it"
@@ -171,4 +173,40 @@ fn agent_keys_and_tilde_paths_log_in() {
         }
     );
     assert_eq!(rt().block_on(r.stdout("hostname")).unwrap(), "n1");
+
+    // A host alias resolved through an ssh_config file: HostName, User,
+    // Port and IdentityFile (the cluster's key) come from the file; the
+    // default key (~/.ssh/id_ed25519 in the empty home) does not exist, so
+    // only the file's IdentityFile can log in.
+    let config = dir.join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host cfg1-alias\n  HostName {}\n  User root\n  Port 22\n  IdentityFile {}\n  ForwardAgent yes\n",
+            node.host,
+            c.dir.join("id_ed25519").display()
+        ),
+    )
+    .unwrap();
+    let mut alias = Node::new("n1", "cfg1-alias");
+    alias.host_keys = node.host_keys.clone();
+    let mut nodes = vec![alias];
+    let plain = SshConfig {
+        host_key_check: HostKeyCheck::Pinned,
+        retries: 0,
+        ..SshConfig::default()
+    };
+    let file = SshConfigFile::load(&config).unwrap();
+    let warnings = ssh_config::apply(&file, &plain, &mut nodes).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("line 6: ForwardAgent is not read"),
+        "{warnings:?}"
+    );
+    assert_eq!(nodes[0].host, node.host);
+    let r = Remote::new(nodes[0].clone(), plain.clone());
+    assert_eq!(rt().block_on(r.stdout("hostname")).unwrap(), "n1");
+    // Without the file the alias does not resolve and nothing logs in.
+    let r = Remote::new(Node::new("n1", "cfg1-alias"), plain);
+    assert!(rt().block_on(r.stdout("hostname")).is_err());
 }
