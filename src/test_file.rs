@@ -40,12 +40,15 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use targets::TargetSpec;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TestFile {
     pub name: String,
-    pub target: Target,
+    /// The database under test: `etcd`, or a map with `name` and settings.
+    #[serde(deserialize_with = "TargetSpec::deserialize_either")]
+    pub target: TargetSpec,
     /// A local cluster of network-namespace nodes on this machine.
     #[serde(default)]
     pub cluster: Option<LocalClusterSpec>,
@@ -82,20 +85,10 @@ pub struct TestFile {
     /// Where run directories go (default `results`).
     #[serde(default)]
     pub results: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Target {
-    Etcd,
-}
-
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Etcd => "etcd",
-        }
-    }
+    /// The directory of the test file: the target's relative paths
+    /// (files to copy, the client program) are relative to it.
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -307,7 +300,12 @@ impl TestFile {
     pub fn load(path: &Path) -> Result<(TestFile, String), String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the test file: {e}", path.display()))?;
-        let mut test = TestFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut test =
+            TestFile::parse_in(&text, &dir).map_err(|e| format!("{}: {e}", path.display()))?;
         let warnings = test
             .resolve_ssh_config()
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -332,8 +330,15 @@ impl TestFile {
         ssh_config::apply(&file, &ssh, &mut self.nodes)
     }
 
+    #[cfg(test)]
     pub fn parse(text: &str) -> Result<TestFile, String> {
-        let test: TestFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        TestFile::parse_in(text, Path::new("."))
+    }
+
+    /// Parses a test file whose relative paths are relative to `dir`.
+    pub fn parse_in(text: &str, dir: &Path) -> Result<TestFile, String> {
+        let mut test: TestFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        test.dir = dir.to_path_buf();
         test.validate().map_err(|e| match grudge_line(text) {
             Some(line) if e.starts_with("nemesis.partition.grudge") => format!("line {line}: {e}"),
             _ => e,
@@ -382,6 +387,8 @@ impl TestFile {
         self.workload
             .validate()
             .map_err(|e| format!("workload: {e}"))?;
+        self.target.validate(&self.dir)?;
+        self.target.supports(&self.workload)?;
         Ok(())
     }
 
@@ -418,7 +425,7 @@ nemesis:
     fn a_complete_test_file_parses() {
         let t = TestFile::parse(GOOD).unwrap();
         assert_eq!(t.name, "etcd-register");
-        assert_eq!(t.target, Target::Etcd);
+        assert_eq!(t.target.name(), "etcd");
         assert_eq!(t.cluster.as_ref().unwrap().local, 5);
         assert_eq!(t.time_limit, Duration::from_secs(60));
         assert_eq!(t.rate, Some(200.0));

@@ -21,6 +21,23 @@ pub mod list_append;
 pub mod register;
 pub mod set;
 
+/// One operation of a workload, as a client sees it: the request's `f`,
+/// whether it carries a `key`, the shape of the request's value and of the
+/// value an `ok` completion carries. This is what a target's client (or an
+/// exec client in any language) must implement; the README's workload
+/// table is written from these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct OpSpec {
+    pub f: &'static str,
+    /// The request has a `key` (independent keys, checked one at a time).
+    pub keyed: bool,
+    /// The request's value, e.g. `[old, new]`.
+    pub request: &'static str,
+    /// The value of an `ok` completion; "the request's value" when the
+    /// client need not send one back.
+    pub ok: &'static str,
+}
+
 use checkers::verdict::Validity;
 use harness::run::{GenCtx, Generator, OpRequest, Rng};
 use history::History;
@@ -65,6 +82,33 @@ impl Workload {
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "list-append",
         }
+    }
+
+    /// Every workload's name, for error messages and `--workload`.
+    pub const NAMES: &'static [&'static str] = &["register", "set", "list-append"];
+
+    /// The operations this workload's clients receive (and only these).
+    pub fn ops(&self) -> &'static [OpSpec] {
+        match self {
+            Workload::Register(_) => register::OPS,
+            Workload::Set(_) => set::OPS,
+            Workload::ListAppend(_) => list_append::OPS,
+        }
+    }
+
+    /// The checker that decides this workload's verdict.
+    pub fn checker(&self) -> &'static str {
+        match self {
+            Workload::Register(_) => "linearizable (cas-register per key)",
+            Workload::Set(_) => "set",
+            Workload::ListAppend(_) => "elle list-append",
+        }
+    }
+
+    /// Whether `f` is one of this workload's operations: a client opened
+    /// for the workload may refuse anything else.
+    pub fn has_op(&self, f: &str) -> bool {
+        self.ops().iter().any(|o| o.f == f)
     }
 
     /// How the client must read (the target passes it to its client).

@@ -13,6 +13,14 @@ use history::{History, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+/// Transactions over lists of integers, one list per key, empty at first.
+pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
+    f: "txn",
+    keyed: false,
+    request: "micro-ops [[\"append\", key, value], [\"r\", key, null], ...], applied in order as one transaction",
+    ok: "the micro-ops with each read's null replaced by the list read (appends as sent)",
+}];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

@@ -19,6 +19,22 @@ use history::{History, OpType, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+/// One set per run, elements unique integers.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "add",
+        keyed: false,
+        request: "an integer, never added before",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "read",
+        keyed: false,
+        request: "null",
+        ok: "every element in the set: a list of integers",
+    },
+];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

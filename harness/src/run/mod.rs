@@ -31,13 +31,17 @@
 
 pub mod cancel;
 pub mod client;
+pub mod coverage;
 pub mod generator;
 pub mod memory;
 pub mod progress;
 pub mod recorder;
 
 pub use cancel::Cancel;
-pub use client::{Client, Completion, Connect, OpRequest};
+pub use client::{
+    BoxClient, BoxConnect, BoxFuture, Client, Completion, Connect, DynClient, DynConnect, OpRequest,
+};
+pub use coverage::Coverage;
 pub use generator::{from_fn, FromFn, GenCtx, Generator, Rng};
 pub use progress::Progress;
 pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread};
@@ -299,12 +303,14 @@ where
         b.abort();
     }
     progress::finish(cfg.progress);
+    let client_warnings = common.connect.warnings();
     drop(common);
     let recorded = tokio::task::spawn_blocking(move || recorder.finish())
         .await
         .map_err(|e| format!("closing the history: {e}"))?;
     let counts = rec.counts();
     let mut warnings = std::mem::take(&mut *warnings.lock().unwrap());
+    warnings.extend(client_warnings);
     warnings.extend(recorded.errors);
     Ok(Outcome {
         history: recorded.history,
@@ -451,7 +457,7 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         let node = &c.nodes[self.node];
         let mut backoff = Duration::from_millis(50);
         while self.client.is_none() {
-            match timeout(c.op_timeout, c.connect.open(node)).await {
+            match timeout(c.op_timeout, c.connect.open(node, self.process)).await {
                 Ok(Ok(client)) => self.client = Some(client),
                 Ok(Err(e)) => warn(&c.warnings, format!("opening a client on {node}: {e}")),
                 Err(_) => warn(
@@ -482,8 +488,12 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         let client = self.client.as_mut().expect("a client");
         c.rec.wait_for_room().await;
         let process = Process::Client(self.process);
+        // Every op names the node that served it, so an explanation can say
+        // "read -> 3 from n2".
+        let node = c.nodes[self.node].clone();
         let mut invoke = Op::new(OpType::Invoke, process.clone(), req.f, req.value.clone());
         invoke.key = req.key.clone();
+        invoke.node = Some(node.clone());
         c.rec.record(invoke);
         let outcome = match timeout(c.op_timeout, client.invoke(&req)).await {
             Ok(outcome) => outcome,
@@ -496,6 +506,7 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         };
         let mut done = Op::new(kind, process, req.f, value);
         done.key = req.key;
+        done.node = Some(node);
         done.error = error;
         c.rec.record(done);
         if kind == OpType::Info {
