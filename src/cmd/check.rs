@@ -94,38 +94,10 @@ impl FormatArg {
     }
 }
 
-/// `90`, `90s`, `1.5m`, `500ms`, `2h`, `1e3s`: a number and a unit.
+/// `90`, `90s`, `1.5m`, `500ms`, `2h`, `1e3s`, at most a week: one
+/// parser for every duration (harness::config), so none can panic.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    // The unit is the trailing letters, so `1e3s` keeps its exponent.
-    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &t[num.len()..];
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 5m or 500ms"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?}, expected ms, s, m or h"
-            ))
-        }
-    };
-    secs_to_duration(secs, s)
-}
-
-/// Seconds as a `Duration`, or an error naming `shown` when they are
-/// negative, not a number, or more than a `Duration` holds.
-pub fn secs_to_duration(secs: f64, shown: &str) -> Result<Duration, String> {
-    if secs.is_nan() || secs < 0.0 {
-        return Err(format!("{shown:?}: expected a non-negative duration"));
-    }
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{shown:?}: too long a duration (more than 500 billion years)"))
+    harness::config::parse_duration(s)
 }
 
 pub fn parse_bytes(s: &str) -> Result<usize, String> {
