@@ -94,27 +94,10 @@ impl FormatArg {
     }
 }
 
+/// `90`, `90s`, `1.5m`, `500ms`, `2h`, `1e3s`, at most a week: one
+/// parser for every duration (harness::config), so none can panic.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 5m or 500ms"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?}, expected ms, s, m or h"
-            ))
-        }
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?}: expected a non-negative duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    harness::config::parse_duration(s)
 }
 
 pub fn parse_bytes(s: &str) -> Result<usize, String> {

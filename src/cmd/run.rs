@@ -226,6 +226,7 @@ async fn run_once(
         .or_else(|| test.results.clone())
         .unwrap_or_else(|| PathBuf::from("results"));
     let run_dir = results::RunDir::create(&results_root, &test.name, started_ms)?.path;
+    let text = crate::test_file::redact_secrets(text); // no secret in the published copy
     let as_run = format!(
         "# as run by shakedown {} (seed {seed}; command-line overrides applied below the file)\n{text}\n# effective: time-limit {:?}, concurrency {}, rate {:?}, faults {:?}, seed {seed}\n",
         env!("CARGO_PKG_VERSION"),
