@@ -13,7 +13,7 @@
 //!   without keeping it (a log line that is not an operation).
 
 use crate::error::{Error, ParseError};
-use std::io::{self, BufRead};
+use std::io::{BufRead, Read};
 
 /// The longest line any reader accepts: 64 MiB. Far above any real
 /// operation (a read of a million-element list is ~8 MiB), low enough that
@@ -25,6 +25,8 @@ const FIRST_PEEK: usize = 64 << 10;
 /// No more looks past this: a start this long that is still plausible is
 /// read to its end (or to the limit).
 const LAST_PEEK: usize = 1 << 20;
+/// How much of a skipped line is read at a time.
+const SKIP_CHUNK: usize = 64 << 10;
 
 /// What a reader decides from the start of a long line.
 pub(crate) enum Peek {
@@ -51,6 +53,8 @@ pub(crate) struct LineReader<R> {
     /// 1-based number of the line in `buf`.
     pub(crate) line: usize,
     pub(crate) max: usize,
+    /// Where the rest of a skipped line passes through, a chunk at a time.
+    skipped: Vec<u8>,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -60,6 +64,7 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             line: 0,
             max: MAX_LINE_BYTES,
+            skipped: Vec::new(),
         }
     }
 
@@ -70,37 +75,44 @@ impl<R: BufRead> LineReader<R> {
         mut peek: impl FnMut(&[u8], usize) -> Peek,
     ) -> Result<Option<Line>, Error> {
         self.buf.clear();
+        // Bytes of this line read so far (kept or not).
         let mut length = 0usize;
         let mut skipping = false;
         let mut next_peek = FIRST_PEEK;
         loop {
-            let chunk = match self.input.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => return Err(Error::Io { file: None, source }),
+            // Read (with std's fast newline search) up to the next point
+            // where something must be decided: a look at the start, or
+            // one byte past the limit.
+            let stop = if !skipping && next_peek <= LAST_PEEK {
+                next_peek.min(self.max + 1)
+            } else {
+                self.max + 1
             };
-            if chunk.is_empty() {
+            let into = if skipping {
+                self.skipped.clear();
+                &mut self.skipped
+            } else {
+                &mut self.buf
+            };
+            let budget = if skipping { SKIP_CHUNK } else { stop - length };
+            let n = (&mut self.input)
+                .take(budget as u64)
+                .read_until(b'\n', into)
+                .map_err(|source| Error::Io { file: None, source })?;
+            let ended = n > 0 && into.last() == Some(&b'\n');
+            length += n;
+            if n == 0 || ended {
                 if length == 0 {
                     return Ok(None);
+                }
+                if length - usize::from(ended) > self.max {
+                    return Err(self.too_long().into());
                 }
                 self.line += 1;
                 return Ok(Some(if skipping { Line::Skipped } else { Line::Kept }));
             }
-            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            if length + take - usize::from(done) > self.max {
+            if length > self.max {
                 return Err(self.too_long().into());
-            }
-            if !skipping {
-                self.buf.extend_from_slice(&chunk[..take]);
-            }
-            self.input.consume(take);
-            length += take;
-            if done {
-                self.line += 1;
-                return Ok(Some(if skipping { Line::Skipped } else { Line::Kept }));
             }
             if !skipping && length >= next_peek && next_peek <= LAST_PEEK {
                 next_peek *= 2;
@@ -139,6 +151,7 @@ pub(crate) fn show_bytes(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     fn lines(input: &[u8], max: usize) -> Vec<Result<Vec<u8>, String>> {
         let mut r = LineReader::new(io::BufReader::with_capacity(16, input));
