@@ -349,9 +349,14 @@ fn check_file(
                     Err(e) => report.error = Some(format!("{}: {e}", file.display())),
                 },
                 Checker::Transactional(opts) => {
-                    let r = txn::check(&h, opts);
-                    report.valid = Some(r.valid);
-                    report.transactional = Some(r);
+                    // The other workload's history would be misread: refuse it.
+                    if let Some(why) = txn::wrong_workload(&h, opts.workload) {
+                        report.error = Some(format!("{}: {why}", file.display()));
+                    } else {
+                        let r = txn::check(&h, opts);
+                        report.valid = Some(r.valid);
+                        report.transactional = Some(r);
+                    }
                 }
             }
             kept = Some(h);

@@ -261,6 +261,14 @@ pub fn check(history: &History, opts: &CheckOptions) -> SetResult {
     if !problems.is_empty() {
         r.valid = Validity::Invalid;
         r.explanation = problems.join("; ");
+    } else if !checkers::verdict::has_client_operation(history) {
+        r.valid = Validity::Unknown;
+        r.reason = Some(checkers::verdict::NO_CLIENT_OPERATION.into());
+        r.explanation = r.reason.clone().unwrap();
+    } else if r.attempted == 0 {
+        r.valid = Validity::Unknown;
+        r.reason = Some("no add in the history: nothing could be lost".into());
+        r.explanation = r.reason.clone().unwrap();
     } else if r.final_reads == 0 {
         r.valid = Validity::Unknown;
         r.reason = Some("no successful read after the last add: nothing to compare with".into());
@@ -374,6 +382,28 @@ mod tests {
         assert_eq!(r.stale_count, 0);
         assert_eq!(r.valid, Validity::Unknown);
         assert_eq!(r.final_reads, 0);
+    }
+
+    #[test]
+    fn a_history_that_tested_nothing_is_unknown_not_valid() {
+        let nemesis_only = vec![Op::new(
+            OpType::Info,
+            history::Process::nemesis(),
+            "start-partition",
+            Value::Nil,
+        )];
+        for (ops, reason) in [
+            (Vec::new(), "no client operation in the history"),
+            (nemesis_only, "no client operation in the history"),
+            (
+                read(0, &[]).to_vec(),
+                "no add in the history: nothing could be lost",
+            ),
+        ] {
+            let r = check(&h(ops), &CheckOptions::default());
+            assert_eq!(r.valid, Validity::Unknown);
+            assert_eq!(r.reason.as_deref(), Some(reason));
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod generate;
 pub mod models;
 pub mod search;
 
-use crate::verdict::Validity;
+use crate::verdict::{Validity, NO_CLIENT_OPERATION};
 use history::{History, OpType, Value};
 use models::{CallView, Encoded, KeyValue, Model, Mutex, Queue, Register, Set};
 use rustc_hash::FxHashMap;
@@ -171,6 +171,9 @@ pub struct CallRef {
     pub completion_index: Option<u64>,
     pub process: String,
     pub f: String,
+    /// The `key` field of the invocation (or completion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
     pub value: Value,
     /// The completion's value for `ok` calls.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,20 +184,34 @@ pub struct CallRef {
     pub invoke_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<u64>,
+    /// The node that served the call (the completion's `node`, else the
+    /// invocation's), when the history records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
+/// What the call did, returned and where, as a reader needs it to find
+/// the call in the history: `process 10 read key 11 -> nil from n1
+/// (index 5243)`. The output is shown when it says something the input
+/// does not (a read's value; not a write echoing what it wrote).
 impl std::fmt::Display for CallRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "process {} {}", self.process, self.f)?;
+        if let Some(k) = &self.key {
+            write!(f, " key {k}")?;
+        }
         if !self.value.is_nil() {
             write!(f, " {}", self.value)?;
         }
         match &self.output {
-            Some(out) if out != &self.value => write!(f, " -> {out}")?,
+            Some(out) if out != &self.value || self.value.is_nil() => write!(f, " -> {out}")?,
             Some(_) => {}
             None => f.write_str(" (unknown outcome)")?,
         }
-        write!(f, " [index {}]", self.index)
+        if let Some(node) = &self.node {
+            write!(f, " from {node}")?;
+        }
+        write!(f, " (index {})", self.index)
     }
 }
 
@@ -217,7 +234,9 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     let mut partitions: Vec<(Option<Value>, Vec<Prepared>)> = Vec::new();
     let mut by_key: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
     let mut calls = 0;
+    let mut invoked = 0;
     for call in history.calls() {
+        invoked += 1;
         let completion = call.completion.map(|c| &ops[c]);
         let kind = completion.map_or(OpType::Info, |c| c.kind);
         if kind == OpType::Fail {
@@ -252,6 +271,7 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
         history,
         opts,
         started,
+        invoked,
         calls,
     };
     match opts.model {
@@ -277,6 +297,8 @@ struct Run<'a> {
     history: &'a History,
     opts: &'a Options,
     started: Instant,
+    /// Client calls, and those of them not failed.
+    invoked: usize,
     calls: usize,
 }
 
@@ -309,6 +331,7 @@ impl Run<'_> {
         // Largest first, so the longest search starts earliest.
         encoded.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
         let partition_count = encoded.len();
+        let nothing_checked = self.nothing_checked(encoded.iter().map(|p| p.calls.len()).sum());
         // Each partition is searched by exactly one worker; the lock only
         // hands it over (models may keep single-threaded memo tables).
         let encoded: Vec<Lock<Partition<M>>> = encoded.into_iter().map(Lock::new).collect();
@@ -348,7 +371,7 @@ impl Run<'_> {
         let mut result = LinResult {
             valid: Validity::Valid,
             model: self.opts.model,
-            reason: None,
+            reason: nothing_checked,
             calls: self.calls,
             partitions: partition_count,
             failures: Vec::new(),
@@ -372,12 +395,32 @@ impl Run<'_> {
                 }
             }
         }
+        if result.reason.is_some() && result.valid == Validity::Valid {
+            // Nothing was searched: that is not a pass.
+            result.valid = Validity::Unknown;
+        }
         if result.valid == Validity::Invalid {
             result.reason = None;
         }
         result.failures.sort_by_key(|f| f.op.index);
         result.elapsed_ms = self.started.elapsed().as_secs_f64() * 1e3;
         Ok(result)
+    }
+
+    /// Why the search had nothing to check, if it had not: no client
+    /// operation, or none left once failed calls and reads of unknown
+    /// result are set aside. Such a history tested nothing: `unknown`.
+    fn nothing_checked(&self, searched: usize) -> Option<String> {
+        if self.invoked == 0 {
+            return Some(NO_CLIENT_OPERATION.to_string());
+        }
+        (searched == 0).then(|| {
+            format!(
+                "no client operation to check: of {} client operations, {} failed and the rest have unknown results",
+                self.invoked,
+                self.invoked - self.calls
+            )
+        })
     }
 
     fn encode<M: Model>(
@@ -477,6 +520,10 @@ impl Run<'_> {
             completion_index: completion.map(|c| c.index),
             process: invoke.process.to_string(),
             f: invoke.f.clone(),
+            key: invoke
+                .key
+                .clone()
+                .or_else(|| completion.and_then(|c| c.key.clone())),
             value: invoke.value.clone(),
             output: if ok {
                 completion.map(|c| c.value.clone())
@@ -486,6 +533,9 @@ impl Run<'_> {
             outcome: if ok { "ok" } else { "info" }.to_string(),
             invoke_time: invoke.time,
             complete_time: completion.and_then(|c| c.time),
+            node: completion
+                .and_then(|c| c.node.clone())
+                .or_else(|| invoke.node.clone()),
         }
     }
 

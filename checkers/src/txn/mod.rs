@@ -130,6 +130,27 @@ pub struct TxnView {
     pub status: &'static str,
     /// The micro-ops as recorded (the completion's for ok txns).
     pub ops: Value,
+    /// The node that served it, when the history records one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl TxnView {
+    /// `T12 = [append x 1] [r y [1 2]] (process 3, ok, from n1)`: what the
+    /// txn did and read, by whom and where.
+    fn line(&self) -> String {
+        let from = self
+            .node
+            .as_ref()
+            .map_or(String::new(), |n| format!(", from {n}"));
+        format!(
+            "{} = {} (process {}, {}{from})",
+            self.name,
+            anomalies::show_mops(&self.ops),
+            self.process,
+            self.status
+        )
+    }
 }
 
 /// One edge of a cycle, with what justifies it.
@@ -258,8 +279,94 @@ struct CycleFound {
     exhausted: bool,
 }
 
-/// Checks a history of transactions.
+/// Why a history cannot be checked as `workload`, if it cannot: a
+/// micro-op of the other workload (`[append k v]` in an rw-register
+/// history, `[w k v]` in a list-append one), or client operations none of
+/// which is a txn. Checked anyway, such a history would be misread and
+/// prove nothing: [`check`] says `unknown` with this reason, and
+/// `shakedown check` refuses the file.
+pub fn wrong_workload(history: &History, workload: Workload) -> Option<String> {
+    let ops = history.ops();
+    let (not, like) = match workload {
+        Workload::RwRegister => ("an rw-register op (r/w)", "a list-append"),
+        Workload::ListAppend => ("a list-append op (append/r)", "an rw-register"),
+    };
+    let mut calls = 0usize;
+    let mut txns = 0usize;
+    let mut others: Vec<&str> = Vec::new();
+    for call in history.calls() {
+        calls += 1;
+        let inv = &ops[call.invoke];
+        if inv.f != "txn" {
+            if others.len() < 4 && !others.contains(&inv.f.as_str()) {
+                others.push(&inv.f);
+            }
+            continue;
+        }
+        txns += 1;
+        for op in std::iter::once(inv).chain(call.completion.map(|c| &ops[c])) {
+            for m in op.value.as_list().into_iter().flatten() {
+                let name = m.as_list().and_then(|p| p.first()).and_then(Value::as_str);
+                let foreign = match workload {
+                    Workload::RwRegister => name == Some("append"),
+                    Workload::ListAppend => matches!(name, Some("w" | "write")),
+                };
+                if foreign {
+                    return Some(format!(
+                        "op {}: txn micro-op {} is not {not}: is this {like} history?",
+                        op.index,
+                        anomalies::show_mops(&Value::List(vec![m.clone()]))
+                    ));
+                }
+            }
+        }
+    }
+    (calls > 0 && txns == 0).then(|| {
+        format!(
+            "none of the {calls} client operations is a transaction (f = txn; found f = {}): is this a single-object (linearizability) history?",
+            others.join(", ")
+        )
+    })
+}
+
+/// A result for a history that was not checked, and why.
+fn unchecked(opts: &Options, reason: String) -> TxnResult {
+    TxnResult {
+        valid: Validity::Unknown,
+        reason: Some(reason),
+        workload: opts.workload,
+        consistency: if opts.consistency.is_empty() {
+            vec![ConsistencyModel::Serializable]
+        } else {
+            opts.consistency.clone()
+        },
+        anomaly_types: Vec::new(),
+        anomaly_counts: BTreeMap::new(),
+        anomalies: Vec::new(),
+        ruled_out: Vec::new(),
+        not_ruled_out: Vec::new(),
+        incomplete_searches: Vec::new(),
+        txn_count: 0,
+        ok_count: 0,
+        info_count: 0,
+        fail_count: 0,
+        graph: GraphStats::default(),
+        warnings: Vec::new(),
+        elapsed_ms: 0,
+        phase_ms: BTreeMap::new(),
+    }
+}
+
+/// Checks a history of transactions. A history without client operations,
+/// or one of the other workload ([`wrong_workload`]), is `unknown`: it
+/// tested nothing this checker can judge.
 pub fn check(history: &History, opts: &Options) -> TxnResult {
+    if !crate::verdict::has_client_operation(history) {
+        return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
+    }
+    if let Some(why) = wrong_workload(history, opts.workload) {
+        return unchecked(opts, why);
+    }
     let started = Instant::now();
     let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut mark = Instant::now();
@@ -353,15 +460,21 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         .collect();
     let mut anomalies = Vec::new();
     for f in &found.items {
+        let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(history, &t, x)).collect();
+        // The sentence, then each txn it names: what it did and where.
+        let mut explanation = f.explanation.clone();
+        for v in &txns {
+            explanation.push_str(&format!("\n  {}", v.line()));
+        }
         anomalies.push(Anomaly {
             kind: f.kind.to_string(),
-            txns: f.txns.iter().map(|&x| view(history, &t, x)).collect(),
+            txns,
             cycle: Vec::new(),
             key: f.key.map(|k| t.names.key_value(k).clone()),
             value: f.value.map(|v| t.names.elem_value(v)),
             ruled_out: models::ruled_out_by(f.kind),
             search_exhausted: false,
-            explanation: f.explanation.clone(),
+            explanation,
         });
     }
     for c in &cycles {
@@ -637,6 +750,10 @@ fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
             Status::Fail => "fail",
         },
         ops: h.ops()[source as usize].value.clone(),
+        node: x
+            .completion
+            .and_then(|c| h.ops()[c as usize].node.clone())
+            .or_else(|| h.ops()[x.invoke as usize].node.clone()),
     }
 }
 
@@ -689,13 +806,7 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
         class_gloss(&c.kind)
     );
     for v in &views {
-        text.push_str(&format!(
-            "  {} = {} (process {}, {})\n",
-            v.name,
-            anomalies::show_mops(&v.ops),
-            v.process,
-            v.status
-        ));
+        text.push_str(&format!("  {}\n", v.line()));
     }
     let mut steps = Vec::new();
     for &(a, b, ty) in &c.cycle {
