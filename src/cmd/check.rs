@@ -2,7 +2,7 @@
 //! per file, then a summary table (or, with `--json`, the full results).
 
 use super::exit;
-use checkers::linearizable::{self, LinResult, ModelKind};
+use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
 use history::{Format, Value};
@@ -19,9 +19,18 @@ pub struct Args {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The linearizability model: register, cas-register (default),
-    /// key-value, mutex, set, fifo-queue, unordered-queue.
+    /// key-value, multi-register, mutex, set, fifo-queue, unordered-queue.
     #[arg(long)]
     pub model: Option<ModelKind>,
+    /// What a read that returned nil tells the register models: `strict`
+    /// (default: the register was nil) or `any` (nothing: it matches every
+    /// state, Knossos's rule; use it for Knossos and Jepsen histories).
+    #[arg(long, value_name = "RULE")]
+    pub nil_reads: Option<NilReads>,
+    /// Jepsen `independent` histories: each value is a `[key value]` tuple;
+    /// split it and check every key on its own.
+    #[arg(long)]
+    pub independent: bool,
     /// Also write a run directory (results.json, junit.xml, report.html,
     /// history.jsonl) to DIR; with several files, one under DIR per file.
     #[arg(long, value_name = "DIR")]
@@ -268,6 +277,7 @@ impl Input {
         let mut workload = args.workload;
         let mut consistency = args.consistency.clone();
         let mut model = args.model;
+        let mut nil_reads = args.nil_reads;
         if model.is_none() && workload.is_none() {
             if let Some(r) = stored("txn") {
                 workload = r["workload"].as_str().and_then(|w| w.parse().ok());
@@ -282,6 +292,7 @@ impl Input {
                 }
             } else if let Some(r) = stored("linearizable") {
                 model = r["model"].as_str().and_then(|m| m.parse().ok());
+                nil_reads = nil_reads.or(r["nil_reads"].as_str().and_then(|m| m.parse().ok()));
             }
         }
         match workload {
@@ -289,6 +300,8 @@ impl Input {
                 model: model.unwrap_or(ModelKind::CasRegister),
                 initial: initial.clone(),
                 partition_by_key: !args.no_partition,
+                nil_reads: nil_reads.unwrap_or_default(),
+                independent: args.independent,
                 time_limit: Some(args.time_limit),
                 memory_limit: args.memory_limit,
                 threads: args.threads,
@@ -420,6 +433,17 @@ fn print_line(r: &FileReport) {
         eprintln!("  error: {e}");
     }
     if let Some(lin) = &r.linearizable {
+        crate::outln!(
+            "  model {}, nil reads {} ({}){}",
+            lin.model.name(),
+            lin.nil_reads.name(),
+            lin.nil_reads.describe(),
+            if lin.independent {
+                ", split from [key value] tuples"
+            } else {
+                ""
+            }
+        );
         if let Some(reason) = &lin.reason {
             crate::outln!("  {reason}");
         }

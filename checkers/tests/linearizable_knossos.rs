@@ -1,0 +1,242 @@
+//! Knossos compatibility: histories written for Knossos get Knossos's
+//! verdicts. Knossos's `data/cas-register` histories in the shared corpus
+//! (`shared/corpus/linearizability/knossos`, verdicts in its expected.tsv)
+//! as a cas-register starting at 0 whose nil reads match any state; and
+//! histories built here in Knossos's other forms: `multi-register` txns and
+//! Jepsen `independent` `[key value]` tuples, valid and invalid, with the
+//! call that cannot be linearized.
+
+use checkers::linearizable::{check, LinResult, ModelKind, NilReads, Options};
+use checkers::verdict::Validity;
+use history::{Format, History, Value};
+use std::path::PathBuf;
+
+fn knossos_corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/linearizability/knossos")
+}
+
+fn edn(text: &str) -> History {
+    history::read_from(text.as_bytes(), Format::Edn).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn knossos_options(model: ModelKind, initial: Value) -> Options {
+    let mut opts = Options::new(model);
+    opts.initial = initial;
+    opts.nil_reads = NilReads::Any;
+    opts
+}
+
+fn check_ok(h: &History, opts: &Options) -> LinResult {
+    check(h, opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_knossos_cas_register_history_gets_knossos_verdict() {
+    let tsv = std::fs::read_to_string(knossos_corpus().join("expected.tsv")).expect("expected.tsv");
+    let cases: Vec<(String, Validity)> = tsv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut cols = line.split('\t');
+            let file = cols.next().unwrap().to_string();
+            let v = match cols.next().expect("file<TAB>verdict") {
+                "linearizable" => Validity::Valid,
+                "not-linearizable" => Validity::Invalid,
+                other => panic!("unknown verdict {other:?}"),
+            };
+            (file, v)
+        })
+        .collect();
+    assert_eq!(cases.len(), 2, "the two Knossos histories of the corpus");
+    for (file, want) in &cases {
+        let h = history::read_file(&knossos_corpus().join(file), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for partition_by_key in [true, false] {
+            let mut opts = knossos_options(ModelKind::CasRegister, Value::Int(0));
+            opts.partition_by_key = partition_by_key;
+            let r = check_ok(&h, &opts);
+            assert_eq!(r.valid, *want, "{file} (partitioned: {partition_by_key})");
+            assert_eq!(r.nil_reads, NilReads::Any);
+        }
+    }
+}
+
+/// Knossos's own test of this history (knossos.linear-test/cas-failure-test)
+/// blames the ok read of 0 by process 70 at index 491: after the writes of
+/// 3 and 4 and the failed cas from 0, nothing can set the register back to 0.
+#[test]
+fn knossos_cas_failure_blames_the_read_of_0_as_knossos_does() {
+    let h = history::read_file(&knossos_corpus().join("bad-cas-failure.edn"), None).unwrap();
+    let r = check_ok(&h, &knossos_options(ModelKind::CasRegister, Value::Int(0)));
+    assert_eq!(r.valid, Validity::Invalid);
+    let op = &r.failures[0].op;
+    assert_eq!(
+        (op.process.as_str(), op.f.as_str(), op.output.clone()),
+        ("70", "read", Some(Value::Int(0))),
+        "{op}"
+    );
+    assert_eq!(op.completion_index, Some(491), "{op}");
+}
+
+/// Under the strict rule the good history is not linearizable (its ok
+/// reads of nil cannot follow the initial 0): the rule is what makes the
+/// difference, and it is reported.
+#[test]
+fn the_strict_rule_rejects_knossos_nil_reads() {
+    let h = history::read_file(&knossos_corpus().join("good-memstress3-1.edn"), None).unwrap();
+    let mut opts = knossos_options(ModelKind::CasRegister, Value::Int(0));
+    opts.nil_reads = NilReads::Strict;
+    let r = check_ok(&h, &opts);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.nil_reads, NilReads::Strict);
+    assert_eq!(r.failures[0].op.output, Some(Value::Nil));
+}
+
+fn multi_initial() -> Value {
+    history::edn::parse_value("{:x 0 :y 0}").unwrap()
+}
+
+/// Knossos's multi-register form: `:txn` ops of `[:read k v]` / `[:write k
+/// v]`, reads nil in the invocation and filled in by the completion, an
+/// info txn whose writes may or may not have happened.
+#[test]
+fn multi_register_history_in_knossos_form_is_linearizable() {
+    let h = edn(
+        "[{:process 0, :type :invoke, :f :txn, :value [[:write :x 1] [:write :y 1]]}
+ {:process 1, :type :invoke, :f :txn, :value [[:read :x nil] [:read :y nil]]}
+ {:process 0, :type :ok, :f :txn, :value [[:write :x 1] [:write :y 1]]}
+ {:process 1, :type :ok, :f :txn, :value [[:read :x 1] [:read :y 1]]}
+ {:process 2, :type :invoke, :f :txn, :value [[:read :x nil] [:write :y 2]]}
+ {:process 2, :type :ok, :f :txn, :value [[:read :x 1] [:write :y 2]]}
+ {:process 3, :type :invoke, :f :txn, :value [[:write :x 5] [:read :y nil]]}
+ {:process 3, :type :info, :f :txn, :value [[:write :x 5] [:read :y nil]]}
+ {:process 1, :type :invoke, :f :txn, :value [[:read :y nil] [:read :x nil]]}
+ {:process 1, :type :ok, :f :txn, :value [[:read :y 2] [:read :x 5]]}
+ {:process 0, :type :invoke, :f :txn, :value [[:read :x nil]]}
+ {:process 0, :type :ok, :f :txn, :value [[:read :x nil]]}]",
+    );
+    let r = check_ok(
+        &h,
+        &knossos_options(ModelKind::MultiRegister, multi_initial()),
+    );
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.failures);
+    assert_eq!(r.model, ModelKind::MultiRegister);
+    // The last read of nil only passes under Knossos's rule.
+    let mut strict = knossos_options(ModelKind::MultiRegister, multi_initial());
+    strict.nil_reads = NilReads::Strict;
+    let r = check_ok(&h, &strict);
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.failures[0].op.index, 10);
+}
+
+/// A torn read: x and y are only ever written together, yet a read sees
+/// the new x beside the old y. No atomic point allows it.
+#[test]
+fn multi_register_torn_read_is_not_linearizable_and_blamed() {
+    let h = edn(
+        "[{:process 0, :type :invoke, :f :txn, :value [[:write :x 1] [:write :y 1]]}
+ {:process 1, :type :invoke, :f :txn, :value [[:read :x nil] [:read :y nil]]}
+ {:process 1, :type :ok, :f :txn, :value [[:read :x 1] [:read :y 0]]}
+ {:process 0, :type :ok, :f :txn, :value [[:write :x 1] [:write :y 1]]}]",
+    );
+    let r = check_ok(
+        &h,
+        &knossos_options(ModelKind::MultiRegister, multi_initial()),
+    );
+    assert_eq!(r.valid, Validity::Invalid);
+    let f = &r.failures[0];
+    assert_eq!(
+        (f.op.index, f.op.process.as_str()),
+        (1, "1"),
+        "{}",
+        f.explanation
+    );
+    assert!(f.explanation.contains("cannot be linearized"));
+    // The state the read could not see, as a map of the registers.
+    let x0y0 = history::edn::parse_value("{\"x\" 0 \"y\" 0}").unwrap();
+    let x1y1 = history::edn::parse_value("{\"x\" 1 \"y\" 1}").unwrap();
+    assert!(f.state == x0y0 || f.state == x1y1, "{}", f.state);
+}
+
+#[test]
+fn multi_register_rejects_what_it_cannot_read() {
+    let h = edn("[{:process 0, :type :invoke, :f :read, :value nil}]");
+    let e = check(
+        &h,
+        &knossos_options(ModelKind::MultiRegister, multi_initial()),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("op index 0") && e.contains("expected txn"),
+        "{e}"
+    );
+    let h = edn("[{:process 0, :type :invoke, :f :txn, :value [[:append :x 1]]}]");
+    let e = check(
+        &h,
+        &knossos_options(ModelKind::MultiRegister, multi_initial()),
+    )
+    .unwrap_err();
+    assert!(e.contains("expected read or write"), "{e}");
+    let h = edn("[{:process 0, :type :invoke, :f :txn, :value [[:write :x 1]]}]");
+    let e = check(
+        &h,
+        &knossos_options(ModelKind::MultiRegister, Value::Int(0)),
+    )
+    .unwrap_err();
+    assert!(e.contains("initial value must be a map"), "{e}");
+}
+
+const INDEPENDENT: &str = "[{:process 0, :type :invoke, :f :write, :value [1 3]}
+ {:process 0, :type :ok, :f :write, :value [1 3]}
+ {:process 1, :type :invoke, :f :write, :value [2 4]}
+ {:process 1, :type :ok, :f :write, :value [2 4]}
+ {:process 2, :type :invoke, :f :read, :value [1 nil]}
+ {:process 2, :type :ok, :f :read, :value [1 3]}
+ {:process 3, :type :invoke, :f :cas, :value [2 [4 5]]}
+ {:process :nemesis, :type :info, :f :start-partition, :value nil}
+ {:process 3, :type :ok, :f :cas, :value [2 [4 5]]}
+ {:process 2, :type :invoke, :f :read, :value [2 nil]}
+ {:process 2, :type :ok, :f :read, :value [2 READ]}
+ {:process 4, :type :invoke, :f :read, :value [1 nil]}
+ {:process 4, :type :ok, :f :read, :value [1 nil]}]";
+
+fn independent_options() -> Options {
+    let mut opts = knossos_options(ModelKind::CasRegister, Value::Int(0));
+    opts.independent = true;
+    opts
+}
+
+#[test]
+fn independent_history_is_split_by_key_and_linearizable() {
+    let h = edn(&INDEPENDENT.replace("READ", "5"));
+    let r = check_ok(&h, &independent_options());
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.failures);
+    assert_eq!((r.partitions, r.calls), (2, 6));
+    assert!(r.independent);
+}
+
+#[test]
+fn independent_history_stale_read_is_blamed_on_its_key() {
+    // Key 2 read 4 after the cas from 4 to 5 had completed.
+    let h = edn(&INDEPENDENT.replace("READ", "4"));
+    let r = check_ok(&h, &independent_options());
+    assert_eq!(r.valid, Validity::Invalid);
+    let f = &r.failures[0];
+    assert_eq!(f.key, Some(Value::Int(2)));
+    assert_eq!(
+        (f.op.index, f.op.f.as_str(), f.op.output.clone()),
+        (9, "read", Some(Value::Int(4)))
+    );
+    // The evidence speaks of the register's values, not of tuples.
+    assert_eq!(f.state, Value::Int(5));
+}
+
+#[test]
+fn independent_needs_tuples() {
+    let h = edn("[{:process 0, :type :invoke, :f :write, :value 3}]");
+    let e = check(&h, &independent_options()).unwrap_err();
+    assert!(
+        e.contains("op index 0") && e.contains("[key value] tuples"),
+        "{e}"
+    );
+}
