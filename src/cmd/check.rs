@@ -143,14 +143,12 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok((n * (1u64 << shift) as f64) as usize)
 }
 
-/// An EDN value (`nil`, `0`, `"x"`, `#{1 2}`), `null` or any JSON value.
+/// Any JSON value, or else an EDN value (`nil`, `0`, `"x"`, `#{1 2}`).
+/// JSON first: `{"x":0}` also reads as EDN, wrongly (`:0` is a keyword there).
 fn parse_initial(s: &str) -> Result<Value, String> {
-    match s {
-        "null" => Ok(Value::Nil),
-        _ => history::edn::parse_value(s)
-            .or_else(|edn_err| serde_json::from_str(s).map_err(|_| edn_err.to_string()))
-            .map_err(|e| format!("--initial {s:?}: expected an EDN or JSON value: {e}")),
-    }
+    serde_json::from_str(s)
+        .or_else(|_| history::edn::parse_value(s))
+        .map_err(|e| format!("--initial {s:?}: expected a JSON or EDN value: {e}"))
 }
 
 /// The result for one file, as `--json` prints it.
