@@ -240,3 +240,33 @@ fn independent_needs_tuples() {
         "{e}"
     );
 }
+
+/// What the report and JUnit get from the result (`CheckerResult`): the
+/// rule in the summary, the culprit blamed, the failure as a picture block.
+#[test]
+fn the_result_tells_the_report_its_rule_and_culprit() {
+    use checkers::result::Block;
+    use checkers::CheckerResult;
+    let h = history::read_file(&knossos_corpus().join("bad-cas-failure.edn"), None).unwrap();
+    let r = check_ok(&h, &knossos_options(ModelKind::CasRegister, Value::Int(0)));
+    assert_eq!(CheckerResult::valid(&r), Validity::Invalid);
+    assert_eq!(r.summary()[0], "model cas-register, nil reads any");
+    let blamed = r.blamed();
+    assert_eq!(blamed.len(), 1);
+    assert_eq!(blamed[0].index, r.failures[0].op.index);
+    let section = r.section();
+    let pictures: Vec<&Block> = section
+        .blocks
+        .iter()
+        .filter(|b| matches!(b, Block::Linearizability { .. }))
+        .collect();
+    assert_eq!(pictures.len(), 1);
+    assert!(section
+        .texts()
+        .iter()
+        .any(|t| t.contains("a nil read matches any state")));
+    assert!(section
+        .texts()
+        .iter()
+        .any(|t| t.contains("cannot be linearized")));
+}

@@ -6,6 +6,7 @@
 //! A time and memory budget turns a search that would run too long into an
 //! `unknown` verdict with the reason, never a hang or an out-of-memory kill.
 
+mod findings;
 pub mod generate;
 pub mod independent;
 pub mod models;
@@ -17,7 +18,7 @@ pub use models::NilReads;
 use models::{CallView, Encoded, KeyValue, Model, MultiRegister, Mutex, Queue, Register, Set};
 use rustc_hash::FxHashMap;
 use search::{Budget, Evidence, Outcome, SearchCall};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex as Lock;
 use std::time::{Duration, Instant};
@@ -145,7 +146,7 @@ pub struct LinResult {
 }
 
 /// Evidence that one partition is not linearizable.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
@@ -162,7 +163,7 @@ pub struct Failure {
     pub explanation: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrefixEvidence {
     /// Calls of the prefix left out at its start to keep the evidence small.
     pub omitted: usize,
@@ -171,20 +172,20 @@ pub struct PrefixEvidence {
     pub blocked: CallRef,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub op: CallRef,
     pub state: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     pub op: CallRef,
     pub legal: bool,
 }
 
 /// A call, by the history indexes of its invocation and completion.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRef {
     pub index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
