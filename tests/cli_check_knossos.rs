@@ -76,6 +76,18 @@ fn bad_nil_reads_rule_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("expected strict or any"), "{err}");
+    // Where the rule cannot apply, it is refused rather than ignored.
+    for args in [
+        &["--model", "set", "--nil-reads", "any"][..],
+        &["--workload", "list-append", "--nil-reads", "any"],
+        &["--workload", "list-append", "--independent"],
+    ] {
+        let path = knossos("bad-cas-failure.edn");
+        let out = shakedown(&[&["check", path.as_str()][..], args].concat());
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--nil-reads"), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -173,6 +173,10 @@ enum Checker {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if let Err(e) = linearizability_flags_apply(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::ERROR);
+    }
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
         Err(e) => {
@@ -226,6 +230,24 @@ pub fn run(args: Args) -> ExitCode {
         print_summary(&reports);
     }
     ExitCode::from(exit_code(&reports))
+}
+
+/// `--nil-reads` and `--independent` change how linearizability models
+/// read a history: given where they cannot, they would be ignored silently.
+fn linearizability_flags_apply(args: &Args) -> Result<(), String> {
+    if args.workload.is_some() && (args.nil_reads.is_some() || args.independent) {
+        return Err(
+            "--nil-reads and --independent apply to linearizability models, not to --workload"
+                .into(),
+        );
+    }
+    match args.model {
+        Some(m) if args.nil_reads.is_some() && !m.has_nil_rule() => Err(format!(
+            "--nil-reads applies to the register, cas-register and multi-register models, not to {}",
+            m.name()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// One input: a history file, or a stored run directory.
@@ -431,17 +453,19 @@ fn print_line(r: &FileReport) {
         eprintln!("  error: {e}");
     }
     if let Some(lin) = &r.linearizable {
-        crate::outln!(
-            "  model {}, nil reads {} ({}){}",
-            lin.model.name(),
-            lin.nil_reads.name(),
-            lin.nil_reads.describe(),
-            if lin.independent {
-                ", split from [key value] tuples"
-            } else {
-                ""
-            }
-        );
+        let mut rules = format!("  model {}", lin.model.name());
+        if lin.model.has_nil_rule() {
+            let rule = lin.nil_reads;
+            rules.push_str(&format!(
+                ", nil reads {} ({})",
+                rule.name(),
+                rule.describe()
+            ));
+        }
+        if lin.independent {
+            rules.push_str(", split from [key value] tuples");
+        }
+        crate::outln!("{rules}");
         if let Some(reason) = &lin.reason {
             crate::outln!("  {reason}");
         }

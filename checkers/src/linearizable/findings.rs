@@ -25,13 +25,12 @@ impl CheckerResult for LinResult {
 
     fn summary(&self) -> Vec<String> {
         let mut lines = vec![
-            format!(
-                "model {}, nil reads {}",
-                self.model.name(),
-                self.nil_reads.name()
-            ),
+            format!("model {}", self.model.name()),
             format!("{} calls", self.calls),
         ];
+        if self.model.has_nil_rule() {
+            lines[0].push_str(&format!(", nil reads {}", self.nil_reads.name()));
+        }
         if self.independent {
             lines[0].push_str(", keys from [key value] tuples");
         }
@@ -49,17 +48,22 @@ impl CheckerResult for LinResult {
         if let Some(reason) = &self.reason {
             blocks.push(Block::text(reason.clone()));
         }
-        blocks.push(Block::facts([
-            ("model", self.model.name().to_string()),
-            ("nil reads", self.nil_reads.name().to_string()),
+        let mut facts = vec![("model", self.model.name().to_string())];
+        if self.model.has_nil_rule() {
+            facts.push(("nil reads", self.nil_reads.name().to_string()));
+        }
+        facts.extend([
             ("calls", self.calls.to_string()),
             ("partitions", self.partitions.to_string()),
             ("search steps", self.search_steps.to_string()),
-        ]));
-        blocks.push(Block::text(format!(
-            "Nil reads: {}.",
-            self.nil_reads.describe()
-        )));
+        ]);
+        blocks.push(Block::facts(facts));
+        if self.model.has_nil_rule() {
+            blocks.push(Block::text(format!(
+                "Nil reads: {}.",
+                self.nil_reads.describe()
+            )));
+        }
         if !self.unknown_keys.is_empty() {
             blocks.push(Block::values(
                 "keys whose search ran out of budget",

@@ -65,6 +65,16 @@ impl ModelKind {
     }
 }
 
+impl ModelKind {
+    /// The models whose reads [`NilReads`] applies to.
+    pub fn has_nil_rule(self) -> bool {
+        matches!(
+            self,
+            ModelKind::Register | ModelKind::CasRegister | ModelKind::MultiRegister
+        )
+    }
+}
+
 impl std::str::FromStr for ModelKind {
     type Err = String;
     fn from_str(s: &str) -> Result<ModelKind, String> {
