@@ -270,3 +270,298 @@ fn the_result_tells_the_report_its_rule_and_culprit() {
         .iter()
         .any(|t| t.contains("cannot be linearized")));
 }
+
+// ---- against a brute-force oracle on small random histories ----------------
+
+mod oracle {
+    use checkers::linearizable::generate::Rng;
+    use history::{History, Op, OpType, Value};
+    use std::collections::BTreeMap;
+
+    /// A call as the oracle sees it: `must` when it completed ok.
+    pub struct Call {
+        inv: usize,
+        ret: usize,
+        must: bool,
+        pub f: String,
+        pub input: Value,
+        pub output: Value,
+    }
+
+    impl Call {
+        /// Completed ok: it must be placed, with its recorded output.
+        pub fn ok(&self) -> bool {
+            self.must
+        }
+    }
+
+    fn calls(h: &History) -> Vec<Call> {
+        let ops = h.ops();
+        h.calls()
+            .filter_map(|c| {
+                let comp = c.completion.map(|i| &ops[i]);
+                let kind = comp.map_or(OpType::Info, |o| o.kind);
+                (kind != OpType::Fail).then(|| Call {
+                    inv: c.invoke,
+                    ret: if kind == OpType::Ok {
+                        c.completion.unwrap()
+                    } else {
+                        usize::MAX
+                    },
+                    must: kind == OpType::Ok,
+                    f: ops[c.invoke].f.clone(),
+                    input: ops[c.invoke].value.clone(),
+                    output: comp.map_or(Value::Nil, |o| o.value.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// Tries every real-time-respecting order; calls of unknown outcome may
+    /// be left out. Knows nothing of the checker's models.
+    pub fn linearizable<S: Clone>(
+        h: &History,
+        init: S,
+        step: &dyn Fn(&Call, &S) -> Option<S>,
+    ) -> bool {
+        fn dfs<S: Clone>(
+            calls: &[Call],
+            placed: &mut Vec<bool>,
+            s: &S,
+            step: &dyn Fn(&Call, &S) -> Option<S>,
+        ) -> bool {
+            if calls.iter().zip(placed.iter()).all(|(c, &p)| p || !c.must) {
+                return true;
+            }
+            for i in 0..calls.len() {
+                let blocked = calls
+                    .iter()
+                    .enumerate()
+                    .any(|(j, d)| !placed[j] && j != i && d.ret < calls[i].inv);
+                if placed[i] || blocked {
+                    continue;
+                }
+                if let Some(next) = step(&calls[i], s) {
+                    placed[i] = true;
+                    if dfs(calls, placed, &next, step) {
+                        return true;
+                    }
+                    placed[i] = false;
+                }
+            }
+            false
+        }
+        let calls = calls(h);
+        let mut placed = vec![false; calls.len()];
+        dfs(&calls, &mut placed, &init, step)
+    }
+
+    /// Knossos's cas-register starting at 0: a read of nil matches anything.
+    pub fn cas_register_nil_any(c: &Call, s: &Value) -> Option<Value> {
+        match c.f.as_str() {
+            "read" => (!c.ok() || c.output.is_nil() || &c.output == s).then(|| s.clone()),
+            "write" => Some(c.input.clone()),
+            _ => {
+                let l = c.input.as_list().unwrap();
+                (&l[0] == s).then(|| l[1].clone())
+            }
+        }
+    }
+
+    pub type Registers = BTreeMap<String, Value>;
+
+    /// Knossos's multi-register; `nil_any` is the Knossos rule for reads of nil.
+    pub fn multi_register(nil_any: bool) -> impl Fn(&Call, &Registers) -> Option<Registers> {
+        move |c, s| {
+            let mops = if c.ok() { &c.output } else { &c.input };
+            let mut next = s.clone();
+            for m in mops.as_list().unwrap() {
+                let m = m.as_list().unwrap();
+                let key = m[1].as_str().unwrap().to_string();
+                let now = next.get(&key).cloned().unwrap_or(Value::Nil);
+                match m[0].as_str().unwrap() {
+                    "read" if !c.ok() => {}
+                    "read" if m[2].is_nil() && nil_any => {}
+                    "read" if m[2] != now => return None,
+                    "read" => {}
+                    _ => {
+                        next.insert(key, m[2].clone());
+                    }
+                }
+            }
+            Some(next)
+        }
+    }
+
+    /// Up to 8 calls by 3 processes, outputs often wrong, some nil; some
+    /// calls fail, crash (info) or never complete.
+    pub fn history(
+        seed: u64,
+        mut call: impl FnMut(&mut Rng) -> (&'static str, Value),
+        mut output: impl FnMut(&mut Rng, &str, &Value) -> Value,
+    ) -> History {
+        let mut rng = Rng::new(seed);
+        let n = 1 + rng.below(8) as usize;
+        let mut ops = Vec::new();
+        let mut pending: Vec<Option<(u64, &str, Value)>> = vec![None; 3];
+        let mut pid = [0u64, 1, 2];
+        let (mut invoked, mut unfinished) = (0, 0);
+        while invoked < n || pending.iter().flatten().count() > unfinished {
+            let slot = rng.below(3) as usize;
+            match pending[slot].take() {
+                None if invoked < n => {
+                    invoked += 1;
+                    let (f, v) = call(&mut rng);
+                    ops.push(Op::invoke(pid[slot], f, v.clone()));
+                    pending[slot] = Some((pid[slot], f, v));
+                }
+                None => {}
+                Some((p, f, v)) => match rng.below(12) {
+                    0 => {
+                        ops.push(Op::info(p, f, v));
+                        pid[slot] += 3;
+                    }
+                    1 => ops.push(Op::fail(p, f, v)),
+                    2 if invoked >= n => {
+                        unfinished += 1;
+                        pending[slot] = Some((p, f, v));
+                        if pending.iter().flatten().count() <= unfinished {
+                            break;
+                        }
+                    }
+                    _ => {
+                        let out = output(&mut rng, f, &v);
+                        ops.push(Op::ok(p, f, out));
+                    }
+                },
+            }
+        }
+        History::indexed(ops).unwrap()
+    }
+
+    fn small(rng: &mut Rng) -> Value {
+        Value::Int(rng.below(3) as i64)
+    }
+
+    /// A read's result: nil a quarter of the time, else 0..2.
+    fn read_result(rng: &mut Rng) -> Value {
+        match rng.below(4) {
+            0 => Value::Nil,
+            v => Value::Int(v as i64 - 1),
+        }
+    }
+
+    pub fn cas_history(seed: u64) -> History {
+        history(
+            seed,
+            |rng| match rng.below(3) {
+                0 => ("read", Value::Nil),
+                1 => ("write", small(rng)),
+                _ => ("cas", Value::List(vec![small(rng), small(rng)])),
+            },
+            |rng, f, v| {
+                if f == "read" {
+                    read_result(rng)
+                } else {
+                    v.clone()
+                }
+            },
+        )
+    }
+
+    pub fn multi_history(seed: u64) -> History {
+        let mop = |f: &str, k: &str, v: Value| {
+            Value::List(vec![Value::Keyword(f.into()), Value::Keyword(k.into()), v])
+        };
+        history(
+            seed,
+            move |rng| {
+                let len = 1 + rng.below(2);
+                let mops = (0..len)
+                    .map(|_| {
+                        let k = if rng.chance(0.5) { "x" } else { "y" };
+                        if rng.chance(0.5) {
+                            mop("read", k, Value::Nil)
+                        } else {
+                            mop("write", k, small(rng))
+                        }
+                    })
+                    .collect();
+                ("txn", Value::List(mops))
+            },
+            move |rng, _, v| {
+                // The completion fills each read in, often wrongly.
+                let filled = v
+                    .as_list()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        let m = m.as_list().unwrap();
+                        match m[0].as_str() {
+                            Some("read") => {
+                                Value::List(vec![m[0].clone(), m[1].clone(), read_result(rng)])
+                            }
+                            _ => Value::List(m.to_vec()),
+                        }
+                    })
+                    .collect();
+                Value::List(filled)
+            },
+        )
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn nil_reads_any_agrees_with_brute_force(seed: u64) {
+        let h = oracle::cas_history(seed);
+        let r = check_ok(&h, &knossos_options(ModelKind::CasRegister, Value::Int(0)));
+        let want = oracle::linearizable(&h, Value::Int(0), &oracle::cas_register_nil_any);
+        proptest::prop_assert_eq!(r.valid == Validity::Valid, want, "{:?}", h.ops());
+    }
+
+    #[test]
+    fn multi_register_agrees_with_brute_force(seed: u64, nil_any: bool) {
+        let h = oracle::multi_history(seed);
+        let mut opts = knossos_options(ModelKind::MultiRegister, multi_initial());
+        opts.nil_reads = if nil_any { NilReads::Any } else { NilReads::Strict };
+        let r = check_ok(&h, &opts);
+        let init: oracle::Registers =
+            [("x".to_string(), Value::Int(0)), ("y".to_string(), Value::Int(0))].into();
+        let want = oracle::linearizable(&h, init, &oracle::multi_register(nil_any));
+        proptest::prop_assert_eq!(r.valid == Validity::Valid, want, "{:?}", h.ops());
+    }
+}
+
+/// The oracle comparisons mean something only if the random histories
+/// are a real mix of both verdicts.
+#[test]
+fn random_knossos_histories_mix_both_verdicts() {
+    let cas = (0..500u64)
+        .filter(|&s| {
+            let h = oracle::cas_history(s);
+            oracle::linearizable(&h, Value::Int(0), &oracle::cas_register_nil_any)
+        })
+        .count();
+    assert!(
+        (100..400).contains(&cas),
+        "{cas} of 500 cas histories valid"
+    );
+    let step = oracle::multi_register(true);
+    let multi = (0..500u64)
+        .filter(|&s| {
+            let init: oracle::Registers = [
+                ("x".to_string(), Value::Int(0)),
+                ("y".to_string(), Value::Int(0)),
+            ]
+            .into();
+            oracle::linearizable(&oracle::multi_history(s), init, &step)
+        })
+        .count();
+    assert!(
+        (100..400).contains(&multi),
+        "{multi} of 500 multi-register histories valid"
+    );
+}
