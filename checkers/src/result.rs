@@ -197,6 +197,10 @@ impl Section {
         Section { blocks }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
     /// The section's words for plain-text outputs (JUnit): its paragraphs,
     /// failure explanations and anomaly explanations, in order.
     pub fn texts(&self) -> Vec<String> {

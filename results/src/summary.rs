@@ -33,14 +33,16 @@ pub struct CheckerOutput {
     /// How long the check took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<f64>,
+    // Absent when empty, so that a results.json written before these
+    // fields existed reads back and is rewritten byte for byte.
     /// A few lines in words, most important first.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub summary: Vec<String>,
     /// The operations the verdict rests on.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blamed: Vec<Blame>,
     /// The checker's section of the report.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Section::is_empty")]
     pub section: Section,
     #[serde(default)]
     pub result: serde_json::Value,

@@ -124,6 +124,33 @@ fn regenerate_rewrites_a_native_run_byte_for_byte() {
     assert!(html.contains("\"type\":\"linearizability\""));
 }
 
+/// A results.json written before checkers said what the report shows
+/// (no `summary`, `blamed`, `section`, `elapsed_ms`) reads back and is
+/// rewritten byte for byte: the new fields stay absent. (Its report then
+/// shows the verdict and the raw result, not the pictures: re-check the
+/// run to get them.)
+#[test]
+fn an_older_results_json_is_rewritten_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::invalid_lin_run(tmp.path());
+    let mut old = results::read_summary(tmp.path()).unwrap();
+    for c in &mut old.checkers {
+        c.summary.clear();
+        c.blamed.clear();
+        c.section = Default::default();
+        c.elapsed_ms = None;
+    }
+    let h = history::read_file(&tmp.path().join("history.jsonl"), None).unwrap();
+    results::write_results(tmp.path(), &old, &h).unwrap();
+    let j = read_json(&tmp.path().join("results.json"));
+    for field in ["summary", "blamed", "section", "elapsed_ms"] {
+        assert!(j["checkers"][0].get(field).is_none(), "{field} written");
+    }
+    let again =
+        same_files_after_regenerating(tmp.path(), &["results.json", "junit.xml", "report.html"]);
+    assert_eq!(again.valid, Verdict::Invalid);
+}
+
 /// The report is drawn from what each result type said (summary, blamed
 /// operations, section), stored in results.json: a transactional run's
 /// anomaly graphs come back from it byte for byte, and the page and JUnit
