@@ -40,7 +40,7 @@ fn results_dir(root: &Path) {
         let c = CheckerOutput::new(
             "stub",
             "other",
-            &serde_json::json!({ "valid": verdict.name() }),
+            &checkers::result::Findings::verdict(verdict, "a stub verdict"),
         );
         results::write_run(&run.path, &info, &tiny_history(), vec![c]).unwrap();
     }

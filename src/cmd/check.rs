@@ -2,7 +2,7 @@
 //! per file, then a summary table (or, with `--json`, the full results).
 
 use super::exit;
-use checkers::linearizable::{self, LinResult, ModelKind};
+use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
 use history::{Format, Value};
@@ -19,9 +19,18 @@ pub struct Args {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The linearizability model: register, cas-register (default),
-    /// key-value, mutex, set, fifo-queue, unordered-queue.
+    /// key-value, multi-register, mutex, set, fifo-queue, unordered-queue.
     #[arg(long)]
     pub model: Option<ModelKind>,
+    /// What a read that returned nil tells the register models: `strict`
+    /// (default: the register was nil) or `any` (nothing: it matches every
+    /// state, Knossos's rule; use it for Knossos and Jepsen histories).
+    #[arg(long, value_name = "RULE")]
+    pub nil_reads: Option<NilReads>,
+    /// Jepsen `independent` histories: each value is a `[key value]` tuple;
+    /// split it and check every key on its own.
+    #[arg(long)]
+    pub independent: bool,
     /// Also write a run directory (results.json, junit.xml, report.html,
     /// history.jsonl) to DIR; with several files, one under DIR per file.
     #[arg(long, value_name = "DIR")]
@@ -117,14 +126,12 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok((n * (1u64 << shift) as f64) as usize)
 }
 
-/// An EDN value (`nil`, `0`, `"x"`, `#{1 2}`), `null` or any JSON value.
+/// Any JSON value, or else an EDN value (`nil`, `0`, `"x"`, `#{1 2}`).
+/// JSON first: `{"x":0}` also reads as EDN, wrongly (`:0` is a keyword there).
 fn parse_initial(s: &str) -> Result<Value, String> {
-    match s {
-        "null" => Ok(Value::Nil),
-        _ => history::edn::parse_value(s)
-            .or_else(|edn_err| serde_json::from_str(s).map_err(|_| edn_err.to_string()))
-            .map_err(|e| format!("--initial {s:?}: expected an EDN or JSON value: {e}")),
-    }
+    serde_json::from_str(s)
+        .or_else(|_| history::edn::parse_value(s))
+        .map_err(|e| format!("--initial {s:?}: expected a JSON or EDN value: {e}"))
 }
 
 /// The result for one file, as `--json` prints it.
@@ -149,6 +156,10 @@ enum Checker {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if let Err(e) = linearizability_flags_apply(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::ERROR);
+    }
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
         Err(e) => {
@@ -204,6 +215,24 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(exit_code(&reports))
 }
 
+/// `--nil-reads` and `--independent` change how linearizability models
+/// read a history: given where they cannot, they would be ignored silently.
+fn linearizability_flags_apply(args: &Args) -> Result<(), String> {
+    if args.workload.is_some() && (args.nil_reads.is_some() || args.independent) {
+        return Err(
+            "--nil-reads and --independent apply to linearizability models, not to --workload"
+                .into(),
+        );
+    }
+    match args.model {
+        Some(m) if args.nil_reads.is_some() && !m.has_nil_rule() => Err(format!(
+            "--nil-reads applies to the register, cas-register and multi-register models, not to {}",
+            m.name()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// One input: a history file, or a stored run directory.
 struct Input {
     /// A name for the run directory written by `--out`.
@@ -251,6 +280,7 @@ impl Input {
         let mut workload = args.workload;
         let mut consistency = args.consistency.clone();
         let mut model = args.model;
+        let mut nil_reads = args.nil_reads;
         if model.is_none() && workload.is_none() {
             if let Some(r) = stored("txn") {
                 workload = r["workload"].as_str().and_then(|w| w.parse().ok());
@@ -265,6 +295,7 @@ impl Input {
                 }
             } else if let Some(r) = stored("linearizable") {
                 model = r["model"].as_str().and_then(|m| m.parse().ok());
+                nil_reads = nil_reads.or(r["nil_reads"].as_str().and_then(|m| m.parse().ok()));
             }
         }
         match workload {
@@ -272,6 +303,8 @@ impl Input {
                 model: model.unwrap_or(ModelKind::CasRegister),
                 initial: initial.clone(),
                 partition_by_key: !args.no_partition,
+                nil_reads: nil_reads.unwrap_or_default(),
+                independent: args.independent,
                 time_limit: Some(args.time_limit),
                 memory_limit: args.memory_limit,
                 threads: args.threads,
@@ -408,6 +441,19 @@ fn print_line(r: &FileReport) {
         eprintln!("  error: {e}");
     }
     if let Some(lin) = &r.linearizable {
+        let mut rules = format!("  model {}", lin.model.name());
+        if lin.model.has_nil_rule() {
+            let rule = lin.nil_reads;
+            rules.push_str(&format!(
+                ", nil reads {} ({})",
+                rule.name(),
+                rule.describe()
+            ));
+        }
+        if lin.independent {
+            rules.push_str(", split from [key value] tuples");
+        }
+        crate::outln!("{rules}");
         if let Some(reason) = &lin.reason {
             crate::outln!("  {reason}");
         }

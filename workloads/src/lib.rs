@@ -39,6 +39,7 @@ pub struct OpSpec {
 }
 
 use checkers::verdict::Validity;
+use checkers::CheckerResult;
 use harness::run::{GenCtx, Generator, OpRequest, Rng};
 use history::History;
 use serde::{Deserialize, Serialize};
@@ -183,10 +184,15 @@ pub enum Checked {
 
 impl Checked {
     pub fn valid(&self) -> Validity {
+        self.result().valid()
+    }
+
+    /// The checker's own result, as people see it.
+    pub fn result(&self) -> &dyn CheckerResult {
         match self {
-            Checked::Linearizable(r) => r.valid,
-            Checked::Set(r) => r.valid,
-            Checked::Txn(r) => r.valid,
+            Checked::Linearizable(r) => r,
+            Checked::Set(r) => r,
+            Checked::Txn(r) => r,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! that do are counted as recovered.
 
 use crate::ReadMode;
+use checkers::result::{Blame, Block, Section};
 use checkers::verdict::Validity;
 use harness::run::{GenCtx, OpRequest, Rng};
 use history::{History, OpType, Value};
@@ -290,6 +291,85 @@ pub fn check(history: &History, opts: &CheckOptions) -> SetResult {
     r
 }
 
+impl checkers::CheckerResult for SetResult {
+    fn valid(&self) -> Validity {
+        self.valid
+    }
+
+    fn reason(&self) -> Option<String> {
+        self.reason.clone()
+    }
+
+    /// The stale reads, when they count against the history (with
+    /// serializable reads they are allowed and blame nothing).
+    fn blamed(&self) -> Vec<Blame> {
+        if self.valid == Validity::Valid {
+            return Vec::new();
+        }
+        self.stale
+            .iter()
+            .map(|s| Blame {
+                index: s.read_index,
+                why: format!(
+                    "stale read: missed {} acknowledged element(s)",
+                    s.missing_count
+                ),
+            })
+            .collect()
+    }
+
+    fn summary(&self) -> Vec<String> {
+        vec![self.explanation.clone()]
+    }
+
+    fn section(&self) -> Section {
+        let mut blocks = vec![
+            if self.valid == Validity::Valid {
+                Block::text(self.explanation.clone())
+            } else {
+                Block::alert(self.explanation.clone())
+            },
+            Block::facts([
+                ("adds attempted", self.attempted),
+                ("acknowledged", self.acknowledged),
+                ("failed", self.failed),
+                ("unknown", self.unknown),
+                ("final reads", self.final_reads),
+                ("unknown adds recovered", self.recovered),
+            ]),
+        ];
+        if self.lost_count > 0 {
+            blocks.push(Block::values("lost", &self.lost, self.lost_count));
+        }
+        if self.unexpected_count > 0 {
+            blocks.push(Block::values(
+                "unexpected",
+                &self.unexpected,
+                self.unexpected_count,
+            ));
+        }
+        if self.stale_count > 0 {
+            blocks.push(Block::Table {
+                title: format!("stale reads ({} of {})", self.stale.len(), self.stale_count),
+                columns: vec!["read (history index)".into(), "missing".into()],
+                rows: self
+                    .stale
+                    .iter()
+                    .map(|s| {
+                        let missing: Vec<String> =
+                            s.missing.iter().map(|v| v.to_string()).collect();
+                        vec![
+                            s.read_index.to_string(),
+                            format!("{} ({} in all)", missing.join(" "), s.missing_count),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
+        Section::new(blocks)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +445,23 @@ mod tests {
         assert_eq!(strict.stale[0].read_index, 2);
         let relaxed = check(&history, &CheckOptions { allow_stale: true });
         assert_eq!(relaxed.valid, Validity::Valid, "{}", relaxed.explanation);
+
+        // As the report sees it: the stale read is blamed and tabled when it
+        // counts, and blames nothing when serializable reads allow it.
+        use checkers::CheckerResult;
+        let blamed = strict.blamed();
+        assert_eq!(blamed.len(), 1);
+        assert_eq!(blamed[0].index, 2);
+        assert!(blamed[0].why.starts_with("stale read"), "{}", blamed[0].why);
+        assert_eq!(strict.summary(), vec![strict.explanation.clone()]);
+        let section = strict.section();
+        assert!(matches!(
+            &section.blocks[0],
+            Block::Text { alert: true, .. }
+        ));
+        assert!(section.blocks.iter().any(|b| matches!(b,
+            Block::Table { title, rows, .. } if title == "stale reads (1 of 1)" && rows[0][0] == "2")));
+        assert!(relaxed.blamed().is_empty());
     }
 
     #[test]

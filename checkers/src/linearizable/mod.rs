@@ -6,16 +6,19 @@
 //! A time and memory budget turns a search that would run too long into an
 //! `unknown` verdict with the reason, never a hang or an out-of-memory kill.
 
+mod findings;
 pub mod generate;
+pub mod independent;
 pub mod models;
 pub mod search;
 
 use crate::verdict::{Validity, NO_CLIENT_OPERATION};
 use history::{History, OpType, Value};
-use models::{CallView, Encoded, KeyValue, Model, Mutex, Queue, Register, Set};
+pub use models::NilReads;
+use models::{CallView, Encoded, KeyValue, Model, MultiRegister, Mutex, Queue, Register, Set};
 use rustc_hash::FxHashMap;
 use search::{Budget, Evidence, Outcome, SearchCall};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex as Lock;
 use std::time::{Duration, Instant};
@@ -27,6 +30,9 @@ pub enum ModelKind {
     CasRegister,
     /// Key-value map with `get`, `put` and `append` (string append) on a `key`.
     KeyValue,
+    /// Knossos's multi-register: `txn` calls of `[read k v]` / `[write k v]`
+    /// micro-ops over several registers at once.
+    MultiRegister,
     Mutex,
     Set,
     FifoQueue,
@@ -34,10 +40,11 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Register,
         ModelKind::CasRegister,
         ModelKind::KeyValue,
+        ModelKind::MultiRegister,
         ModelKind::Mutex,
         ModelKind::Set,
         ModelKind::FifoQueue,
@@ -49,6 +56,7 @@ impl ModelKind {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
             ModelKind::KeyValue => "key-value",
+            ModelKind::MultiRegister => "multi-register",
             ModelKind::Mutex => "mutex",
             ModelKind::Set => "set",
             ModelKind::FifoQueue => "fifo-queue",
@@ -57,11 +65,21 @@ impl ModelKind {
     }
 }
 
+impl ModelKind {
+    /// The models whose reads [`NilReads`] applies to.
+    pub fn has_nil_rule(self) -> bool {
+        matches!(
+            self,
+            ModelKind::Register | ModelKind::CasRegister | ModelKind::MultiRegister
+        )
+    }
+}
+
 impl std::str::FromStr for ModelKind {
     type Err = String;
     fn from_str(s: &str) -> Result<ModelKind, String> {
         match s {
-            "kv" | "multi-register" => Ok(ModelKind::KeyValue),
+            "kv" => Ok(ModelKind::KeyValue),
             "queue" => Ok(ModelKind::FifoQueue),
             _ => ModelKind::ALL
                 .into_iter()
@@ -82,6 +100,12 @@ pub struct Options {
     /// Check each `key` independently (P-compositionality). Turning it off
     /// checks the whole history as one object: slower, same verdict.
     pub partition_by_key: bool,
+    /// What a read that returned nil tells (register models).
+    pub nil_reads: NilReads,
+    /// Jepsen `independent` histories: every client op's value is a
+    /// `[key value]` tuple; split it into the `key` field and the value
+    /// (see [`independent::split`]) before checking each key on its own.
+    pub independent: bool,
     pub time_limit: Option<Duration>,
     /// Bytes of search cache across all partitions.
     pub memory_limit: usize,
@@ -95,6 +119,8 @@ impl Options {
             model,
             initial: Value::Nil,
             partition_by_key: true,
+            nil_reads: NilReads::Strict,
+            independent: false,
             time_limit: None,
             memory_limit: 4 << 30,
             threads: 0,
@@ -107,6 +133,11 @@ impl Options {
 pub struct LinResult {
     pub valid: Validity,
     pub model: ModelKind,
+    /// The rule the register models applied to reads of nil.
+    pub nil_reads: NilReads,
+    /// Whether values were split from Jepsen `[key value]` tuples.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub independent: bool,
     /// Why the verdict is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -125,7 +156,7 @@ pub struct LinResult {
 }
 
 /// Evidence that one partition is not linearizable.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
@@ -142,7 +173,7 @@ pub struct Failure {
     pub explanation: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrefixEvidence {
     /// Calls of the prefix left out at its start to keep the evidence small.
     pub omitted: usize,
@@ -151,20 +182,20 @@ pub struct PrefixEvidence {
     pub blocked: CallRef,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub op: CallRef,
     pub state: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     pub op: CallRef,
     pub legal: bool,
 }
 
 /// A call, by the history indexes of its invocation and completion.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRef {
     pub index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,6 +259,13 @@ struct Prepared {
 /// history index.
 pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     let started = Instant::now();
+    let split;
+    let history = if opts.independent {
+        split = independent::split(history)?;
+        &split
+    } else {
+        history
+    };
     let ops = history.ops();
 
     // Failed calls certainly did not happen: drop them. Partition by key.
@@ -275,9 +313,16 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
         calls,
     };
     match opts.model {
-        ModelKind::Register => run.all(partitions, || Ok(Register::new(false, initial))),
-        ModelKind::CasRegister => run.all(partitions, || Ok(Register::new(true, initial))),
+        ModelKind::Register => run.all(partitions, || {
+            Ok(Register::new(false, initial, opts.nil_reads))
+        }),
+        ModelKind::CasRegister => run.all(partitions, || {
+            Ok(Register::new(true, initial, opts.nil_reads))
+        }),
         ModelKind::KeyValue => run.all(partitions, || KeyValue::new(initial)),
+        ModelKind::MultiRegister => {
+            run.all(partitions, || MultiRegister::new(initial, opts.nil_reads))
+        }
         ModelKind::Mutex => run.all(partitions, || {
             Ok(Mutex {
                 initially_held: matches!(initial, Value::Bool(true)),
@@ -371,6 +416,8 @@ impl Run<'_> {
         let mut result = LinResult {
             valid: Validity::Valid,
             model: self.opts.model,
+            nil_reads: self.opts.nil_reads,
+            independent: self.opts.independent,
             reason: nothing_checked,
             calls: self.calls,
             partitions: partition_count,

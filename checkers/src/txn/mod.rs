@@ -32,6 +32,7 @@
 pub mod anomalies;
 pub mod cycles;
 pub mod explain;
+mod findings;
 pub mod graph;
 pub mod list_append;
 pub mod models;
