@@ -351,6 +351,9 @@ pub fn check(history: &History, opts: &Options) -> BankResult {
         r.valid = Validity::Unknown;
         r.reason = Some("no total to compare the reads with".into());
     }
+    if let Some(reason) = &r.reason {
+        r.summary.push(reason.clone());
+    }
     r
 }
 
