@@ -41,7 +41,13 @@ pub enum Source {
     Options,
     /// The first `init` op.
     Init,
-    /// What most reads show (no options, no `init`).
+    /// A read that completed before the first transfer was invoked: it
+    /// shows the initial balances.
+    FirstRead,
+    /// What most reads show (no options, no `init`, no read before the
+    /// transfers). Reads that all agree on a total prove only that they
+    /// agree: a debit lost before the first read would go unseen, so such
+    /// a history is `unknown`, not valid.
     Inferred,
 }
 
@@ -50,6 +56,7 @@ impl Source {
         match self {
             Source::Options => "as configured",
             Source::Init => "from the init op",
+            Source::FirstRead => "from a read before any transfer",
             Source::Inferred => "inferred: what most reads show",
         }
     }
@@ -170,6 +177,7 @@ fn most_common<T: Ord + Clone>(items: impl IntoIterator<Item = T>) -> Option<T> 
 pub fn check(history: &History, opts: &Options) -> BankResult {
     let ops = history.ops();
     let mut reads: Vec<usize> = Vec::new();
+    let mut first_transfer = None;
     let mut init: Option<&Value> = None;
     let (mut t_ok, mut t_fail, mut t_info) = (0, 0, 0);
     for call in history.calls() {
@@ -177,11 +185,14 @@ pub fn check(history: &History, opts: &Options) -> BankResult {
         let kind = done.map_or(OpType::Info, |d| d.kind);
         match ops[call.invoke].f.as_str() {
             "read" if kind == OpType::Ok => reads.push(call.completion.unwrap()),
-            "transfer" => match kind {
-                OpType::Ok => t_ok += 1,
-                OpType::Fail => t_fail += 1,
-                _ => t_info += 1,
-            },
+            "transfer" => {
+                first_transfer.get_or_insert(call.invoke);
+                match kind {
+                    OpType::Ok => t_ok += 1,
+                    OpType::Fail => t_fail += 1,
+                    _ => t_info += 1,
+                }
+            }
             "init" if init.is_none() => init = Some(&ops[call.invoke].value),
             _ => {}
         }
@@ -211,10 +222,20 @@ pub fn check(history: &History, opts: &Options) -> BankResult {
     let (total, total_from) = match (opts.total, init_balances.as_deref().and_then(sum)) {
         (Some(t), _) => (Some(t), Source::Options),
         (None, Some(t)) => (Some(t), Source::Init),
-        (None, None) => (
-            most_common(parsed.iter().flatten().filter_map(|b| sum(b))),
-            Source::Inferred,
-        ),
+        (None, None) => {
+            let before_transfers = reads
+                .iter()
+                .zip(&parsed)
+                .filter(|(&pos, _)| first_transfer.is_none_or(|t| pos < t))
+                .find_map(|(_, b)| b.as_deref().and_then(sum));
+            match before_transfers {
+                Some(t) => (Some(t), Source::FirstRead),
+                None => (
+                    most_common(parsed.iter().flatten().filter_map(|b| sum(b))),
+                    Source::Inferred,
+                ),
+            }
+        }
     };
 
     let mut r = BankResult {
@@ -350,6 +371,14 @@ pub fn check(history: &History, opts: &Options) -> BankResult {
     } else if r.total.is_none() {
         r.valid = Validity::Unknown;
         r.reason = Some("no total to compare the reads with".into());
+    } else if r.total_from == Source::Inferred {
+        r.valid = Validity::Unknown;
+        r.reason = Some(format!(
+            "every read agrees on the total {}, but the initial total is not known \
+             (no init op, no read before the transfers): give the initial balances \
+             (shakedown check --initial) to check it",
+            r.total.unwrap_or_default()
+        ));
     }
     if let Some(reason) = &r.reason {
         r.summary.push(reason.clone());
@@ -463,21 +492,50 @@ mod tests {
         assert_eq!(most_common(Vec::<i64>::new()), None);
     }
 
+    fn read(b: &[(i64, i64)]) -> [Op; 2] {
+        [Op::invoke(0, "read", Value::Nil), Op::ok(0, "read", bal(b))]
+    }
+
+    fn transfer() -> [Op; 2] {
+        let t = Value::Map(vec![
+            ("from".into(), 0.into()),
+            ("to".into(), 1.into()),
+            ("amount".into(), 1.into()),
+        ]);
+        [
+            Op::invoke(1, "transfer", t.clone()),
+            Op::ok(1, "transfer", t),
+        ]
+    }
+
     #[test]
-    fn inferred_total_blames_the_minority() {
-        let h = History::indexed(vec![
-            Op::invoke(0, "read", Value::Nil),
-            Op::ok(0, "read", bal(&[(0, 5), (1, 5)])),
-            Op::invoke(0, "read", Value::Nil),
-            Op::ok(0, "read", bal(&[(0, 5), (1, 5)])),
-            Op::invoke(0, "read", Value::Nil),
-            Op::ok(0, "read", bal(&[(0, 4), (1, 5)])),
-        ])
-        .unwrap();
-        let r = check(&h, &Options::default());
+    fn an_inferred_total_blames_the_minority_and_never_passes() {
+        let mut ops = transfer().to_vec();
+        ops.extend(read(&[(0, 5), (1, 5)]));
+        ops.extend(read(&[(0, 5), (1, 5)]));
+        let agreeing = ops.clone();
+        ops.extend(read(&[(0, 4), (1, 5)]));
+        let r = check(&History::indexed(ops).unwrap(), &Options::default());
         assert_eq!(r.valid, Validity::Invalid);
         assert_eq!(r.total, Some(10));
         assert_eq!(r.total_from, Source::Inferred);
-        assert_eq!(r.blamed, vec![5]);
+        assert_eq!(r.blamed, vec![7]);
+
+        // Reads that agree, with nothing to say the total was right.
+        let r = check(&History::indexed(agreeing).unwrap(), &Options::default());
+        assert_eq!(r.valid, Validity::Unknown);
+        assert!(r.reason.unwrap().contains("--initial"));
+    }
+
+    #[test]
+    fn a_read_before_the_first_transfer_gives_the_total() {
+        let mut ops = read(&[(0, 5), (1, 5)]).to_vec();
+        ops.extend(transfer());
+        ops.extend(read(&[(0, 4), (1, 7)]));
+        ops.extend(read(&[(0, 4), (1, 7)]));
+        let r = check(&History::indexed(ops).unwrap(), &Options::default());
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!((r.total, r.total_from), (Some(10), Source::FirstRead));
+        assert_eq!(r.blamed, vec![5, 7]);
     }
 }
