@@ -22,8 +22,9 @@
 
 use crate::verdict::Validity;
 use history::{History, OpType, Value};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -108,7 +109,7 @@ struct Read<'a> {
 
 pub fn check(history: &History, opts: &Options) -> LongForkResult {
     let ops = history.ops();
-    let mut writes: HashMap<&Value, Vec<&Value>> = HashMap::new();
+    let mut writes: FxHashMap<&Value, Vec<&Value>> = FxHashMap::default();
     let mut write_count = 0;
     let mut reads: Vec<Read> = Vec::new();
     let mut malformed: Option<String> = None;
@@ -197,15 +198,21 @@ pub fn check(history: &History, opts: &Options) -> LongForkResult {
 
     // Group reads by the keys they read; within a group, compare each
     // distinct observation (which keys were seen written) once.
-    let mut groups: BTreeMap<Vec<&Value>, BTreeMap<Vec<bool>, &Read>> = BTreeMap::new();
-    let mut group_reads: HashMap<Vec<&Value>, usize> = HashMap::new();
+    // Per group: how many reads, and the first read of each observation.
+    type Observations<'r, 'h> = (usize, BTreeMap<Vec<bool>, &'r Read<'h>>);
+    let mut by_keys: FxHashMap<Vec<&Value>, Observations> = FxHashMap::default();
     for r in &reads {
         let keys: Vec<&Value> = r.seen.iter().map(|(k, _)| *k).collect();
         let state: Vec<bool> = r.seen.iter().map(|(_, v)| !v.is_nil()).collect();
-        *group_reads.entry(keys.clone()).or_default() += 1;
-        groups.entry(keys).or_default().entry(state).or_insert(r);
+        let (n, states) = by_keys.entry(keys).or_default();
+        *n += 1;
+        states.entry(state).or_insert(r);
     }
-    let groups_compared = group_reads.values().filter(|&&n| n > 1).count();
+    let groups_compared = by_keys.values().filter(|(n, _)| *n > 1).count();
+    let groups: BTreeMap<Vec<&Value>, BTreeMap<Vec<bool>, &Read>> = by_keys
+        .into_iter()
+        .map(|(keys, (_, states))| (keys, states))
+        .collect();
     let mut forks = Vec::new();
     let mut fork_count = 0;
     for (keys, states) in &groups {

@@ -25,8 +25,8 @@
 
 use crate::verdict::Validity;
 use history::{History, OpType, Value};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -89,7 +89,7 @@ struct Tally {
 
 pub fn check(history: &History, opts: &Options) -> QueueResult {
     let ops = history.ops();
-    let mut values: BTreeMap<Value, Tally> = BTreeMap::new();
+    let mut values: FxHashMap<&Value, Tally> = FxHashMap::default();
     let (mut dequeues_unknown, mut drains_ok, mut drains_unknown) = (0, 0, 0);
     // Where the last enqueue ended (its invocation if it never completed),
     // and the invocations of the ops that saw the queue empty.
@@ -101,7 +101,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         let kind = done.map_or(OpType::Info, |d| d.kind);
         match inv.f.as_str() {
             "enqueue" => {
-                let t = values.entry(inv.value.clone()).or_default();
+                let t = values.entry(&inv.value).or_default();
                 match kind {
                     OpType::Ok => t.acked.push(done.unwrap().index),
                     OpType::Fail => t.failed += 1,
@@ -112,7 +112,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
             }
             "dequeue" => match (kind, done) {
                 (OpType::Ok, Some(d)) if !d.value.is_nil() => {
-                    let t = values.entry(d.value.clone()).or_default();
+                    let t = values.entry(&d.value).or_default();
                     t.dequeued.push(d.index);
                 }
                 (OpType::Ok | OpType::Fail, _) => saw_empty.push(call.invoke),
@@ -123,7 +123,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
                     drains_ok += 1;
                     saw_empty.push(call.invoke);
                     for e in d.value.as_list().unwrap_or_default() {
-                        values.entry(e.clone()).or_default().dequeued.push(d.index);
+                        values.entry(e).or_default().dequeued.push(d.index);
                     }
                 }
                 (OpType::Fail, _) => {}
@@ -167,6 +167,9 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
             });
         }
     };
+    // In value order, so the listed examples do not depend on hashing.
+    let mut values: Vec<(&Value, Tally)> = values.into_iter().collect();
+    values.sort_unstable_by(|a, b| a.0.cmp(b.0));
     for (value, t) in &values {
         r.acknowledged_count += t.acked.len();
         r.failed_count += t.failed;

@@ -7,8 +7,8 @@
 
 use crate::verdict::Validity;
 use history::{History, OpType, Value};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// An id handed out more than once.
 #[derive(Clone, Debug, Serialize)]
@@ -44,7 +44,9 @@ const MAX_LISTED: usize = 100;
 pub fn check(history: &History) -> UniqueIdsResult {
     let ops = history.ops();
     let mut attempted = 0;
-    let mut seen: HashMap<&Value, Vec<u64>> = HashMap::new();
+    // How often each id was returned; the indices are collected only for
+    // the duplicates, in a second pass.
+    let mut seen: FxHashMap<&Value, u32> = FxHashMap::default();
     let mut acknowledged = 0;
     let mut range: Option<(&Value, &Value)> = None;
     for call in history.calls() {
@@ -60,15 +62,31 @@ pub fn check(history: &History) -> UniqueIdsResult {
         }
         acknowledged += 1;
         let id = &done.value;
-        seen.entry(id).or_default().push(done.index);
+        *seen.entry(id).or_default() += 1;
         range = Some(match range {
             None => (id, id),
             Some((lo, hi)) => (lo.min(id), hi.max(id)),
         });
     }
-    let mut dups: Vec<Duplicate> = seen
+    let mut repeated: FxHashMap<&Value, Vec<u64>> = seen
         .into_iter()
-        .filter(|(_, at)| at.len() > 1)
+        .filter(|&(_, n)| n > 1)
+        .map(|(id, _)| (id, Vec::new()))
+        .collect();
+    if !repeated.is_empty() {
+        for call in history.calls() {
+            let Some(done) = call.completion.map(|c| &ops[c]) else {
+                continue;
+            };
+            if ops[call.invoke].f == "generate" && done.kind == OpType::Ok {
+                if let Some(at) = repeated.get_mut(&done.value) {
+                    at.push(done.index);
+                }
+            }
+        }
+    }
+    let mut dups: Vec<Duplicate> = repeated
+        .into_iter()
         .map(|(id, at)| Duplicate {
             id: id.clone(),
             count: at.len(),
