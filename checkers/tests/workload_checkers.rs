@@ -171,6 +171,33 @@ fn bank_init_names_the_accounts_and_total_and_jepsen_edn_reads_match_json_names(
 }
 
 #[test]
+fn bank_reads_of_no_account_before_the_init_are_not_checked_after_it_they_are() {
+    let init = balances(&[(0, 50), (1, 50)]);
+    let ops = vec![
+        Op::invoke(0, "init", init.clone()),
+        Op::invoke(1, "read", Value::Nil),
+        Op::ok(1, "read", Value::Map(vec![])), // the accounts may not exist yet
+        Op::ok(0, "init", init.clone()),
+        Op::invoke(1, "read", Value::Nil),
+        Op::ok(1, "read", init.clone()),
+    ];
+    let r = bank::check(&h(ops.clone()), &bank::Options::default());
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.summary);
+    assert_eq!((r.read_count, r.reads_before_init), (1, 1));
+
+    // After the init was acknowledged, a read of no account is wrong.
+    let mut late = ops;
+    late.extend([
+        Op::invoke(1, "read", Value::Nil),
+        Op::ok(1, "read", Value::Map(vec![])),
+    ]);
+    let r = bank::check(&h(late), &bank::Options::default());
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.blamed, vec![7]);
+    assert_eq!(r.first_error.unwrap().kind, bank::ErrorKind::MissingBalance);
+}
+
+#[test]
 fn bank_without_a_read_is_unknown() {
     let r = bank::check(&h(vec![]), &bank_opts(2, 100));
     assert_eq!(r.valid, Validity::Unknown);
