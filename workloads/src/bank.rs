@@ -4,9 +4,10 @@
 //! Operations (`f`, invocation value -> completion value):
 //!
 //! - `init {"0":13,"1":12,"2":12,...}` -> echoed: create every account
-//!   with this balance **if it does not exist yet** (each worker sends it
-//!   once, as its first op; it must be idempotent: later ones change
-//!   nothing). Account names are the decimal account numbers.
+//!   with this balance **if it does not exist yet**, all in one
+//!   transaction (each worker sends it once, as its first op; it must be
+//!   idempotent: later ones change nothing). Account names are the decimal
+//!   account numbers.
 //! - `transfer {"from":1,"to":2,"amount":5}` -> echoed: in one transaction,
 //!   take `amount` from `from` and add it to `to`. A transfer that would
 //!   make `from` negative must `fail` (unless `negative-balances: true`);
