@@ -280,7 +280,10 @@ fn out_writes_the_checker_into_results_json_and_a_recheck_uses_it() {
     let junit = std::fs::read_to_string(format!("{run}/junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\""), "{junit}");
     let report = std::fs::read_to_string(format!("{run}/report.html")).unwrap();
-    assert!(report.contains("sums to 105 instead of 100"), "no bank evidence in the report");
+    assert!(
+        report.contains("sums to 105 instead of 100"),
+        "no bank evidence in the report"
+    );
 
     // The run directory is rechecked as a bank, with its accounts and total.
     let out = shakedown(&["check", run]);
