@@ -8,6 +8,8 @@
 //!   drained (a successful drain, or a dequeue that found it empty, invoked
 //!   after every enqueue had ended);
 //! - **unexpected**: dequeued values no enqueue that did not fail put in;
+//! - **premature**: values that came out before any enqueue of them began
+//!   (not in Jepsen's total-queue; its linearizable `queue` check finds it);
 //! - **duplicated**: values dequeued more often than they were enqueued.
 //!   Jepsen reports them without failing the test (at-least-once queues
 //!   redeliver); here they make the history invalid unless
@@ -71,6 +73,9 @@ pub struct QueueResult {
     pub lost: Vec<Element>,
     pub unexpected: Vec<Element>,
     pub duplicated: Vec<Element>,
+    /// Values that came out before any enqueue of them began.
+    pub premature_count: usize,
+    pub premature: Vec<Element>,
     /// History indices of the operations blamed (up to 100).
     pub blamed: Vec<u64>,
     pub summary: Vec<String>,
@@ -85,6 +90,19 @@ struct Tally {
     unknown: usize,
     failed: usize,
     dequeued: Vec<u64>,
+    /// Position of the first enqueue's invocation, and the earliest
+    /// position at which the value came out (with that op's index).
+    first_in: Option<usize>,
+    first_out: Option<(usize, u64)>,
+}
+
+impl Tally {
+    fn came_out(&mut self, pos: usize, index: u64) {
+        self.dequeued.push(index);
+        if self.first_out.is_none_or(|(p, _)| pos < p) {
+            self.first_out = Some((pos, index));
+        }
+    }
 }
 
 pub fn check(history: &History, opts: &Options) -> QueueResult {
@@ -102,6 +120,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         match inv.f.as_str() {
             "enqueue" => {
                 let t = values.entry(&inv.value).or_default();
+                t.first_in.get_or_insert(call.invoke);
                 match kind {
                     OpType::Ok => t.acked.push(done.unwrap().index),
                     OpType::Fail => t.failed += 1,
@@ -113,7 +132,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
             "dequeue" => match (kind, done) {
                 (OpType::Ok, Some(d)) if !d.value.is_nil() => {
                     let t = values.entry(&d.value).or_default();
-                    t.dequeued.push(d.index);
+                    t.came_out(call.completion.unwrap(), d.index);
                 }
                 (OpType::Ok | OpType::Fail, _) => saw_empty.push(call.invoke),
                 _ => dequeues_unknown += 1,
@@ -123,7 +142,8 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
                     drains_ok += 1;
                     saw_empty.push(call.invoke);
                     for e in d.value.as_list().unwrap_or_default() {
-                        values.entry(e).or_default().dequeued.push(d.index);
+                        let t = values.entry(e).or_default();
+                        t.came_out(call.completion.unwrap(), d.index);
                     }
                 }
                 (OpType::Fail, _) => {}
@@ -155,6 +175,8 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         lost: Vec::new(),
         unexpected: Vec::new(),
         duplicated: Vec::new(),
+        premature_count: 0,
+        premature: Vec::new(),
         blamed: Vec::new(),
         summary: Vec::new(),
     };
@@ -192,6 +214,12 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
             listed(&mut r.lost, value, lost, &t.acked[out..]);
         }
         r.recovered_count += out.min(may).saturating_sub(t.acked.len());
+        if let (Some(first_in), Some((out_pos, out_index))) = (t.first_in, t.first_out) {
+            if out_pos < first_in {
+                r.premature_count += 1;
+                listed(&mut r.premature, value, 1, &[out_index]);
+            }
+        }
     }
 
     // The verdict: what is certainly wrong first, then what may be.
@@ -202,6 +230,13 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         problems.push(format!(
             "{} dequeued values were never enqueued (or only by enqueues that failed), e.g. {}",
             r.unexpected_count, r.unexpected[0].value
+        ));
+    }
+    if r.premature_count > 0 {
+        let e = &r.premature[0];
+        problems.push(format!(
+            "{} values came out before any enqueue of them began, e.g. {} at index {}",
+            r.premature_count, e.value, e.indices[0]
         ));
     }
     if r.duplicated_count > 0 {
@@ -263,7 +298,7 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         } else {
             &r.duplicated
         };
-        for list in [&r.unexpected[..], duplicated, lost] {
+        for list in [&r.unexpected[..], &r.premature[..], duplicated, lost] {
             for e in list {
                 for &i in &e.indices {
                     if r.blamed.len() < MAX_LISTED {

@@ -421,6 +421,38 @@ fn queue_a_loss_that_unknown_dequeues_or_a_missing_drain_explain_is_unknown() {
 }
 
 #[test]
+fn queue_a_value_out_before_its_enqueue_began_is_premature() {
+    let ops = vec![
+        Op::invoke(1, "dequeue", Value::Nil),
+        Op::ok(1, "dequeue", 5),
+        Op::invoke(0, "enqueue", 5),
+        Op::ok(0, "enqueue", 5),
+        Op::invoke(0, "drain", Value::Nil),
+        Op::ok(0, "drain", Vec::<i64>::new()),
+    ];
+    let r = queue::check(&h(ops), &queue::Options::default());
+    assert_eq!(r.valid, Validity::Invalid, "{:?}", r.summary);
+    assert_eq!(r.premature_count, 1);
+    assert_eq!(r.premature[0].indices, vec![1]);
+    assert_eq!(r.blamed, vec![1]);
+    assert!(r
+        .summary
+        .iter()
+        .any(|l| l.contains("before any enqueue of them began")));
+    // Concurrent with its enqueue, it may come out early.
+    let ops = vec![
+        Op::invoke(0, "enqueue", 5),
+        Op::invoke(1, "dequeue", Value::Nil),
+        Op::ok(1, "dequeue", 5),
+        Op::ok(0, "enqueue", 5),
+        Op::invoke(0, "drain", Value::Nil),
+        Op::ok(0, "drain", Vec::<i64>::new()),
+    ];
+    let r = queue::check(&h(ops), &queue::Options::default());
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.summary);
+}
+
+#[test]
 fn queue_with_nothing_enqueued_is_unknown() {
     let r = queue::check(&h(vec![]), &queue::Options::default());
     assert_eq!(r.valid, Validity::Unknown);
