@@ -172,6 +172,15 @@ fn unique_ids_duplicates_and_long_forks_are_invalid() {
     let (code, out, _) = check("ids.jsonl", ids, &["--workload", "unique-ids"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("1 ids were returned more than once"), "{out}");
+    // --json: the checker's own result, with the operations it blames.
+    let (code, out, _) = check("ids.jsonl", ids, &["--workload", "unique-ids", "--json"]);
+    assert_eq!(code, Some(1), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let w = &json[0]["workload"];
+    assert_eq!(w["checker"], "unique-ids");
+    assert_eq!(w["valid"], "invalid");
+    assert_eq!(w["blamed"], serde_json::json!([3]));
+    assert_eq!(w["duplicated"][0]["indices"], serde_json::json!([1, 3]));
     let (code, out, _) = check(
         "ids.jsonl",
         &ids.replace(
