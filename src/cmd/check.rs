@@ -284,8 +284,8 @@ impl Input {
         let mut consistency = args.consistency.clone();
         let mut model = args.model;
         if model.is_none() && workload.is_none() {
-            let simple = self.stored.iter().flat_map(|s| &s.checkers);
-            if let Some(w) = simple
+            let stored_checkers = self.stored.iter().flat_map(|s| &s.checkers);
+            if let Some(w) = stored_checkers
                 .filter_map(|c| simple::WorkloadArg::from_kind(&c.kind))
                 .next()
             {
