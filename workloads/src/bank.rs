@@ -24,6 +24,28 @@ use history::{History, Value};
 use serde::Deserialize;
 use std::collections::HashSet;
 
+/// Accounts `"0"`, `"1"` ... holding a fixed total.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "init",
+        keyed: false,
+        request: "{\"0\": 13, \"1\": 12, ...}: create every account with this balance if it does not exist yet, in one transaction (each worker sends it once, first)",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "transfer",
+        keyed: false,
+        request: "{\"from\": 1, \"to\": 2, \"amount\": 5}: move amount from one account to the other in one transaction",
+        ok: "the request's value; an overdraft or a missing account is a fail",
+    },
+    crate::OpSpec {
+        f: "read",
+        keyed: false,
+        request: "null",
+        ok: "every account's balance, read in one transaction: {\"0\": 10, \"1\": 15, ...}",
+    },
+];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

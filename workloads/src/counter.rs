@@ -15,6 +15,22 @@ use harness::run::{GenCtx, OpRequest, Rng};
 use history::{History, Value};
 use serde::Deserialize;
 
+/// One counter, 0 at first.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "add",
+        keyed: false,
+        request: "a positive integer to add",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "read",
+        keyed: false,
+        request: "null",
+        ok: "the counter's value: an integer (0 if nothing was added yet)",
+    },
+];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

@@ -95,8 +95,8 @@ impl Workload {
             "unique-ids" => Ok(Workload::UniqueIds(Default::default())),
             "long-fork" => Ok(Workload::LongFork(Default::default())),
             other => Err(format!(
-                "unknown workload {other:?}: expected register, set, list-append, bank, counter, \
-                 queue, total-queue, unique-ids or long-fork"
+                "unknown workload {other:?}: expected one of {}",
+                Workload::NAMES.join(", ")
             )),
         }
     }
@@ -116,7 +116,17 @@ impl Workload {
     }
 
     /// Every workload's name, for error messages and `--workload`.
-    pub const NAMES: &'static [&'static str] = &["register", "set", "list-append"];
+    pub const NAMES: &'static [&'static str] = &[
+        "register",
+        "set",
+        "list-append",
+        "bank",
+        "counter",
+        "queue",
+        "total-queue",
+        "unique-ids",
+        "long-fork",
+    ];
 
     /// The operations this workload's clients receive (and only these).
     pub fn ops(&self) -> &'static [OpSpec] {
@@ -124,6 +134,11 @@ impl Workload {
             Workload::Register(_) => register::OPS,
             Workload::Set(_) => set::OPS,
             Workload::ListAppend(_) => list_append::OPS,
+            Workload::Bank(_) => bank::OPS,
+            Workload::Counter(_) => counter::OPS,
+            Workload::Queue(_) | Workload::TotalQueue(_) => queue::OPS,
+            Workload::UniqueIds(_) => unique_ids::OPS,
+            Workload::LongFork(_) => long_fork::OPS,
         }
     }
 
@@ -133,6 +148,11 @@ impl Workload {
             Workload::Register(_) => "linearizable (cas-register per key)",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "elle list-append",
+            Workload::Bank(_) => "bank",
+            Workload::Counter(_) => "counter",
+            Workload::Queue(_) | Workload::TotalQueue(_) => "queue (total-queue)",
+            Workload::UniqueIds(_) => "unique-ids",
+            Workload::LongFork(_) => "long-fork",
         }
     }
 

@@ -20,6 +20,14 @@ use history::{History, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+/// Registers with integer keys, written once each, read a group at a time.
+pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
+    f: "txn",
+    keyed: false,
+    request: "either one write [[\"w\", key, 1]] or reads of a whole key group [[\"r\", key, null], ...], as one transaction",
+    ok: "the micro-ops with each read's null replaced by the value read (null if not written)",
+}];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

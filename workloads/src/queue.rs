@@ -18,6 +18,28 @@ use harness::run::{GenCtx, OpRequest, Rng};
 use history::{History, Value};
 use serde::Deserialize;
 
+/// One queue of integers, empty at first.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "enqueue",
+        keyed: false,
+        request: "an integer, never enqueued before",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "dequeue",
+        keyed: false,
+        request: "null",
+        ok: "the integer taken; an empty queue is a fail",
+    },
+    crate::OpSpec {
+        f: "drain",
+        keyed: false,
+        request: "null",
+        ok: "every integer left, taken until the queue is empty: a list",
+    },
+];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

@@ -13,6 +13,13 @@ use harness::run::{GenCtx, OpRequest, Rng};
 use history::{History, Value};
 use serde::Deserialize;
 
+pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
+    f: "generate",
+    keyed: false,
+    request: "null",
+    ok: "a new id (an integer or a string), never returned before",
+}];
+
 /// No options yet; unknown keys are still errors.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
