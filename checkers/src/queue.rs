@@ -107,7 +107,9 @@ impl Tally {
 
 pub fn check(history: &History, opts: &Options) -> QueueResult {
     let ops = history.ops();
-    let mut values: FxHashMap<&Value, Tally> = FxHashMap::default();
+    // Sized for one value per call, so it never rehashes.
+    let mut values: FxHashMap<&Value, Tally> =
+        FxHashMap::with_capacity_and_hasher(history.len() / 2, Default::default());
     let (mut dequeues_unknown, mut drains_ok, mut drains_unknown) = (0, 0, 0);
     // Where the last enqueue ended (its invocation if it never completed),
     // and the invocations of the ops that saw the queue empty.
@@ -180,18 +182,15 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
         blamed: Vec::new(),
         summary: Vec::new(),
     };
+    // Every problem is collected, then each list is sorted by value and
+    // cut to MAX_LISTED, so the examples do not depend on hashing.
     let listed = |list: &mut Vec<Element>, value: &Value, count: usize, indices: &[u64]| {
-        if list.len() < MAX_LISTED {
-            list.push(Element {
-                value: value.clone(),
-                count,
-                indices: indices.iter().take(10).copied().collect(),
-            });
-        }
+        list.push(Element {
+            value: value.clone(),
+            count,
+            indices: indices.iter().take(10).copied().collect(),
+        });
     };
-    // In value order, so the listed examples do not depend on hashing.
-    let mut values: Vec<(&Value, Tally)> = values.into_iter().collect();
-    values.sort_unstable_by(|a, b| a.0.cmp(b.0));
     for (value, t) in &values {
         r.acknowledged_count += t.acked.len();
         r.failed_count += t.failed;
@@ -220,6 +219,16 @@ pub fn check(history: &History, opts: &Options) -> QueueResult {
                 listed(&mut r.premature, value, 1, &[out_index]);
             }
         }
+    }
+
+    for list in [
+        &mut r.lost,
+        &mut r.unexpected,
+        &mut r.duplicated,
+        &mut r.premature,
+    ] {
+        list.sort_unstable_by(|a, b| a.value.cmp(&b.value));
+        list.truncate(MAX_LISTED);
     }
 
     // The verdict: what is certainly wrong first, then what may be.
