@@ -36,9 +36,14 @@
 //! module) and [`txn`] are worked examples; a result that is simplest to
 //! state directly can be a [`result::Findings`].
 
+pub mod bank;
+pub mod counter;
 pub mod linearizable;
+pub mod long_fork;
+pub mod queue;
 pub mod result;
 pub mod txn;
+pub mod unique_ids;
 pub mod verdict;
 
 pub use result::CheckerResult;

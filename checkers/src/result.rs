@@ -267,3 +267,53 @@ impl CheckerResult for Findings {
         self.elapsed_ms
     }
 }
+
+/// [`CheckerResult`] for a result that states its verdict, reason, blamed
+/// indices and summary lines as fields of those names (the simple
+/// checkers: bank, counter, queue, unique-ids, long-fork). Its section is
+/// the summary in words and the blamed operations; `what` names the
+/// blame ("wrong total", "read out of bounds" ...).
+#[macro_export]
+macro_rules! simple_checker_result {
+    ($ty:ty, $what:expr) => {
+        impl $crate::result::CheckerResult for $ty {
+            fn valid(&self) -> $crate::verdict::Validity {
+                self.valid
+            }
+            fn reason(&self) -> Option<String> {
+                self.reason.clone()
+            }
+            fn blamed(&self) -> Vec<$crate::result::Blame> {
+                self.blamed
+                    .iter()
+                    .map(|&index| $crate::result::Blame {
+                        index,
+                        why: $what.to_string(),
+                    })
+                    .collect()
+            }
+            fn summary(&self) -> Vec<String> {
+                self.summary.clone()
+            }
+            fn section(&self) -> $crate::result::Section {
+                let alert = self.valid == $crate::verdict::Validity::Invalid;
+                let mut blocks: Vec<$crate::result::Block> = self
+                    .summary
+                    .iter()
+                    .map(|line| $crate::result::Block::Text {
+                        text: line.clone(),
+                        alert,
+                    })
+                    .collect();
+                if !self.blamed.is_empty() {
+                    blocks.push($crate::result::Block::List {
+                        title: format!("{} (history indices)", $what),
+                        items: self.blamed.iter().map(|i| i.to_string()).collect(),
+                        total: self.blamed.len(),
+                    });
+                }
+                $crate::result::Section { blocks }
+            }
+        }
+    };
+}

@@ -368,6 +368,15 @@ async fn run_once(
         Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
         Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn("elle list-append", &r),
         Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
+        Ok(workloads::Checked::Bank(r)) => results::CheckerOutput::new("bank", "bank", &*r),
+        Ok(workloads::Checked::Counter(r)) => results::CheckerOutput::new("counter", "counter", &r),
+        Ok(workloads::Checked::Queue(r)) => results::CheckerOutput::new("queue", "queue", &r),
+        Ok(workloads::Checked::UniqueIds(r)) => {
+            results::CheckerOutput::new("unique-ids", "unique-ids", &r)
+        }
+        Ok(workloads::Checked::LongFork(r)) => {
+            results::CheckerOutput::new("long-fork", "long-fork", &r)
+        }
         Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
     }];
     // A run that tested nothing, or not what was asked, is not a pass.
