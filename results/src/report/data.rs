@@ -265,7 +265,44 @@ fn nemesis(history: &History, axis: Axis, pos: &Positions) -> Json {
         .iter()
         .map(|e| json!({ "f": e.f, "v": e.value, "i": e.index, "t": at(e.index) }))
         .collect();
-    json!({ "bands": bands, "events": events })
+    json!({ "bands": bands, "events": events, "prim": primaries(history, axis, pos) })
+}
+
+/// Which nodes were primary when, from the `info` ops of process
+/// `primaries` (a target that watches its primaries records one per
+/// change): one band per observation, until the next. Drawn in the
+/// timeline's band rows only, without shading the lanes.
+fn primaries(history: &History, axis: Axis, pos: &Positions) -> Vec<Json> {
+    let ops = history.ops();
+    let at = |index: u64| pos.get(index, ops.len()).map(|p| axis.at(ops, p));
+    let seen: Vec<&history::Op> = ops
+        .iter()
+        .filter(|o| o.process == history::Process::Named("primaries".into()))
+        .collect();
+    seen.iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let names: Vec<String> = o
+                .value
+                .as_list()
+                .unwrap_or(&[])
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            let name = match names.len() {
+                0 => "no primary".to_string(),
+                1 => format!("primary {}", names[0]),
+                _ => format!("primaries {}", names.join(", ")),
+            };
+            let end = seen.get(i + 1).map(|n| n.index);
+            json!({
+                "name": name, "sf": "primaries", "ef": end.map(|_| "primaries"),
+                "v": "as the servers said (split brain when two)",
+                "si": o.index, "ei": end, "s": at(o.index), "e": end.and_then(at),
+                "p": names.len(),
+            })
+        })
+        .collect()
 }
 
 /// Latency quantiles and throughput per f over time buckets (times only).
