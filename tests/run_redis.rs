@@ -445,7 +445,7 @@ fn sentinels_that_cannot_see_each_other_are_refused_and_nothing_is_left_running(
     let (code, stdout, stderr, _) = run(
         dir.path(),
         "name: redis-noquorum
-target: {name: redis, ready-timeout-s: 8}
+target: {name: redis, ready-timeout-s: 12}
 cluster: {local: 3, name: rd5, subnet: 10.77.190.0}
 workload: {name: set}
 time-limit: 5s

@@ -80,20 +80,62 @@ pub async fn info_replication(
         .collect())
 }
 
-/// `SENTINEL CKQUORUM`: Ok when the Sentinel on `host` sees enough
-/// Sentinels to reach the quorum and authorize a failover; else Sentinel's
-/// own explanation (`NOQUORUM ...`).
-pub async fn sentinel_ckquorum(host: &str, timeout: Duration) -> Result<(), String> {
+/// Whether the Sentinel on `host` can take part in a failover: `SENTINEL
+/// CKQUORUM` (enough Sentinels not known to be down to reach the quorum and
+/// a majority), and a live link to each of the `others` Sentinels (no
+/// command left unanswered). CKQUORUM
+/// alone passes for a while after discovery (Sentinels learn of each other
+/// through the primary) even when they cannot reach each other: a Sentinel
+/// counts as usable until it is marked down, `down-after` later. Errors in
+/// Sentinel's own words (`NOQUORUM ...`).
+pub async fn sentinel_ready(host: &str, others: usize, timeout: Duration) -> Result<(), String> {
+    let at = format!("Sentinel {host}:{SENTINEL_PORT}");
     let mut c = connect(host, SENTINEL_PORT, timeout)
         .await
-        .map_err(|e| format!("Sentinel {host}:{SENTINEL_PORT}: {e}"))?;
+        .map_err(|e| format!("{at}: {e}"))?;
     redis::cmd("SENTINEL")
         .arg("CKQUORUM")
         .arg(MASTER_NAME)
         .query_async::<String>(&mut c)
         .await
-        .map(|_| ())
-        .map_err(|e| format!("Sentinel {host}:{SENTINEL_PORT}: {e}"))
+        .map_err(|e| format!("{at}: {e}"))?;
+    let peers: Vec<HashMap<String, String>> = redis::cmd("SENTINEL")
+        .arg("SENTINELS")
+        .arg(MASTER_NAME)
+        .query_async(&mut c)
+        .await
+        .map_err(|e| format!("{at}: SENTINEL SENTINELS: {e}"))?;
+    let linked = peers
+        .iter()
+        .filter(|p| {
+            // A link whose connect never completes still shows clean flags
+            // until the peer is marked down, but its PINGs pile up.
+            p.get("flags").map(String::as_str) == Some("sentinel")
+                && p.get("link-pending-commands").map(String::as_str) == Some("0")
+        })
+        .count();
+    if linked < others {
+        let states: Vec<String> = peers
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: flags {}, {} command(s) unanswered",
+                    p.get("ip").map_or("?", String::as_str),
+                    p.get("flags").map_or("?", String::as_str),
+                    p.get("link-pending-commands").map_or("?", String::as_str)
+                )
+            })
+            .collect();
+        return Err(format!(
+            "{at} has a working link to {linked} of the {others} other Sentinels ({})",
+            if states.is_empty() {
+                "it knows of none".to_string()
+            } else {
+                states.join("; ")
+            }
+        ));
+    }
+    Ok(())
 }
 
 /// What one Sentinel says about the primary: its address and the

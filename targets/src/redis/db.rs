@@ -207,7 +207,7 @@ impl RedisDb {
     /// Writes configs and starts every server (primary first), waits until
     /// each replica's link to the primary is up, then starts the Sentinels
     /// and waits until each one can reach its quorum and authorize a
-    /// failover (`SENTINEL CKQUORUM`).
+    /// failover (`SENTINEL CKQUORUM`) and has a link to every other one.
     pub async fn start_all(&self, cluster: &Cluster, within: Duration) -> Result<(), Error> {
         let quorum = self.quorum();
         if self.options.sentinel && !(1..=self.nodes.len()).contains(&quorum) {
@@ -350,10 +350,11 @@ impl RedisDb {
         }
     }
 
-    /// `SENTINEL CKQUORUM`: enough Sentinels see each other to reach the
-    /// quorum and a majority (so a failover can be authorized).
+    /// The node's Sentinel can take part in a failover: quorum reachable
+    /// and a link to every other Sentinel.
     async fn sentinel_ready(&self, node: &Node) -> Result<(), String> {
-        super::client::sentinel_ckquorum(&node.host, Duration::from_secs(1)).await
+        let others = self.nodes.len() - 1;
+        super::client::sentinel_ready(&node.host, others, Duration::from_secs(1)).await
     }
 
     /// An error naming the node and process, what happened and its log's end.
