@@ -12,16 +12,20 @@
 //!   connect are `fail`: the command was not executed;
 //! - a connection lost or timed out after the command went out is `info`;
 //! - with `wait: N`, a write whose `WAIT N` saw fewer than N replicas is
-//!   `info`: it was applied on the primary but not confirmed as asked.
+//!   `info`: it was applied on the primary but not confirmed as asked
+//!   (adds, writes, cas, increments, enqueues; a dequeue or drain reports
+//!   what it took).
 //!
-//! Keys, under a per-run prefix: `<prefix>:set` (the set workload, one
-//! Redis set) and `<prefix>:r:<key>` (registers, decimal integers).
+//! Keys, under a per-run prefix: `<prefix>:set` (`SADD`, `SMEMBERS`),
+//! `<prefix>:r:<key>` (registers: `GET`, `SET`, compare-and-set by a Lua
+//! script), `<prefix>:counter` (`INCRBY`, `GET`) and `<prefix>:queue`
+//! (`RPUSH`, `LPOP`, and a drain by a Lua script, at the primary).
 //!
-//! Set reads read the worker's own node (`SMEMBERS` there: final reads are
-//! one per node), after waiting until that node agrees with the rest: a
-//! replica caught up with its primary, or a primary that Sentinel names.
-//! Register reads go to the primary, or to the worker's own node with
-//! `read: serializable`.
+//! Set and counter reads read the worker's own node (final reads are one
+//! per node), after waiting until that node agrees with the rest: a
+//! replica caught up with its primary's offset, or a primary that Sentinel
+//! names. Register reads go to the primary, or to the worker's own node
+//! with `read: serializable`.
 
 use super::db::{MASTER_NAME, SENTINEL_PORT, SERVER_PORT};
 use harness::run::{Client, Completion, Connect, OpRequest};
@@ -33,7 +37,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The workloads this client implements.
-pub const WORKLOADS: &[&str] = &["set", "register"];
+pub const WORKLOADS: &[&str] = &["set", "register", "counter", "queue", "total-queue"];
+
+/// Drain in one step: every element of the list `KEYS[1]`, then delete it.
+const DRAIN: &str =
+    "local v = redis.call('LRANGE', KEYS[1], 0, -1) redis.call('DEL', KEYS[1]) return v";
 
 /// Compare-and-set in one step on the server: set `KEYS[1]` to `ARGV[2]`
 /// if it holds `ARGV[1]`.
@@ -368,19 +376,21 @@ impl RedisClient {
         r.map_err(|e| outcome(&e))
     }
 
-    async fn script_on_primary(
+    /// Runs a Lua script on the primary (same connection handling as
+    /// [`Self::on_primary`]).
+    async fn script_on_primary<T: redis::FromRedisValue>(
         &mut self,
+        script: &str,
         key: &str,
-        old: i64,
-        new: i64,
-    ) -> Result<i64, Completion> {
+        args: &[i64],
+    ) -> Result<T, Completion> {
         let conn = self.primary().await.map_err(Completion::fail)?;
-        let r = redis::Script::new(CAS)
-            .key(key)
-            .arg(old)
-            .arg(new)
-            .invoke_async::<i64>(conn)
-            .await;
+        let script = redis::Script::new(script);
+        let mut call = script.key(key);
+        for a in args {
+            call.arg(*a);
+        }
+        let r = call.invoke_async::<T>(conn).await;
         if let Err(e) = &r {
             if e.is_io_error() || e.is_timeout() || e.code() == Some("READONLY") {
                 self.primary = None;
@@ -428,29 +438,100 @@ impl RedisClient {
                 }
             }
             "read" => {
-                if let Err(why) = self.wait_until_consistent().await {
-                    return Completion::fail(why);
-                }
-                let conn = match self.local().await {
-                    Ok(c) => c,
-                    Err(e) => return Completion::fail(e),
-                };
-                match redis::cmd("SMEMBERS")
-                    .arg(&key)
-                    .query_async::<Vec<i64>>(conn)
-                    .await
-                {
+                let mut smembers = redis::cmd("SMEMBERS");
+                smembers.arg(&key);
+                match self.read_here::<Vec<i64>>(&smembers).await {
                     Ok(mut es) => {
                         es.sort_unstable();
                         Completion::Ok(Value::List(es.into_iter().map(Value::Int).collect()))
                     }
-                    Err(e) => {
-                        self.local = None;
-                        outcome(&e)
-                    }
+                    Err(c) => c,
                 }
             }
             f => Completion::fail(format!("the set workload has no {f:?}")),
+        }
+    }
+
+    /// A read at the worker's own node, once it is consistent with the
+    /// primary. A read has no effect: an unknown outcome is a fail.
+    async fn read_here<T: redis::FromRedisValue>(
+        &mut self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, Completion> {
+        self.wait_until_consistent()
+            .await
+            .map_err(Completion::fail)?;
+        let conn = self.local().await.map_err(Completion::fail)?;
+        let r = cmd.query_async::<T>(conn).await;
+        if r.is_err() {
+            self.local = None;
+        }
+        r.map_err(|e| Completion::fail(e.to_string()))
+    }
+
+    async fn counter(&mut self, op: &OpRequest) -> Completion {
+        let key = format!("{}:counter", self.connect.prefix);
+        match op.f {
+            "add" => {
+                let Some(n) = op.value.as_int() else {
+                    return Completion::fail("add: expected an integer");
+                };
+                let mut incr = redis::cmd("INCRBY");
+                incr.arg(&key).arg(n);
+                match self.on_primary::<i64>(&incr).await {
+                    Ok(_) => self.confirm(op.value.clone()).await,
+                    Err(c) => c,
+                }
+            }
+            "read" => {
+                let mut get = redis::cmd("GET");
+                get.arg(&key);
+                match self.read_here::<Option<i64>>(&get).await {
+                    Ok(v) => Completion::Ok(Value::Int(v.unwrap_or(0))),
+                    Err(c) => c,
+                }
+            }
+            f => Completion::fail(format!("the counter workload has no {f:?}")),
+        }
+    }
+
+    async fn queue(&mut self, op: &OpRequest) -> Completion {
+        let key = format!("{}:queue", self.connect.prefix);
+        match op.f {
+            "enqueue" => {
+                let Some(e) = op.value.as_int() else {
+                    return Completion::fail("enqueue: expected an integer");
+                };
+                let mut push = redis::cmd("RPUSH");
+                push.arg(&key).arg(e);
+                match self.on_primary::<i64>(&push).await {
+                    Ok(_) => self.confirm(op.value.clone()).await,
+                    Err(c) => c,
+                }
+            }
+            "dequeue" => {
+                let mut pop = redis::cmd("LPOP");
+                pop.arg(&key);
+                match self.on_primary::<Option<i64>>(&pop).await {
+                    // What it took, WAIT or not: an unknown outcome would
+                    // hide which element came out.
+                    Ok(Some(e)) => Completion::Ok(Value::Int(e)),
+                    Ok(None) => Completion::fail("the queue is empty"),
+                    Err(c) => c,
+                }
+            }
+            // The final reckoning: at the primary Sentinel names now (not
+            // through a connection kept from before, which a demotion may
+            // have closed), and atomically: a drain that broke half-way
+            // would have taken elements it cannot report.
+            "drain" => {
+                self.primary = None;
+                match self.script_on_primary::<Vec<i64>>(DRAIN, &key, &[]).await {
+                    Ok(es) => Completion::Ok(Value::List(es.into_iter().map(Value::Int).collect())),
+                    Err(c) => c,
+                }
+            }
+            f => Completion::fail(format!("the queue workload has no {f:?}")),
         }
     }
 
@@ -578,7 +659,7 @@ impl RedisClient {
                 let Some((old, new)) = pair else {
                     return Completion::fail("cas: expected [old, new] integers");
                 };
-                match self.script_on_primary(&key, old, new).await {
+                match self.script_on_primary::<i64>(CAS, &key, &[old, new]).await {
                     Ok(1) => self.confirm(op.value.clone()).await,
                     Ok(_) => Completion::fail(format!("the value is not {old}")),
                     Err(c) => c,
@@ -602,6 +683,8 @@ impl Client for RedisClient {
         match self.connect.workload {
             "set" => self.set(op).await,
             "register" => self.register(op).await,
+            "counter" => self.counter(op).await,
+            "queue" | "total-queue" => self.queue(op).await,
             w => Completion::fail(format!("the Redis client has no {w} workload")),
         }
     }
