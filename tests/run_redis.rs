@@ -286,39 +286,43 @@ fn wait_for_two_replicas_makes_the_cut_off_primarys_writes_unknown() {
 /// require), and a queue loses enqueues and hands out twice what was
 /// dequeued from the old primary (the new one still had it).
 #[test]
-fn cutting_the_primary_off_loses_increments_and_enqueues() {
+fn cutting_the_primary_off_loses_increments() {
     require_root!();
-    for (workload, cluster, subnet) in [
-        ("counter", "rd8", "10.77.193.0"),
-        ("queue", "rd9", "10.77.194.0"),
-    ] {
-        let _guard = ClusterGuard(cluster);
-        let dir = tempfile::tempdir().unwrap();
-        let yaml = format!(
-            "name: redis-{workload}-partition\ncluster: {{local: 3, name: {cluster}, subnet: {subnet}}}\nseed: 4\n{}",
-            PARTITION_PRIMARY.replace("workload: {name: set}", &format!("workload: {{name: {workload}}}"))
-        );
-        let (code, stdout, stderr, run) = run(dir.path(), &yaml, &[]);
-        assert_eq!(code, Some(1), "{workload}: {stdout}\n{stderr}");
-        let r: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap())
-                .unwrap();
-        let result = &r["checkers"][0]["result"];
-        eprintln!(
-            "{workload}: {}",
-            &result.to_string()[..result.to_string().len().min(600)]
-        );
-        match workload {
-            "counter" => assert!(result["bad_read_count"].as_u64().unwrap() > 0, "{result}"),
-            _ => {
-                assert!(result["drained"].as_bool().unwrap(), "{result}");
-                let lost = result["lost_count"].as_u64().unwrap();
-                let dup = result["duplicated_count"].as_u64().unwrap();
-                assert!(lost + dup > 0, "{result}");
-            }
-        }
-        assert_nothing_running(cluster);
-    }
+    let result = partition_run("counter", "rd8", "10.77.193.0");
+    assert!(result["bad_read_count"].as_u64().unwrap() > 0, "{result}");
+}
+
+#[test]
+fn cutting_the_primary_off_loses_enqueues_and_duplicates_dequeues() {
+    require_root!();
+    let result = partition_run("queue", "rd9", "10.77.194.0");
+    assert!(result["drained"].as_bool().unwrap(), "{result}");
+    let lost = result["lost_count"].as_u64().unwrap();
+    let dup = result["duplicated_count"].as_u64().unwrap();
+    assert!(lost + dup > 0, "{result}");
+}
+
+/// [`PARTITION_PRIMARY`] with another workload: INVALID, nothing left
+/// running; the checker's result.
+fn partition_run(workload: &str, cluster: &'static str, subnet: &str) -> serde_json::Value {
+    let _guard = ClusterGuard(cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "name: redis-{workload}-partition\ncluster: {{local: 3, name: {cluster}, subnet: {subnet}}}\nseed: 4\n{}",
+        PARTITION_PRIMARY.replace(
+            "workload: {name: set}",
+            &format!("workload: {{name: {workload}}}")
+        )
+    );
+    let (code, stdout, stderr, run) = run(dir.path(), &yaml, &[]);
+    assert_eq!(code, Some(1), "{workload}: {stdout}\n{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let result = r["checkers"][0]["result"].clone();
+    let text = result.to_string();
+    eprintln!("{workload}: {}", &text[..text.len().min(600)]);
+    assert_nothing_running(cluster);
+    result
 }
 
 #[test]
@@ -674,4 +678,37 @@ fn redis_server_under_libfaketime_does_not_come_up_so_the_target_does_not_use_it
             db_env: Default::default(),
         });
     assert!(!target.sees_faketime());
+}
+
+/// Every `examples/redis-*.yaml` names a valid Redis target and a workload
+/// it has a client for.
+#[test]
+fn every_redis_example_parses() {
+    #[derive(serde::Deserialize)]
+    struct Example {
+        #[serde(deserialize_with = "targets::TargetSpec::deserialize_either")]
+        target: targets::TargetSpec,
+        workload: workloads::Workload,
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("redis-") && name.ends_with(".yaml")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let e: Example =
+            serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(e.target.name(), "redis", "{name}");
+        e.target
+            .validate(&dir)
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        e.target
+            .supports(&e.workload)
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        seen += 1;
+    }
+    assert!(seen >= 4, "only {seen} Redis examples");
 }
