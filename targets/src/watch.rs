@@ -113,3 +113,86 @@ impl<N: Nemesis> Nemesis for WatchPrimaries<N> {
         self.inner.heal(rec).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::run::{NoNemesis, RecorderConfig, RecorderThread};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Asked n1, n1, n1+n2, n2, n2 ..., the watch records only the three
+    /// changes, as `info` ops of process `primaries`; it goes on after the
+    /// nemesis is dropped for `linger`, then stops. (Real time: about 4 s.)
+    #[tokio::test]
+    async fn records_each_change_once_and_stops_after_lingering() {
+        let answers = [
+            vec!["n1"],
+            vec!["n1"],
+            vec!["n2", "n1"],
+            vec!["n2"],
+            vec!["n2"],
+        ];
+        let asked = Arc::new(AtomicUsize::new(0));
+        let ask: PrimariesFn = {
+            let asked = asked.clone();
+            Arc::new(move |_| {
+                let i = asked.fetch_add(1, Ordering::SeqCst);
+                let a: Vec<String> = answers[i.min(answers.len() - 1)]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                Box::pin(async move { Ok(a) })
+            })
+        };
+        let recorder =
+            RecorderThread::start(RecorderConfig::default(), std::time::Instant::now()).unwrap();
+        let rec = recorder.handle();
+        let mut w = WatchPrimaries::new(
+            NoNemesis,
+            Some(ask),
+            Cluster::from_remotes(Vec::new()),
+            PERIOD * 3,
+        );
+        let stop = Cancel::new();
+        let run = {
+            let (rec, stop) = (rec.clone(), stop.clone());
+            async move {
+                w.run(rec, stop).await;
+                w
+            }
+        };
+        let stopper = async {
+            tokio::time::sleep(PERIOD * 2 + PERIOD / 2).await;
+            stop.cancel();
+        };
+        let (mut w, ()) = tokio::join!(run, stopper);
+        w.heal(rec.clone()).await;
+        drop(w);
+        tokio::time::sleep(PERIOD * 4).await;
+        let after = asked.load(Ordering::SeqCst);
+        tokio::time::sleep(PERIOD * 3).await;
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            after,
+            "still asking after linger"
+        );
+        assert!(after >= 4, "asked {after} times");
+        drop(rec);
+        let h = tokio::task::spawn_blocking(move || recorder.finish())
+            .await
+            .unwrap()
+            .history;
+        let seen: Vec<String> = h.ops().iter().map(|o| o.value.to_string()).collect();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(h
+            .ops()
+            .iter()
+            .all(|o| o.process == Process::Named(PROCESS.into()) && o.kind == OpType::Info));
+        assert_eq!(
+            h.ops()[1].value,
+            Value::List(vec![Value::from("n1"), Value::from("n2")]),
+            "sorted"
+        );
+    }
+}

@@ -556,3 +556,47 @@ pub fn build(summary: &RunSummary, history: &History) -> Json {
         "charts": charts(history, axis, &calls, span),
     })
 }
+
+#[cfg(test)]
+mod primaries_tests {
+    use super::*;
+    use history::{Op, OpType, Process, Value};
+
+    fn seen(names: &[&str], index: u64) -> Op {
+        let mut op = Op::new(
+            OpType::Info,
+            Process::Named("primaries".into()),
+            "primaries",
+            Value::List(names.iter().map(|n| Value::from(*n)).collect()),
+        );
+        op.index = index;
+        op
+    }
+
+    /// Each observation is a band until the next; two primaries are a
+    /// split brain (`p: 2`); the last band runs to the end.
+    #[test]
+    fn primaries_become_bands_from_one_observation_to_the_next() {
+        let mut add = Op::new(OpType::Invoke, Process::Client(0), "add", Value::Int(1));
+        add.index = 1;
+        let mut ok = Op::new(OpType::Ok, Process::Client(0), "add", Value::Int(1));
+        ok.index = 2;
+        let h = History::new(vec![
+            seen(&["n1"], 0),
+            add,
+            ok,
+            seen(&["n1", "n2"], 3),
+            seen(&["n2"], 4),
+        ])
+        .unwrap();
+        let bands = primaries(&h, Axis::Index, &Positions::new(&h));
+        let names: Vec<&str> = bands.iter().map(|b| b["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["primary n1", "primaries n1, n2", "primary n2"]);
+        assert_eq!(bands[1]["p"], 2);
+        assert_eq!(
+            (bands[0]["si"].as_u64(), bands[0]["ei"].as_u64()),
+            (Some(0), Some(3))
+        );
+        assert!(bands[2]["e"].is_null(), "the last runs to the end");
+    }
+}
