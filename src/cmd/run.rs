@@ -317,6 +317,13 @@ async fn run_once(
     nemesis::install_panic_heal(state_file);
     let schedule = nemesis::Schedule::from_config(&test.nemesis, &names, seed)?;
     let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
+    // Which node was primary when, recorded beside the faults.
+    let nem = targets::WatchPrimaries::new(
+        nem,
+        target.watch_primaries(),
+        cluster.clone(),
+        test.recovery_time,
+    );
 
     let op_timeout = test.op_timeout;
     let connect = target

@@ -10,11 +10,12 @@
 //! | start + ready   | [`Target::start`]            | bounded by the target's own timeout  |
 //! | kill / pause    | [`Target::process`]          | the nemesis (pid file, start script) |
 //! | primaries       | [`Target::primaries`]        | the nemesis (`isolate the primary`)  |
+//! | watch primaries | [`Target::watch_primaries`]  | the run, recorded ([`watch`])        |
 //! | logs            | [`Target::logs`]             | downloaded into `<run>/<node>/`      |
 //! | teardown        | [`Target::teardown`]         | before start (leftovers) and at end  |
 //! | clients         | [`Target::clients`]          | one per worker, for one workload     |
 //!
-//! The modules: [`etcd`] (built in), [`process`] (any database described in
+//! The modules: [`etcd`] and [`redis`] (built in), [`process`] (any database described in
 //! the test file, with clients in any language through [`exec`]). The test
 //! file names a target with [`TargetSpec`]; [`TargetSpec::build`] makes it.
 //!
@@ -24,9 +25,12 @@
 pub mod etcd;
 pub mod exec;
 pub mod process;
+pub mod redis;
 mod spec;
+pub mod watch;
 
 pub use spec::TargetSpec;
+pub use watch::WatchPrimaries;
 
 use harness::control::{Cluster, Error, ErrorKind, Node, Remote};
 use harness::run::{BoxConnect, BoxFuture};
@@ -134,6 +138,13 @@ pub trait Target: Send + Sync + 'static {
 
     /// Asks the database which nodes are primaries, if it has such a notion.
     fn primaries(&self) -> Option<PrimariesFn> {
+        None
+    }
+
+    /// Which nodes are primary, asked every half second while the run goes
+    /// and recorded in the history on every change ([`WatchPrimaries`]),
+    /// so the report shows failovers beside the faults. None: not watched.
+    fn watch_primaries(&self) -> Option<PrimariesFn> {
         None
     }
 

@@ -2,7 +2,7 @@
 //! and that target's settings (`target: {name: process, start: ...}`).
 //! Unknown keys are errors, reported by the YAML reader with their line.
 
-use crate::{etcd, process, Ctx, Target};
+use crate::{etcd, process, redis, Ctx, Target};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -13,16 +13,18 @@ use std::fmt;
 pub enum TargetSpec {
     Etcd(etcd::Options),
     Process(Box<process::Spec>),
+    Redis(redis::Options),
 }
 
 impl TargetSpec {
     /// Every built-in target's name.
-    pub const NAMES: &'static [&'static str] = &["etcd", "process"];
+    pub const NAMES: &'static [&'static str] = &["etcd", "process", "redis"];
 
     pub fn name(&self) -> &'static str {
         match self {
             TargetSpec::Etcd(_) => "etcd",
             TargetSpec::Process(_) => "process",
+            TargetSpec::Redis(_) => "redis",
         }
     }
 
@@ -32,6 +34,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Etcd(o) => o.validate(),
             TargetSpec::Process(s) => s.validate(test_dir),
+            TargetSpec::Redis(o) => o.validate(),
         }
     }
 
@@ -40,6 +43,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Etcd(_) => etcd::client::WORKLOADS.to_vec(),
             TargetSpec::Process(s) => s.workloads(),
+            TargetSpec::Redis(_) => redis::client::WORKLOADS.to_vec(),
         }
     }
 
@@ -65,6 +69,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Etcd(o) => Box::new(etcd::EtcdTarget::new(o.clone(), ctx)),
             TargetSpec::Process(s) => Box::new(process::ProcessTarget::new((**s).clone(), ctx)),
+            TargetSpec::Redis(o) => Box::new(redis::RedisTarget::new(o.clone(), ctx)),
         }
     }
 
@@ -132,5 +137,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("redy-timeout"), "{e}");
+    }
+
+    #[test]
+    fn redis_options_parse_and_unknown_keys_are_refused_with_their_line() {
+        let t = parse("target: redis\n").unwrap();
+        assert_eq!(t, TargetSpec::Redis(redis::Options::default()));
+        let t =
+            parse("target: {name: redis, sentinel: false, wait: 2, min-replicas-to-write: 1}\n")
+                .unwrap();
+        let TargetSpec::Redis(o) = t else { panic!() };
+        assert!(!o.sentinel);
+        assert_eq!((o.wait, o.min_replicas_to_write), (2, 1));
+        let e = parse("target:\n  name: redis\n  wiat: 2\n").unwrap_err();
+        assert!(
+            e.contains("wiat") && (e.contains("line 3") || e.contains("3:")),
+            "{e}"
+        );
+        let e = parse("target: {name: redis, wait: many}\n").unwrap_err();
+        assert!(e.contains("wait") || e.contains("many"), "{e}");
+        let t = parse("target: {name: redis, sentinel: false, quorum: 2}\n").unwrap();
+        let e = t.validate(std::path::Path::new("/")).unwrap_err();
+        assert!(e.contains("target.quorum"), "{e}");
     }
 }

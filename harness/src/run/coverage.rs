@@ -18,7 +18,9 @@ impl Coverage {
     pub fn of(history: &History) -> Coverage {
         let mut c = Coverage::default();
         for op in history.ops() {
-            if op.process.is_nemesis() {
+            // Only clients' ops: not the nemesis's, nor a target's
+            // observations (e.g. `primaries`).
+            if !op.process.is_client() {
                 continue;
             }
             match op.kind {

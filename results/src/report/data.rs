@@ -267,7 +267,44 @@ fn nemesis(history: &History, axis: Axis, pos: &Positions) -> Json {
         .iter()
         .map(|e| json!({ "f": e.f, "v": e.value, "i": e.index, "t": at(e.index) }))
         .collect();
-    json!({ "bands": bands, "events": events })
+    json!({ "bands": bands, "events": events, "prim": primaries(history, axis, pos) })
+}
+
+/// Which nodes were primary when, from the `info` ops of process
+/// `primaries` (a target that watches its primaries records one per
+/// change): one band per observation, until the next. Drawn in the
+/// timeline's band rows only, without shading the lanes.
+fn primaries(history: &History, axis: Axis, pos: &Positions) -> Vec<Json> {
+    let ops = history.ops();
+    let at = |index: u64| pos.get(index, ops.len()).map(|p| axis.at(ops, p));
+    let seen: Vec<&history::Op> = ops
+        .iter()
+        .filter(|o| o.process == history::Process::Named("primaries".into()))
+        .collect();
+    seen.iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let names: Vec<String> = o
+                .value
+                .as_list()
+                .unwrap_or(&[])
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            let name = match names.len() {
+                0 => "no primary".to_string(),
+                1 => format!("primary {}", names[0]),
+                _ => format!("primaries {}", names.join(", ")),
+            };
+            let end = seen.get(i + 1).map(|n| n.index);
+            json!({
+                "name": name, "sf": "primaries", "ef": end.map(|_| "primaries"),
+                "v": "as the servers said (split brain when two)",
+                "si": o.index, "ei": end, "s": at(o.index), "e": end.and_then(at),
+                "p": names.len(),
+            })
+        })
+        .collect()
 }
 
 /// Latency quantiles and throughput per f over time buckets (times only).
@@ -472,4 +509,48 @@ pub fn build(summary: &RunSummary, history: &History) -> Json {
         "lin": lin,
         "charts": charts(history, axis, &calls, span),
     })
+}
+
+#[cfg(test)]
+mod primaries_tests {
+    use super::*;
+    use history::{Op, OpType, Process, Value};
+
+    fn seen(names: &[&str], index: u64) -> Op {
+        let mut op = Op::new(
+            OpType::Info,
+            Process::Named("primaries".into()),
+            "primaries",
+            Value::List(names.iter().map(|n| Value::from(*n)).collect()),
+        );
+        op.index = index;
+        op
+    }
+
+    /// Each observation is a band until the next; two primaries are a
+    /// split brain (`p: 2`); the last band runs to the end.
+    #[test]
+    fn primaries_become_bands_from_one_observation_to_the_next() {
+        let mut add = Op::new(OpType::Invoke, Process::Client(0), "add", Value::Int(1));
+        add.index = 1;
+        let mut ok = Op::new(OpType::Ok, Process::Client(0), "add", Value::Int(1));
+        ok.index = 2;
+        let h = History::new(vec![
+            seen(&["n1"], 0),
+            add,
+            ok,
+            seen(&["n1", "n2"], 3),
+            seen(&["n2"], 4),
+        ])
+        .unwrap();
+        let bands = primaries(&h, Axis::Index, &Positions::new(&h));
+        let names: Vec<&str> = bands.iter().map(|b| b["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["primary n1", "primaries n1, n2", "primary n2"]);
+        assert_eq!(bands[1]["p"], 2);
+        assert_eq!(
+            (bands[0]["si"].as_u64(), bands[0]["ei"].as_u64()),
+            (Some(0), Some(3))
+        );
+        assert!(bands[2]["e"].is_null(), "the last runs to the end");
+    }
 }

@@ -466,6 +466,9 @@
     var ctx = canvas.getContext('2d');
     // Fault bands get rows of their own above the lanes where they overlap.
     var bands = (D.nem && D.nem.bands) || [], events = (D.nem && D.nem.events) || [];
+    // Who was primary when (targets that watch it): band rows of their own,
+    // marked by `p` (how many primaries), not shading the lanes.
+    bands = bands.concat((D.nem && D.nem.prim) || []);
     var rowEnds = [];
     bands.forEach(function (b) {
       if (b.s === null) return;
@@ -524,9 +527,14 @@
     ['ok', 'fail', 'info', 'pending'].forEach(function (o) {
       legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + COL[o] }), o === 'info' ? 'info (unknown outcome)' : o === 'pending' ? 'never completed' : o));
     });
+    var PRIMARY = '#1f6feb', SPLIT = '#cf222e';
+    if (((D.nem && D.nem.prim) || []).length) {
+      legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + PRIMARY }), 'primary'));
+      legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + SPLIT }), 'two primaries (split brain)'));
+    }
     var famSeen = {};
     bands.forEach(function (b) {
-      if (famSeen[b.name]) return; famSeen[b.name] = 1;
+      if (b.p !== undefined || famSeen[b.name]) return; famSeen[b.name] = 1;
       legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + bandColor(b.name) + ';opacity:.45' }), b.name));
     });
     legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:#fff;border:2px solid #000' }), 'blamed by a checker'));
@@ -550,9 +558,11 @@
         var e = b.e === null ? END : b.e;
         if (e < v0 || b.s > v1) return;
         var x0 = X(b.s), x1 = Math.max(X(e), x0 + 2), y0 = BAND_Y + b.row * BAND_H;
-        ctx.globalAlpha = 0.14; ctx.fillStyle = bandColor(b.name);
-        ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
-        ctx.fillRect(x0, y0 + BAND_H - 1, 1, TOP - y0 - BAND_H + 1);
+        ctx.globalAlpha = 0.14; ctx.fillStyle = b.p === undefined ? bandColor(b.name) : b.p === 1 ? PRIMARY : SPLIT;
+        if (b.p === undefined) {
+          ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
+          ctx.fillRect(x0, y0 + BAND_H - 1, 1, TOP - y0 - BAND_H + 1);
+        }
         ctx.globalAlpha = 0.9;
         ctx.fillRect(x0, y0, x1 - x0, BAND_H - 1);
         ctx.globalAlpha = 1;
