@@ -334,7 +334,7 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     eprintln!("shakedown: checking {} ops", outcome.history.len());
     let mut outputs = vec![match test.workload.check(&outcome.history) {
         Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
-        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn("elle list-append", &r),
+        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn(test.workload.checker(), &r),
         Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
         Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
     }];

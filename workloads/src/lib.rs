@@ -9,6 +9,7 @@
 //! | `register`    | read / write / cas on many keys       | linearizability, cas-register per key          |
 //! | `set`         | unique adds, final read on every node | lost / unexpected / stale elements ([`set`])   |
 //! | `list-append` | txns of appends and reads             | Elle-style, strict-serializable by default     |
+//! | `rw-register` | txns of blind writes and reads        | Elle-style rw-register, strict-serializable    |
 //!
 //! ```yaml
 //! workload:
@@ -19,6 +20,7 @@
 
 pub mod list_append;
 pub mod register;
+pub mod rw_register;
 pub mod set;
 
 /// One operation of a workload, as a client sees it: the request's `f`,
@@ -60,6 +62,7 @@ pub enum Workload {
     Register(register::Options),
     Set(set::Options),
     ListAppend(list_append::Options),
+    RwRegister(rw_register::Options),
 }
 
 impl Workload {
@@ -70,8 +73,9 @@ impl Workload {
             "register" => Ok(Workload::Register(Default::default())),
             "set" => Ok(Workload::Set(Default::default())),
             "list-append" => Ok(Workload::ListAppend(Default::default())),
+            "rw-register" => Ok(Workload::RwRegister(Default::default())),
             other => Err(format!(
-                "unknown workload {other:?}: expected register, set or list-append"
+                "unknown workload {other:?}: expected register, set, list-append or rw-register"
             )),
         }
     }
@@ -81,11 +85,12 @@ impl Workload {
             Workload::Register(_) => "register",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "list-append",
+            Workload::RwRegister(_) => "rw-register",
         }
     }
 
     /// Every workload's name, for error messages and `--workload`.
-    pub const NAMES: &'static [&'static str] = &["register", "set", "list-append"];
+    pub const NAMES: &'static [&'static str] = &["register", "set", "list-append", "rw-register"];
 
     /// The operations this workload's clients receive (and only these).
     pub fn ops(&self) -> &'static [OpSpec] {
@@ -93,6 +98,7 @@ impl Workload {
             Workload::Register(_) => register::OPS,
             Workload::Set(_) => set::OPS,
             Workload::ListAppend(_) => list_append::OPS,
+            Workload::RwRegister(_) => rw_register::OPS,
         }
     }
 
@@ -102,6 +108,7 @@ impl Workload {
             Workload::Register(_) => "linearizable (cas-register per key)",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "elle list-append",
+            Workload::RwRegister(_) => "elle rw-register",
         }
     }
 
@@ -117,6 +124,7 @@ impl Workload {
             Workload::Register(o) => o.read,
             Workload::Set(o) => o.read,
             Workload::ListAppend(o) => o.read,
+            Workload::RwRegister(o) => o.read,
         }
     }
 
@@ -126,6 +134,7 @@ impl Workload {
             Workload::Register(o) => o.validate(),
             Workload::Set(o) => o.validate(),
             Workload::ListAppend(o) => o.validate(),
+            Workload::RwRegister(o) => o.validate(),
         }
     }
 
@@ -134,6 +143,7 @@ impl Workload {
             Workload::Register(o) => WorkloadGen::Register(register::Gen::new(o.clone())),
             Workload::Set(o) => WorkloadGen::Set(set::Gen::new(o.clone())),
             Workload::ListAppend(o) => WorkloadGen::ListAppend(list_append::Gen::new(o.clone())),
+            Workload::RwRegister(o) => WorkloadGen::RwRegister(rw_register::Gen::new(o.clone())),
         }
     }
 
@@ -143,6 +153,7 @@ impl Workload {
             Workload::Register(o) => register::check(history, o).map(Checked::Linearizable),
             Workload::Set(o) => Ok(Checked::Set(set::check(history, &o.checker()))),
             Workload::ListAppend(o) => Ok(Checked::Txn(list_append::check(history, o)?)),
+            Workload::RwRegister(o) => Ok(Checked::Txn(rw_register::check(history, o)?)),
         }
     }
 }
@@ -152,6 +163,7 @@ pub enum WorkloadGen {
     Register(register::Gen),
     Set(set::Gen),
     ListAppend(list_append::Gen),
+    RwRegister(rw_register::Gen),
 }
 
 impl Generator for WorkloadGen {
@@ -160,6 +172,7 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.next(ctx, rng),
             WorkloadGen::Set(g) => g.next(ctx, rng),
             WorkloadGen::ListAppend(g) => g.next(ctx, rng),
+            WorkloadGen::RwRegister(g) => g.next(ctx, rng),
         }
     }
 
@@ -168,6 +181,7 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.final_ops(ctx),
             WorkloadGen::Set(g) => g.final_ops(ctx),
             WorkloadGen::ListAppend(g) => g.final_ops(ctx),
+            WorkloadGen::RwRegister(g) => g.final_ops(ctx),
         }
     }
 }
