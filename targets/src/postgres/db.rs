@@ -134,6 +134,9 @@ impl PgDb {
             "dynamic_shared_memory_type=mmap".to_string(),
             "max_connections=200".to_string(),
             "log_line_prefix=%m [%p] ".to_string(),
+            // Multi-key txns deadlock now and then; finding out after the
+            // default 1 s stalls a short test.
+            "deadlock_timeout=100ms".to_string(),
         ];
         if let Some(primary) = self.primary().filter(|_| !self.is_primary(node)) {
             settings.push(format!(
