@@ -123,7 +123,11 @@ impl Gen {
             } else {
                 let v = self.last.entry(key).or_insert(0);
                 *v += 1;
-                mops.push(Value::List(vec!["w".into(), Value::Int(key), Value::Int(*v)]));
+                mops.push(Value::List(vec![
+                    "w".into(),
+                    Value::Int(key),
+                    Value::Int(*v),
+                ]));
                 self.live[slot].1 += 1;
                 if self.live[slot].1 >= o.max_writes_per_key {
                     self.last.remove(&key);

@@ -236,7 +236,7 @@ impl PgClient {
         // opens a fresh one.
         if broke.code.is_none() || broke.phase == Phase::Committing {
             conn.drop_connection();
-        } else if let Some((c, _)) = &conn.live {
+        } else if let (Body::Txn { .. }, Some((c, _))) = (body, &conn.live) {
             // The server rolled the transaction back; leave the aborted
             // block (a no-op outside one) so the next op can begin.
             if c.batch_execute("ROLLBACK").await.is_err() {
