@@ -29,6 +29,8 @@ enum Command {
     /// Run a test file: set up the cluster and database, run clients under
     /// the nemesis, heal, check, and write a run directory.
     Run(cmd::run::Args),
+    /// Run a campaign: every cell of a test matrix (or one shard), one summary.
+    Campaign(cmd::campaign::Args),
     /// Apply one fault by hand and leave it active (see `heal`).
     Fault(cmd::fault::Args),
     /// Undo every fault shakedown left active (also after a controller crash).
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
         Command::Run(args) => cmd::run::run(args),
+        Command::Campaign(args) => cmd::campaign::run(args),
         Command::Fault(args) => cmd::fault::run(args),
         Command::Heal(args) => cmd::heal::run(args),
         Command::Report(args) => cmd::report::run(args),

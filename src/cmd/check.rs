@@ -1,6 +1,8 @@
 //! `shakedown check FILE...`: checks recorded histories and prints one line
 //! per file, then a summary table (or, with `--json`, the full results).
 
+mod simple;
+
 use super::exit;
 use checkers::linearizable::{self, LinResult, ModelKind};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
@@ -26,10 +28,12 @@ pub struct Args {
     /// history.jsonl) to DIR; with several files, one under DIR per file.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Check transactions instead (Elle-style): list-append or rw-register.
-    /// `--model` and `--initial` then do not apply.
+    /// Check a workload's history instead: transactions (Elle-style:
+    /// list-append, rw-register), or bank, counter, queue (= total-queue),
+    /// unique-ids, long-fork. `--model` then does not apply; `--initial`
+    /// gives the bank's initial balances (a map) or the counter's value.
     #[arg(long)]
-    pub workload: Option<txn::Workload>,
+    pub workload: Option<simple::WorkloadArg>,
     /// Consistency models a transactional history must satisfy
     /// (comma-separated): strict-serializable, serializable,
     /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted.
@@ -157,17 +161,28 @@ struct FileReport {
     linearizable: Option<LinResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transactional: Option<TxnResult>,
+    /// Bank, counter, queue, unique-ids or long-fork.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workload: Option<workloads::Checked>,
 }
 
 /// Which checker a file goes through.
 enum Checker {
     Linearizable(linearizable::Options),
     Transactional(txn::Options),
+    Simple(simple::WorkloadArg, simple::Initial),
 }
 
 pub fn run(args: Args) -> ExitCode {
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let simple_initial = match simple::Initial::new(args.workload, &args.initial, &initial) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(exit::ERROR);
@@ -186,7 +201,7 @@ pub fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        let checker = input.checker(&args, &initial);
+        let checker = input.checker(&args, &initial, &simple_initial);
         let (report, history) = check_file(&input.history, args.format.format(), &checker);
         if !args.json {
             print_line(&report);
@@ -258,7 +273,7 @@ impl Input {
     }
 
     /// The checker the flags ask for, or else the one the stored run used.
-    fn checker(&self, args: &Args, initial: &Value) -> Checker {
+    fn checker(&self, args: &Args, initial: &Value, simple_initial: &simple::Initial) -> Checker {
         let stored = |kind: &str| {
             self.stored
                 .as_ref()
@@ -269,7 +284,13 @@ impl Input {
         let mut consistency = args.consistency.clone();
         let mut model = args.model;
         if model.is_none() && workload.is_none() {
-            if let Some(r) = stored("txn") {
+            let stored_checkers = self.stored.iter().flat_map(|s| &s.checkers);
+            if let Some(w) = stored_checkers
+                .filter_map(|c| simple::WorkloadArg::from_kind(&c.kind))
+                .next()
+            {
+                workload = Some(w);
+            } else if let Some(r) = stored("txn") {
                 workload = r["workload"].as_str().and_then(|w| w.parse().ok());
                 let models: Vec<ConsistencyModel> = r["consistency"]
                     .as_array()
@@ -293,7 +314,7 @@ impl Input {
                 memory_limit: args.memory_limit,
                 threads: args.threads,
             }),
-            Some(workload) => Checker::Transactional(txn::Options {
+            Some(simple::WorkloadArg::Txn(workload)) => Checker::Transactional(txn::Options {
                 workload,
                 consistency,
                 rw_assume: txn::RwAssume {
@@ -302,6 +323,7 @@ impl Input {
                 },
                 ..Default::default()
             }),
+            Some(w) => Checker::Simple(w, simple_initial.or_stored(stored("bank"))),
         }
     }
 }
@@ -334,6 +356,9 @@ fn write_run_dir(
             txn::Workload::RwRegister => "elle rw-register",
         };
         outputs.push(results::CheckerOutput::txn(name, t));
+    }
+    if let Some(c) = &report.workload {
+        outputs.push(simple::output(c));
     }
     if let Some(e) = &report.error {
         outputs.push(results::CheckerOutput::error("check", "error", e));
@@ -370,6 +395,11 @@ fn check_file(
                     report.valid = Some(r.valid);
                     report.transactional = Some(r);
                 }
+                Checker::Simple(workload, initial) => {
+                    let c = simple::check(&h, *workload, initial);
+                    report.valid = c.as_ref().map(|c| c.valid());
+                    report.workload = c;
+                }
             }
             kept = Some(h);
         }
@@ -388,6 +418,7 @@ impl FileReport {
             seconds: 0.0,
             linearizable: None,
             transactional: None,
+            workload: None,
         }
     }
 
@@ -451,6 +482,12 @@ fn print_line(r: &FileReport) {
         }
         for a in t.anomalies.iter().take(3) {
             crate::outln!("  {}: {}", a.kind, a.explanation);
+        }
+    }
+    if let Some(c) = &r.workload {
+        let (name, lines) = simple::summary(c);
+        for line in lines.iter().take(4) {
+            crate::outln!("  {name}: {line}");
         }
     }
 }

@@ -100,13 +100,9 @@ pub fn run(args: Args) -> ExitCode {
             Some(s) => s.wrapping_add(i as u64),
             None => results::time::now_unix_ms() ^ (std::process::id() as u64) << 32,
         };
-        let code = match runtime.block_on(run_once(&test, &text, &args, seed)) {
-            Ok(code) => code,
-            Err(Failed(e)) => {
-                eprintln!("error: {e}");
-                exit::ERROR
-            }
-        };
+        let code = runtime
+            .block_on(run_test(&test, &text, args.results.as_deref(), seed))
+            .code;
         worst = worse(worst, code);
         if code == exit::ERROR {
             break;
@@ -115,8 +111,35 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(worst)
 }
 
+/// How one run ended.
+pub struct Report {
+    /// The exit code of its verdict, or [`exit::ERROR`].
+    pub code: u8,
+    /// Its run directory, once made.
+    pub run_dir: Option<PathBuf>,
+    /// Stopped by Ctrl-C or a signal: the verdict covers part of the test.
+    pub interrupted: bool,
+}
+
+/// Runs one test (the whole of `shakedown run` for one seed); a failure of
+/// the harness is printed as one `error:` line and reported as
+/// [`exit::ERROR`]. `results` overrides the test file's results directory.
+pub async fn run_test(test: &TestFile, text: &str, results: Option<&Path>, seed: u64) -> Report {
+    match run_once(test, text, results, seed).await {
+        Ok(report) => report,
+        Err(Failed(e)) => {
+            eprintln!("error: {e}");
+            Report {
+                code: exit::ERROR,
+                run_dir: None,
+                interrupted: false,
+            }
+        }
+    }
+}
+
 /// Error beats invalid beats unknown beats valid.
-fn worse(a: u8, b: u8) -> u8 {
+pub fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
         exit::VALID => 0,
         exit::UNKNOWN => 1,
@@ -174,7 +197,12 @@ fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
     test.validate()
 }
 
-async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result<u8, Failed> {
+async fn run_once(
+    test: &TestFile,
+    text: &str,
+    results: Option<&Path>,
+    seed: u64,
+) -> Result<Report, Failed> {
     let started_ms = results::time::now_unix_ms();
     // 1. The nodes.
     let (nodes, state_file) = reach_nodes(test).await?;
@@ -193,9 +221,8 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     }
 
     // 2. The run directory, the test file as run, the log.
-    let results_root = args
-        .results
-        .clone()
+    let results_root = results
+        .map(Path::to_path_buf)
         .or_else(|| test.results.clone())
         .unwrap_or_else(|| PathBuf::from("results"));
     let run_dir = results::RunDir::create(&results_root, &test.name, started_ms)?.path;
@@ -222,11 +249,15 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         nodes: nodes.nodes.clone(),
         test_dir: test.dir.clone(),
         run_id: format!("{}-{started_ms}", results::rundir::safe_name(&test.name)),
+        // libfaketime only where clock faults are asked for: preloading it
+        // costs every clock read, and some programs cannot start under it
+        // (those linked with jemalloc, such as Redis).
         db_env: nodes
             .nodes
             .iter()
             .filter(|n| {
-                nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
+                test.nemesis.faults.contains(&FaultKind::Clock)
+                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
             })
             .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
             .collect(),
@@ -336,6 +367,15 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
         Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn(test.workload.checker(), &r),
         Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
+        Ok(workloads::Checked::Bank(r)) => results::CheckerOutput::new("bank", "bank", &r),
+        Ok(workloads::Checked::Counter(r)) => results::CheckerOutput::new("counter", "counter", &r),
+        Ok(workloads::Checked::Queue(r)) => results::CheckerOutput::new("queue", "queue", &r),
+        Ok(workloads::Checked::UniqueIds(r)) => {
+            results::CheckerOutput::new("unique-ids", "unique-ids", &r)
+        }
+        Ok(workloads::Checked::LongFork(r)) => {
+            results::CheckerOutput::new("long-fork", "long-fork", &r)
+        }
         Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
     }];
     // A run that tested nothing, or not what was asked, is not a pass.
@@ -367,7 +407,11 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         }
     );
     crate::outln!("report: {}", run_dir.join("report.html").display());
-    Ok(exit::of(verdict))
+    Ok(Report {
+        code: exit::of(verdict),
+        run_dir: Some(run_dir),
+        interrupted: outcome.interrupted,
+    })
 }
 
 /// Why the run cannot be trusted to back a verdict of valid, if it cannot:

@@ -10,6 +10,11 @@
 //! | `set`         | unique adds, final read on every node | lost / unexpected / stale elements ([`set`])   |
 //! | `list-append` | txns of appends and reads             | Elle-style, strict-serializable by default     |
 //! | `rw-register` | txns of blind writes and reads        | Elle-style rw-register, strict-serializable    |
+//! | `bank`        | transfers, reads of every balance     | total kept, no negative balance ([`bank`])     |
+//! | `counter`     | adds and reads                        | reads within their bounds ([`counter`])        |
+//! | `queue`, `total-queue` | enqueue, dequeue, final drain | lost / duplicated / unexpected ([`queue`])     |
+//! | `unique-ids`  | generate                              | no id twice ([`unique_ids`])                   |
+//! | `long-fork`   | single-key writes, group reads        | no long fork ([`long_fork`])                   |
 //!
 //! ```yaml
 //! workload:
@@ -18,10 +23,17 @@
 //!   read: serializable
 //! ```
 
+pub mod bank;
+pub mod counter;
 pub mod list_append;
+pub mod long_fork;
+pub mod queue;
 pub mod register;
 pub mod rw_register;
 pub mod set;
+#[cfg(test)]
+mod testing;
+pub mod unique_ids;
 
 /// One operation of a workload, as a client sees it: the request's `f`,
 /// whether it carries a `key`, the shape of the request's value and of the
@@ -63,6 +75,12 @@ pub enum Workload {
     Set(set::Options),
     ListAppend(list_append::Options),
     RwRegister(rw_register::Options),
+    Bank(bank::Options),
+    Counter(counter::Options),
+    Queue(queue::Options),
+    TotalQueue(queue::Options),
+    UniqueIds(unique_ids::Options),
+    LongFork(long_fork::Options),
 }
 
 impl Workload {
@@ -74,8 +92,15 @@ impl Workload {
             "set" => Ok(Workload::Set(Default::default())),
             "list-append" => Ok(Workload::ListAppend(Default::default())),
             "rw-register" => Ok(Workload::RwRegister(Default::default())),
+            "bank" => Ok(Workload::Bank(Default::default())),
+            "counter" => Ok(Workload::Counter(Default::default())),
+            "queue" => Ok(Workload::Queue(Default::default())),
+            "total-queue" => Ok(Workload::TotalQueue(Default::default())),
+            "unique-ids" => Ok(Workload::UniqueIds(Default::default())),
+            "long-fork" => Ok(Workload::LongFork(Default::default())),
             other => Err(format!(
-                "unknown workload {other:?}: expected register, set, list-append or rw-register"
+                "unknown workload {other:?}: expected one of {}",
+                Workload::NAMES.join(", ")
             )),
         }
     }
@@ -86,11 +111,28 @@ impl Workload {
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "list-append",
             Workload::RwRegister(_) => "rw-register",
+            Workload::Bank(_) => "bank",
+            Workload::Counter(_) => "counter",
+            Workload::Queue(_) => "queue",
+            Workload::TotalQueue(_) => "total-queue",
+            Workload::UniqueIds(_) => "unique-ids",
+            Workload::LongFork(_) => "long-fork",
         }
     }
 
     /// Every workload's name, for error messages and `--workload`.
-    pub const NAMES: &'static [&'static str] = &["register", "set", "list-append", "rw-register"];
+    pub const NAMES: &'static [&'static str] = &[
+        "register",
+        "set",
+        "list-append",
+        "rw-register",
+        "bank",
+        "counter",
+        "queue",
+        "total-queue",
+        "unique-ids",
+        "long-fork",
+    ];
 
     /// The operations this workload's clients receive (and only these).
     pub fn ops(&self) -> &'static [OpSpec] {
@@ -99,6 +141,11 @@ impl Workload {
             Workload::Set(_) => set::OPS,
             Workload::ListAppend(_) => list_append::OPS,
             Workload::RwRegister(_) => rw_register::OPS,
+            Workload::Bank(_) => bank::OPS,
+            Workload::Counter(_) => counter::OPS,
+            Workload::Queue(_) | Workload::TotalQueue(_) => queue::OPS,
+            Workload::UniqueIds(_) => unique_ids::OPS,
+            Workload::LongFork(_) => long_fork::OPS,
         }
     }
 
@@ -109,6 +156,11 @@ impl Workload {
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "elle list-append",
             Workload::RwRegister(_) => "elle rw-register",
+            Workload::Bank(_) => "bank",
+            Workload::Counter(_) => "counter",
+            Workload::Queue(_) | Workload::TotalQueue(_) => "queue (total-queue)",
+            Workload::UniqueIds(_) => "unique-ids",
+            Workload::LongFork(_) => "long-fork",
         }
     }
 
@@ -125,6 +177,12 @@ impl Workload {
             Workload::Set(o) => o.read,
             Workload::ListAppend(o) => o.read,
             Workload::RwRegister(o) => o.read,
+            Workload::Bank(o) => o.read,
+            Workload::Counter(o) => o.read,
+            Workload::Queue(_)
+            | Workload::TotalQueue(_)
+            | Workload::UniqueIds(_)
+            | Workload::LongFork(_) => ReadMode::Linearizable,
         }
     }
 
@@ -135,6 +193,11 @@ impl Workload {
             Workload::Set(o) => o.validate(),
             Workload::ListAppend(o) => o.validate(),
             Workload::RwRegister(o) => o.validate(),
+            Workload::Bank(o) => o.validate(),
+            Workload::Counter(o) => o.validate(),
+            Workload::Queue(o) | Workload::TotalQueue(o) => o.validate(),
+            Workload::UniqueIds(o) => o.validate(),
+            Workload::LongFork(o) => o.validate(),
         }
     }
 
@@ -144,6 +207,13 @@ impl Workload {
             Workload::Set(o) => WorkloadGen::Set(set::Gen::new(o.clone())),
             Workload::ListAppend(o) => WorkloadGen::ListAppend(list_append::Gen::new(o.clone())),
             Workload::RwRegister(o) => WorkloadGen::RwRegister(rw_register::Gen::new(o.clone())),
+            Workload::Bank(o) => WorkloadGen::Bank(bank::Gen::new(o.clone())),
+            Workload::Counter(o) => WorkloadGen::Counter(counter::Gen::new(o.clone())),
+            Workload::Queue(o) | Workload::TotalQueue(o) => {
+                WorkloadGen::Queue(queue::Gen::new(o.clone()))
+            }
+            Workload::UniqueIds(o) => WorkloadGen::UniqueIds(unique_ids::Gen::new(o.clone())),
+            Workload::LongFork(o) => WorkloadGen::LongFork(long_fork::Gen::new(o.clone())),
         }
     }
 
@@ -154,6 +224,13 @@ impl Workload {
             Workload::Set(o) => Ok(Checked::Set(set::check(history, &o.checker()))),
             Workload::ListAppend(o) => Ok(Checked::Txn(list_append::check(history, o)?)),
             Workload::RwRegister(o) => Ok(Checked::Txn(rw_register::check(history, o)?)),
+            Workload::Bank(o) => Ok(Checked::Bank(Box::new(bank::check(history, o)))),
+            Workload::Counter(o) => Ok(Checked::Counter(counter::check(history, o))),
+            Workload::Queue(o) | Workload::TotalQueue(o) => {
+                Ok(Checked::Queue(queue::check(history, o)))
+            }
+            Workload::UniqueIds(o) => Ok(Checked::UniqueIds(unique_ids::check(history, o))),
+            Workload::LongFork(o) => Ok(Checked::LongFork(long_fork::check(history, o))),
         }
     }
 }
@@ -164,6 +241,11 @@ pub enum WorkloadGen {
     Set(set::Gen),
     ListAppend(list_append::Gen),
     RwRegister(rw_register::Gen),
+    Bank(bank::Gen),
+    Counter(counter::Gen),
+    Queue(queue::Gen),
+    UniqueIds(unique_ids::Gen),
+    LongFork(long_fork::Gen),
 }
 
 impl Generator for WorkloadGen {
@@ -173,6 +255,11 @@ impl Generator for WorkloadGen {
             WorkloadGen::Set(g) => g.next(ctx, rng),
             WorkloadGen::ListAppend(g) => g.next(ctx, rng),
             WorkloadGen::RwRegister(g) => g.next(ctx, rng),
+            WorkloadGen::Bank(g) => g.next(ctx, rng),
+            WorkloadGen::Counter(g) => g.next(ctx, rng),
+            WorkloadGen::Queue(g) => g.next(ctx, rng),
+            WorkloadGen::UniqueIds(g) => g.next(ctx, rng),
+            WorkloadGen::LongFork(g) => g.next(ctx, rng),
         }
     }
 
@@ -182,6 +269,11 @@ impl Generator for WorkloadGen {
             WorkloadGen::Set(g) => g.final_ops(ctx),
             WorkloadGen::ListAppend(g) => g.final_ops(ctx),
             WorkloadGen::RwRegister(g) => g.final_ops(ctx),
+            WorkloadGen::Bank(g) => g.final_ops(ctx),
+            WorkloadGen::Counter(g) => g.final_ops(ctx),
+            WorkloadGen::Queue(g) => g.final_ops(ctx),
+            WorkloadGen::UniqueIds(g) => g.final_ops(ctx),
+            WorkloadGen::LongFork(g) => g.final_ops(ctx),
         }
     }
 }
@@ -193,6 +285,12 @@ pub enum Checked {
     Linearizable(checkers::linearizable::LinResult),
     Set(set::SetResult),
     Txn(checkers::txn::TxnResult),
+    /// Boxed: three example reads make it the largest result.
+    Bank(Box<checkers::bank::BankResult>),
+    Counter(checkers::counter::CounterResult),
+    Queue(checkers::queue::QueueResult),
+    UniqueIds(checkers::unique_ids::UniqueIdsResult),
+    LongFork(checkers::long_fork::LongForkResult),
 }
 
 impl Checked {
@@ -201,6 +299,11 @@ impl Checked {
             Checked::Linearizable(r) => r.valid,
             Checked::Set(r) => r.valid,
             Checked::Txn(r) => r.valid,
+            Checked::Bank(r) => r.valid,
+            Checked::Counter(r) => r.valid,
+            Checked::Queue(r) => r.valid,
+            Checked::UniqueIds(r) => r.valid,
+            Checked::LongFork(r) => r.valid,
         }
     }
 }
@@ -234,10 +337,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown variant `stale`"), "{err}");
-        let err = serde_json::from_str::<Workload>(r#"{"name":"bank"}"#)
+        let err = serde_json::from_str::<Workload>(r#"{"name":"banks"}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown variant `bank`"), "{err}");
+        assert!(err.contains("unknown variant `banks`"), "{err}");
         assert!(Workload::by_name("set").is_ok());
         assert!(Workload::by_name("sets").is_err());
     }
