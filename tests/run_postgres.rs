@@ -13,8 +13,10 @@
 //!   line, exit 3, nothing left running;
 //! - clock faults reach the server (`SELECT now()` through libfaketime).
 //!
+//! - bank transfers at SERIALIZABLE under kills of the primary: VALID.
+//!
 //! Needs root (CI is root); skipped with a message otherwise. Each test has
-//! its own cluster (pg1..pg6) and subnet (10.77.170-175.0/24).
+//! its own cluster (pg1..pg8) and subnet (10.77.170-177.0/24).
 
 use harness::control::{local, Nodes};
 use std::path::{Path, PathBuf};
@@ -227,6 +229,34 @@ nemesis:
     assert!(oks_after > 0, "the restarted primary served");
     assert!(r.run_dir().join("n1/postgres.log").is_file());
     assert_torn_down("pg1");
+}
+
+#[test]
+fn bank_transfers_under_kills_of_the_primary_keep_the_total() {
+    require_root!();
+    let _guard = ClusterGuard("pg8");
+    let r = run("name: pg-bank
+target: {name: postgres, isolation: serializable}
+cluster: {local: 3, name: pg8, subnet: 10.77.177.0}
+workload: {name: bank, accounts: 5, total: 50}
+concurrency: 8
+time-limit: 10s
+recovery-time: 1s
+seed: 3
+nemesis: {faults: [kill], interval: 3, kill: {targets: [primaries]}}
+");
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("pg-bank  VALID"), "{}", r.stdout);
+    let bank = r.results()["checkers"][0]["result"].clone();
+    assert!(bank["read_count"].as_u64().unwrap() > 20, "{bank}");
+    assert!(bank["transfers_ok"].as_u64().unwrap() > 10, "{bank}");
+    assert_eq!(bank["bad_read_count"], 0, "{bank}");
+    assert!(r
+        .history()
+        .ops()
+        .iter()
+        .any(|op| op.f == "kill" && op.value.to_string().contains("killed")));
+    assert_torn_down("pg8");
 }
 
 #[test]

@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio_postgres::Statement;
 
 /// The workloads this client implements.
-pub const WORKLOADS: &[&str] = &["list-append", "rw-register", "register"];
+pub const WORKLOADS: &[&str] = &["list-append", "rw-register", "register", "bank"];
 
 /// Opens clients; what every client shares.
 #[derive(Clone, Debug)]
@@ -41,6 +41,8 @@ pub struct PgConnect {
     pub isolation: Isolation,
     pub read_from: ReadFrom,
     pub workload: &'static str,
+    /// Bank: whether a transfer may overdraw an account.
+    pub negative_balances: bool,
     /// Each op gives up after this (a little under the run loop's timeout).
     pub timeout: Duration,
 }
@@ -66,7 +68,7 @@ impl Connect for PgConnect {
         Ok(PgClient {
             primary,
             replica,
-            isolation: self.isolation,
+            negative_balances: self.negative_balances,
             workload: self.workload,
             timeout: self.timeout,
         })
@@ -80,6 +82,10 @@ struct Prepared {
     write_register: Statement,
     read_register: Statement,
     cas_register: Statement,
+    bank_init: Statement,
+    bank_debit: Statement,
+    bank_credit: Statement,
+    bank_read: Statement,
 }
 
 /// One server, connected lazily and again after the connection broke.
@@ -145,6 +151,18 @@ impl Conn {
                 read_register: prepare("SELECT v FROM registers WHERE k = $1").await?,
                 cas_register: prepare("UPDATE registers SET v = $3 WHERE k = $1 AND v = $2")
                     .await?,
+                bank_init: prepare(
+                    "INSERT INTO accounts (id, balance) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                )
+                .await?,
+                bank_debit: prepare(
+                    "UPDATE accounts SET balance = balance - $2 \
+                     WHERE id = $1 AND (balance >= $2 OR $3::boolean)",
+                )
+                .await?,
+                bank_credit: prepare("UPDATE accounts SET balance = balance + $2 WHERE id = $1")
+                    .await?,
+                bank_read: prepare("SELECT id, balance FROM accounts ORDER BY id").await?,
             };
             self.live = Some((client, prepared));
         }
@@ -161,7 +179,8 @@ impl Conn {
 pub struct PgClient {
     primary: Conn,
     replica: Option<Conn>,
-    isolation: Isolation,
+    /// Bank: whether a transfer may overdraw an account.
+    negative_balances: bool,
     workload: &'static str,
     timeout: Duration,
 }
@@ -212,6 +231,7 @@ impl PgClient {
     /// Runs one op on `conn` within the client's timeout and maps how it
     /// ended.
     async fn run(conn: &mut Conn, timeout: Duration, body: &Body) -> Completion {
+        let level = conn.level();
         let mut phase = Phase::Connecting;
         let outcome = tokio::time::timeout(timeout, async {
             let (client, prepared) = conn.get().await.map_err(|error| Broke {
@@ -220,7 +240,7 @@ impl PgClient {
                 code: None,
             })?;
             phase = Phase::Running;
-            body.exec(client, prepared, &mut phase).await
+            body.exec(client, prepared, level, &mut phase).await
         })
         .await;
         let broke = match outcome {
@@ -236,7 +256,7 @@ impl PgClient {
         // opens a fresh one.
         if broke.code.is_none() || broke.phase == Phase::Committing {
             conn.drop_connection();
-        } else if let (Body::Txn { .. }, Some((c, _))) = (body, &conn.live) {
+        } else if let (true, Some((c, _))) = (body.in_txn(), &conn.live) {
             // The server rolled the transaction back; leave the aborted
             // block (a no-op outside one) so the next op can begin.
             if c.batch_execute("ROLLBACK").await.is_err() {
@@ -276,23 +296,13 @@ impl PgClient {
 
 impl Client for PgClient {
     async fn invoke(&mut self, op: &OpRequest) -> Completion {
-        let body = match Body::of(self.workload, self.isolation, op) {
+        let body = match Body::of(self.workload, self.negative_balances, op) {
             Ok(b) => b,
             Err(e) => return Completion::fail(e),
         };
-        let body = match (&body, &self.replica) {
-            // A hot standby refuses SERIALIZABLE: its snapshot reads run
-            // at REPEATABLE READ.
-            (Body::Txn { mops, lists, .. }, Some(r)) if !body.writes() => Body::Txn {
-                mops: mops.clone(),
-                lists: *lists,
-                begin: begin(r.level(), true),
-            },
-            _ => body,
-        };
         match self.perform(body).await {
-            // Writes and cas complete with the request's value.
-            Completion::Ok(_) if op.f == "write" || op.f == "cas" => {
+            // Writes complete with the request's value.
+            Completion::Ok(_) if matches!(op.f, "write" | "cas" | "init" | "transfer") => {
                 Completion::Ok(op.value.clone())
             }
             c => c,
@@ -318,13 +328,24 @@ enum Body {
     Txn {
         mops: Vec<Mop>,
         lists: bool,
-        begin: String,
     },
     /// Register ops, one statement each in autocommit (at the session's
     /// default isolation level).
     Read(i64),
     Write(i64, i64),
     Cas(i64, i64, i64),
+    /// Bank: create the accounts that do not exist yet, in one txn.
+    BankInit(Vec<(i64, i64)>),
+    /// Bank: debit `from` (refused below zero unless `negative_ok`),
+    /// credit `to`, in one txn.
+    BankTransfer {
+        from: i64,
+        to: i64,
+        amount: i64,
+        negative_ok: bool,
+    },
+    /// Bank: every balance, in one txn.
+    BankRead,
 }
 
 /// `BEGIN ISOLATION LEVEL ...`.
@@ -337,16 +358,49 @@ fn begin(level: Isolation, read_only: bool) -> String {
 }
 
 impl Body {
-    fn of(workload: &str, isolation: Isolation, op: &OpRequest) -> Result<Body, String> {
+    fn of(workload: &str, negative_ok: bool, op: &OpRequest) -> Result<Body, String> {
         match (workload, op.f) {
-            ("list-append" | "rw-register", "txn") => {
-                let mops = parse_txn(&op.value)?;
-                let read_only = mops.iter().all(|m| matches!(m, Mop::Read(_)));
-                Ok(Body::Txn {
-                    mops,
-                    lists: workload == "list-append",
-                    begin: begin(isolation, read_only),
+            ("list-append" | "rw-register", "txn") => Ok(Body::Txn {
+                mops: parse_txn(&op.value)?,
+                lists: workload == "list-append",
+            }),
+            ("bank", "read") => Ok(Body::BankRead),
+            ("bank", "transfer") => {
+                let field = |name: &str| {
+                    op.value.get(name).and_then(Value::as_int).ok_or_else(|| {
+                        format!(
+                            "bank transfer: expected an integer {name:?} in {}",
+                            op.value
+                        )
+                    })
+                };
+                Ok(Body::BankTransfer {
+                    from: field("from")?,
+                    to: field("to")?,
+                    amount: field("amount")?,
+                    negative_ok,
                 })
+            }
+            ("bank", "init") => {
+                let Value::Map(accounts) = &op.value else {
+                    return Err(format!(
+                        "bank init: expected a map of balances, found {}",
+                        op.value
+                    ));
+                };
+                accounts
+                    .iter()
+                    .map(|(k, v)| {
+                        let id = k.as_str().and_then(|k| k.parse().ok()).or(k.as_int());
+                        match (id, v.as_int()) {
+                            (Some(id), Some(b)) => Ok((id, b)),
+                            _ => Err(format!(
+                                "bank init: expected \"account\": balance, found {k}: {v}"
+                            )),
+                        }
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(Body::BankInit)
             }
             ("register", f) => {
                 let key = op.key.as_ref().and_then(Value::as_int).ok_or_else(|| {
@@ -377,9 +431,14 @@ impl Body {
     fn writes(&self) -> bool {
         match self {
             Body::Txn { mops, .. } => mops.iter().any(|m| !matches!(m, Mop::Read(_))),
-            Body::Read(_) => false,
-            Body::Write(..) | Body::Cas(..) => true,
+            Body::Read(_) | Body::BankRead => false,
+            Body::Write(..) | Body::Cas(..) | Body::BankInit(_) | Body::BankTransfer { .. } => true,
         }
+    }
+
+    /// Whether the op runs in an explicit transaction (BEGIN ... COMMIT).
+    fn in_txn(&self) -> bool {
+        !matches!(self, Body::Read(_) | Body::Write(..) | Body::Cas(..))
     }
 
     /// Runs the op; advances `phase` to `Committing` just before the
@@ -388,13 +447,18 @@ impl Body {
         &self,
         c: &tokio_postgres::Client,
         s: &Prepared,
+        level: Isolation,
         phase: &mut Phase,
     ) -> Result<Value, Broke> {
         let running = |e: tokio_postgres::Error| Broke::pg(Phase::Running, &e);
         let committing = |e: tokio_postgres::Error| Broke::pg(Phase::Committing, &e);
-        match self {
-            Body::Txn { mops, lists, begin } => {
-                c.batch_execute(begin).await.map_err(running)?;
+        if self.in_txn() {
+            c.batch_execute(&begin(level, !self.writes()))
+                .await
+                .map_err(running)?;
+        }
+        let value = match self {
+            Body::Txn { mops, lists } => {
                 let mut out = Vec::with_capacity(mops.len());
                 for m in mops {
                     out.push(match *m {
@@ -429,20 +493,65 @@ impl Body {
                         }
                     });
                 }
-                *phase = Phase::Committing;
-                c.batch_execute("COMMIT").await.map_err(committing)?;
-                Ok(Value::List(out))
+                Value::List(out)
+            }
+            Body::BankInit(accounts) => {
+                for (id, balance) in accounts {
+                    c.execute(&s.bank_init, &[id, balance])
+                        .await
+                        .map_err(running)?;
+                }
+                Value::Nil
+            }
+            Body::BankTransfer {
+                from,
+                to,
+                amount,
+                negative_ok,
+            } => {
+                let refused = |error: String| Broke {
+                    phase: Phase::Running,
+                    error,
+                    code: Some("refused".into()),
+                };
+                let debited = c
+                    .execute(&s.bank_debit, &[from, amount, negative_ok])
+                    .await
+                    .map_err(running)?;
+                if debited != 1 {
+                    return Err(refused(format!(
+                        "account {from} is missing or holds less than {amount}"
+                    )));
+                }
+                let credited = c
+                    .execute(&s.bank_credit, &[to, amount])
+                    .await
+                    .map_err(running)?;
+                if credited != 1 {
+                    return Err(refused(format!("account {to} is missing")));
+                }
+                Value::Nil
+            }
+            Body::BankRead => {
+                let rows = c.query(&s.bank_read, &[]).await.map_err(running)?;
+                let mut balances = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let id: i64 = r.try_get(0).map_err(running)?;
+                    let balance: i64 = r.try_get(1).map_err(running)?;
+                    balances.push((Value::Str(id.to_string()), Value::Int(balance)));
+                }
+                Value::Map(balances)
             }
             Body::Read(k) => {
                 let row = c.query_opt(&s.read_register, &[k]).await.map_err(running)?;
-                register_value(row).map_err(running)
+                return register_value(row).map_err(running);
             }
             Body::Write(k, v) => {
                 *phase = Phase::Committing;
                 c.execute(&s.write_register, &[k, v])
                     .await
                     .map_err(committing)?;
-                Ok(Value::Int(*v))
+                return Ok(Value::Int(*v));
             }
             Body::Cas(k, old, new) => {
                 *phase = Phase::Committing;
@@ -451,17 +560,19 @@ impl Body {
                     .await
                     .map_err(committing)?;
                 if n == 1 {
-                    Ok(Value::Nil)
-                } else {
-                    Err(Broke {
-                        // The compare failed: certainly nothing changed.
-                        phase: Phase::Running,
-                        error: format!("cas: the value was not {old}"),
-                        code: Some("cas".into()),
-                    })
+                    return Ok(Value::Nil);
                 }
+                return Err(Broke {
+                    // The compare failed: certainly nothing changed.
+                    phase: Phase::Running,
+                    error: format!("cas: the value was not {old}"),
+                    code: Some("cas".into()),
+                });
             }
-        }
+        };
+        *phase = Phase::Committing;
+        c.batch_execute("COMMIT").await.map_err(committing)?;
+        Ok(value)
     }
 }
 
@@ -512,50 +623,67 @@ mod tests {
     #[test]
     fn bodies_begin_at_the_isolation_level_and_know_whether_they_write() {
         let rw = txn(Value::List(vec![m("r", 1, None), m("append", 2, Some(3))]));
-        let b = Body::of("list-append", Isolation::RepeatableRead, &rw).unwrap();
-        assert!(b.writes());
-        let Body::Txn { begin, lists, .. } = &b else {
-            panic!("{b:?}")
-        };
-        assert_eq!(begin, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-        assert!(*lists);
-        let ro = txn(Value::List(vec![m("r", 1, None), m("r", 2, None)]));
-        let b = Body::of("rw-register", Isolation::Serializable, &ro).unwrap();
-        assert!(!b.writes());
-        let Body::Txn { begin, lists, .. } = &b else {
-            panic!("{b:?}")
-        };
-        assert_eq!(begin, "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
-        assert!(!*lists);
-        let cas = OpRequest::new("cas", Value::List(vec![1.into(), 2.into()])).with_key(7);
+        let b = Body::of("list-append", false, &rw).unwrap();
+        assert!(b.writes() && b.in_txn());
+        assert!(matches!(b, Body::Txn { lists: true, .. }));
         assert_eq!(
-            Body::of("register", Isolation::ReadCommitted, &cas).unwrap(),
-            Body::Cas(7, 1, 2)
+            begin(Isolation::RepeatableRead, !b.writes()),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ"
         );
+        let ro = txn(Value::List(vec![m("r", 1, None), m("r", 2, None)]));
+        let b = Body::of("rw-register", false, &ro).unwrap();
+        assert!(!b.writes());
+        assert!(matches!(b, Body::Txn { lists: false, .. }));
+        assert_eq!(
+            begin(Isolation::Serializable, !b.writes()),
+            "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"
+        );
+        let cas = OpRequest::new("cas", Value::List(vec![1.into(), 2.into()])).with_key(7);
+        let b = Body::of("register", false, &cas).unwrap();
+        assert_eq!(b, Body::Cas(7, 1, 2));
+        assert!(b.writes() && !b.in_txn());
         let read = OpRequest::new("read", Value::Nil).with_key(7);
-        assert!(!Body::of("register", Isolation::ReadCommitted, &read)
-            .unwrap()
-            .writes());
+        assert!(!Body::of("register", false, &read).unwrap().writes());
+
+        let init = OpRequest::new(
+            "init",
+            Value::Map(vec![("0".into(), 13.into()), ("1".into(), 12.into())]),
+        );
+        assert_eq!(
+            Body::of("bank", false, &init).unwrap(),
+            Body::BankInit(vec![(0, 13), (1, 12)])
+        );
+        let t = OpRequest::new(
+            "transfer",
+            Value::Map(vec![
+                ("from".into(), 1.into()),
+                ("to".into(), 2.into()),
+                ("amount".into(), 5.into()),
+            ]),
+        );
+        let b = Body::of("bank", true, &t).unwrap();
+        assert_eq!(
+            b,
+            Body::BankTransfer {
+                from: 1,
+                to: 2,
+                amount: 5,
+                negative_ok: true
+            }
+        );
+        assert!(b.writes() && b.in_txn());
+        let r = Body::of("bank", false, &OpRequest::new("read", Value::Nil)).unwrap();
+        assert!(!r.writes() && r.in_txn());
     }
 
     #[test]
     fn malformed_ops_are_refused_with_what_was_expected() {
         let bad = txn(Value::List(vec![mop("inc", 1, Value::Int(1))]));
-        let e = Body::of("list-append", Isolation::Serializable, &bad).unwrap_err();
+        let e = Body::of("list-append", false, &bad).unwrap_err();
         assert!(e.contains("unsupported micro-op"), "{e}");
-        let e = Body::of(
-            "register",
-            Isolation::Serializable,
-            &OpRequest::new("read", Value::Nil),
-        )
-        .unwrap_err();
+        let e = Body::of("register", false, &OpRequest::new("read", Value::Nil)).unwrap_err();
         assert!(e.contains("integer key"), "{e}");
-        let e = Body::of(
-            "register",
-            Isolation::Serializable,
-            &txn(Value::Nil).with_key(1),
-        )
-        .unwrap_err();
+        let e = Body::of("register", false, &txn(Value::Nil).with_key(1)).unwrap_err();
         assert!(e.contains("no op"), "{e}");
     }
 

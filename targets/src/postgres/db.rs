@@ -34,7 +34,8 @@ pub const USER: &str = "postgres";
 /// The tables the workloads use (created on the primary once it serves).
 pub const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS lists (k bigint PRIMARY KEY, v bigint[] NOT NULL);
-CREATE TABLE IF NOT EXISTS registers (k bigint PRIMARY KEY, v bigint);";
+CREATE TABLE IF NOT EXISTS registers (k bigint PRIMARY KEY, v bigint);
+CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);";
 
 /// Who may connect: anyone, without a password. A test database is
 /// throwaway; the data is wiped at teardown.

@@ -217,6 +217,7 @@ impl Target for PostgresTarget {
             isolation: self.options.isolation,
             read_from: self.options.read_from,
             workload,
+            negative_balances: matches!(ctx.workload, workloads::Workload::Bank(o) if o.negative_balances),
             timeout,
         }))
     }
