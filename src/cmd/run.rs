@@ -373,7 +373,7 @@ async fn run_once(
     eprintln!("shakedown: checking {} ops", outcome.history.len());
     let mut outputs = vec![match test.workload.check(&outcome.history) {
         Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
-        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn("elle list-append", &r),
+        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn(test.workload.checker(), &r),
         Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
         Ok(workloads::Checked::Bank(r)) => results::CheckerOutput::new("bank", "bank", &*r),
         Ok(workloads::Checked::Counter(r)) => results::CheckerOutput::new("counter", "counter", &r),

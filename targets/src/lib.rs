@@ -15,7 +15,7 @@
 //! | teardown        | [`Target::teardown`]         | before start (leftovers) and at end  |
 //! | clients         | [`Target::clients`]          | one per worker, for one workload     |
 //!
-//! The modules: [`etcd`] and [`redis`] (built in), [`process`] (any database described in
+//! The modules: [`etcd`], [`postgres`] and [`redis`] (built in), [`process`] (any database described in
 //! the test file, with clients in any language through [`exec`]). The test
 //! file names a target with [`TargetSpec`]; [`TargetSpec::build`] makes it.
 //!
@@ -24,6 +24,7 @@
 
 pub mod etcd;
 pub mod exec;
+pub mod postgres;
 pub mod process;
 pub mod redis;
 mod spec;

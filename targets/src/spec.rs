@@ -2,7 +2,7 @@
 //! and that target's settings (`target: {name: process, start: ...}`).
 //! Unknown keys are errors, reported by the YAML reader with their line.
 
-use crate::{etcd, process, redis, Ctx, Target};
+use crate::{etcd, postgres, process, redis, Ctx, Target};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -12,17 +12,19 @@ use std::fmt;
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum TargetSpec {
     Etcd(etcd::Options),
+    Postgres(postgres::Options),
     Process(Box<process::Spec>),
     Redis(redis::Options),
 }
 
 impl TargetSpec {
     /// Every built-in target's name.
-    pub const NAMES: &'static [&'static str] = &["etcd", "process", "redis"];
+    pub const NAMES: &'static [&'static str] = &["etcd", "postgres", "process", "redis"];
 
     pub fn name(&self) -> &'static str {
         match self {
             TargetSpec::Etcd(_) => "etcd",
+            TargetSpec::Postgres(_) => "postgres",
             TargetSpec::Process(_) => "process",
             TargetSpec::Redis(_) => "redis",
         }
@@ -33,6 +35,7 @@ impl TargetSpec {
     pub fn validate(&self, test_dir: &std::path::Path) -> Result<(), String> {
         match self {
             TargetSpec::Etcd(o) => o.validate(),
+            TargetSpec::Postgres(o) => o.validate(),
             TargetSpec::Process(s) => s.validate(test_dir),
             TargetSpec::Redis(o) => o.validate(),
         }
@@ -42,6 +45,7 @@ impl TargetSpec {
     pub fn workloads(&self) -> Vec<&'static str> {
         match self {
             TargetSpec::Etcd(_) => etcd::client::WORKLOADS.to_vec(),
+            TargetSpec::Postgres(_) => postgres::client::WORKLOADS.to_vec(),
             TargetSpec::Process(s) => s.workloads(),
             TargetSpec::Redis(_) => redis::client::WORKLOADS.to_vec(),
         }
@@ -68,6 +72,7 @@ impl TargetSpec {
     pub fn build(&self, ctx: Ctx) -> Box<dyn Target> {
         match self {
             TargetSpec::Etcd(o) => Box::new(etcd::EtcdTarget::new(o.clone(), ctx)),
+            TargetSpec::Postgres(o) => Box::new(postgres::PostgresTarget::new(o.clone(), ctx)),
             TargetSpec::Process(s) => Box::new(process::ProcessTarget::new((**s).clone(), ctx)),
             TargetSpec::Redis(o) => Box::new(redis::RedisTarget::new(o.clone(), ctx)),
         }
@@ -123,6 +128,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.name(), "process");
+        let pg =
+            parse("target: {name: postgres, isolation: repeatable-read, read-from: replicas}\n")
+                .unwrap();
+        let TargetSpec::Postgres(o) = &pg else {
+            panic!("{pg:?}")
+        };
+        assert_eq!(o.isolation, postgres::Isolation::RepeatableRead);
+        assert_eq!(o.read_from, postgres::ReadFrom::Replicas);
+        let TargetSpec::Postgres(o) = parse("target: postgres\n").unwrap() else {
+            panic!()
+        };
+        assert_eq!(o, postgres::Options::default());
+        assert_eq!(o.isolation, postgres::Isolation::Serializable);
+        assert_eq!(o.read_from, postgres::ReadFrom::Primary);
     }
 
     #[test]
@@ -137,6 +156,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("redy-timeout"), "{e}");
+        let e = parse("target:\n  name: postgres\n  isolation: snapshot\n").unwrap_err();
+        assert!(
+            e.contains("snapshot") && e.contains("repeatable-read"),
+            "{e}"
+        );
+        assert!(e.contains("line 3") || e.contains("3:"), "{e}");
+        let e = parse("target:\n  name: postgres\n  read-form: replicas\n").unwrap_err();
+        assert!(e.contains("read-form"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | `register`    | read / write / cas on many keys       | linearizability, cas-register per key          |
 //! | `set`         | unique adds, final read on every node | lost / unexpected / stale elements ([`set`])   |
 //! | `list-append` | txns of appends and reads             | Elle-style, strict-serializable by default     |
+//! | `rw-register` | txns of blind writes and reads        | Elle-style rw-register, strict-serializable    |
 //! | `bank`        | transfers, reads of every balance     | total kept, no negative balance ([`bank`])     |
 //! | `counter`     | adds and reads                        | reads within their bounds ([`counter`])        |
 //! | `queue`, `total-queue` | enqueue, dequeue, final drain | lost / duplicated / unexpected ([`queue`])     |
@@ -28,6 +29,7 @@ pub mod list_append;
 pub mod long_fork;
 pub mod queue;
 pub mod register;
+pub mod rw_register;
 pub mod set;
 #[cfg(test)]
 mod testing;
@@ -73,6 +75,7 @@ pub enum Workload {
     Register(register::Options),
     Set(set::Options),
     ListAppend(list_append::Options),
+    RwRegister(rw_register::Options),
     Bank(bank::Options),
     Counter(counter::Options),
     Queue(queue::Options),
@@ -89,6 +92,7 @@ impl Workload {
             "register" => Ok(Workload::Register(Default::default())),
             "set" => Ok(Workload::Set(Default::default())),
             "list-append" => Ok(Workload::ListAppend(Default::default())),
+            "rw-register" => Ok(Workload::RwRegister(Default::default())),
             "bank" => Ok(Workload::Bank(Default::default())),
             "counter" => Ok(Workload::Counter(Default::default())),
             "queue" => Ok(Workload::Queue(Default::default())),
@@ -107,6 +111,7 @@ impl Workload {
             Workload::Register(_) => "register",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "list-append",
+            Workload::RwRegister(_) => "rw-register",
             Workload::Bank(_) => "bank",
             Workload::Counter(_) => "counter",
             Workload::Queue(_) => "queue",
@@ -121,6 +126,7 @@ impl Workload {
         "register",
         "set",
         "list-append",
+        "rw-register",
         "bank",
         "counter",
         "queue",
@@ -135,6 +141,7 @@ impl Workload {
             Workload::Register(_) => register::OPS,
             Workload::Set(_) => set::OPS,
             Workload::ListAppend(_) => list_append::OPS,
+            Workload::RwRegister(_) => rw_register::OPS,
             Workload::Bank(_) => bank::OPS,
             Workload::Counter(_) => counter::OPS,
             Workload::Queue(_) | Workload::TotalQueue(_) => queue::OPS,
@@ -149,6 +156,7 @@ impl Workload {
             Workload::Register(_) => "linearizable (cas-register per key)",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "elle list-append",
+            Workload::RwRegister(_) => "elle rw-register",
             Workload::Bank(_) => "bank",
             Workload::Counter(_) => "counter",
             Workload::Queue(_) | Workload::TotalQueue(_) => "queue (total-queue)",
@@ -169,6 +177,7 @@ impl Workload {
             Workload::Register(o) => o.read,
             Workload::Set(o) => o.read,
             Workload::ListAppend(o) => o.read,
+            Workload::RwRegister(o) => o.read,
             Workload::Bank(o) => o.read,
             Workload::Counter(o) => o.read,
             Workload::Queue(_)
@@ -184,6 +193,7 @@ impl Workload {
             Workload::Register(o) => o.validate(),
             Workload::Set(o) => o.validate(),
             Workload::ListAppend(o) => o.validate(),
+            Workload::RwRegister(o) => o.validate(),
             Workload::Bank(o) => o.validate(),
             Workload::Counter(o) => o.validate(),
             Workload::Queue(o) | Workload::TotalQueue(o) => o.validate(),
@@ -197,6 +207,7 @@ impl Workload {
             Workload::Register(o) => WorkloadGen::Register(register::Gen::new(o.clone())),
             Workload::Set(o) => WorkloadGen::Set(set::Gen::new(o.clone())),
             Workload::ListAppend(o) => WorkloadGen::ListAppend(list_append::Gen::new(o.clone())),
+            Workload::RwRegister(o) => WorkloadGen::RwRegister(rw_register::Gen::new(o.clone())),
             Workload::Bank(o) => WorkloadGen::Bank(bank::Gen::new(o.clone())),
             Workload::Counter(o) => WorkloadGen::Counter(counter::Gen::new(o.clone())),
             Workload::Queue(o) | Workload::TotalQueue(o) => {
@@ -213,6 +224,7 @@ impl Workload {
             Workload::Register(o) => register::check(history, o).map(Checked::Linearizable),
             Workload::Set(o) => Ok(Checked::Set(set::check(history, &o.checker()))),
             Workload::ListAppend(o) => Ok(Checked::Txn(list_append::check(history, o)?)),
+            Workload::RwRegister(o) => Ok(Checked::Txn(rw_register::check(history, o)?)),
             Workload::Bank(o) => Ok(Checked::Bank(Box::new(bank::check(history, o)))),
             Workload::Counter(o) => Ok(Checked::Counter(counter::check(history, o))),
             Workload::Queue(o) | Workload::TotalQueue(o) => {
@@ -229,6 +241,7 @@ pub enum WorkloadGen {
     Register(register::Gen),
     Set(set::Gen),
     ListAppend(list_append::Gen),
+    RwRegister(rw_register::Gen),
     Bank(bank::Gen),
     Counter(counter::Gen),
     Queue(queue::Gen),
@@ -242,6 +255,7 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.next(ctx, rng),
             WorkloadGen::Set(g) => g.next(ctx, rng),
             WorkloadGen::ListAppend(g) => g.next(ctx, rng),
+            WorkloadGen::RwRegister(g) => g.next(ctx, rng),
             WorkloadGen::Bank(g) => g.next(ctx, rng),
             WorkloadGen::Counter(g) => g.next(ctx, rng),
             WorkloadGen::Queue(g) => g.next(ctx, rng),
@@ -255,6 +269,7 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.final_ops(ctx),
             WorkloadGen::Set(g) => g.final_ops(ctx),
             WorkloadGen::ListAppend(g) => g.final_ops(ctx),
+            WorkloadGen::RwRegister(g) => g.final_ops(ctx),
             WorkloadGen::Bank(g) => g.final_ops(ctx),
             WorkloadGen::Counter(g) => g.final_ops(ctx),
             WorkloadGen::Queue(g) => g.final_ops(ctx),
