@@ -267,7 +267,10 @@ where
         Ok(Ok(mut nemesis)) => nemesis.heal(rec.clone()).await,
         Ok(Err(e)) => warn(
             &warnings,
-            format!("the nemesis panicked ({e}): faults may remain; run `shakedown heal`"),
+            format!(
+                "the nemesis panicked ({e}): faults may remain; run `{}`",
+                cfg.heal_command
+            ),
         ),
         Err(_) => {
             // Dropping the nemesis is its last chance to heal.
@@ -276,7 +279,8 @@ where
             warn(
                 &warnings,
                 format!(
-                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `shakedown heal`"
+                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `{}`",
+                    cfg.heal_command
                 ),
             );
         }
