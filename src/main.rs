@@ -101,7 +101,9 @@ fn man(subcommand: Option<&str>) -> ExitCode {
         },
     };
     let mut out = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(page).render(&mut out) {
+    let man =
+        clap_mangen::Man::new(page).source(format!("shakedown {}", env!("CARGO_PKG_VERSION")));
+    if let Err(e) = man.render(&mut out) {
         eprintln!("error: rendering the man page: {e}");
         return ExitCode::from(cmd::exit::ERROR);
     }
