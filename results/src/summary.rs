@@ -120,6 +120,10 @@ pub struct RunInfo {
     /// (`shakedown check --out`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The run was cut short (Ctrl-C, SIGTERM, SIGHUP): clients stopped
+    /// early, faults healed, recovery and final reads skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// A fault the nemesis injected: a `start-*` / `stop-*` (or `kill` /
@@ -171,6 +175,9 @@ pub struct RunSummary {
     pub duration_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The run was cut short (see [`RunInfo::interrupted`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// The overall verdict: invalid beats unknown beats valid; unknown
     /// when no checker ran.
     pub valid: Verdict,
@@ -202,6 +209,7 @@ impl RunSummary {
             end_unix_ms: info.end_unix_ms,
             duration_s,
             source: info.source.clone(),
+            interrupted: info.interrupted,
             valid: Verdict::all(checkers.iter().map(|c| c.valid)),
             checkers,
             faults,
@@ -219,6 +227,7 @@ impl RunSummary {
             start_unix_ms: self.start_unix_ms,
             end_unix_ms: self.end_unix_ms,
             source: self.source.clone(),
+            interrupted: self.interrupted,
         }
     }
 }

@@ -19,7 +19,7 @@
 use super::exit;
 use crate::test_file::TestFile;
 use harness::control::{self, local, Cluster, Nodes};
-use harness::run::{self as run_loop, Cancel, Progress, RecorderConfig, RunConfig};
+use harness::run::{self as run_loop, signals, Cancel, Progress, RecorderConfig, RunConfig};
 use nemesis::schedule::FaultKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +93,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut worst = exit::VALID;
     for i in 0..args.test_count.max(1) {
+        if signals::received().count > 0 {
+            break; // an interrupted series stops
+        }
         if args.test_count > 1 {
             eprintln!("shakedown: run {} of {}", i + 1, args.test_count);
         }
@@ -125,6 +128,11 @@ pub struct Report {
 /// the harness is printed as one `error:` line and reported as
 /// [`exit::ERROR`]. `results` overrides the test file's results directory.
 pub async fn run_test(test: &TestFile, text: &str, results: Option<&Path>, seed: u64) -> Report {
+    // From here on Ctrl-C, SIGTERM and SIGHUP interrupt the run wherever it
+    // is (setup, run loop, teardown) instead of killing the controller.
+    if let Err(e) = signals::install() {
+        eprintln!("warning: cannot watch for signals: {e}");
+    }
     match run_once(test, text, results, seed).await {
         Ok(report) => report,
         Err(Failed(e)) => {
@@ -204,6 +212,15 @@ async fn run_once(
     seed: u64,
 ) -> Result<Report, Failed> {
     let started_ms = results::time::now_unix_ms();
+    // A signal during setup lets the setup finish, then the run loop ends
+    // at once: the database that was starting is still torn down.
+    let heal_command = heal_command(test);
+    let interrupt = Cancel::new();
+    let setup_watch = signals::watch(
+        interrupt.clone(),
+        heal_command.clone(),
+        "the run stops once set up, tears the database down and writes its results",
+    );
     // 1. The nodes.
     let (nodes, state_file) = reach_nodes(test).await?;
     let cluster = Cluster::new(&nodes);
@@ -281,6 +298,11 @@ async fn run_once(
     // Whatever an earlier run left running is stopped first, so the
     // processes this run starts are the ones that serve.
     target.teardown(&cluster, false).await?;
+    if interrupt.is_cancelled() {
+        return Err(Failed(
+            "interrupted before the database started: nothing was run".into(),
+        ));
+    }
     if let Err(e) = start_database(&*target, &cluster, &nodes).await {
         for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
             tracing::warn!("log download: {p}");
@@ -349,9 +371,16 @@ async fn run_once(
         },
         progress: Progress::Auto,
         handle_ctrl_c: true,
-        interrupt: Cancel::new(),
+        interrupt: interrupt.clone(),
+        heal_command: heal_command.clone(),
     };
+    drop(setup_watch); // the run loop watches the signals now
     let outcome = run_loop::run(cfg, Arc::new(connect), test.workload.generator(), nem).await;
+    let _teardown_watch = signals::watch(
+        interrupt,
+        heal_command,
+        "finishing the teardown and the results",
+    );
 
     // 5. Logs and teardown, whatever happened.
     for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
@@ -400,6 +429,7 @@ async fn run_once(
         start_unix_ms: Some(started_ms),
         end_unix_ms: Some(results::time::now_unix_ms()),
         source: None,
+        interrupted: outcome.interrupted,
     };
     let summary = results::write_run(&run_dir, &info, &outcome.history, outputs)?;
     let verdict = summary.valid;
@@ -416,7 +446,12 @@ async fn run_once(
     );
     crate::outln!("report: {}", run_dir.join("report.html").display());
     Ok(Report {
-        code: exit::of(verdict),
+        // A test that did not run its course is unknown at best, never a pass.
+        code: if outcome.interrupted {
+            worse(exit::of(verdict), exit::UNKNOWN)
+        } else {
+            exit::of(verdict)
+        },
         run_dir: Some(run_dir),
         interrupted: outcome.interrupted,
     })
@@ -526,6 +561,24 @@ async fn download_logs(
     problems
 }
 
+/// The command that heals this test's cluster (named when a second signal
+/// quits before healing): its local cluster, or its state file.
+fn heal_command(test: &TestFile) -> String {
+    match test.local_cluster_name() {
+        Some(name) => format!("shakedown heal --cluster {name}"),
+        None => format!(
+            "shakedown heal --state {}",
+            fault_state_path(test).display()
+        ),
+    }
+}
+
+/// Where the nemesis keeps the faults of a test on listed machines.
+fn fault_state_path(test: &TestFile) -> PathBuf {
+    PathBuf::from("/var/lib/shakedown/faults")
+        .join(format!("{}.json", results::rundir::safe_name(&test.name)))
+}
+
 /// The nodes and where the nemesis keeps its state: a local cluster (built
 /// when missing or of another size), or the machines the test file lists.
 async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Failed> {
@@ -551,11 +604,10 @@ async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Fai
         ssh: test.ssh.clone().unwrap_or_default(),
         nodes: test.nodes.clone(),
     };
-    let dir = PathBuf::from("/var/lib/shakedown/faults");
-    std::fs::create_dir_all(&dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
-    let state = nemesis::StateFile::new(
-        dir.join(format!("{}.json", results::rundir::safe_name(&test.name))),
-    );
+    let path = fault_state_path(test);
+    let dir = path.parent().expect("a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
+    let state = nemesis::StateFile::new(path);
     Ok((nodes, state))
 }
 

@@ -36,6 +36,7 @@ pub mod generator;
 pub mod memory;
 pub mod progress;
 pub mod recorder;
+pub mod signals;
 
 pub use cancel::Cancel;
 pub use client::{
@@ -78,12 +79,18 @@ pub struct RunConfig {
     pub seed: u64,
     pub recorder: RecorderConfig,
     pub progress: Progress,
-    /// Install a Ctrl-C handler that cancels `interrupt` (a second Ctrl-C
-    /// flushes the history and exits with status 130).
+    /// Handle Ctrl-C, SIGTERM and SIGHUP ([`signals`]): the first cancels
+    /// `interrupt` (the run stops its clients and heals), the second
+    /// flushes the history and exits with status 130. A signal counted
+    /// before the run (during the caller's setup, see
+    /// [`signals::install`]) is the first.
     pub handle_ctrl_c: bool,
-    /// Cancelled on Ctrl-C; the caller may cancel it too (e.g. on a fatal
-    /// error elsewhere). Clone it before calling [`run`] to observe it.
+    /// Cancelled on the first signal; the caller may cancel it too (e.g. on
+    /// a fatal error elsewhere). Clone it before calling [`run`] to observe it.
     pub interrupt: Cancel,
+    /// The command that heals this run's cluster, named when a second
+    /// signal quits before healing (e.g. `shakedown heal --cluster e2e`).
+    pub heal_command: String,
 }
 
 impl Default for RunConfig {
@@ -101,6 +108,7 @@ impl Default for RunConfig {
             progress: Progress::Auto,
             handle_ctrl_c: false,
             interrupt: Cancel::new(),
+            heal_command: "shakedown heal".into(),
         }
     }
 }
@@ -172,7 +180,11 @@ where
     let interrupt = cfg.interrupt.clone();
     let mut background = Vec::new();
     if cfg.handle_ctrl_c {
-        background.push(tokio::spawn(ctrl_c(interrupt.clone(), rec.clone())));
+        background.push(tokio::spawn(on_signals(
+            interrupt.clone(),
+            rec.clone(),
+            cfg.heal_command.clone(),
+        )));
     }
     let (phase_tx, phase_rx) = tokio::sync::watch::channel("main");
     background.push(tokio::spawn(progress::run(
@@ -255,7 +267,10 @@ where
         Ok(Ok(mut nemesis)) => nemesis.heal(rec.clone()).await,
         Ok(Err(e)) => warn(
             &warnings,
-            format!("the nemesis panicked ({e}): faults may remain; run `shakedown heal`"),
+            format!(
+                "the nemesis panicked ({e}): faults may remain; run `{}`",
+                cfg.heal_command
+            ),
         ),
         Err(_) => {
             // Dropping the nemesis is its last chance to heal.
@@ -264,7 +279,8 @@ where
             warn(
                 &warnings,
                 format!(
-                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `shakedown heal`"
+                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `{}`",
+                    cfg.heal_command
                 ),
             );
         }
@@ -323,17 +339,24 @@ where
     })
 }
 
-async fn ctrl_c(interrupt: Cancel, rec: Recorder) {
-    if tokio::signal::ctrl_c().await.is_err() {
+/// The first Ctrl-C / SIGTERM / SIGHUP interrupts the run; the second
+/// flushes the history and quits, naming the command that heals.
+async fn on_signals(interrupt: Cancel, rec: Recorder, heal_command: String) {
+    if let Err(e) = signals::install() {
+        tracing::warn!("cannot watch for signals: {e}");
         return;
     }
-    eprintln!("\ninterrupted: stopping clients and healing (Ctrl-C again to quit at once)");
-    interrupt.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\nquitting: faults may remain; run `shakedown heal`");
-        rec.flush();
-        std::process::exit(130);
+    let first = signals::wait_for(1).await;
+    if !interrupt.is_cancelled() {
+        eprintln!(
+            "\ninterrupted by {}: stopping clients and healing (signal again to quit at once)",
+            first.last
+        );
+        tracing::warn!("interrupted by {}", first.last);
+        interrupt.cancel();
     }
+    signals::wait_for(2).await;
+    signals::quit(&heal_command, || rec.flush());
 }
 
 fn warn(warnings: &Mutex<Vec<String>>, msg: String) {
