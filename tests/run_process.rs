@@ -422,3 +422,33 @@ fn the_readme_redis_example_is_valid_under_kill_and_pause() {
         assert!(running_under(cluster).is_empty(), "redis was left running");
     }
 }
+
+#[test]
+fn a_run_that_asked_for_faults_and_injected_none_is_unknown_not_valid() {
+    require_root!();
+    let _guard = ClusterGuard("tproc6");
+    let dir = tempfile::tempdir().unwrap();
+    let test = toy_test(dir.path(), "tproc6", "10.77.169.0", "", "");
+    // The process target names no primaries, so every "partition the
+    // primary" step fails: the database is fine, but nothing was tested
+    // under faults.
+    let yaml = std::fs::read_to_string(&test).unwrap().replace(
+        "nemesis: {faults: []}",
+        "nemesis: {faults: [partition], interval: 1, partition: {modes: [primaries]}}",
+    );
+    assert!(yaml.contains("primaries"));
+    std::fs::write(&test, yaml).unwrap();
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("UNKNOWN"), "{stdout}");
+    assert!(
+        stderr.contains("asked for faults (partition) but none took effect"),
+        "{stderr}"
+    );
+    let results = std::fs::read_to_string(latest_run(dir.path()).join("results.json")).unwrap();
+    assert!(
+        results.contains("none took effect"),
+        "the reason is in results.json"
+    );
+}
