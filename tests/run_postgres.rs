@@ -405,7 +405,7 @@ fn a_wrong_isolation_name_and_no_nodes_are_one_error_line_before_any_node() {
         ),
         (
             "name: x\ntarget: postgres\ncluster: {local: 0, name: pg5, subnet: 10.77.174.0}\nworkload: {name: list-append}\n",
-            vec!["cluster.local", "found 0"],
+            vec!["line 3", "found 0"],
         ),
         (
             "name: x\ntarget: postgres\nnodes: []\nworkload: {name: list-append}\n",

@@ -43,8 +43,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// Longest reply line read before the client is declared broken.
 pub const MAX_REPLY: u64 = 16 << 20;
-/// Warnings kept per run (the rest are counted).
-const MAX_WARNINGS: usize = 20;
+/// Warnings kept per kind of problem (the rest are counted), so a flood
+/// of one kind does not hide another.
+const MAX_WARNINGS_PER_KIND: usize = 5;
 
 /// `client:` in a process target.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -177,14 +178,15 @@ impl Connect for ExecConnect {
 
 /// Warnings shared by every client of a run.
 #[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<(Vec<String>, usize)>>);
+struct Warnings(Arc<Mutex<(Vec<(String, String)>, usize)>>);
 
 impl Warnings {
-    fn push(&self, msg: String) {
+    /// `kind` groups warnings for the cap: "not a reply line", "no answer" ...
+    fn push(&self, kind: &str, msg: String) {
         tracing::warn!("{msg}");
         let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if w.0.len() < MAX_WARNINGS {
-            w.0.push(msg);
+        if w.0.iter().filter(|(k, _)| k == kind).count() < MAX_WARNINGS_PER_KIND {
+            w.0.push((kind.to_string(), msg));
         } else {
             w.1 += 1;
         }
@@ -192,7 +194,7 @@ impl Warnings {
 
     fn take(&self) -> Vec<String> {
         let w = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = w.0.clone();
+        let mut out: Vec<String> = w.0.iter().map(|(_, m)| m.clone()).collect();
         if w.1 > 0 {
             out.push(format!("... and {} more client problem(s)", w.1));
         }
@@ -251,7 +253,13 @@ impl ExecClient {
     fn broken(&mut self, what: String) -> Completion {
         self.in_flight = None;
         let msg = format!("{}: {what}", self.name);
-        self.warnings.push(msg);
+        // The problem's kind: its first words ("the client exited", "not a reply").
+        let kind: String = what
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.warnings.push(&kind, msg);
         Completion::info(what)
     }
 
@@ -322,10 +330,13 @@ impl Client for ExecClient {
 impl Drop for ExecClient {
     fn drop(&mut self) {
         if let Some(f) = self.in_flight {
-            self.warnings.push(format!(
-                "{}: no answer to {f:?} within the op-timeout; killed",
-                self.name
-            ));
+            self.warnings.push(
+                "no answer",
+                format!(
+                    "{}: no answer to {f:?} within the op-timeout; killed",
+                    self.name
+                ),
+            );
         }
         // kill_on_drop ends the process; this reaps it sooner.
         let _ = self.child.start_kill();
