@@ -178,7 +178,10 @@ impl Connect for ExecConnect {
 
 /// Warnings shared by every client of a run.
 #[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<(Vec<(String, String)>, usize)>>);
+struct Warnings(Arc<Mutex<Kept>>);
+
+/// (kind, message) of the warnings kept, and how many more were dropped.
+type Kept = (Vec<(String, String)>, usize);
 
 impl Warnings {
     /// `kind` groups warnings for the cap: "not a reply line", "no answer" ...
