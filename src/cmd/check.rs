@@ -1,7 +1,7 @@
 //! `shakedown check FILE...`: checks recorded histories and prints one line
 //! per file, then a summary table (or, with `--json`, the full results).
 
-mod simple;
+pub mod simple;
 
 use super::exit;
 use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
@@ -374,7 +374,7 @@ fn write_run_dir(
         outputs.push(results::CheckerOutput::txn(name, t));
     }
     if let Some(c) = &report.workload {
-        outputs.push(simple::output(c));
+        outputs.push(simple::output(c, "elle"));
     }
     if let Some(e) = &report.error {
         outputs.push(results::CheckerOutput::error("check", "error", e));

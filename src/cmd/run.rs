@@ -401,18 +401,7 @@ async fn run_once(
     // 6. Check and write the run directory.
     eprintln!("shakedown: checking {} ops", outcome.history.len());
     let mut outputs = vec![match test.workload.check(&outcome.history) {
-        Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
-        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn(test.workload.checker(), &r),
-        Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
-        Ok(workloads::Checked::Bank(r)) => results::CheckerOutput::new("bank", "bank", &*r),
-        Ok(workloads::Checked::Counter(r)) => results::CheckerOutput::new("counter", "counter", &r),
-        Ok(workloads::Checked::Queue(r)) => results::CheckerOutput::new("queue", "queue", &r),
-        Ok(workloads::Checked::UniqueIds(r)) => {
-            results::CheckerOutput::new("unique-ids", "unique-ids", &r)
-        }
-        Ok(workloads::Checked::LongFork(r)) => {
-            results::CheckerOutput::new("long-fork", "long-fork", &r)
-        }
+        Ok(checked) => super::check::simple::output(&checked, test.workload.checker()),
         Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
     }];
     // A run that tested nothing, or not what was asked, is not a pass.

@@ -150,8 +150,10 @@ pub fn summary(c: &Checked) -> (&'static str, &[String]) {
     }
 }
 
-/// Its entry in results.json (and so in the report and JUnit).
-pub fn output(c: &Checked) -> results::CheckerOutput {
+/// Its entry in results.json (and so in the report and JUnit), for every
+/// workload's result; `txn_name` names a transactional checker
+/// (`elle list-append`). `shakedown run` uses it too.
+pub fn output(c: &Checked, txn_name: &str) -> results::CheckerOutput {
     let (name, _) = summary(c);
     match c {
         Checked::Bank(r) => results::CheckerOutput::new(name, name, &**r),
@@ -160,7 +162,7 @@ pub fn output(c: &Checked) -> results::CheckerOutput {
         Checked::UniqueIds(r) => results::CheckerOutput::new(name, name, r),
         Checked::LongFork(r) => results::CheckerOutput::new(name, name, r),
         Checked::Linearizable(r) => results::CheckerOutput::linearizable(r),
-        Checked::Txn(r) => results::CheckerOutput::txn("elle", r),
+        Checked::Txn(r) => results::CheckerOutput::txn(txn_name, r),
         Checked::Set(r) => results::CheckerOutput::new("set", "set", r),
     }
 }
