@@ -11,12 +11,11 @@
 //! `sequential-keys`) the checker infers versions only from what
 //! transactions read and wrote, and finds fewer anomalies.
 
-use crate::ReadMode;
+use crate::{list_append, ReadMode};
 use checkers::txn::{self, ConsistencyModel, RwAssume, TxnResult, Workload};
 use harness::run::{GenCtx, OpRequest, Rng};
-use history::{History, Value};
+use history::History;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Transactions over registers of integers, one per key, null at first.
 pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
@@ -66,18 +65,7 @@ impl Default for Options {
 
 impl Options {
     pub fn validate(&self) -> Result<(), String> {
-        if self.keys == 0 || self.max_writes_per_key == 0 {
-            return Err("rw-register: keys and max-writes-per-key must be at least 1".into());
-        }
-        if self.min_txn_len == 0 || self.min_txn_len > self.max_txn_len {
-            return Err(format!(
-                "rw-register: need 1 <= min-txn-len <= max-txn-len, found {} and {}",
-                self.min_txn_len, self.max_txn_len
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.read_fraction) {
-            return Err("rw-register: read-fraction must be between 0 and 1".into());
-        }
+        self.shape().validate_shape("rw-register")?;
         self.models().map(|_| ())
     }
 
@@ -90,57 +78,36 @@ impl Options {
             })
             .collect()
     }
+
+    /// The transactions' shape, which list-append's generator makes.
+    fn shape(&self) -> list_append::Options {
+        list_append::Options {
+            keys: self.keys,
+            min_txn_len: self.min_txn_len,
+            max_txn_len: self.max_txn_len,
+            max_writes_per_key: self.max_writes_per_key,
+            read_fraction: self.read_fraction,
+            read: self.read,
+            consistency: self.consistency.clone(),
+        }
+    }
 }
 
-pub struct Gen {
-    opts: Options,
-    /// (key, writes issued to it)
-    live: Vec<(i64, u64)>,
-    next_key: i64,
-    /// Last value written per key (values are 1, 2, 3 ... per key).
-    last: HashMap<i64, i64>,
-}
+/// List-append's generator with blind writes `[w k v]` for appends: values
+/// are unique per key, so every read names the write it saw.
+pub struct Gen(list_append::Gen);
 
 impl Gen {
     pub fn new(opts: Options) -> Gen {
-        Gen {
-            live: (0..opts.keys as i64).map(|k| (k, 0)).collect(),
-            next_key: opts.keys as i64,
-            last: HashMap::new(),
-            opts,
-        }
+        Gen(list_append::Gen::writing(opts.shape(), "w"))
     }
 
-    pub fn next(&mut self, _ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
-        let o = &self.opts;
-        let len = rng.between(o.min_txn_len as i64, o.max_txn_len as i64);
-        let mut mops = Vec::with_capacity(len as usize);
-        for _ in 0..len {
-            let slot = rng.below(self.live.len() as u64) as usize;
-            let key = self.live[slot].0;
-            if rng.chance(o.read_fraction) {
-                mops.push(Value::List(vec!["r".into(), Value::Int(key), Value::Nil]));
-            } else {
-                let v = self.last.entry(key).or_insert(0);
-                *v += 1;
-                mops.push(Value::List(vec![
-                    "w".into(),
-                    Value::Int(key),
-                    Value::Int(*v),
-                ]));
-                self.live[slot].1 += 1;
-                if self.live[slot].1 >= o.max_writes_per_key {
-                    self.last.remove(&key);
-                    self.live[slot] = (self.next_key, 0);
-                    self.next_key += 1;
-                }
-            }
-        }
-        Some(OpRequest::new("txn", Value::List(mops)))
+    pub fn next(&mut self, ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
+        self.0.next(ctx, rng)
     }
 
-    pub fn final_ops(&mut self, _ctx: &GenCtx) -> Vec<OpRequest> {
-        Vec::new()
+    pub fn final_ops(&mut self, ctx: &GenCtx) -> Vec<OpRequest> {
+        self.0.final_ops(ctx)
     }
 }
 
@@ -161,7 +128,8 @@ pub fn check(history: &History, opts: &Options) -> Result<TxnResult, String> {
 mod tests {
     use super::*;
     use checkers::verdict::Validity;
-    use history::Op;
+    use history::{Op, Value};
+    use std::collections::HashMap;
     use std::collections::HashSet;
 
     fn ctx() -> GenCtx {
