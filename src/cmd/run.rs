@@ -267,25 +267,24 @@ async fn run_once(
         nodes: nodes.nodes.clone(),
         test_dir: test.dir.clone(),
         run_id: format!("{}-{started_ms}", results::rundir::safe_name(&test.name)),
-        // libfaketime only where clock faults are asked for: preloading it
-        // costs every clock read, and some programs cannot start under it
-        // (those linked with jemalloc, such as Redis).
+        // The clock shim only where clock faults are asked for: it turns
+        // every clock read into a system call.
         db_env: nodes
             .nodes
             .iter()
             .filter(|n| {
                 test.nemesis.faults.contains(&FaultKind::Clock)
-                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
+                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Shim
             })
-            .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
-            .collect(),
+            .map(|n| Ok((n.name.clone(), nemesis::clock::clock_env(n)?)))
+            .collect::<Result<_, nemesis::Error>>()?,
     });
     let target_name = target.name().to_string();
     if test.nemesis.faults.contains(&FaultKind::Clock)
         && nodes.nodes.iter().any(|n| n.netns.is_some())
-        && !target.sees_faketime()
+        && !target.sees_clock_shim()
     {
-        let why = format!("clock faults on local nodes work through libfaketime, which {target_name} does not see (it does not read the clock through libc): the schedule runs and is recorded, but its clock is not skewed");
+        let why = format!("clock faults on local nodes work through a preloaded library that replaces libc's clock functions, and {target_name} does not read the clock through libc (Go reads it through the vDSO): the schedule runs and is recorded, but its clock is not skewed");
         eprintln!("warning: {why}");
         tracing::warn!("{why}");
     }
