@@ -298,9 +298,29 @@ async fn run_once(
     // processes this run starts are the ones that serve.
     target.teardown(&cluster, false).await?;
     if interrupt.is_cancelled() {
-        return Err(Failed(
-            "interrupted before the database started: nothing was run".into(),
-        ));
+        // Nothing ran, but the run directory exists: say so there, as an
+        // interrupted run that is unknown, so a campaign sees the cell as
+        // not complete and runs it again.
+        let why = "interrupted before the database started: nothing was run";
+        eprintln!("warning: {why}");
+        let info = results::RunInfo {
+            test: test.name.clone(),
+            target: Some(target_name),
+            workload: Some(test.workload.name().to_string()),
+            nodes: names,
+            start_unix_ms: Some(started_ms),
+            end_unix_ms: Some(results::time::now_unix_ms()),
+            source: None,
+            interrupted: true,
+        };
+        let outputs = vec![results::CheckerOutput::error("run", "run", why)];
+        results::write_run(&run_dir, &info, &history::History::default(), outputs)?;
+        crate::outln!("{}  UNKNOWN  0 ops  (interrupted)", test.name);
+        return Ok(Report {
+            code: exit::UNKNOWN,
+            run_dir: Some(run_dir),
+            interrupted: true,
+        });
     }
     if let Err(e) = start_database(&*target, &cluster, &nodes).await {
         for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
