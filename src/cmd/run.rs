@@ -303,16 +303,7 @@ async fn run_once(
         // not complete and runs it again.
         let why = "interrupted before the database started: nothing was run";
         eprintln!("warning: {why}");
-        let info = results::RunInfo {
-            test: test.name.clone(),
-            target: Some(target_name),
-            workload: Some(test.workload.name().to_string()),
-            nodes: names,
-            start_unix_ms: Some(started_ms),
-            end_unix_ms: Some(results::time::now_unix_ms()),
-            source: None,
-            interrupted: true,
-        };
+        let info = run_info(test, target_name, names, started_ms, true);
         let outputs = vec![results::CheckerOutput::error("run", "run", why)];
         results::write_run(&run_dir, &info, &history::History::default(), outputs)?;
         crate::outln!("{}  UNKNOWN  0 ops  (interrupted)", test.name);
@@ -429,16 +420,7 @@ async fn run_once(
         tracing::warn!("{why}");
         outputs.push(results::CheckerOutput::error("run", "run", &why));
     }
-    let info = results::RunInfo {
-        test: test.name.clone(),
-        target: Some(target_name),
-        workload: Some(test.workload.name().to_string()),
-        nodes: names,
-        start_unix_ms: Some(started_ms),
-        end_unix_ms: Some(results::time::now_unix_ms()),
-        source: None,
-        interrupted: outcome.interrupted,
-    };
+    let info = run_info(test, target_name, names, started_ms, outcome.interrupted);
     let summary = results::write_run(&run_dir, &info, &outcome.history, outputs)?;
     let verdict = summary.valid;
     crate::outln!(
@@ -463,6 +445,26 @@ async fn run_once(
         run_dir: Some(run_dir),
         interrupted: outcome.interrupted,
     })
+}
+
+/// What results.json says of the run besides its history, ending now.
+fn run_info(
+    test: &TestFile,
+    target: String,
+    nodes: Vec<String>,
+    started_ms: u64,
+    interrupted: bool,
+) -> results::RunInfo {
+    results::RunInfo {
+        test: test.name.clone(),
+        target: Some(target),
+        workload: Some(test.workload.name().to_string()),
+        nodes,
+        start_unix_ms: Some(started_ms),
+        end_unix_ms: Some(results::time::now_unix_ms()),
+        source: None,
+        interrupted,
+    }
 }
 
 /// Why the run cannot be trusted to back a verdict of valid, if it cannot:
