@@ -16,7 +16,8 @@
 //! - bank transfers at SERIALIZABLE under kills of the primary: VALID.
 //!
 //! Needs root (CI is root); skipped with a message otherwise. Each test has
-//! its own cluster (pg1..pg8) and subnet (10.77.170-177.0/24).
+//! its own cluster (pg1..pg9) and subnet (10.77.170-177.0/24, pg9
+//! 10.77.197.0/24).
 
 use harness::control::{local, Nodes};
 use std::path::{Path, PathBuf};
@@ -272,6 +273,65 @@ nemesis: {faults: [kill], interval: 3, kill: {targets: [primaries]}}
         .iter()
         .any(|op| op.f == "kill" && op.value.to_string().contains("killed")));
     assert_torn_down("pg8");
+}
+
+/// Jepsen's other workloads on PostgreSQL, each under kills and pauses of
+/// the primary (serializable): a counter never reads outside what the
+/// acknowledged adds allow, ids from committed inserts never repeat, no
+/// long fork (PostgreSQL is serializable, so no two reads order writes
+/// differently), and a queue loses and duplicates nothing.
+#[test]
+fn counter_ids_long_fork_and_queue_under_kills_and_pauses_are_valid() {
+    require_root!();
+    let _guard = ClusterGuard("pg9");
+    for (workload, checks) in [
+        ("counter", ["read_count", "adds_ok"]),
+        ("unique-ids", ["acknowledged_count", "attempted_count"]),
+        ("long-fork", ["read_count", "write_count"]),
+        ("queue", ["acknowledged_count", "dequeued_count"]),
+    ] {
+        let r = run(&format!(
+            "name: pg-{workload}
+target: {{name: postgres, isolation: serializable}}
+cluster: {{local: 3, name: pg9, subnet: 10.77.197.0}}
+workload: {{name: {workload}}}
+concurrency: 6
+time-limit: 10s
+recovery-time: 1s
+seed: 4
+nemesis: {{faults: [kill, pause], interval: 2, kill: {{targets: [primaries]}}, pause: {{targets: [primaries]}}}}
+"
+        ));
+        assert_eq!(r.code, Some(0), "{workload}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("pg-{workload}  VALID")),
+            "{}",
+            r.stdout
+        );
+        let result = r.results()["checkers"][0]["result"].clone();
+        for field in checks {
+            let n = result[field].as_u64().unwrap_or(0);
+            assert!(n >= 10, "{workload}: {field} = {n}: {result}");
+        }
+        let effects: Vec<String> = r
+            .history()
+            .ops()
+            .iter()
+            .filter(|op| op.process.is_nemesis() && matches!(op.f.as_str(), "kill" | "pause"))
+            .map(|op| op.value.to_string())
+            .collect();
+        assert!(
+            effects
+                .iter()
+                .any(|v| v.contains("killed") || v.contains("paused")),
+            "{workload}: no kill or pause took effect: {effects:?}"
+        );
+        eprintln!(
+            "{workload}: VALID; {}; faults {effects:?}",
+            checks.map(|f| format!("{f} {}", result[f])).join(", ")
+        );
+    }
+    assert_torn_down("pg9");
 }
 
 #[test]

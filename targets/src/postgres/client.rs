@@ -8,7 +8,14 @@
 //!
 //! Tables: `lists (k, v bigint[])` for list-append (an append is one
 //! `INSERT ... ON CONFLICT DO UPDATE SET v = v || x`), `registers (k, v)`
-//! for rw-register and register.
+//! for rw-register, register and long-fork (whose transactions are
+//! rw-register's micro-ops: one write, or reads of a key group), `accounts`
+//! for bank, `counters` for counter (an add is one upsert adding to the
+//! row), `ids (id bigserial)` for unique-ids (an id is a committed insert's
+//! key, durable once acknowledged: unlike a bare `nextval`, whose value a
+//! crash can hand out again when no commit flushed its WAL), and `queue
+//! (id bigserial, v)` for queue and total-queue (a dequeue deletes the
+//! oldest row not locked by another dequeue, `FOR UPDATE SKIP LOCKED`).
 //!
 //! Outcomes. A transaction commits only when its `COMMIT` is processed, so
 //! an error of any kind before `COMMIT` was sent means it did not happen
@@ -30,7 +37,17 @@ use std::time::Duration;
 use tokio_postgres::Statement;
 
 /// The workloads this client implements.
-pub const WORKLOADS: &[&str] = &["list-append", "rw-register", "register", "bank"];
+pub const WORKLOADS: &[&str] = &[
+    "list-append",
+    "rw-register",
+    "register",
+    "bank",
+    "long-fork",
+    "counter",
+    "unique-ids",
+    "queue",
+    "total-queue",
+];
 
 /// Opens clients; what every client shares.
 #[derive(Clone, Debug)]
@@ -86,6 +103,12 @@ struct Prepared {
     bank_debit: Statement,
     bank_credit: Statement,
     bank_read: Statement,
+    counter_add: Statement,
+    counter_read: Statement,
+    generate_id: Statement,
+    enqueue: Statement,
+    dequeue: Statement,
+    drain: Statement,
 }
 
 /// One server, connected lazily and again after the connection broke.
@@ -163,6 +186,25 @@ impl Conn {
                 bank_credit: prepare("UPDATE accounts SET balance = balance + $2 WHERE id = $1")
                     .await?,
                 bank_read: prepare("SELECT id, balance FROM accounts ORDER BY id").await?,
+                counter_add: prepare(
+                    "INSERT INTO counters AS c (k, v) VALUES (0, $1) \
+                     ON CONFLICT (k) DO UPDATE SET v = c.v + excluded.v",
+                )
+                .await?,
+                counter_read: prepare("SELECT coalesce((SELECT v FROM counters WHERE k = 0), 0)")
+                    .await?,
+                generate_id: prepare("INSERT INTO ids DEFAULT VALUES RETURNING id").await?,
+                enqueue: prepare("INSERT INTO queue (v) VALUES ($1)").await?,
+                dequeue: prepare(
+                    "DELETE FROM queue WHERE id = (SELECT id FROM queue ORDER BY id \
+                     LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING v",
+                )
+                .await?,
+                drain: prepare(
+                    "WITH taken AS (DELETE FROM queue RETURNING id, v) \
+                     SELECT v FROM taken ORDER BY id",
+                )
+                .await?,
             };
             self.live = Some((client, prepared));
         }
@@ -302,7 +344,12 @@ impl Client for PgClient {
         };
         match self.perform(body).await {
             // Writes complete with the request's value.
-            Completion::Ok(_) if matches!(op.f, "write" | "cas" | "init" | "transfer") => {
+            Completion::Ok(_)
+                if matches!(
+                    op.f,
+                    "write" | "cas" | "init" | "transfer" | "add" | "enqueue"
+                ) =>
+            {
                 Completion::Ok(op.value.clone())
             }
             c => c,
@@ -346,6 +393,17 @@ enum Body {
     },
     /// Bank: every balance, in one txn.
     BankRead,
+    /// Counter: add to the one row, one statement in autocommit.
+    CounterAdd(i64),
+    /// Counter: the row's value (0 before the first add).
+    CounterRead,
+    /// Unique ids: a committed insert's generated key.
+    Generate,
+    /// Queue: one statement each in autocommit.
+    Enqueue(i64),
+    Dequeue,
+    /// Queue: every element left, oldest first, in one statement.
+    Drain,
 }
 
 /// `BEGIN ISOLATION LEVEL ...`.
@@ -360,7 +418,7 @@ fn begin(level: Isolation, read_only: bool) -> String {
 impl Body {
     fn of(workload: &str, negative_ok: bool, op: &OpRequest) -> Result<Body, String> {
         match (workload, op.f) {
-            ("list-append" | "rw-register", "txn") => Ok(Body::Txn {
+            ("list-append" | "rw-register" | "long-fork", "txn") => Ok(Body::Txn {
                 mops: parse_txn(&op.value)?,
                 lists: workload == "list-append",
             }),
@@ -423,6 +481,20 @@ impl Body {
                     _ => Err(format!("the postgres register client has no op {f:?}")),
                 }
             }
+            ("counter", "add") => op
+                .value
+                .as_int()
+                .map(Body::CounterAdd)
+                .ok_or_else(|| format!("counter add: expected an integer, found {}", op.value)),
+            ("counter", "read") => Ok(Body::CounterRead),
+            ("unique-ids", "generate") => Ok(Body::Generate),
+            ("queue" | "total-queue", "enqueue") => op
+                .value
+                .as_int()
+                .map(Body::Enqueue)
+                .ok_or_else(|| format!("enqueue: expected an integer, found {}", op.value)),
+            ("queue" | "total-queue", "dequeue") => Ok(Body::Dequeue),
+            ("queue" | "total-queue", "drain") => Ok(Body::Drain),
             (w, f) => Err(format!("the postgres {w} client has no op {f:?}")),
         }
     }
@@ -431,14 +503,26 @@ impl Body {
     fn writes(&self) -> bool {
         match self {
             Body::Txn { mops, .. } => mops.iter().any(|m| !matches!(m, Mop::Read(_))),
-            Body::Read(_) | Body::BankRead => false,
-            Body::Write(..) | Body::Cas(..) | Body::BankInit(_) | Body::BankTransfer { .. } => true,
+            Body::Read(_) | Body::BankRead | Body::CounterRead => false,
+            Body::Write(..)
+            | Body::Cas(..)
+            | Body::BankInit(_)
+            | Body::BankTransfer { .. }
+            | Body::CounterAdd(_)
+            | Body::Generate
+            | Body::Enqueue(_)
+            | Body::Dequeue
+            | Body::Drain => true,
         }
     }
 
-    /// Whether the op runs in an explicit transaction (BEGIN ... COMMIT).
+    /// Whether the op runs in an explicit transaction (BEGIN ... COMMIT);
+    /// the others are one statement in autocommit.
     fn in_txn(&self) -> bool {
-        !matches!(self, Body::Read(_) | Body::Write(..) | Body::Cas(..))
+        matches!(
+            self,
+            Body::Txn { .. } | Body::BankInit(_) | Body::BankTransfer { .. } | Body::BankRead
+        )
     }
 
     /// Runs the op; advances `phase` to `Committing` just before the
@@ -552,6 +636,50 @@ impl Body {
                     .await
                     .map_err(committing)?;
                 return Ok(Value::Int(*v));
+            }
+            Body::CounterRead => {
+                let row = c.query_one(&s.counter_read, &[]).await.map_err(running)?;
+                return row.try_get(0).map(Value::Int).map_err(running);
+            }
+            Body::CounterAdd(delta) => {
+                *phase = Phase::Committing;
+                c.execute(&s.counter_add, &[delta])
+                    .await
+                    .map_err(committing)?;
+                return Ok(Value::Int(*delta));
+            }
+            Body::Generate => {
+                *phase = Phase::Committing;
+                let row = c.query_one(&s.generate_id, &[]).await.map_err(committing)?;
+                return row.try_get(0).map(Value::Int).map_err(committing);
+            }
+            Body::Enqueue(v) => {
+                *phase = Phase::Committing;
+                c.execute(&s.enqueue, &[v]).await.map_err(committing)?;
+                return Ok(Value::Int(*v));
+            }
+            Body::Dequeue => {
+                *phase = Phase::Committing;
+                let row = c.query_opt(&s.dequeue, &[]).await.map_err(committing)?;
+                return match row {
+                    Some(r) => r.try_get(0).map(Value::Int).map_err(committing),
+                    None => Err(Broke {
+                        // Nothing was taken: certainly no effect.
+                        phase: Phase::Running,
+                        error: "the queue is empty".into(),
+                        code: Some("empty".into()),
+                    }),
+                };
+            }
+            Body::Drain => {
+                *phase = Phase::Committing;
+                let rows = c.query(&s.drain, &[]).await.map_err(committing)?;
+                let taken = rows
+                    .iter()
+                    .map(|r| r.try_get(0).map(Value::Int))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(committing)?;
+                return Ok(Value::List(taken));
             }
             Body::Cas(k, old, new) => {
                 *phase = Phase::Committing;
@@ -674,6 +802,42 @@ mod tests {
         assert!(b.writes() && b.in_txn());
         let r = Body::of("bank", false, &OpRequest::new("read", Value::Nil)).unwrap();
         assert!(!r.writes() && r.in_txn());
+    }
+
+    /// Counter, unique-ids and queue ops are single autocommit statements
+    /// that write, except the counter's read; long-fork's transactions are
+    /// rw-register's.
+    #[test]
+    fn the_other_workloads_ops_map_to_one_statement_each() {
+        let op = |f: &'static str, v: Value| OpRequest::new(f, v);
+        let add = Body::of("counter", false, &op("add", 3.into())).unwrap();
+        assert_eq!(add, Body::CounterAdd(3));
+        assert!(add.writes() && !add.in_txn());
+        let read = Body::of("counter", false, &op("read", Value::Nil)).unwrap();
+        assert!(!read.writes() && !read.in_txn());
+        assert_eq!(
+            Body::of("unique-ids", false, &op("generate", Value::Nil)).unwrap(),
+            Body::Generate
+        );
+        for w in ["queue", "total-queue"] {
+            assert_eq!(
+                Body::of(w, false, &op("enqueue", 7.into())).unwrap(),
+                Body::Enqueue(7)
+            );
+            assert_eq!(
+                Body::of(w, false, &op("dequeue", Value::Nil)).unwrap(),
+                Body::Dequeue
+            );
+            let drain = Body::of(w, false, &op("drain", Value::Nil)).unwrap();
+            assert!(drain.writes() && !drain.in_txn());
+        }
+        let fork = txn(Value::List(vec![m("r", 1, None), m("r", 2, None)]));
+        let b = Body::of("long-fork", false, &fork).unwrap();
+        assert!(matches!(b, Body::Txn { lists: false, .. }) && !b.writes());
+        let e = Body::of("counter", false, &op("add", "x".into())).unwrap_err();
+        assert!(e.contains("expected an integer"), "{e}");
+        let e = Body::of("queue", false, &op("peek", Value::Nil)).unwrap_err();
+        assert!(e.contains("no op \"peek\""), "{e}");
     }
 
     #[test]

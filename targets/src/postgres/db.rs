@@ -35,7 +35,10 @@ pub const USER: &str = "postgres";
 pub const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS lists (k bigint PRIMARY KEY, v bigint[] NOT NULL);
 CREATE TABLE IF NOT EXISTS registers (k bigint PRIMARY KEY, v bigint);
-CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);";
+CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (k bigint PRIMARY KEY, v bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS ids (id bigserial PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS queue (id bigserial PRIMARY KEY, v bigint NOT NULL);";
 
 /// Who may connect: anyone, without a password. A test database is
 /// throwaway; the data is wiped at teardown.
