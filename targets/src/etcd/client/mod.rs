@@ -9,7 +9,7 @@
 //! - [`api`]: [`EtcdClient`] (range, put, txn, status) and [`find_leader`];
 //! - this module: the run-loop client [`EtcdOps`], and one module per
 //!   workload with its operations on etcd (`register`, `set`,
-//!   `list_append`).
+//!   `list_append`, `bank`, `counter`, `unique_ids`).
 //!
 //! Errors say whether the request could have taken effect:
 //! [`EtcdError::definitely_failed`] is true only when it certainly did not
@@ -22,16 +22,22 @@
 //! Keys used by the workloads, under a per-run prefix:
 //! `<prefix>r/<key>` (register, value the decimal integer),
 //! `<prefix>s/<element>` (set, one key per element),
-//! `<prefix>l/<key>` (list-append, value a JSON array of integers).
+//! `<prefix>l/<key>` (list-append, value a JSON array of integers),
+//! `<prefix>b/<account>` (bank, value the decimal balance),
+//! `<prefix>counter` (counter, the decimal value),
+//! `<prefix>ids` (unique-ids, rewritten by every `generate`).
 
 pub mod api;
 pub mod base64;
 pub mod error;
 mod http;
 
+mod bank;
+mod counter;
 mod list_append;
 mod register;
 mod set;
+mod unique_ids;
 
 pub use api::{find_leader, Compare, EtcdClient, KeyValue, Status, TxnOp, TxnResponse, TxnResult};
 pub use base64::{base64_decode, base64_encode};
@@ -54,10 +60,39 @@ pub struct ClientOptions {
     /// The workload the clients are opened for: they perform only its
     /// operations (one of [`WORKLOADS`]).
     pub workload: &'static str,
+    /// Bank: whether a transfer may overdraw an account (the workload's
+    /// `negative-balances`); if not, an overdraft is refused as a `fail`.
+    pub negative_balances: bool,
 }
 
 /// The workloads [`EtcdOps`] performs.
-pub const WORKLOADS: &[&str] = &["register", "set", "list-append"];
+pub const WORKLOADS: &[&str] = &[
+    "register",
+    "set",
+    "list-append",
+    "bank",
+    "counter",
+    "unique-ids",
+];
+
+/// How many times a read-modify-write (a bank transfer, a counter add)
+/// tries its guarded txn before it gives up as a `fail`: every attempt
+/// whose compare failed certainly changed nothing.
+pub const CAS_ATTEMPTS: usize = 10;
+
+/// After the `attempt`th lost compare (from 0), waits a random 0 to
+/// 2^attempt ms (at most 64): clients that lost to each other spread
+/// out instead of colliding again at once. At most ~130 ms over all
+/// attempts, well inside a request timeout.
+async fn backoff(attempt: usize) {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = 1u64 << attempt.min(6);
+    // A fresh random seed per call; no random-number crate needed for this.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    tokio::time::sleep(Duration::from_micros(random % (ceiling * 1000 + 1))).await;
+}
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -66,6 +101,7 @@ impl Default for ClientOptions {
             serializable_reads: false,
             timeout: Duration::from_secs(4),
             workload: "register",
+            negative_balances: false,
         }
     }
 }
@@ -94,6 +130,7 @@ impl Connect for EtcdConnect {
             client,
             prefix: self.options.prefix.clone(),
             workload: self.options.workload,
+            negative_balances: self.options.negative_balances,
         })
     }
 }
@@ -105,11 +142,17 @@ impl Connect for EtcdConnect {
 ///   per register;
 /// - set: `add e` / `read`, one etcd key per element;
 /// - list-append: `txn [[append k v] [r k nil] ...]`, a read of every key
-///   involved followed by a txn guarded by their mod revisions.
+///   involved followed by a txn guarded by their mod revisions;
+/// - bank: `init`, `transfer`, `read`; a transfer is one txn guarded by
+///   both accounts' mod revisions;
+/// - counter: `add n` / `read`; an add is a compare-and-swap loop on the
+///   counter's mod revision;
+/// - unique-ids: `generate`; the id is the etcd revision of a write.
 pub struct EtcdOps {
     pub client: EtcdClient,
     prefix: String,
     workload: &'static str,
+    negative_balances: bool,
 }
 
 fn key_text(v: &Value) -> String {
@@ -168,6 +211,9 @@ impl Client for EtcdOps {
             ("register", None) => Completion::fail("register op without a key"),
             ("set", _) => self.set(op).await,
             ("list-append", _) if op.f == "txn" => self.txn(op).await,
+            ("bank", _) => self.bank(op).await,
+            ("counter", _) => self.counter(op).await,
+            ("unique-ids", _) => self.unique_id(op).await,
             (workload, _) => Completion::fail(format!(
                 "etcd client opened for {workload} cannot perform {:?}",
                 op.f
