@@ -16,7 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use targets::etcd::client::{
-    find_leader, ClientOptions, Compare, EtcdClient, EtcdConnect, EtcdError, TxnOp, TxnResult,
+    find_leader, ClientOptions, Compare, EtcdClient, EtcdConnect, EtcdError, EtcdOps, TxnOp,
+    TxnResult,
 };
 use workloads::Workload;
 
@@ -411,4 +412,342 @@ async fn set_run_against_etcd_loses_nothing() {
     assert_eq!(r.valid, Validity::Valid, "{}", r.explanation);
     assert_eq!(r.final_reads, 1);
     assert!(r.acknowledged > 50, "{r:?}");
+}
+
+// ---- bank, counter, unique-ids ----------------------------------------------
+
+fn transfer(from: i64, to: i64, amount: i64) -> OpRequest {
+    OpRequest::new(
+        "transfer",
+        Value::Map(vec![
+            ("from".into(), from.into()),
+            ("to".into(), to.into()),
+            ("amount".into(), amount.into()),
+        ]),
+    )
+}
+
+fn balances(pairs: &[(&str, i64)]) -> Value {
+    Value::Map(
+        pairs
+            .iter()
+            .map(|(a, b)| (Value::Str(a.to_string()), Value::Int(*b)))
+            .collect(),
+    )
+}
+
+async fn open_ops(endpoint: &str, workload: &'static str, negative_balances: bool) -> EtcdOps {
+    let connect = EtcdConnect {
+        endpoints: vec![("n1".into(), endpoint.into())],
+        options: ClientOptions {
+            prefix: format!("ops-{workload}-{negative_balances}/"),
+            workload,
+            negative_balances,
+            ..ClientOptions::default()
+        },
+    };
+    connect.open("n1", 0).await.unwrap()
+}
+
+#[tokio::test]
+async fn bank_ops_on_etcd_refuse_overdrafts_and_missing_accounts() {
+    let Some(etcd) = Etcd::start().await else {
+        return;
+    };
+    let mut c = open_ops(&etcd.endpoint, "bank", false).await;
+    let read = OpRequest::new("read", Value::Nil);
+    // Before init: no account, and a transfer finds none.
+    assert_eq!(c.invoke(&read).await, Completion::Ok(Value::Map(vec![])));
+    match c.invoke(&transfer(0, 1, 1)).await {
+        Completion::Fail(e) => assert!(e.contains("account 0 does not exist"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // init creates all twelve; a second init (other balances) changes nothing.
+    let init: Vec<(String, i64)> = (0..12).map(|a| (a.to_string(), 10)).collect();
+    let init_value = Value::Map(
+        init.iter()
+            .map(|(a, b)| (Value::Str(a.clone()), Value::Int(*b)))
+            .collect(),
+    );
+    let init_op = OpRequest::new("init", init_value.clone());
+    assert_eq!(c.invoke(&init_op).await, Completion::Ok(init_value.clone()));
+    let again = OpRequest::new("init", balances(&[("0", 99), ("1", 99)]));
+    assert!(matches!(c.invoke(&again).await, Completion::Ok(_)));
+    // Reads come back in numeric account order ("10" after "9").
+    assert_eq!(c.invoke(&read).await, Completion::Ok(init_value));
+    // A transfer moves money; an overdraft and a missing account fail.
+    let t = transfer(0, 11, 7);
+    assert_eq!(c.invoke(&t).await, Completion::Ok(t.value.clone()));
+    match c.invoke(&transfer(0, 1, 4)).await {
+        Completion::Fail(e) => assert!(e.contains("account 0 holds 3, less than 4"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    match c.invoke(&transfer(3, 12, 1)).await {
+        Completion::Fail(e) => assert!(e.contains("account 12 does not exist"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    match c.invoke(&transfer(3, 3, 1)).await {
+        Completion::Fail(e) => assert!(e.contains("same account"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let Completion::Ok(Value::Map(after)) = c.invoke(&read).await else {
+        panic!()
+    };
+    assert_eq!(after[0], (Value::Str("0".into()), Value::Int(3)));
+    assert_eq!(after[11], (Value::Str("11".into()), Value::Int(17)));
+    let total: i64 = after.iter().map(|(_, b)| b.as_int().unwrap()).sum();
+    assert_eq!(total, 120);
+
+    // With negative balances allowed, the overdraft goes through.
+    let mut neg = open_ops(&etcd.endpoint, "bank", true).await;
+    let two = OpRequest::new("init", balances(&[("0", 1), ("1", 1)]));
+    assert!(matches!(neg.invoke(&two).await, Completion::Ok(_)));
+    let t = transfer(0, 1, 5);
+    assert_eq!(neg.invoke(&t).await, Completion::Ok(t.value.clone()));
+    assert_eq!(
+        neg.invoke(&read).await,
+        Completion::Ok(balances(&[("0", -4), ("1", 6)]))
+    );
+    // Ops of other workloads are refused by name.
+    match neg.invoke(&OpRequest::new("add", 1)).await {
+        Completion::Fail(e) => assert!(e.contains("bank client has no op \"add\""), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn counter_and_unique_id_ops_on_etcd() {
+    let Some(etcd) = Etcd::start().await else {
+        return;
+    };
+    let mut c = open_ops(&etcd.endpoint, "counter", false).await;
+    let read = OpRequest::new("read", Value::Nil);
+    assert_eq!(c.invoke(&read).await, Completion::Ok(Value::Int(0)));
+    for n in [3, 4, 5] {
+        assert_eq!(
+            c.invoke(&OpRequest::new("add", n)).await,
+            Completion::Ok(Value::Int(n))
+        );
+    }
+    assert_eq!(c.invoke(&read).await, Completion::Ok(Value::Int(12)));
+
+    let mut ids = open_ops(&etcd.endpoint, "unique-ids", false).await;
+    let generate = OpRequest::new("generate", Value::Nil);
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        match ids.invoke(&generate).await {
+            Completion::Ok(Value::Int(id)) => seen.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Each is the revision of its own write: strictly increasing here
+    // (one client, one after the other), and the store's revision after
+    // the last one is the last id.
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    let rev = ids.client.put(b"t/other", b"").await.unwrap();
+    assert_eq!(rev, seen[19] + 1);
+}
+
+/// A fake gateway: answers each request with `answer(n, body)` (n counts
+/// requests from 0, over all connections); `None` holds the request
+/// unanswered. Returns its address and the request counter.
+async fn fake_gateway(
+    answer: impl Fn(usize, &str) -> Option<String> + Send + Sync + 'static,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let count = Arc::new(AtomicUsize::new(0));
+    let answer = Arc::new(answer);
+    let counter = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (answer, count) = (answer.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // One whole request: the head, then Content-Length bytes.
+                    let (head_end, length) = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .map_or(0, |v| v.trim().parse().unwrap());
+                            if buf.len() >= i + 4 + length {
+                                break (i + 4, length);
+                            }
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match s.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let body =
+                        String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+                    buf.drain(..head_end + length);
+                    let n = count.fetch_add(1, Ordering::SeqCst);
+                    let Some(reply) = answer(n, &body) else {
+                        // Hold the connection open, never answer.
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        return;
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    if s.write_all(resp.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
+fn b64(s: &str) -> String {
+    targets::etcd::client::base64_encode(s.as_bytes())
+}
+
+/// A range response holding `key = value` at `rev`.
+fn range_of(key: &str, value: &str, rev: i64) -> String {
+    format!(
+        r#"{{"kvs":[{{"key":"{}","value":"{}","mod_revision":"{rev}"}}]}}"#,
+        b64(key),
+        b64(value)
+    )
+}
+
+async fn ops_on(addr: &str, workload: &'static str) -> EtcdOps {
+    let connect = EtcdConnect {
+        endpoints: vec![("n1".into(), addr.into())],
+        options: ClientOptions {
+            prefix: "p/".into(),
+            timeout: Duration::from_millis(300),
+            workload,
+            ..ClientOptions::default()
+        },
+    };
+    connect.open("n1", 0).await.unwrap()
+}
+
+#[tokio::test]
+async fn read_modify_writes_retry_lost_compares_a_bounded_number_of_times_then_fail() {
+    use std::sync::atomic::Ordering;
+    // Every guarded txn loses its compare: someone always got there first.
+    let (addr, count) = fake_gateway(|n, body| {
+        Some(if body.contains("\"compare\":[{") {
+            format!(
+                r#"{{"header":{{"revision":"{}"}},"succeeded":false,"responses":[{{"response_range":{}}}]}}"#,
+                100 + n,
+                range_of("p/counter", &n.to_string(), 100 + n as i64)
+            )
+        } else {
+            range_of("p/counter", "1", 7)
+        })
+    })
+    .await;
+    let mut c = ops_on(&addr, "counter").await;
+    match c.invoke(&OpRequest::new("add", 2)).await {
+        Completion::Fail(e) => assert!(e.contains("10 attempts"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // One read, then CAS_ATTEMPTS guarded txns: bounded.
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1 + targets::etcd::client::CAS_ATTEMPTS
+    );
+}
+
+#[tokio::test]
+async fn a_guarded_write_with_no_answer_is_info_and_is_not_retried() {
+    use std::sync::atomic::Ordering;
+    // Answers the first request (the read), holds every later one.
+    let two_accounts = format!(
+        r#"{{"succeeded":true,"responses":[{{"response_range":{}}},{{"response_range":{}}}]}}"#,
+        range_of("p/b/0", "10", 3),
+        range_of("p/b/1", "10", 4)
+    );
+    let (addr, count) = fake_gateway(move |n, _| (n == 0).then(|| two_accounts.clone())).await;
+    let mut c = ops_on(&addr, "bank").await;
+    assert!(
+        matches!(c.invoke(&transfer(0, 1, 5)).await, Completion::Info(ref e) if e.contains("timeout")),
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2, "read + one guarded txn");
+
+    let (addr, count) = fake_gateway(|n, _| (n == 0).then(|| range_of("p/counter", "1", 7))).await;
+    let mut c = ops_on(&addr, "counter").await;
+    assert!(matches!(
+        c.invoke(&OpRequest::new("add", 1)).await,
+        Completion::Info(_)
+    ));
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    // A read that gets no answer changed nothing: fail.
+    assert!(matches!(
+        c.invoke(&OpRequest::new("read", Value::Nil)).await,
+        Completion::Fail(_)
+    ));
+
+    let (addr, _) = fake_gateway(|_, _| None).await;
+    let mut c = ops_on(&addr, "unique-ids").await;
+    assert!(matches!(
+        c.invoke(&OpRequest::new("generate", Value::Nil)).await,
+        Completion::Info(_)
+    ));
+}
+
+/// Why ops failed, and how often: `{"bank transfer: account 3 holds": 12, ...}`
+/// (each error cut before its first digit, so accounts and amounts merge).
+fn fail_reasons(h: &history::History) -> std::collections::BTreeMap<String, usize> {
+    let mut reasons = std::collections::BTreeMap::new();
+    for op in h.ops().iter().filter(|o| o.kind == history::OpType::Fail) {
+        let e = op.error.as_ref().map(|e| e.to_string()).unwrap_or_default();
+        let cut: String = e.chars().take_while(|c| !c.is_ascii_digit()).collect();
+        *reasons.entry(cut).or_insert(0) += 1;
+    }
+    reasons
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_counter_and_unique_ids_runs_against_etcd_are_valid() {
+    let Some(etcd) = Etcd::start().await else {
+        return;
+    };
+    let (checked, out) = run_workload(&etcd, r#"{"name":"bank","accounts":5,"total":50}"#, 3).await;
+    let workloads::Checked::Bank(r) = &checked else {
+        panic!()
+    };
+    eprintln!(
+        "bank: {:?}: {:?}; fails: {:?}",
+        out.counts,
+        r.summary,
+        fail_reasons(&out.history)
+    );
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.summary);
+    assert!(r.read_count > 50 && r.transfers_ok > 50, "{:?}", r.summary);
+    assert_eq!(out.counts.info, 0, "{:?}", out.counts);
+
+    let (checked, out) = run_workload(&etcd, r#"{"name":"counter"}"#, 3).await;
+    let workloads::Checked::Counter(r) = &checked else {
+        panic!()
+    };
+    eprintln!(
+        "counter: {:?}: {:?}; fails: {:?}",
+        out.counts,
+        r.summary,
+        fail_reasons(&out.history)
+    );
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.summary);
+    assert!(r.read_count > 50 && r.adds_ok > 50, "{:?}", r.summary);
+
+    let (checked, out) = run_workload(&etcd, r#"{"name":"unique-ids"}"#, 3).await;
+    let workloads::Checked::UniqueIds(r) = &checked else {
+        panic!()
+    };
+    eprintln!("unique-ids: {:?}: {:?}", out.counts, r.summary);
+    assert_eq!(r.valid, Validity::Valid, "{:?}", r.summary);
+    assert!(r.acknowledged_count > 100, "{:?}", r.summary);
 }

@@ -140,6 +140,10 @@ impl Target for EtcdTarget {
                     .saturating_sub(Duration::from_millis(500))
                     .max(Duration::from_millis(500)),
                 workload,
+                negative_balances: matches!(
+                    ctx.workload,
+                    workloads::Workload::Bank(o) if o.negative_balances
+                ),
             },
         }))
     }
