@@ -556,6 +556,27 @@ fn run_dirs_that_cannot_be_replayed_exit_3_naming_the_file() {
         "op 0 (kill) names node \"n3\", node 3 of the run, but this cluster has 2 node(s) (n1, n2)",
     );
 
+    // The same on another local cluster, and a nodes file that is not there.
+    refused(
+        &run,
+        &[
+            "--cluster",
+            "rp4",
+            "--subnet",
+            "10.77.103.0",
+            "--nodes",
+            "2",
+        ],
+        "run/history.jsonl",
+        "names node \"n3\", node 3 of the run, but this cluster has 2 node(s)",
+    );
+    refused(
+        &run,
+        &["--nodes-file", root.join("none.json").to_str().unwrap()],
+        "none.json",
+        "cannot read nodes file",
+    );
+
     // Settings a replay must keep.
     refused(
         &run,
