@@ -116,9 +116,9 @@ for line in sys.stdin:
 "#;
 
 /// The toy store under partitions with random grudges, kills, pauses and
-/// clock bumps and strobes, a step every 0.75..2.25 s. The file says 30 s;
-/// the run is given `--time-limit 12s` and `--seed`, which a replay must
-/// keep.
+/// clock bumps and strobes, a step every 0.75..2.25 s. The file says 30 s
+/// on cluster rp4; the run is given `--time-limit 12s`, `--seed` and
+/// `--cluster rp1`, which a replay must keep.
 fn toy_test(dir: &Path) -> PathBuf {
     std::fs::write(dir.join("toydb.py"), TOY_DB).unwrap();
     std::fs::write(dir.join("toy_client.py"), TOY_CLIENT).unwrap();
@@ -134,7 +134,7 @@ target:
   ready-timeout: 10s
   client:
     command: [/usr/bin/python3, toy_client.py]
-cluster: {local: 3, name: rp1, subnet: 10.77.100.0}
+cluster: {local: 3, name: rp4, subnet: 10.77.103.0}
 workload: {name: register, keys: 3, values: 20}
 concurrency: 3
 rate: 60
@@ -241,7 +241,7 @@ fn a_replay_reproduces_the_fault_schedule_on_the_same_and_another_cluster() {
         eprintln!("SKIPPED: needs root (local clusters)");
         return;
     }
-    let _guard = ClusterGuard(&["rp1", "rp2"]);
+    let _guard = ClusterGuard(&["rp1", "rp2", "rp4"]);
     let dir = tempfile::tempdir().unwrap();
     let test = toy_test(dir.path());
     let results = dir.path().join("results");
@@ -250,7 +250,8 @@ fn a_replay_reproduces_the_fault_schedule_on_the_same_and_another_cluster() {
     let out = shakedown()
         .arg("run")
         .arg(&test)
-        .args(["--seed", "54", "--time-limit", "12s", "--results"])
+        .args(["--seed", "54", "--time-limit", "12s"])
+        .args(["--cluster", "rp1", "--subnet", "10.77.100.0", "--results"])
         .arg(&results)
         .output()
         .unwrap();
@@ -292,6 +293,11 @@ fn a_replay_reproduces_the_fault_schedule_on_the_same_and_another_cluster() {
     assert!(
         text(&out).contains(&format!("seed 54, {} fault step(s)", original.len())),
         "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("local cluster \"rp1\" with 3 nodes"),
+        "not replayed where the run ran: {}",
         text(&out)
     );
     let replay_dir = run_dir(&out);
@@ -414,7 +420,8 @@ nemesis: {faults: [kill]}
 ";
 
 const RECORD: &str = r#"{"shakedown": "0.1.0", "seed": 5, "test-dir": "/tmp", "nodes": ["n1", "n2", "n3"],
- "time-limit-ms": 2000, "concurrency": 10, "rate": null, "faults": ["kill"], "local-nodes": 3}"#;
+ "time-limit-ms": 2000, "concurrency": 10, "rate": null, "faults": ["kill"],
+ "local-cluster": {"name": "rp3", "subnet": "10.77.102.0", "nodes": 3}}"#;
 
 /// A kill of n3 as a replayable run records it.
 const KILL_N3: &str = r#"{"index":0,"time":1500000000,"type":"info","process":"nemesis","f":"kill","value":{"n3":"killed"},"fault":{"op":"kill","targets":{"nodes":["n3"]}},"started":1400000000}"#;
@@ -467,7 +474,7 @@ fn refused(run: &Path, extra: &[&str], file: &str, want: &str) {
     assert!(line.contains(file), "{file} not named: {line}");
     assert!(line.contains(want), "{want:?} not in: {line}");
     assert!(
-        !stderr.contains("local cluster"),
+        !stderr.contains("shakedown: local cluster"),
         "a node was reached: {stderr}"
     );
 }
@@ -576,6 +583,20 @@ fn run_dirs_that_cannot_be_replayed_exit_3_naming_the_file() {
         "none.json",
         "cannot read nodes file",
     );
+
+    // A run on the machines of a nodes file: where to replay it must be said.
+    let record = RECORD.replace(
+        r#""local-cluster": {"name": "rp3", "subnet": "10.77.102.0", "nodes": 3}"#,
+        r#""local-cluster": null"#,
+    );
+    std::fs::write(run.join("run.json"), record).unwrap();
+    refused(
+        &run,
+        &[],
+        "run/run.json",
+        "the run ran on the machines of a nodes file (--nodes-file)",
+    );
+    std::fs::write(run.join("run.json"), RECORD).unwrap();
 
     // Settings a replay must keep.
     refused(

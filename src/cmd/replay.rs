@@ -7,8 +7,9 @@
 //! What a run directory holds for this:
 //! - `test.yaml`: the test file as run ([`stored_test_file`]), secrets
 //!   redacted;
-//! - `run.json`: the effective settings, the seed, the node names and the
-//!   test file's directory ([`RunRecord`], written when the run starts);
+//! - `run.json`: the effective settings, the seed, the node names, the
+//!   local cluster it ran on and the test file's directory ([`RunRecord`],
+//!   written when the run starts);
 //! - `history.jsonl`: each nemesis step with the fault it applied and when
 //!   it began ([`nemesis::replay`]);
 //! - `results.json`: written when the run finished; an interrupted or
@@ -20,9 +21,11 @@
 //! then taken from TEST; otherwise it is an error. TEST, when given, must
 //! always match the stored copy that way.
 //!
-//! Another cluster: `--cluster NAME [--subnet A.B.C.0]` (a local cluster)
-//! or `--nodes-file FILE` (machines, JSON with `ssh` and `nodes`) replace
-//! where the test runs; the run's i-th node is then the new cluster's i-th
+//! Where: by default where the run ran (its local cluster, or the machines
+//! its test file lists; a run on the machines of a `--nodes-file` needs it
+//! again, as the file is not kept). Another cluster: `--cluster NAME
+//! [--subnet A.B.C.0]` (a local cluster) or `--nodes-file FILE` (machines,
+//! JSON with `ssh` and `nodes`) replace where the test runs; the run's i-th node is then the new cluster's i-th
 //! node. A recorded fault naming a node the new cluster lacks is an error
 //! before any node is touched.
 
@@ -56,11 +59,21 @@ pub struct RunRecord {
     pub concurrency: usize,
     pub rate: Option<f64>,
     pub faults: Vec<FaultKind>,
-    /// The size of the local cluster, when the test used one.
-    pub local_nodes: Option<usize>,
+    /// The local cluster the run used (after `--cluster`, `--nodes`);
+    /// none: it ran on listed machines.
+    pub local_cluster: Option<LocalCluster>,
     /// The run directory this run replayed, if it was a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<PathBuf>,
+}
+
+/// A local cluster: name, /24 and size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LocalCluster {
+    pub name: String,
+    pub subnet: Option<std::net::Ipv4Addr>,
+    pub nodes: usize,
 }
 
 impl RunRecord {
@@ -74,7 +87,11 @@ impl RunRecord {
             concurrency: test.concurrency,
             rate: test.rate,
             faults: test.nemesis.faults.clone(),
-            local_nodes: test.cluster.as_ref().map(|c| c.local),
+            local_cluster: test.cluster.as_ref().map(|c| LocalCluster {
+                name: test.local_cluster_name().unwrap_or_default(),
+                subnet: c.subnet,
+                nodes: c.local,
+            }),
             replay_of: replay_of.map(Path::to_path_buf),
         }
     }
@@ -247,8 +264,24 @@ pub fn plan(args: &Args, run_dir: &Path) -> Result<Plan, String> {
     test.rate = record.rate;
     test.nemesis.faults = record.faults.clone();
     test.seed = Some(record.seed);
-    if let (Some(c), Some(n)) = (&mut test.cluster, record.local_nodes) {
-        c.local = n;
+    // Where the run ran, unless told where to replay it.
+    let placed = args.cluster.is_some() || args.nodes_file.is_some();
+    match &record.local_cluster {
+        Some(c) => {
+            test.cluster = Some(crate::test_file::LocalClusterSpec {
+                local: c.nodes,
+                name: Some(c.name.clone()),
+                subnet: c.subnet,
+            });
+            test.nodes.clear();
+        }
+        None if test.cluster.is_some() && !placed => {
+            return Err(format!(
+                "{}: the run ran on the machines of a nodes file (--nodes-file), not on its test file's local cluster; say where to replay it with --nodes-file FILE or --cluster NAME",
+                run_dir.join(RUN_FILE).display()
+            ))
+        }
+        None => {}
     }
     super::run::apply_placement(&mut test, args)?;
     let names = test.node_names();
@@ -345,7 +378,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         r.write(dir.path()).unwrap();
         assert_eq!(RunRecord::read(dir.path()).unwrap(), r);
-        assert_eq!(r.local_nodes, Some(3));
+        assert_eq!(
+            r.local_cluster,
+            Some(LocalCluster {
+                name: "local".into(),
+                subnet: None,
+                nodes: 3
+            })
+        );
         assert_eq!(r.time_limit_ms, 60_000);
         let e = RunRecord::read(&dir.path().join("nope")).unwrap_err();
         assert!(e.contains("nope/run.json: missing"), "{e}");
