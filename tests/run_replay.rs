@@ -552,6 +552,19 @@ fn run_dirs_that_cannot_be_replayed_exit_3_naming_the_file() {
         "other.yaml",
         "differs from the test file the run stored",
     );
+    // The file it was made from (the stored copy between its header and
+    // its last line, with the secret) is accepted: the replay goes on to
+    // the schedule, which a 2-node cluster cannot take.
+    let body = &with_secret
+        [with_secret.find('\n').unwrap() + 1..with_secret.rfind("\n# effective: ").unwrap()];
+    let original = root.join("original.yaml");
+    std::fs::write(&original, body.replace("\"<redacted>\"", "hunter2")).unwrap();
+    refused(
+        &run,
+        &[original.to_str().unwrap(), "--nodes", "2"],
+        "run/history.jsonl",
+        "names node \"n3\", node 3 of the run, but this cluster has 2 node(s)",
+    );
 
     // A recorded kill of n3 cannot happen on a 2-node cluster: refused
     // before the cluster is built.
