@@ -19,7 +19,8 @@
 //! is replayed only when the test file it was run from is given as TEST
 //! and matches the stored copy apart from its secrets, whose values are
 //! then taken from TEST; otherwise it is an error. TEST, when given, must
-//! always match the stored copy that way.
+//! always match the stored copy that way, and its directory is where the
+//! test's relative paths start (else the recorded `test-dir`).
 //!
 //! Where: by default where the run ran (its local cluster, or the machines
 //! its test file lists; a run on the machines of a `--nodes-file` needs it
@@ -252,8 +253,15 @@ pub fn plan(args: &Args, run_dir: &Path) -> Result<Plan, String> {
         }
         None => body.to_string(),
     };
+    // Relative paths (files to copy, the client program) from beside the
+    // given test file, else from where the run's test file was.
+    let test_dir = match args.test.as_deref().map(Path::parent) {
+        Some(Some(d)) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        Some(_) => PathBuf::from("."),
+        None => record.test_dir.clone(),
+    };
     let in_file = |e: String| format!("{}: {e}", stored_path.display());
-    let mut test = TestFile::parse_in(&text, &record.test_dir).map_err(in_file)?;
+    let mut test = TestFile::parse_in(&text, &test_dir).map_err(in_file)?;
     for w in test.resolve_ssh_config().map_err(in_file)? {
         eprintln!("warning: {w}");
     }
