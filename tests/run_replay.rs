@@ -45,6 +45,9 @@ impl Drop for ClusterGuard {
                 .stderr(Stdio::null())
                 .status();
         }
+        // Where the process target copied the toy store (shared by the
+        // nodes, which see the host's file system).
+        let _ = std::fs::remove_dir_all("/opt/shakedown-rp");
     }
 }
 
