@@ -213,6 +213,11 @@ fn assert_same_schedule(
         assert_eq!(&renamed, fault2, "{f1} at {t1} ns");
         let gap = t1.abs_diff(*t2);
         worst = worst.max(gap);
+        eprintln!(
+            "  {f1}: {:.3} s / {:.3} s",
+            *t1 as f64 / 1e9,
+            *t2 as f64 / 1e9
+        );
         assert!(
             gap < 1_000_000_000,
             "{f1}: at {:.3} s in the run, {:.3} s in the replay",
