@@ -244,6 +244,33 @@ impl Injector {
         }
     }
 
+    /// `op` with its targets made concrete: the nodes that are primaries
+    /// now instead of "the primaries", so what is recorded can be applied
+    /// again exactly (`--replay`). Other ops are returned as they are.
+    pub async fn concrete(&self, op: &FaultOp) -> Result<FaultOp> {
+        Ok(match op {
+            FaultOp::StartPartition {
+                target: PartitionTarget::Primaries,
+            } => {
+                let p = self.primaries().await?;
+                FaultOp::StartPartition {
+                    target: PartitionTarget::Grudge(Grudge::isolate_set(&self.names(), &p)),
+                }
+            }
+            FaultOp::Kill {
+                targets: Targets::Primaries,
+            } => FaultOp::Kill {
+                targets: Targets::Nodes(self.primaries().await?),
+            },
+            FaultOp::Pause {
+                targets: Targets::Primaries,
+            } => FaultOp::Pause {
+                targets: Targets::Nodes(self.primaries().await?),
+            },
+            other => other.clone(),
+        })
+    }
+
     fn hooks_for(&self, node: &str) -> Result<ProcessHooks> {
         self.hooks
             .process

@@ -19,6 +19,8 @@
 //!   on drop if nobody did.
 //! - [`runner::ScheduledNemesis`]: the schedule and an injector as a
 //!   [`harness::run::Nemesis`] for the run loop.
+//! - [`replay`]: a run's schedule read back from its history, to apply
+//!   again (on the same cluster or, by node position, another).
 //!
 //! # How the run loop uses it
 //!
@@ -44,6 +46,7 @@ pub mod grudge;
 mod inject;
 pub mod net;
 pub mod process;
+pub mod replay;
 pub mod runner;
 pub mod schedule;
 pub mod state;

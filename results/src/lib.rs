@@ -13,6 +13,7 @@
 //!     latest -> <timestamp>      symlink to the test's newest run
 //!     <timestamp>/               20261122T053000.123Z (UTC start; sorts as text)
 //!       test.yaml                the test file as run (with CLI overrides applied)
+//!       run.json                 seed, effective settings, nodes: what `run --replay` reads
 //!       history.jsonl            every op, one JSON object a line (the history crate's format)
 //!       results.json             verdicts, checker results, stats, faults (SCHEMA.md)
 //!       report.html              one self-contained page: open it from disk, no network

@@ -28,8 +28,25 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The test file (YAML).
-    pub test: PathBuf,
+    /// The test file (YAML). With --replay: the file the run was made
+    /// from, needed only when the stored copy has redacted secrets.
+    #[arg(required_unless_present = "replay")]
+    pub test: Option<PathBuf>,
+    /// Run a stored run again: its test file, settings, seed and recorded
+    /// fault schedule (same kinds, targets and offsets). Only where it
+    /// runs may change (--cluster, --subnet, --nodes-file, --nodes).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub replay: Option<PathBuf>,
+    /// Run on the local cluster of this name instead of the test file's.
+    #[arg(long, conflicts_with = "nodes_file")]
+    pub cluster: Option<String>,
+    /// The /24 of the local cluster (with --cluster; default 10.77.0.0).
+    #[arg(long, requires = "cluster")]
+    pub subnet: Option<std::net::Ipv4Addr>,
+    /// Run on these machines instead of the test file's nodes or cluster
+    /// (JSON with `ssh` and `nodes`, as `cluster up` writes).
+    #[arg(long, conflicts_with = "nodes")]
+    pub nodes_file: Option<PathBuf>,
     /// Length of the main phase (e.g. 60s, 5m).
     #[arg(long, value_parser = super::check::parse_duration)]
     pub time_limit: Option<Duration>,
@@ -70,7 +87,14 @@ impl<E: std::fmt::Display> From<E> for Failed {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let (mut test, text) = match TestFile::load(&args.test) {
+    if let Some(run_dir) = args.replay.clone() {
+        return super::replay::run(args, &run_dir);
+    }
+    let Some(path) = &args.test else {
+        eprintln!("error: no test file given");
+        return ExitCode::from(exit::ERROR);
+    };
+    let (mut test, text) = match TestFile::load(path) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -128,12 +152,27 @@ pub struct Report {
 /// the harness is printed as one `error:` line and reported as
 /// [`exit::ERROR`]. `results` overrides the test file's results directory.
 pub async fn run_test(test: &TestFile, text: &str, results: Option<&Path>, seed: u64) -> Report {
+    run_test_with(test, text, results, seed, None).await
+}
+
+/// A recorded fault schedule to apply instead of the seeded one, and the
+/// run directory it comes from (`--replay`).
+pub type Replay = (Vec<nemesis::replay::Step>, PathBuf);
+
+/// [`run_test`], replaying `replay`'s fault schedule when given.
+pub async fn run_test_with(
+    test: &TestFile,
+    text: &str,
+    results: Option<&Path>,
+    seed: u64,
+    replay: Option<Replay>,
+) -> Report {
     // From here on Ctrl-C, SIGTERM and SIGHUP interrupt the run wherever it
     // is (setup, run loop, teardown) instead of killing the controller.
     if let Err(e) = signals::install() {
         eprintln!("warning: cannot watch for signals: {e}");
     }
-    match run_once(test, text, results, seed).await {
+    match run_once(test, text, results, seed, replay).await {
         Ok(report) => report,
         Err(Failed(e)) => {
             eprintln!("error: {e}");
@@ -171,17 +210,7 @@ fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
     if let Some(r) = args.rate {
         test.rate = Some(r);
     }
-    if let Some(n) = args.nodes {
-        match &mut test.cluster {
-            Some(c) => c.local = n,
-            None => {
-                return Err(
-                    "--nodes sets the size of a local cluster, but the test file lists its nodes"
-                        .into(),
-                )
-            }
-        }
-    }
+    apply_placement(test, args)?;
     if let Some(faults) = &args.nemesis {
         test.nemesis.faults = if faults.iter().any(|f| f == "none") {
             Vec::new()
@@ -199,10 +228,48 @@ fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
     if let Some(s) = args.seed {
         test.seed = Some(s);
     }
+    test.validate()
+}
+
+/// Where the test runs: `--cluster NAME [--subnet]` (a local cluster),
+/// `--nodes-file FILE` (machines), `--nodes N` (local cluster size), and
+/// `--leave-db-running`. The only overrides `--replay` accepts.
+pub fn apply_placement(test: &mut TestFile, args: &Args) -> Result<(), String> {
+    if let Some(name) = &args.cluster {
+        local::check_name(name).map_err(|e| format!("--cluster: {e}"))?;
+        let size = match (&test.cluster, test.nodes.len()) {
+            (Some(c), _) => c.local,
+            (None, n) => n,
+        };
+        test.cluster = Some(crate::test_file::LocalClusterSpec {
+            local: size,
+            name: Some(name.clone()),
+            subnet: args.subnet,
+        });
+        test.nodes.clear();
+        test.ssh = None;
+    }
+    if let Some(file) = &args.nodes_file {
+        let nodes = Nodes::load(file)?;
+        test.cluster = None;
+        test.nodes = nodes.nodes;
+        test.ssh = Some(nodes.ssh);
+    }
+    if let Some(n) = args.nodes {
+        match &mut test.cluster {
+            Some(c) => c.local = n,
+            None => {
+                return Err(
+                    "--nodes sets the size of a local cluster, but the test file lists its nodes"
+                        .into(),
+                )
+            }
+        }
+    }
     if args.leave_db_running {
         test.leave_running = true;
     }
-    test.validate()
+    Ok(())
 }
 
 async fn run_once(
@@ -210,6 +277,7 @@ async fn run_once(
     text: &str,
     results: Option<&Path>,
     seed: u64,
+    replay: Option<Replay>,
 ) -> Result<Report, Failed> {
     let started_ms = results::time::now_unix_ms();
     // A signal during setup lets the setup finish, then the run loop ends
@@ -243,16 +311,13 @@ async fn run_once(
         .or_else(|| test.results.clone())
         .unwrap_or_else(|| PathBuf::from("results"));
     let run_dir = results::RunDir::create(&results_root, &test.name, started_ms)?.path;
-    let text = crate::test_file::redact_secrets(text); // no secret in the published copy
-    let as_run = format!(
-        "# as run by shakedown {} (seed {seed}; command-line overrides applied below the file)\n{text}\n# effective: time-limit {:?}, concurrency {}, rate {:?}, faults {:?}, seed {seed}\n",
-        env!("CARGO_PKG_VERSION"),
-        test.time_limit,
-        test.concurrency,
-        test.rate,
-        test.nemesis.faults,
-    );
-    std::fs::write(run_dir.join("test.yaml"), as_run)?;
+    // No secret in the published copy; run.json says how to run it again.
+    std::fs::write(
+        run_dir.join("test.yaml"),
+        super::replay::stored_test_file(text, seed, test),
+    )?;
+    let replay_of = replay.as_ref().map(|(_, dir)| dir.as_path());
+    super::replay::RunRecord::of(test, seed, &names, replay_of).write(&run_dir)?;
     init_log(&run_dir.join("shakedown.log"));
     tracing::info!(test = %test.name, seed, nodes = ?names, "run starting in {}", run_dir.display());
     eprintln!(
@@ -347,8 +412,13 @@ async fn run_once(
     let injector =
         nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(state_file.clone()))?;
     nemesis::install_panic_heal(state_file);
-    let schedule = nemesis::Schedule::from_config(&test.nemesis, &names, seed)?;
-    let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
+    let nem = match replay {
+        Some((steps, _)) => nemesis::runner::ScheduledNemesis::replay(injector, steps),
+        None => {
+            let schedule = nemesis::Schedule::from_config(&test.nemesis, &names, seed)?;
+            nemesis::runner::ScheduledNemesis::new(injector, schedule)
+        }
+    };
     // Which node was primary when, recorded beside the faults.
     let nem = targets::WatchPrimaries::new(
         nem,
