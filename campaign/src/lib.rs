@@ -26,6 +26,7 @@
 //! - [`junit`]: one testcase per run, named by test and cell.
 
 pub mod junit;
+pub mod merge;
 pub mod record;
 
 use serde::Deserialize;
