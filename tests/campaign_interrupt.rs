@@ -17,23 +17,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const CLUSTER: &str = "cg1";
-const SUBNET: &str = "10.77.104.0";
-
 fn shakedown() -> Command {
     Command::new(env!("CARGO_BIN_EXE_shakedown"))
 }
 
 /// Removes the cluster (and any etcd left running) when the test ends.
-struct ClusterGuard;
+struct ClusterGuard(&'static str);
 
 impl Drop for ClusterGuard {
     fn drop(&mut self) {
-        for pid in etcd_pids() {
+        for pid in etcd_pids(self.0) {
             let _ = Command::new("kill").args(["-9", "--", &pid]).status();
         }
         let _ = shakedown()
-            .args(["cluster", "down", "--name", CLUSTER])
+            .args(["cluster", "down", "--name", self.0])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -42,13 +39,13 @@ impl Drop for ClusterGuard {
 
 /// A 3-node etcd register test under partitions, and a campaign of three
 /// seeds of it.
-fn write_campaign(dir: &Path) -> PathBuf {
+fn write_campaign(dir: &Path, cluster: &str, subnet: &str) -> PathBuf {
     std::fs::write(
         dir.join("etcd.yaml"),
         format!(
             "name: interrupt-register
 target: etcd
-cluster: {{local: 3, name: {CLUSTER}, subnet: {SUBNET}}}
+cluster: {{local: 3, name: {cluster}, subnet: {subnet}}}
 workload: {{name: register, keys: 3}}
 concurrency: 4
 rate: 100
@@ -141,14 +138,14 @@ impl Campaign {
     }
 }
 
-fn nodes() -> Nodes {
-    Nodes::load(&local::nodes_file(CLUSTER)).expect("nodes file")
+fn nodes(cluster: &str) -> Nodes {
+    Nodes::load(&local::nodes_file(cluster)).expect("nodes file")
 }
 
 /// The rules shakedown's nemesis adds, on every node.
-fn shakedown_rules() -> Vec<String> {
+fn shakedown_rules(cluster: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for n in &nodes().nodes {
+    for n in &nodes(cluster).nodes {
         let ns = n.netns.as_deref().expect("local nodes have a namespace");
         for table in ["filter", "raw", "mangle"] {
             let out = Command::new("ip")
@@ -166,8 +163,8 @@ fn shakedown_rules() -> Vec<String> {
 }
 
 /// Pairs of nodes that cannot open a TCP connection to each other's sshd.
-fn unreachable_pairs() -> Vec<String> {
-    let nodes = nodes();
+fn unreachable_pairs(cluster: &str) -> Vec<String> {
+    let nodes = nodes(cluster);
     let mut bad = Vec::new();
     for a in &nodes.nodes {
         for b in &nodes.nodes {
@@ -190,8 +187,8 @@ fn unreachable_pairs() -> Vec<String> {
 }
 
 /// Live etcd processes of this cluster's nodes (by data directory).
-fn etcd_pids() -> Vec<String> {
-    let Ok(nodes) = Nodes::load(&local::nodes_file(CLUSTER)) else {
+fn etcd_pids(cluster: &str) -> Vec<String> {
+    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
         return Vec::new();
     };
     let dirs: Vec<String> = nodes
@@ -252,9 +249,9 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
         eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
         return;
     }
-    let _guard = ClusterGuard;
+    let _guard = ClusterGuard("cg1");
     let dir = tempfile::tempdir().unwrap();
-    let campaign = write_campaign(dir.path());
+    let campaign = write_campaign(dir.path(), "cg1", "10.77.104.0");
     let results = dir.path().join("results");
     let junit = dir.path().join("junit.xml");
 
@@ -264,10 +261,10 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
     c.wait_until("the first cell's record", || records(&results).len() == 1);
     c.wait_until("a partition in the second cell", || {
         records(&results).len() == 1
-            && local::nodes_file(CLUSTER).exists()
-            && !shakedown_rules().is_empty()
+            && local::nodes_file("cg1").exists()
+            && !shakedown_rules("cg1").is_empty()
     });
-    assert!(!unreachable_pairs().is_empty(), "the partition cuts");
+    assert!(!unreachable_pairs("cg1").is_empty(), "the partition cuts");
     let ok = Command::new("kill")
         .args(["-TERM", "--", &c.child.id().to_string()])
         .status()
@@ -280,9 +277,9 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
 
     // Healed and torn down, checked from outside.
-    assert_eq!(shakedown_rules(), Vec::<String>::new(), "rules left");
-    assert_eq!(unreachable_pairs(), Vec::<String>::new(), "cut links");
-    assert_eq!(etcd_pids(), Vec::<String>::new(), "etcd left running");
+    assert_eq!(shakedown_rules("cg1"), Vec::<String>::new(), "rules left");
+    assert_eq!(unreachable_pairs("cg1"), Vec::<String>::new(), "cut links");
+    assert_eq!(etcd_pids("cg1"), Vec::<String>::new(), "etcd left running");
 
     // Cell 1 complete, cell 2 interrupted (to run again), cell 3 not run.
     let r = records(&results);
@@ -361,6 +358,57 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
     assert_eq!(summary["not-run"], serde_json::json!([]));
     let x = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(x.matches("<testcase ").count(), 3, "{x}");
-    assert_eq!(shakedown_rules(), Vec::<String>::new());
-    assert_eq!(etcd_pids(), Vec::<String>::new());
+    assert_eq!(shakedown_rules("cg1"), Vec::<String>::new());
+    assert_eq!(etcd_pids("cg1"), Vec::<String>::new());
+}
+
+/// SIGTERM as the second cell starts, while its cluster and database are
+/// being set up: the cell is recorded interrupted (unknown, to run again),
+/// not as a failure of the harness, and no further cell starts.
+#[test]
+fn sigterm_while_a_cell_sets_up_stops_the_campaign_with_the_cell_interrupted() {
+    if !local::is_root() {
+        eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
+        return;
+    }
+    let _guard = ClusterGuard("cg2");
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = write_campaign(dir.path(), "cg2", "10.77.105.0");
+    let results = dir.path().join("results");
+    let junit = dir.path().join("junit.xml");
+    let mut c = start(&campaign, &results, &junit);
+    let stderr = c.stderr.clone();
+    c.wait_until("the second cell starting", || {
+        stderr
+            .lock()
+            .unwrap()
+            .contains(&format!("[2/3] {}\n", CELLS[1]))
+    });
+    let ok = Command::new("kill")
+        .args(["-TERM", "--", &c.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let code = c.exit_code(Duration::from_secs(120));
+    let stderr = c.stderr();
+    eprintln!("--- the interrupted campaign's stderr:\n{stderr}---");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert!(
+        !stderr.contains("[3/3]"),
+        "a cell started after the signal: {stderr}"
+    );
+    assert_eq!(shakedown_rules("cg2"), Vec::<String>::new(), "rules left");
+    assert_eq!(etcd_pids("cg2"), Vec::<String>::new(), "etcd left running");
+    let r = records(&results);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[1]["cell"], CELLS[1]);
+    assert_eq!(r[1]["interrupted"], true, "{}", r[1]);
+    assert_ne!(
+        r[1]["verdict"], "error",
+        "an interruption is no harness failure: {}",
+        r[1]
+    );
+    let invalid = r.iter().any(|r| r["verdict"] == "invalid");
+    assert_eq!(code, Some(if invalid { 1 } else { 2 }), "{stderr}");
 }
