@@ -417,7 +417,7 @@ mod tests {
         merge(&out, &[a.clone(), b]).unwrap();
         let records = crate::record::load_all(&out.join("campaigns/nightly"));
         assert_eq!(records["c#1"].verdict, "valid");
-        let e = merge(&a.join("campaigns"), &[a.clone()]).unwrap_err();
+        let e = merge(&a.join("campaigns"), std::slice::from_ref(&a)).unwrap_err();
         assert!(e.contains("outside"), "{e}");
         let e = merge(&out, &[tmp.path().join("nope")]).unwrap_err();
         assert!(e.contains("nope"), "{e}");

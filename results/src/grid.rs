@@ -296,7 +296,7 @@ fn run_path(campaign_dir: &str, run_dir: &str) -> Option<String> {
         .filter(|p| !p.is_empty() && *p != ".");
     let stamp = parts.next_back()?;
     let test = parts.next_back()?;
-    if [test, stamp].iter().any(|p| *p == "..") {
+    if [test, stamp].contains(&"..") {
         return None;
     }
     Some(format!("{campaign_dir}/runs/{test}/{stamp}"))

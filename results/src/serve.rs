@@ -308,7 +308,7 @@ fn filtered(roots: &[PathBuf], query: &str) -> Vec<(usize, RunEntry)> {
             Some(t) => t.replace(['-', ':'], ""),
             None => r.stamp.clone(),
         };
-        runs.sort_by(|(_, a), (_, b)| key(b).cmp(&key(a)));
+        runs.sort_by_key(|(_, r)| std::cmp::Reverse(key(r)));
     }
     runs
 }

@@ -261,9 +261,7 @@ fn one_directory_keeps_its_runs_urls() {
     let r = serve::handle(&a, "GET", "/campaigns");
     let page = String::from_utf8(r.bytes()).unwrap();
     assert!(
-        page.contains(&format!(
-            "href=\"/runs/campaigns/nightly/runs/redis-register/s1/report.html\""
-        )),
+        page.contains("href=\"/runs/campaigns/nightly/runs/redis-register/s1/report.html\""),
         "{page}"
     );
     assert!(page.contains(&esc(&cell)));
