@@ -267,3 +267,43 @@ fn one_directory_keeps_its_runs_urls() {
     assert!(page.contains(&esc(&cell)));
     assert_eq!(serve::handle(&a, "GET", "/dirs/1/campaigns/").status, 200);
 }
+
+#[test]
+fn the_index_lists_the_runs_of_every_directory_with_its_number() {
+    use results::{CheckerOutput, RunDir, RunInfo, Verdict};
+    let tmp = tempfile::tempdir().unwrap();
+    let roots = vec![tmp.path().join("a"), tmp.path().join("b")];
+    for (k, root) in roots.iter().enumerate() {
+        let start = 1_000_000 * (k as u64 + 1);
+        let run = RunDir::create(root, "alpha", start).unwrap();
+        let info = RunInfo {
+            test: "alpha".into(),
+            start_unix_ms: Some(start),
+            end_unix_ms: Some(start + 1000),
+            ..RunInfo::default()
+        };
+        let history = history::History::indexed([
+            history::Op::invoke(0, "write", 1).with_time(0),
+            history::Op::ok(0, "write", 1).with_time(1_000_000),
+        ])
+        .unwrap();
+        let c = CheckerOutput::new(
+            "stub",
+            "other",
+            &checkers::result::Findings::verdict(Verdict::Valid, "a stub verdict"),
+        );
+        results::write_run(&run.path, &info, &history, vec![c]).unwrap();
+    }
+    let r = serve::handle_dirs(&roots, "GET", "/runs.json");
+    let runs: serde_json::Value = serde_json::from_slice(&r.bytes()).unwrap();
+    let dirs: Vec<u64> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dir"].as_u64().unwrap())
+        .collect();
+    assert_eq!(dirs, vec![2, 1], "newest first over both directories");
+    let page = String::from_utf8(serve::handle_dirs(&roots, "GET", "/").bytes()).unwrap();
+    assert!(page.contains("href=\"/dirs/2/alpha/19700101T003320.000Z/report.html\""));
+    assert!(page.contains("href=\"/dirs/1/alpha/19700101T001640.000Z/report.html\""));
+}
