@@ -143,6 +143,30 @@ fn merge_counts_every_cell_once_flags_the_flaky_one_and_exits_invalid() {
         "{md}"
     );
 
+    // Into the same directory again: refused (its records would count as
+    // this merge's), unless asked to add; adding the same shards changes
+    // nothing.
+    let again = |add: bool| {
+        let mut c = shakedown();
+        c.arg("merge")
+            .arg(tmp.path().join("shard-1"))
+            .arg(tmp.path().join("shard-2"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--campaign")
+            .arg(&campaign);
+        if add {
+            c.arg("--add");
+        }
+        c.output().unwrap()
+    };
+    let o = again(false);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    let o = again(true);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(": 0 file(s) copied"));
+
     // Without shard 2, the campaign file names its two cells not run.
     let o = shakedown()
         .arg("merge")

@@ -176,6 +176,10 @@ fn campaign(args: &Args) -> Result<u8, String> {
     if let Some(why) = &stop {
         eprintln!("shakedown: stopped: {why}; run the same command again to resume");
     }
+    eprintln!(
+        "shakedown: the grid of every run: shakedown serve {} (then /campaigns)",
+        results.display()
+    );
     let mut code = records
         .iter()
         .fold(exit::VALID, |w, r| worse(w, r.exit_code));

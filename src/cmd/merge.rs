@@ -1,5 +1,5 @@
-//! `shakedown merge --out DIR SHARD_DIR... [--campaign FILE] [--junit FILE]
-//! [--markdown FILE]`: the results directories of many machines (the
+//! `shakedown merge SHARD_DIR... --out DIR [--campaign FILE] [--junit FILE]
+//! [--markdown FILE] [--add]`: the results directories of many machines (the
 //! artifacts of CI shards) gathered into one (see `campaign::merge`), and
 //! one answer for each campaign in it: a table of its cells (flaky ones
 //! flagged), a `summary.json`, JUnit, a Markdown summary for CI pages, and
@@ -39,6 +39,10 @@ pub struct Args {
     /// Append a Markdown summary to this file (e.g. "$GITHUB_STEP_SUMMARY").
     #[arg(long)]
     pub markdown: Option<PathBuf>,
+    /// Add to an --out directory that is not empty (by default refused:
+    /// yesterday's records there would count as today's cells).
+    #[arg(long)]
+    pub add: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -69,6 +73,13 @@ fn merge(args: &Args) -> Result<u8, String> {
         }
         None => None,
     };
+    let not_empty = std::fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some());
+    if not_empty && !args.add {
+        return Err(format!(
+            "--out {}: not empty; merge into a fresh directory, or pass --add to add to what it holds",
+            args.out.display()
+        ));
+    }
     let outcome = campaign::merge::merge(&args.out, &args.dirs)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
