@@ -378,7 +378,7 @@ impl TestFile {
         self.workload
             .validate()
             .map_err(|e| format!("workload: {e}"))?;
-        self.target.validate(&self.dir)?;
+        self.target.validate(&self.dir, self.node_names().len())?;
         self.target.supports(&self.workload)?;
         Ok(())
     }

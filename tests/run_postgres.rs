@@ -11,7 +11,7 @@
 //!   the stale read names its replica;
 //! - bad input (a wrong isolation name, no nodes, a port taken): one error
 //!   line, exit 3, nothing left running;
-//! - clock faults reach the server (`SELECT now()` through libfaketime).
+//! - clock faults reach the server (`SELECT now()` through the clock shim).
 //!
 //! - bank transfers at SERIALIZABLE under kills of the primary: VALID.
 //!
@@ -491,12 +491,8 @@ time-limit: 5s
 }
 
 #[test]
-fn a_clock_fault_reaches_postgres_through_libfaketime() {
+fn a_clock_fault_reaches_postgres_through_the_clock_shim() {
     require_root!();
-    if nemesis::clock::faketime_lib().is_none() {
-        eprintln!("skipped: libfaketime is not installed (apt-get install faketime)");
-        return;
-    }
     let _guard = ClusterGuard("pg7");
     let up = shakedown()
         .args([
@@ -525,7 +521,7 @@ fn a_clock_fault_reaches_postgres_through_libfaketime() {
             db_env: nodes
                 .nodes
                 .iter()
-                .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
+                .map(|n| (n.name.clone(), nemesis::clock::clock_env(n).unwrap()))
                 .collect(),
         };
         let target = targets::postgres::PostgresTarget::new(Default::default(), ctx);
@@ -536,7 +532,7 @@ fn a_clock_fault_reaches_postgres_through_libfaketime() {
 
         // n1's clock an hour ahead, n2's left alone.
         let n1 = cluster.node("n1").unwrap();
-        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Faketime, 0, 3_600_000)
+        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Shim, 0, 3_600_000)
             .await
             .unwrap();
         let skew = |i: usize| {
@@ -560,7 +556,7 @@ fn a_clock_fault_reaches_postgres_through_libfaketime() {
         eprintln!("SELECT now(): n1 {s1:+.1} s, n2 {s2:+.1} s from the controller's clock");
         assert!((s1 - 3600.0).abs() < 30.0, "n1 is skewed: {s1}");
         assert!(s2.abs() < 30.0, "n2 is not: {s2}");
-        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Faketime, 3_600_000, 0)
+        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Shim, 3_600_000, 0)
             .await
             .unwrap();
         let s1 = skew(0).await;

@@ -14,11 +14,13 @@
 //! - bad input: Sentinels that cannot see each other (never able to fail
 //!   over), a node without redis-server, a wrong option, an impossible
 //!   quorum: one clear error and nothing left running;
-//! - clock faults cannot reach Redis on local nodes: redis-server does not
-//!   come up under libfaketime (a canary for when that changes).
+//! - clock faults reach Redis on local nodes through the clock shim (which
+//!   works under jemalloc, where libfaketime deadlocks): `TIME` is skewed,
+//!   and a Sentinel whose clock jumps enters TILT mode.
 //!
 //! Needs root (CI is root); skipped with a message otherwise. Each test has
-//! its own cluster name (rd1..rd9) and subnet (10.77.186-194.0/24).
+//! its own cluster name (rd1..rd9, rdclk) and subnet (10.77.186-194.0/24,
+//! 10.77.196.0/24).
 
 use harness::control::{local, Nodes};
 use history::{OpType, Value};
@@ -610,28 +612,41 @@ workload: {name: list-append}
         &[],
     );
     assert_eq!(code, Some(3), "{stderr}");
-    assert!(stderr.contains("no client for it"), "{stderr}");
+    assert!(stderr.contains("no client for it"), "{stderr}"); // More replicas to wait for than there are: refused when the file is
+                                                              // read, not after the nodes were set up.
+    let (code, _, stderr, _) = run(
+        dir.path(),
+        "name: redis-wait
+cluster: {local: 3, name: rdx, subnet: 10.77.195.0}
+target: {name: redis, wait: 3}
+workload: {name: set}
+",
+        &[],
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("target.wait: 3, but there are 2 replicas"),
+        "{stderr}"
+    );
+    assert!(!local::nodes_file("rdx").exists(), "a cluster was built");
 }
 
-/// Why clock faults do not reach Redis on local nodes: Debian's
-/// redis-server allocates with jemalloc, which calls `clock_gettime` while
-/// libfaketime initializes, and under libfaketime the server never comes
-/// up (libfaketime issue #130). A canary: if a libfaketime or Redis
-/// update ever makes it answer, this fails, and the target should pass
-/// libfaketime's environment again (`RedisTarget::sees_faketime`).
+/// The clock shim works where libfaketime cannot: Debian's redis-server
+/// allocates with jemalloc, which reads the clock while it initializes
+/// and deadlocks under libfaketime (libfaketime issue #130). Under the shim
+/// the server comes up, `TIME` answers with the offset file's skew, and a
+/// rewrite of the file moves it again.
 #[test]
-fn redis_server_under_libfaketime_does_not_come_up_so_the_target_does_not_use_it() {
-    let Some(lib) = nemesis::clock::faketime_lib() else {
-        eprintln!("skipped: libfaketime is not installed");
-        return;
-    };
+fn redis_server_under_the_clock_shim_serves_a_skewed_clock() {
     if !Path::new("/usr/bin/redis-server").exists() {
         eprintln!("skipped: redis-server is not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let stamp = dir.path().join("faketime");
-    std::fs::write(&stamp, "+3600.000\n").unwrap();
+    let mut node = harness::control::Node::new("n1", "127.0.0.1");
+    node.data_dir = Some(dir.path().join("n1").display().to_string());
+    let offset_file = nemesis::clock::offset_file(&node);
+    std::fs::write(&offset_file, "+3600.000\n").unwrap();
     let sock = dir.path().join("redis.sock");
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
     let mut server = Command::new("/usr/bin/redis-server")
@@ -646,38 +661,111 @@ fn redis_server_under_libfaketime_does_not_come_up_so_the_target_does_not_use_it
         ])
         .arg(&sock)
         .current_dir(dir.path())
-        .env("LD_PRELOAD", &lib)
-        .env("FAKETIME_TIMESTAMP_FILE", &stamp)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .envs(nemesis::clock::clock_env(&node).unwrap())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    let pong = Command::new("redis-cli")
-        .arg("-s")
-        .arg(&sock)
-        .arg("PING")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
-        .unwrap_or(false);
+    let skew = || -> Option<f64> {
+        let out = Command::new("redis-cli")
+            .arg("-s")
+            .arg(&sock)
+            .arg("TIME")
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut lines = text.lines().map(|l| l.trim().parse::<f64>());
+        let (secs, micros) = (lines.next()?.ok()?, lines.next()?.ok()?);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        Some(secs + micros / 1e6 - now)
+    };
+    let mut first = None;
+    for _ in 0..50 {
+        first = skew();
+        if first.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(&offset_file, "-30.000\n").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let second = skew();
     let _ = server.kill();
     let _ = server.wait();
     let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+    let first =
+        first.unwrap_or_else(|| panic!("redis-server did not answer under the shim:\n{log}"));
     assert!(
-        !pong,
-        "redis-server now runs under libfaketime: let the Redis target use it (sees_faketime)"
+        (first - 3600.0).abs() < 2.0,
+        "TIME was {first:+.1} s off, not +3600 s"
     );
-    assert!(log.contains("clock_gettime"), "{log}");
-    let target =
-        targets::TargetSpec::Redis(targets::redis::Options::default()).build(targets::Ctx {
-            nodes: vec![harness::control::Node::new("n1", "10.0.0.1")],
-            test_dir: PathBuf::from("/"),
-            run_id: "x".into(),
-            db_env: Default::default(),
-        });
-    assert!(!target.sees_faketime());
+    let second = second.expect("TIME after the rewrite");
+    assert!(
+        (second + 30.0).abs() < 2.0,
+        "TIME was {second:+.1} s off, not -30 s"
+    );
+    eprintln!("redis TIME under the shim: {first:+.1} s, then {second:+.1} s");
+}
+
+/// Clock faults in a run reach Redis and its Sentinels: a Sentinel whose
+/// clock jumps by more than 2 s between two timer ticks enters TILT mode
+/// (it stops acting, since it cannot trust its timers), and says so in its
+/// log (`+tilt`), which the run keeps. Sentinel in TILT does not fail
+/// over, so the set loses nothing: VALID.
+#[test]
+fn a_clock_fault_reaches_redis_and_sentinel_enters_tilt_mode() {
+    require_root!();
+    let _guard = ClusterGuard("rdclk");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, run) = run(
+        dir.path(),
+        "name: redis-set-clock
+target: redis
+cluster: {local: 3, name: rdclk, subnet: 10.77.196.0}
+workload: {name: set}
+concurrency: 4
+rate: 100
+time-limit: 20s
+seed: 5
+nemesis:
+  faults: [clock]
+  interval: 4
+  clock: {modes: [bump], max-offset-ms: 20000}
+",
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("is not skewed"), "{stderr}");
+    let h = history_of(&run);
+    let bumps = h
+        .ops()
+        .iter()
+        .filter(|op| op.process.is_nemesis() && op.f == "bump-clock" && op.kind == OpType::Info)
+        .count();
+    assert!(bumps > 0, "no clock bump recorded");
+    let mut tilts = Vec::new();
+    let mut stack = vec![run.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "sentinel.log") {
+                let log = std::fs::read_to_string(&p).unwrap_or_default();
+                if log.contains("+tilt") {
+                    tilts.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        !tilts.is_empty(),
+        "no Sentinel entered TILT mode ({bumps} bumps)"
+    );
+    eprintln!("clock: {bumps} bumps; TILT in {tilts:?}");
 }
 
 /// Every `examples/redis-*.yaml` names a valid Redis target and a workload
@@ -703,7 +791,7 @@ fn every_redis_example_parses() {
             serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}"));
         assert_eq!(e.target.name(), "redis", "{name}");
         e.target
-            .validate(&dir)
+            .validate(&dir, 5)
             .unwrap_or_else(|err| panic!("{name}: {err}"));
         e.target
             .supports(&e.workload)

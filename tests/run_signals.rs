@@ -305,6 +305,35 @@ fn sighup_while_etcd_starts_still_tears_it_down() {
     assert_eq!(results["interrupted"], true, "{results}");
 }
 
+/// A signal during the OS setup, before the database starts: nothing was
+/// run, the run directory says so (interrupted, unknown), exit 2, and no
+/// database process is left.
+#[test]
+fn sigterm_during_setup_writes_an_interrupted_unknown_run() {
+    require_root!();
+    let _guard = ClusterGuard("sig4");
+    let dir = tempfile::tempdir().unwrap();
+    let test = write_test(dir.path(), "sig4", "10.77.143.0");
+    let mut run = start_run(&test, &dir.path().join("results"));
+    let stderr = run.stderr.clone();
+    run.wait_until("the OS setup", move || {
+        stderr.lock().unwrap().contains("setting up the nodes")
+    });
+    run.signal("TERM");
+    let code = run.exit_code(Duration::from_secs(120));
+    let stderr = run.stderr();
+    eprintln!("--- shakedown run's stderr:\n{stderr}---");
+    assert!(
+        stderr.contains("interrupted before the database started"),
+        "{stderr}"
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_nothing_left("sig4");
+    let results = results_json(&run.run_dir());
+    assert_eq!(results["interrupted"], true, "{results}");
+    assert_eq!(results["valid"], "unknown", "{results}");
+}
+
 #[test]
 fn a_second_signal_quits_at_once_naming_the_heal_command_of_this_cluster() {
     require_root!();

@@ -148,7 +148,7 @@ pub struct Hooks {
     /// Which nodes are primaries (leaders) now, for "isolate the primary"
     /// and process faults on the primaries.
     pub primaries: Option<PrimariesHook>,
-    /// Override the clock mode (default: faketime on local-cluster nodes,
+    /// Override the clock mode (default: the clock shim on local-cluster nodes,
     /// the system clock elsewhere).
     pub clock_mode: Option<ClockMode>,
 }
@@ -590,18 +590,18 @@ impl Injector {
                 Err(e) => errors.push(e.0),
             }
         }
-        // Stateless: every local node's faketime file back to +0.
+        // Stateless: every local node's offset file back to +0.
         let local: Vec<String> = self
             .nodes
             .nodes
             .iter()
-            .filter(|n| self.clock_mode(&n.name) == ClockMode::Faketime)
+            .filter(|n| self.clock_mode(&n.name) == ClockMode::Shim)
             .map(|n| n.name.clone())
             .collect();
         let res = self
             .cluster
             .each(&local, |r| async move {
-                clock::reset_faketime_file(&r)
+                clock::reset_offset_file(&r)
                     .await
                     .map_err(|e| node_err(r.name(), e))
             })
@@ -735,7 +735,7 @@ fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> 
 
 /// `shakedown heal`: undo everything in the state file `file` (if any) and,
 /// on every node of `nodes` (or the nodes the file names), everything
-/// shakedown may have left in the network and in faketime files. Safe to
+/// shakedown may have left in the network and in clock offset files. Safe to
 /// run at any time, any number of times. Returns what was undone.
 pub async fn heal(nodes: Option<&Nodes>, file: &StateFile) -> Result<Vec<Effect>> {
     let saved = file.load()?;

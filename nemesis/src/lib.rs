@@ -9,7 +9,7 @@
 //!   own chains, packet loss with the `statistic` match, `tc netem` where
 //!   the kernel has it.
 //! - [`process`]: kill -9 / restart, SIGSTOP / SIGCONT by pid file.
-//! - [`clock`]: bump, strobe, reset, check offsets (libfaketime on local
+//! - [`clock`]: bump, strobe, reset, check offsets (shakedown's clock shim on local
 //!   clusters, `date -s` on real machines).
 //! - [`schedule`]: the YAML config and a seeded, reproducible schedule of
 //!   [`FaultOp`]s.

@@ -20,7 +20,7 @@ pub struct ProcessHooks {
     /// `start_timeout_s` after it returns. It must not keep stdout/stderr
     /// open (redirect them to a log), or the SSH command never ends.
     pub start: String,
-    /// Environment for `start` (e.g. [`crate::clock::faketime_env`]).
+    /// Environment for `start` (e.g. [`crate::clock::clock_env`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<(String, String)>,
     /// Working directory for `start`.

@@ -176,7 +176,7 @@ mod tests {
         s.clock.insert(
             "n1".into(),
             ClockSkew {
-                mode: ClockMode::Faketime,
+                mode: ClockMode::Shim,
                 offset_ms: 5000,
             },
         );

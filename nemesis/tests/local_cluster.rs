@@ -385,14 +385,11 @@ fn nftables_partition_loss_and_heal() {
     });
 }
 
-/// A process started under the faketime env sees a bumped clock, a strobed
-/// clock flips, check-offsets measures the offsets, reset brings it back.
+/// A process started under the clock shim's env sees a bumped clock, a
+/// strobed clock flips, check-offsets measures the offsets, reset brings it
+/// back.
 #[test]
-fn clock_skew_through_libfaketime() {
-    if nemesis::clock::faketime_lib().is_none() {
-        eprintln!("SKIPPED: libfaketime is not installed (apt-get install faketime)");
-        return;
-    }
+fn clock_skew_through_the_clock_shim() {
     let Some(c) = cluster("nmclock", 3, 153) else {
         return;
     };
@@ -400,7 +397,7 @@ fn clock_skew_through_libfaketime() {
     rt().block_on(async {
         let mut hooks = Hooks::default();
         for n in ["n1", "n2"] {
-            let env = nemesis::clock::faketime_env(c.node(n).unwrap());
+            let env = nemesis::clock::clock_env(c.node(n).unwrap()).unwrap();
             let h = server_hooks(&c, n, env);
             process::start(cl.node(n).unwrap(), &h).await.unwrap();
             hooks.process.insert(n.to_string(), h);
@@ -474,7 +471,7 @@ fn clock_skew_through_libfaketime() {
         let effects = inj.heal_all().await.unwrap();
         assert!(effects.iter().any(|e| e.f == "reset-clock"));
         assert!(skew("n1").abs() < 0.3, "reset: {}", skew("n1"));
-        let f = nemesis::clock::faketime_file(c.node("n1").unwrap());
+        let f = nemesis::clock::offset_file(c.node("n1").unwrap());
         assert_eq!(std::fs::read_to_string(f).unwrap().trim(), "+0.000");
         drop(inj);
         cl.disconnect().await;
@@ -569,7 +566,7 @@ fn scheduled_nemesis_in_the_run_loop_records_and_heals() {
     rt().block_on(async {
         let mut hooks = Hooks::default();
         for n in c.nodes.names() {
-            let env = nemesis::clock::faketime_env(c.node(&n).unwrap());
+            let env = nemesis::clock::clock_env(c.node(&n).unwrap()).unwrap();
             let h = server_hooks(&c, &n, env);
             process::start(cl.node(&n).unwrap(), &h).await.unwrap();
             hooks.process.insert(n, h);

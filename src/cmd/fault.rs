@@ -104,7 +104,7 @@ enum Fault {
         #[command(flatten)]
         proc: Proc,
     },
-    /// Skew clocks (libfaketime on local clusters, `date -s` elsewhere).
+    /// Skew clocks (the clock shim on local clusters, `date -s` elsewhere).
     Clock {
         /// Nodes (comma-separated; default all).
         #[arg(long, value_delimiter = ',')]

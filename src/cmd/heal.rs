@@ -1,7 +1,7 @@
 //! `shakedown heal [--cluster NAME | --nodes-file F | --state S]`: undo
 //! every fault shakedown left active, also after a controller crash. On
 //! every node it removes shakedown's iptables/nftables chains and netem
-//! qdisc and resets faketime files whether or not the state file lists
+//! qdisc and resets clock offset files whether or not the state file lists
 //! them; from the state file it also resumes paused processes, resets
 //! system clocks and restarts killed processes. Idempotent: safe to run at
 //! any time. The cluster is always named: `heal` without options is an

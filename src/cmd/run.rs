@@ -267,25 +267,24 @@ async fn run_once(
         nodes: nodes.nodes.clone(),
         test_dir: test.dir.clone(),
         run_id: format!("{}-{started_ms}", results::rundir::safe_name(&test.name)),
-        // libfaketime only where clock faults are asked for: preloading it
-        // costs every clock read, and some programs cannot start under it
-        // (those linked with jemalloc, such as Redis).
+        // The clock shim only where clock faults are asked for: it turns
+        // every clock read into a system call.
         db_env: nodes
             .nodes
             .iter()
             .filter(|n| {
                 test.nemesis.faults.contains(&FaultKind::Clock)
-                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
+                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Shim
             })
-            .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
-            .collect(),
+            .map(|n| Ok((n.name.clone(), nemesis::clock::clock_env(n)?)))
+            .collect::<Result<_, nemesis::Error>>()?,
     });
     let target_name = target.name().to_string();
     if test.nemesis.faults.contains(&FaultKind::Clock)
         && nodes.nodes.iter().any(|n| n.netns.is_some())
-        && !target.sees_faketime()
+        && !target.sees_clock_shim()
     {
-        let why = format!("clock faults on local nodes work through libfaketime, which {target_name} does not see (it does not read the clock through libc): the schedule runs and is recorded, but its clock is not skewed");
+        let why = format!("clock faults on local nodes work through a preloaded library that replaces libc's clock functions, and {target_name} does not read the clock through libc (Go reads it through the vDSO): the schedule runs and is recorded, but its clock is not skewed");
         eprintln!("warning: {why}");
         tracing::warn!("{why}");
     }
@@ -299,9 +298,20 @@ async fn run_once(
     // processes this run starts are the ones that serve.
     target.teardown(&cluster, false).await?;
     if interrupt.is_cancelled() {
-        return Err(Failed(
-            "interrupted before the database started: nothing was run".into(),
-        ));
+        // Nothing ran, but the run directory exists: say so there, as an
+        // interrupted run that is unknown, so a campaign sees the cell as
+        // not complete and runs it again.
+        let why = "interrupted before the database started: nothing was run";
+        eprintln!("warning: {why}");
+        let info = run_info(test, target_name, names, started_ms, true);
+        let outputs = vec![results::CheckerOutput::error("run", "run", why)];
+        results::write_run(&run_dir, &info, &history::History::default(), outputs)?;
+        crate::outln!("{}  UNKNOWN  0 ops  (interrupted)", test.name);
+        return Ok(Report {
+            code: exit::UNKNOWN,
+            run_dir: Some(run_dir),
+            interrupted: true,
+        });
     }
     if let Err(e) = start_database(&*target, &cluster, &nodes).await {
         for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
@@ -410,16 +420,7 @@ async fn run_once(
         tracing::warn!("{why}");
         outputs.push(results::CheckerOutput::error("run", "run", &why));
     }
-    let info = results::RunInfo {
-        test: test.name.clone(),
-        target: Some(target_name),
-        workload: Some(test.workload.name().to_string()),
-        nodes: names,
-        start_unix_ms: Some(started_ms),
-        end_unix_ms: Some(results::time::now_unix_ms()),
-        source: None,
-        interrupted: outcome.interrupted,
-    };
+    let info = run_info(test, target_name, names, started_ms, outcome.interrupted);
     let summary = results::write_run(&run_dir, &info, &outcome.history, outputs)?;
     let verdict = summary.valid;
     crate::outln!(
@@ -444,6 +445,26 @@ async fn run_once(
         run_dir: Some(run_dir),
         interrupted: outcome.interrupted,
     })
+}
+
+/// What results.json says of the run besides its history, ending now.
+fn run_info(
+    test: &TestFile,
+    target: String,
+    nodes: Vec<String>,
+    started_ms: u64,
+    interrupted: bool,
+) -> results::RunInfo {
+    results::RunInfo {
+        test: test.name.clone(),
+        target: Some(target),
+        workload: Some(test.workload.name().to_string()),
+        nodes,
+        start_unix_ms: Some(started_ms),
+        end_unix_ms: Some(results::time::now_unix_ms()),
+        source: None,
+        interrupted,
+    }
 }
 
 /// Why the run cannot be trusted to back a verdict of valid, if it cannot:

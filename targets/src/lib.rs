@@ -108,9 +108,10 @@ pub trait Target: Send + Sync + 'static {
     /// The workloads this target has clients for.
     fn workloads(&self) -> Vec<&'static str>;
 
-    /// Whether clock faults through libfaketime reach the database on
-    /// local nodes (true for programs reading the clock through libc).
-    fn sees_faketime(&self) -> bool {
+    /// Whether clock faults reach the database on local nodes, where they
+    /// work through shakedown's clock shim (`nemesis::clock`): true for
+    /// programs reading the clock through libc, false for Go programs.
+    fn sees_clock_shim(&self) -> bool {
         true
     }
 

@@ -31,13 +31,14 @@ impl TargetSpec {
     }
 
     /// Checks what types cannot (before any node is touched); `test_dir`
-    /// resolves relative paths, which must exist.
-    pub fn validate(&self, test_dir: &std::path::Path) -> Result<(), String> {
+    /// resolves relative paths, which must exist; `nodes` is how many
+    /// nodes the test has.
+    pub fn validate(&self, test_dir: &std::path::Path, nodes: usize) -> Result<(), String> {
         match self {
             TargetSpec::Etcd(o) => o.validate(),
             TargetSpec::Postgres(o) => o.validate(),
             TargetSpec::Process(s) => s.validate(test_dir),
-            TargetSpec::Redis(o) => o.validate(),
+            TargetSpec::Redis(o) => o.validate(nodes),
         }
     }
 
@@ -184,7 +185,27 @@ mod tests {
         let e = parse("target: {name: redis, wait: many}\n").unwrap_err();
         assert!(e.contains("wait") || e.contains("many"), "{e}");
         let t = parse("target: {name: redis, sentinel: false, quorum: 2}\n").unwrap();
-        let e = t.validate(std::path::Path::new("/")).unwrap_err();
+        let e = t.validate(std::path::Path::new("/"), 3).unwrap_err();
         assert!(e.contains("target.quorum"), "{e}");
+        // Against the number of nodes, before any node is touched.
+        let check = |yaml: &str, nodes: usize| {
+            parse(yaml)
+                .unwrap()
+                .validate(std::path::Path::new("/"), nodes)
+        };
+        assert!(check("target: {name: redis, wait: 2}\n", 3).is_ok());
+        let e = check("target: {name: redis, wait: 2}\n", 2).unwrap_err();
+        assert!(
+            e.contains("target.wait: 2") && e.contains("1 replicas"),
+            "{e}"
+        );
+        let e = check("target: {name: redis, quorum: 4}\n", 3).unwrap_err();
+        assert!(
+            e.contains("target.quorum: 4") && e.contains("3 Sentinels"),
+            "{e}"
+        );
+        assert!(check("target: {name: redis, quorum: 4, sentinel: true}\n", 5).is_ok());
+        let e = check("target: {name: redis, min-replicas-to-write: 3}\n", 3).unwrap_err();
+        assert!(e.contains("target.min-replicas-to-write: 3"), "{e}");
     }
 }

@@ -147,6 +147,11 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
         meta.push(format!("<span><b>history</b> {}</span>", esc(src)));
     }
     h.push_str(&meta.join(""));
+    if s.interrupted {
+        // A signal cut the run short: whatever the verdict, it covers
+        // less than the test asked for.
+        h.push_str("</div>\n<div class=\"interrupted\" id=\"interrupted\"><b>interrupted</b> by a signal: the clients stopped early, the faults were healed, recovery and final reads were skipped");
+    }
     let _ = write!(
         h,
         "</div></div>\n<div id=\"verdict\" class=\"verdict v-{}\" data-verdict=\"{}\">{}</div></div>\n",
@@ -327,6 +332,22 @@ mod tests {
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);
+    }
+
+    /// An interrupted run says so under its name; a complete one does not.
+    #[test]
+    fn an_interrupted_run_says_so() {
+        let info = crate::summary::RunInfo {
+            test: "t".into(),
+            interrupted: true,
+            ..Default::default()
+        };
+        let history = History::default();
+        let mut s = RunSummary::new(&info, &history, Vec::new());
+        let page = render(&s, &history);
+        assert!(page.contains("id=\"interrupted\"><b>interrupted</b> by a signal"));
+        s.interrupted = false;
+        assert!(!render(&s, &history).contains("id=\"interrupted\""));
     }
 
     #[test]

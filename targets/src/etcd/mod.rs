@@ -76,7 +76,7 @@ impl Target for EtcdTarget {
     }
 
     /// Go reads the clock through the vDSO, not libc.
-    fn sees_faketime(&self) -> bool {
+    fn sees_clock_shim(&self) -> bool {
         false
     }
 

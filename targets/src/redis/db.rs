@@ -209,26 +209,8 @@ impl RedisDb {
     /// and waits until each one can reach its quorum and authorize a
     /// failover (`SENTINEL CKQUORUM`) and has a link to every other one.
     pub async fn start_all(&self, cluster: &Cluster, within: Duration) -> Result<(), Error> {
-        let quorum = self.quorum();
-        if self.options.sentinel && !(1..=self.nodes.len()).contains(&quorum) {
-            return Err(Error::new(
-                "redis",
-                ErrorKind::Local(format!(
-                    "target.quorum: {quorum}, but there are {} Sentinels (one per node): Sentinel could never agree that the primary is down",
-                    self.nodes.len()
-                )),
-            ));
-        }
-        let replicas = self.nodes.len() - 1;
-        if self.options.wait as usize > replicas {
-            return Err(Error::new(
-                "redis",
-                ErrorKind::Local(format!(
-                    "target.wait: {}, but there are {replicas} replicas: no write could ever be confirmed",
-                    self.options.wait
-                )),
-            ));
-        }
+        // Quorum, wait and min-replicas-to-write against the number of
+        // nodes were checked when the test file was read (Options::validate).
         for node in &self.nodes {
             let r = remote(cluster, &node.name)?;
             let check = format!(

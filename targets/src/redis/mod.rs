@@ -60,9 +60,10 @@ impl Default for Options {
 }
 
 impl Options {
-    /// What can be checked without the nodes (the quorum against the
-    /// number of nodes is checked before anything starts).
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the options against the number of nodes the test will have,
+    /// when the test file is read: one Sentinel and one server per node,
+    /// the first node's server the primary.
+    pub fn validate(&self, nodes: usize) -> Result<(), String> {
         if !(1..=3600).contains(&self.ready_timeout_s) {
             return Err(format!(
                 "target.ready-timeout-s: expected 1 to 3600 seconds, found {}",
@@ -74,6 +75,25 @@ impl Options {
         }
         if self.quorum.is_some() && !self.sentinel {
             return Err("target.quorum: set, but `sentinel: false` runs no Sentinel".into());
+        }
+        let quorum = self.quorum.unwrap_or(nodes / 2 + 1);
+        if self.sentinel && quorum > nodes {
+            return Err(format!(
+                "target.quorum: {quorum}, but there are {nodes} Sentinels (one per node): Sentinel could never agree that the primary is down"
+            ));
+        }
+        let replicas = nodes.saturating_sub(1);
+        if self.wait as usize > replicas {
+            return Err(format!(
+                "target.wait: {}, but there are {replicas} replicas: no write could ever be confirmed",
+                self.wait
+            ));
+        }
+        if self.min_replicas_to_write as usize > replicas {
+            return Err(format!(
+                "target.min-replicas-to-write: {}, but there are {replicas} replicas: the primary would refuse every write",
+                self.min_replicas_to_write
+            ));
         }
         Ok(())
     }
@@ -91,8 +111,10 @@ impl RedisTarget {
             db: RedisDb {
                 nodes: ctx.nodes.clone(),
                 options,
-                // Not libfaketime's: see `sees_faketime`.
-                env: Default::default(),
+                // The clock shim's, when clock faults are asked for: Redis
+                // reads the wall clock through libc (gettimeofday), for
+                // expiry and for Sentinel's timers and TILT mode.
+                env: ctx.db_env.clone().into_iter().collect(),
             },
             run_id: ctx.run_id,
         }
@@ -110,16 +132,6 @@ impl Target for RedisTarget {
 
     fn workloads(&self) -> Vec<&'static str> {
         client::WORKLOADS.to_vec()
-    }
-
-    /// Debian's redis-server allocates with jemalloc, which calls
-    /// `clock_gettime` while libfaketime initializes: under libfaketime
-    /// the server hangs at start ("Unexpected recursive calls to
-    /// clock_gettime()", libfaketime issue #130, unfixed). So the servers
-    /// run without it, and clock faults on local nodes do not reach them;
-    /// `shakedown run` says so when a test asks for them.
-    fn sees_faketime(&self) -> bool {
-        false
     }
 
     fn start<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
