@@ -364,7 +364,11 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
 
 /// SIGTERM as the second cell starts, while its cluster and database are
 /// being set up: the cell is recorded interrupted (unknown, to run again),
-/// not as a failure of the harness, and no further cell starts.
+/// not as a failure of the harness, and no further cell starts. (Before
+/// this branch the campaign recorded such a cell as `error` and started
+/// the next one; `run` now also reports a run stopped before its database
+/// started as interrupted, and the campaign counts any signal during a
+/// cell as its interruption.)
 #[test]
 fn sigterm_while_a_cell_sets_up_stops_the_campaign_with_the_cell_interrupted() {
     if !local::is_root() {

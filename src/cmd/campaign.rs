@@ -201,10 +201,10 @@ fn run_cell(
         .unwrap_or_else(|| results::time::now_unix_ms() ^ (std::process::id() as u64) << 32);
     let started = Instant::now();
     let report = runtime.block_on(run_test(test, &cell.text, Some(runs), seed));
-    // A signal during the cell interrupts it, wherever it came: a run
-    // stopped while its database was being set up ends as a harness error,
-    // but it is this cell's interruption, not a failure: unknown (or
-    // invalid, if the part that ran was), and run again on resume.
+    // A signal during the cell interrupts it, wherever it came, even if
+    // the run ended some other way (a harness error while it was being
+    // stopped, say): the cell is unknown (or invalid, if the part that
+    // ran was), not a failure, and runs again on resume.
     let interrupted = report.interrupted || signals::received().count > 0;
     let code = if interrupted && report.code != exit::INVALID {
         exit::UNKNOWN
