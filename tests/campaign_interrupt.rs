@@ -306,6 +306,8 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
     )
     .unwrap();
     assert_eq!(summary["not-run"][0]["cell"], CELLS[2], "{summary}");
+    // Placed in the grid by its test and settings.
+    assert_eq!(summary["not-run"][0]["settings"]["seed"], 3, "{summary}");
     assert_eq!(run_dirs(&results), 2);
 
     // The same command again: cell 1 skipped, cells 2 and 3 run.

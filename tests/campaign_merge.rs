@@ -227,3 +227,42 @@ fn serve_shows_the_grid_of_two_shard_directories() {
         );
     }
 }
+
+/// Without the campaign file, the cells a shard's summary lists as not run
+/// (its time budget ran out) are still named, and the merge is no pass.
+#[test]
+fn merge_names_the_cells_a_shard_did_not_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("shard-1");
+    run(&a, 1, 1, "valid", "S1");
+    let missing: Vec<serde_json::Value> = [(1, 2), (2, 2)]
+        .iter()
+        .map(|(seed, repeat)| {
+            serde_json::json!({
+                "cell": format!("t.yaml[seed={seed}]#{repeat}"),
+                "why": "the time budget ran out",
+                "test": "t.yaml", "settings": {"seed": seed}, "repeat": repeat
+            })
+        })
+        .collect();
+    std::fs::write(
+        a.join("campaigns/nightly/summary-1-of-2.json"),
+        serde_json::json!({"campaign": "nightly", "shard": "1/2", "cells": [], "not-run": missing})
+            .to_string(),
+    )
+    .unwrap();
+    let o = shakedown()
+        .arg("merge")
+        .arg(&a)
+        .arg("--out")
+        .arg(tmp.path().join("merged"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("campaign nightly: 1 run(s), 0 flaky cell(s), 2 cell(s) not run"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("t.yaml[seed=2]#2") && stdout.contains("not run"));
+}

@@ -17,6 +17,12 @@
 //! short are shown but do not make a cell flaky: they say nothing about
 //! the database.
 //!
+//! A cell a campaign invocation did not run (its time budget ran out,
+//! `--fail-fast`, a signal) is listed in that invocation's
+//! `summary*.json`; unless some directory holds a record of it, it is
+//! shown as a square of its own, `not-run`, so a grid of a campaign cut
+//! short does not look whole.
+//!
 //! The records are read as written; a record's `run-dir` is the path on
 //! the machine that ran it, so its run is found here by its last two
 //! components (`<test>/<timestamp>`) under the campaign's own `runs/`.
@@ -85,8 +91,95 @@ pub struct Found {
     pub record: CellRecord,
 }
 
-/// Every cell record under `<root>/campaigns/*/` of every root.
+/// Every cell record under `<root>/campaigns/*/` of every root, and a
+/// record of verdict [`NOT_RUN`] for each cell a summary lists as not run
+/// that no directory holds a record of.
 pub fn gather(roots: &[PathBuf]) -> Vec<Found> {
+    let mut found = records_of(roots);
+    let mut missing = not_run_of(roots);
+    missing.retain(|m| {
+        !found
+            .iter()
+            .any(|f| f.record.campaign == m.record.campaign && f.record.cell == m.record.cell)
+    });
+    missing.sort_by(|a, b| {
+        (&a.record.campaign, &a.record.cell).cmp(&(&b.record.campaign, &b.record.cell))
+    });
+    missing
+        .dedup_by(|a, b| a.record.campaign == b.record.campaign && a.record.cell == b.record.cell);
+    found.extend(missing);
+    found
+}
+
+/// The cells listed as not run in the `summary*.json` of every campaign
+/// directory, as records of verdict [`NOT_RUN`] (entries written before
+/// summaries named their test and settings are left out: they cannot be
+/// placed).
+fn not_run_of(roots: &[PathBuf]) -> Vec<Found> {
+    #[derive(Deserialize)]
+    struct Summary {
+        campaign: String,
+        #[serde(default, rename = "not-run")]
+        not_run: Vec<Missing>,
+    }
+    #[derive(Deserialize)]
+    struct Missing {
+        cell: String,
+        test: Option<String>,
+        settings: Option<BTreeMap<String, Value>>,
+        repeat: Option<u32>,
+    }
+    let mut out = Vec::new();
+    for (k, root) in roots.iter().enumerate() {
+        let Ok(dirs) = fs::read_dir(root.join("campaigns")) else {
+            continue;
+        };
+        for d in dirs.flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let Ok(files) = fs::read_dir(d.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let file = f.file_name().to_string_lossy().into_owned();
+                if !(file.starts_with("summary") && file.ends_with(".json")) {
+                    continue;
+                }
+                let Some(summary) = fs::read(f.path())
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Summary>(&b).ok())
+                else {
+                    continue;
+                };
+                for m in summary.not_run {
+                    let (Some(test), Some(settings), Some(repeat)) = (m.test, m.settings, m.repeat)
+                    else {
+                        continue;
+                    };
+                    out.push(Found {
+                        root: k,
+                        campaign_dir: format!("campaigns/{name}"),
+                        record: CellRecord {
+                            campaign: summary.campaign.clone(),
+                            cell: m.cell,
+                            test,
+                            settings,
+                            repeat,
+                            verdict: NOT_RUN.into(),
+                            exit_code: 2,
+                            run_dir: None,
+                            duration_s: 0.0,
+                            interrupted: false,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every cell record under `<root>/campaigns/*/` of every root.
+fn records_of(roots: &[PathBuf]) -> Vec<Found> {
     let mut out = Vec::new();
     for (k, root) in roots.iter().enumerate() {
         let Ok(dirs) = fs::read_dir(root.join("campaigns")) else {
@@ -152,18 +245,22 @@ pub struct Square {
 }
 
 impl Square {
-    /// The class a square is drawn with: its verdict, or `interrupted`.
+    /// The class a square is drawn with: its verdict, `interrupted`,
+    /// `not-run`, or `error` (the harness failed).
     pub fn class(&self) -> &str {
         if self.interrupted {
             "interrupted"
         } else {
             match self.verdict.as_str() {
-                v @ ("valid" | "invalid" | "unknown") => v,
+                v @ ("valid" | "invalid" | "unknown" | NOT_RUN) => v,
                 _ => "error",
             }
         }
     }
 }
+
+/// The verdict of a cell listed as not run in a campaign's summary.
+pub const NOT_RUN: &str = "not-run";
 
 /// A test × settings whose repeats disagree.
 #[derive(Clone, Debug, Serialize)]
@@ -431,5 +528,67 @@ mod tests {
         assert_eq!(run_path("c", "x/../.."), None);
         assert_eq!(run_path("c", "stamp"), None);
         assert_eq!(run_path("c", "C:\\r\\t\\s").as_deref(), Some("c/runs/t/s"));
+    }
+
+    #[test]
+    fn cells_a_summary_lists_as_not_run_are_squares_unless_some_directory_ran_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let not_run = |cell: &str, seed: i64| {
+            json!({"cell": cell, "why": "the time budget ran out", "test": "a.yaml",
+                   "settings": {"seed": seed}, "repeat": 1})
+        };
+        for (root, shard, missing) in [
+            // Shard 1 ran seed 1 and ran out of time for seed 2.
+            (&a, "1-of-2", vec![not_run("a.yaml[seed=2]#1", 2)]),
+            // Shard 2 ran nothing: seeds 2 and 3 not run, and an entry
+            // written before summaries named their settings.
+            (
+                &b,
+                "2-of-2",
+                vec![
+                    not_run("a.yaml[seed=2]#1", 2),
+                    not_run("a.yaml[seed=3]#1", 3),
+                    json!({"cell": "old#1", "why": "x"}),
+                ],
+            ),
+        ] {
+            let dir = root.join("campaigns/nightly");
+            fs::create_dir_all(dir.join("cells")).unwrap();
+            fs::write(
+                dir.join(format!("summary-{shard}.json")),
+                json!({"campaign": "nightly", "not-run": missing}).to_string(),
+            )
+            .unwrap();
+        }
+        fs::write(
+            a.join("campaigns/nightly/cells/1.json"),
+            serde_json::to_vec(&record("a.yaml", 1, 1, "valid")).unwrap(),
+        )
+        .unwrap();
+        // Seed 3 was run after all, by a later invocation on shard 1.
+        fs::write(
+            a.join("campaigns/nightly/cells/3.json"),
+            serde_json::to_vec(&record("a.yaml", 3, 1, "valid")).unwrap(),
+        )
+        .unwrap();
+        let g = &grids(gather(&[a, b]), |_, _| true)[0];
+        let squares: Vec<(String, &str)> = g.rows[0]
+            .cells
+            .iter()
+            .flatten()
+            .map(|s| (s.cell.clone(), s.class()))
+            .collect();
+        assert_eq!(
+            squares,
+            vec![
+                ("a.yaml[seed=1]#1".to_string(), "valid"),
+                ("a.yaml[seed=2]#1".to_string(), NOT_RUN),
+                ("a.yaml[seed=3]#1".to_string(), "valid"),
+            ],
+            "seed 2 once, as not run; seed 3 as run"
+        );
+        assert_eq!(g.totals[NOT_RUN], 1);
+        assert!(g.flaky.is_empty());
     }
 }

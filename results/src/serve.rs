@@ -340,6 +340,7 @@ form{display:flex;gap:8px;margin:0 0 12px}.muted{color:#656d76}.mono{font-family
 .grid td,.grid th{white-space:nowrap}.sq{display:inline-block;width:16px;height:16px;margin:1px;border-radius:3px;vertical-align:middle}\
 .sq.valid{background:#2da44e}.sq.invalid{background:#cf222e}.sq.unknown{background:#d4a72c}.sq.error{background:#6e7781}\
 .sq.interrupted{background:repeating-linear-gradient(45deg,#8c959f 0 3px,#fff 3px 6px);border:1px solid #8c959f;width:14px;height:14px}\
+.sq.not-run{background:#fff;border:1px dashed #6e7781;width:14px;height:14px}\
 td.flaky{background:#fff1e5;outline:2px solid #bc4c00}.flag{color:#bc4c00;font-weight:700}\
 section{margin:0 0 28px}h2{font-size:18px;margin:8px 0}.grid th.mono{text-transform:none;font-size:12px}";
 
@@ -422,7 +423,7 @@ fn campaign_grids(roots: &[PathBuf]) -> Vec<Grid> {
 fn campaigns_page(roots: &[PathBuf]) -> String {
     let grids = campaign_grids(roots);
     let mut h = header(roots, "shakedown campaigns");
-    h.push_str("<p class=\"muted legend\">One square per run: <span class=\"sq valid\"></span> valid <span class=\"sq invalid\"></span> invalid <span class=\"sq unknown\"></span> unknown <span class=\"sq error\"></span> harness error <span class=\"sq interrupted\"></span> interrupted. A cell is <span class=\"flag\">flaky</span> when its finished runs disagree.</p>");
+    h.push_str("<p class=\"muted legend\">One square per run: <span class=\"sq valid\"></span> valid <span class=\"sq invalid\"></span> invalid <span class=\"sq unknown\"></span> unknown <span class=\"sq error\"></span> harness error <span class=\"sq interrupted\"></span> interrupted <span class=\"sq not-run\"></span> not run. A cell is <span class=\"flag\">flaky</span> when its finished runs disagree.</p>");
     if grids.is_empty() {
         h.push_str("<p class=\"muted\">No campaign records here (they are kept under <span class=\"mono\">campaigns/&lt;name&gt;/cells/</span>).</p>");
     }

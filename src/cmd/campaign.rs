@@ -161,7 +161,17 @@ fn campaign(args: &Args) -> Result<u8, String> {
         "campaign": c.name,
         "shard": shard.map(|(i, n)| format!("{i}/{n}")),
         "cells": records,
-        "not-run": not_run.iter().map(|(id, why)| serde_json::json!({"cell": id, "why": why})).collect::<Vec<_>>(),
+        // With its test and settings, so the grid can show where it is missing.
+        "not-run": not_run.iter().map(|(id, why)| {
+            let cell = cells.iter().find(|c| &c.id == id);
+            serde_json::json!({
+                "cell": id,
+                "why": why,
+                "test": cell.map(|c| c.test.display().to_string()),
+                "settings": cell.map(|c| c.settings.iter().cloned().collect::<serde_json::Map<_, _>>()),
+                "repeat": cell.map(|c| c.repeat),
+            })
+        }).collect::<Vec<_>>(),
     });
     let name = match shard {
         Some((i, n)) => format!("summary-{i}-of-{n}.json"),

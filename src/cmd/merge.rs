@@ -5,7 +5,9 @@
 //! flagged), a `summary.json`, JUnit, a Markdown summary for CI pages, and
 //! the exit code of the worst run.
 //!
-//! With `--campaign`, the campaign file says which cells there should be:
+//! Cells a shard's summary lists as not run (time budget, `--fail-fast`, a
+//! signal) are named as not run. With `--campaign`, the campaign file says
+//! which cells there should be:
 //! a cell no shard finished (a shard that died, a time budget) is named as
 //! not run, and the answer is unknown at best. Merging nothing is never a
 //! pass.
@@ -96,13 +98,22 @@ fn merge(args: &Args) -> Result<u8, String> {
     let mut campaigns: Vec<Merged> = Vec::new();
     for found in grid::gather(std::slice::from_ref(&args.out)) {
         let r = found.record;
-        match campaigns.iter_mut().find(|m| m.name == r.campaign) {
-            Some(m) => m.records.push(r),
-            None => campaigns.push(Merged {
-                name: r.campaign.clone(),
-                records: vec![r],
-                not_run: Vec::new(),
-            }),
+        let k = match campaigns.iter().position(|m| m.name == r.campaign) {
+            Some(k) => k,
+            None => {
+                campaigns.push(Merged {
+                    name: r.campaign.clone(),
+                    records: Vec::new(),
+                    not_run: Vec::new(),
+                });
+                campaigns.len() - 1
+            }
+        };
+        // A cell a shard's summary lists as not run (and no shard ran).
+        if r.verdict == grid::NOT_RUN {
+            campaigns[k].not_run.push(r.cell);
+        } else {
+            campaigns[k].records.push(r);
         }
     }
     if let Some((name, cells)) = &expected {
