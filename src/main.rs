@@ -37,8 +37,12 @@ enum Command {
     Heal(cmd::heal::Args),
     /// Regenerate report.html (and results.json, junit.xml) of a stored run.
     Report(cmd::report::Args),
-    /// Serve an index of stored runs and their files over HTTP.
+    /// Serve an index of stored runs, campaign grids and files over HTTP
+    /// (one results directory or several).
     Serve(cmd::serve::Args),
+    /// Merge the results directories of many machines (CI shards) into one,
+    /// with one summary per campaign.
+    Merge(cmd::merge::Args),
     /// Print a shell completion script, e.g. `shakedown completions bash >
     /// /etc/bash_completion.d/shakedown`.
     Completions {
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Heal(args) => cmd::heal::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "shakedown", &mut out);

@@ -7,11 +7,12 @@ fn shakedown() -> Command {
     Command::new(env!("CARGO_BIN_EXE_shakedown"))
 }
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "check",
     "cluster",
     "run",
     "campaign",
+    "merge",
     "fault",
     "heal",
     "report",

@@ -24,8 +24,14 @@
 //!   whose run is complete, and shards on one file system never write the
 //!   same file.
 //! - [`junit`]: one testcase per run, named by test and cell.
+//! - [`merge`]: the results directories of many machines (CI shards)
+//!   gathered into one, records following their runs.
+//!
+//! The records are read back, and drawn as a grid of cells with the flaky
+//! ones flagged, by `results::grid` (for `serve` and `merge`).
 
 pub mod junit;
+pub mod merge;
 pub mod record;
 
 use serde::Deserialize;

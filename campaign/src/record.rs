@@ -6,36 +6,13 @@
 //! summary.json             the last invocation's cells (summary-I-of-N.json for a shard)
 //! ```
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// How one cell's run ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct CellRecord {
-    pub campaign: String,
-    pub cell: String,
-    pub test: String,
-    pub settings: BTreeMap<String, serde_json::Value>,
-    pub repeat: u32,
-    /// `valid`, `invalid`, `unknown`, or `error` (the harness failed).
-    pub verdict: String,
-    pub exit_code: u8,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_dir: Option<String>,
-    pub duration_s: f64,
-    /// Stopped by a signal: run again on resume.
-    #[serde(default)]
-    pub interrupted: bool,
-}
-
-impl CellRecord {
-    /// A run that finished with a verdict: a resumed campaign skips it.
-    pub fn complete(&self) -> bool {
-        !self.interrupted && matches!(self.verdict.as_str(), "valid" | "invalid" | "unknown")
-    }
-}
+/// How one cell's run ended. Defined beside the grid that `serve` draws
+/// from these records (the `results` crate reads them; this crate writes
+/// them).
+pub use results::grid::CellRecord;
 
 /// The campaign's directory under a results directory.
 pub fn campaign_dir(results: &Path, name: &str) -> PathBuf {
@@ -58,16 +35,8 @@ pub fn save(dir: &Path, record: &CellRecord) -> Result<(), String> {
 /// Every record in the campaign directory, by cell id (unreadable files
 /// are skipped: their cells simply run again).
 pub fn load_all(dir: &Path) -> BTreeMap<String, CellRecord> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir.join("cells")) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        if let Ok(bytes) = std::fs::read(e.path()) {
-            if let Ok(r) = serde_json::from_slice::<CellRecord>(&bytes) {
-                out.insert(r.cell.clone(), r);
-            }
-        }
-    }
-    out
+    results::grid::read_records(dir)
+        .into_iter()
+        .map(|r| (r.cell.clone(), r))
+        .collect()
 }

@@ -39,6 +39,7 @@
 //! println!("{}: {}", run.path.display(), summary.valid);
 //! ```
 
+pub mod grid;
 pub mod junit;
 pub mod report;
 pub mod rundir;

@@ -6,19 +6,30 @@
 //!   filters by verdict and by a substring of the test name;
 //! - `/runs.json` — the same list as JSON (same filters);
 //! - `/runs/<test>/<timestamp>/` — a run directory's files, and
-//!   `/runs/<path>` any file under the results directory.
+//!   `/runs/<path>` any file under the results directory;
+//! - `/campaigns` — every campaign found under `campaigns/` as a grid of
+//!   cells (rows = tests, columns = matrix settings, one square per run
+//!   coloured by verdict, linking to its report) and its flaky cells (see
+//!   [`crate::grid`]); `/campaigns.json` the same grids as JSON.
 //!
-//! Nothing outside the results directory is served: the path is
+//! Several results directories can be served at once (the artifacts of
+//! many CI shards, say): the index and the grids gather them all, and
+//! `/dirs/<k>/<path>` is a file of the k-th directory (1-based; `/runs/`
+//! is the first's).
+//!
+//! Nothing outside the served directories is served: the path is
 //! percent-decoded once, any `..` or `.` segment or backslash is refused
 //! (403), and the file's canonical path (symlinks resolved) must lie
-//! inside the canonical results directory (403 otherwise; 404 when it
-//! does not exist).
+//! inside the canonical directory it was asked of (403 otherwise; 404
+//! when it does not exist). Links drawn from campaign records are checked
+//! the same way before they are shown.
 //!
 //! No client can hold the server: at most [`Limits::max_connections`]
 //! connections are served at once (one more gets a 503), each request
 //! must arrive whole within [`Limits::request_timeout`], and a client that
 //! stops reading is dropped after [`Limits::write_timeout`].
 
+use crate::grid::{self, Grid};
 use crate::report::esc;
 use crate::rundir::{list_runs, RunEntry};
 use crate::summary::Verdict;
@@ -183,69 +194,138 @@ pub fn resolve(root: &Path, rel: &str) -> Result<PathBuf, u16> {
 
 /// Handles one request (no I/O on the connection): what `serve` answers.
 pub fn handle(root: &Path, method: &str, target: &str) -> Response {
+    handle_dirs(&[root.to_path_buf()], method, target)
+}
+
+/// Handles one request for several results directories.
+pub fn handle_dirs(roots: &[PathBuf], method: &str, target: &str) -> Response {
     if method != "GET" && method != "HEAD" {
         return Response::text(405, "only GET and HEAD");
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     match path {
-        "/" | "/index.html" => Response::html(index_page(root, query)),
-        "/runs.json" => {
-            let runs = filtered(root, query);
-            Response {
-                status: 200,
-                content_type: "application/json".into(),
-                body: Body::Bytes(serde_json::to_vec_pretty(&runs).unwrap_or_default()),
-                headers: Vec::new(),
-            }
-        }
+        "/" | "/index.html" => Response::html(index_page(roots, query)),
+        "/runs.json" => json(&listed(roots, query)),
+        "/campaigns" | "/campaigns/" => Response::html(campaigns_page(roots)),
+        "/campaigns.json" => json(&campaign_grids(roots)),
         "/favicon.ico" => Response::text(404, "no icon"),
         p if p == "/runs" || p.starts_with("/runs/") => {
-            let rel = p.strip_prefix("/runs").unwrap_or("");
-            match resolve(root, rel) {
-                Err(code) => Response::text(
-                    code,
-                    if code == 403 {
-                        "outside the results directory"
-                    } else {
-                        "no such file"
-                    },
-                ),
-                Ok(file) if file.is_dir() => {
-                    if !p.ends_with('/') {
-                        // Relative links in the listing need the slash.
-                        let mut r = Response::text(301, "moved");
-                        r.status = 301;
-                        r.headers.push(("Location".into(), format!("{p}/")));
-                        return r;
-                    }
-                    Response::html(dir_page(root, &file, p))
+            file_or_dir(roots, 0, "/runs", p.strip_prefix("/runs").unwrap_or(""), p)
+        }
+        p if p.starts_with("/dirs/") => {
+            let rest = &p["/dirs/".len()..];
+            let (k, rel) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            // Digits only, no leading zero: one URL per directory.
+            match k.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= roots.len() && n.to_string() == k => {
+                    file_or_dir(roots, n - 1, &format!("/dirs/{n}"), rel, p)
                 }
-                Ok(file) => match fs::metadata(&file) {
-                    Ok(m) => Response {
-                        status: 200,
-                        content_type: content_type(&file).into(),
-                        body: Body::File(file, m.len()),
-                        headers: Vec::new(),
-                    },
-                    Err(_) => Response::text(404, "no such file"),
-                },
+                _ => Response::text(404, "no such results directory"),
             }
         }
         _ => Response::text(404, "no such page"),
     }
 }
 
-fn filtered(root: &Path, query: &str) -> Vec<RunEntry> {
+fn json<T: serde::Serialize>(value: &T) -> Response {
+    Response {
+        status: 200,
+        content_type: "application/json".into(),
+        body: Body::Bytes(serde_json::to_vec_pretty(value).unwrap_or_default()),
+        headers: Vec::new(),
+    }
+}
+
+/// The URL of `rel` (a `/`-separated path) in the `k`-th served
+/// directory: `/runs/...` when one is served, `/dirs/<k+1>/...` otherwise.
+fn href(roots: usize, k: usize, rel: &str) -> String {
+    let encoded = rel
+        .split('/')
+        .map(percent_encode_segment)
+        .collect::<Vec<_>>()
+        .join("/");
+    if roots == 1 {
+        format!("/runs/{encoded}")
+    } else {
+        format!("/dirs/{}/{encoded}", k + 1)
+    }
+}
+
+/// A file or directory listing of the `k`-th served directory; `top` is
+/// the URL of that directory, `p` the URL asked for.
+fn file_or_dir(roots: &[PathBuf], k: usize, top: &str, rel: &str, p: &str) -> Response {
+    let root = &roots[k];
+    match resolve(root, rel) {
+        Err(code) => Response::text(
+            code,
+            if code == 403 {
+                "outside the results directory"
+            } else {
+                "no such file"
+            },
+        ),
+        Ok(file) if file.is_dir() => {
+            if !p.ends_with('/') {
+                // Relative links in the listing need the slash.
+                let mut r = Response::text(301, "moved");
+                r.headers.push(("Location".into(), format!("{p}/")));
+                return r;
+            }
+            Response::html(dir_page(root, &file, p, top))
+        }
+        Ok(file) => match fs::metadata(&file) {
+            Ok(m) => Response {
+                status: 200,
+                content_type: content_type(&file).into(),
+                body: Body::File(file, m.len()),
+                headers: Vec::new(),
+            },
+            Err(_) => Response::text(404, "no such file"),
+        },
+    }
+}
+
+/// The runs of every served directory matching the query's filters,
+/// newest first, each with the index of its directory.
+fn filtered(roots: &[PathBuf], query: &str) -> Vec<(usize, RunEntry)> {
     let verdict = query_param(query, "verdict").filter(|v| !v.is_empty() && v != "all");
     let q = query_param(query, "q").unwrap_or_default().to_lowercase();
-    list_runs(root)
-        .into_iter()
-        .filter(|r| match &verdict {
+    let mut runs: Vec<(usize, RunEntry)> = roots
+        .iter()
+        .enumerate()
+        .flat_map(|(k, root)| list_runs(root).into_iter().map(move |r| (k, r)))
+        .filter(|(_, r)| match &verdict {
             None => true,
             Some(v) => r.valid.map_or("none", Verdict::name) == v,
         })
-        .filter(|r| {
+        .filter(|(_, r)| {
             q.is_empty() || r.test.to_lowercase().contains(&q) || r.path.to_lowercase().contains(&q)
+        })
+        .collect();
+    if roots.len() > 1 {
+        // Each directory's list is newest first; so is the whole.
+        let key = |r: &RunEntry| match &r.start_time {
+            Some(t) => t.replace(['-', ':'], ""),
+            None => r.stamp.clone(),
+        };
+        runs.sort_by_key(|(_, r)| std::cmp::Reverse(key(r)));
+    }
+    runs
+}
+
+/// `/runs.json`: the runs as listed; with several directories each names
+/// its own (`"dir": 1` ..).
+fn listed(roots: &[PathBuf], query: &str) -> Vec<serde_json::Value> {
+    filtered(roots, query)
+        .into_iter()
+        .map(|(k, r)| {
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
+            if roots.len() > 1 {
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("dir".into(), (k + 1).into());
+                }
+            }
+            v
         })
         .collect()
 }
@@ -256,17 +336,41 @@ main{padding:14px 28px}table{border-collapse:collapse;width:100%;background:#fff
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eaeef2}th{font-size:11px;text-transform:uppercase;color:#656d76}\
 a{color:#0969da;text-decoration:none}.pill{padding:1px 10px;border-radius:99px;font-weight:700;font-size:12px;text-transform:uppercase}\
 .valid{background:#dafbe1;color:#1a7f37}.invalid{background:#cf222e;color:#fff}.unknown,.none{background:#fff8c5;color:#9a6700}\
-form{display:flex;gap:8px;margin:0 0 12px}.muted{color:#656d76}.mono{font-family:ui-monospace,monospace}";
+form{display:flex;gap:8px;margin:0 0 12px}.muted{color:#656d76}.mono{font-family:ui-monospace,monospace}\
+.grid td,.grid th{white-space:nowrap}.sq{display:inline-block;width:16px;height:16px;margin:1px;border-radius:3px;vertical-align:middle}\
+.sq.valid{background:#2da44e}.sq.invalid{background:#cf222e}.sq.unknown{background:#d4a72c}.sq.error{background:#6e7781}\
+.sq.interrupted{background:repeating-linear-gradient(45deg,#8c959f 0 3px,#fff 3px 6px);border:1px solid #8c959f;width:14px;height:14px}\
+.sq.not-run{background:#fff;border:1px dashed #6e7781;width:14px;height:14px}\
+td.flaky{background:#fff1e5;outline:2px solid #bc4c00}.flag{color:#bc4c00;font-weight:700}\
+section{margin:0 0 28px}h2{font-size:18px;margin:8px 0}.grid th.mono{text-transform:none;font-size:12px}";
 
-fn index_page(root: &Path, query: &str) -> String {
-    let runs = filtered(root, query);
+/// The page header: the title, the served directories, the links.
+fn header(roots: &[PathBuf], title: &str) -> String {
+    let dirs = roots
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let name = esc(&r.display().to_string());
+            if roots.len() > 1 {
+                format!("<a href=\"/dirs/{}/\">{}</a> {name}", k + 1, k + 1)
+            } else {
+                name
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{PAGE_CSS}</style></head><body>\
+<header><h1>{t}</h1><div class=\"muted\">{dirs}</div><div><a href=\"/\">runs</a> · <a href=\"/campaigns\">campaigns</a></div></header><main>",
+        t = esc(title)
+    )
+}
+
+fn index_page(roots: &[PathBuf], query: &str) -> String {
+    let runs = filtered(roots, query);
     let verdict = query_param(query, "verdict").unwrap_or_default();
     let q = query_param(query, "q").unwrap_or_default();
-    let mut h = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>shakedown runs</title><style>{PAGE_CSS}</style></head><body>\
-<header><h1>shakedown runs</h1><div class=\"muted\">{}</div></header><main>",
-        esc(&root.display().to_string())
-    );
+    let mut h = header(roots, "shakedown runs");
     h.push_str("<form method=\"get\" action=\"/\"><select name=\"verdict\">");
     for v in ["all", "invalid", "unknown", "valid"] {
         h.push_str(&format!(
@@ -280,15 +384,8 @@ fn index_page(root: &Path, query: &str) -> String {
         runs.len()
     ));
     h.push_str("<table id=\"runs\"><thead><tr><th>started</th><th>test</th><th>verdict</th><th>duration</th><th>faults</th><th>ops</th><th>files</th></tr></thead><tbody>");
-    for r in &runs {
-        let href = format!(
-            "/runs/{}/",
-            r.path
-                .split('/')
-                .map(percent_encode_segment)
-                .collect::<Vec<_>>()
-                .join("/")
-        );
+    for (k, r) in &runs {
+        let href = format!("{}/", href(roots.len(), *k, &r.path));
         let v = r.valid.map_or("none", Verdict::name);
         h.push_str(&format!(
             "<tr class=\"run\" data-path=\"{}\"><td class=\"mono\">{}</td><td>{}</td><td><span class=\"pill {v}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}report.html\">report</a> · <a href=\"{href}results.json\">results.json</a> · <a href=\"{href}\">files</a></td></tr>",
@@ -314,7 +411,119 @@ fn index_page(root: &Path, query: &str) -> String {
     h
 }
 
-fn dir_page(root: &Path, dir: &Path, url: &str) -> String {
+/// Every campaign's grid over the served directories. A run is linked
+/// only when its directory resolves inside the directory its record
+/// came from.
+fn campaign_grids(roots: &[PathBuf]) -> Vec<Grid> {
+    grid::grids(grid::gather(roots), |k, rel| {
+        resolve(&roots[k], rel).is_ok_and(|p| p.is_dir())
+    })
+}
+
+fn campaigns_page(roots: &[PathBuf]) -> String {
+    let grids = campaign_grids(roots);
+    let mut h = header(roots, "shakedown campaigns");
+    h.push_str("<p class=\"muted legend\">One square per run: <span class=\"sq valid\"></span> valid <span class=\"sq invalid\"></span> invalid <span class=\"sq unknown\"></span> unknown <span class=\"sq error\"></span> harness error <span class=\"sq interrupted\"></span> interrupted <span class=\"sq not-run\"></span> not run. A cell is <span class=\"flag\">flaky</span> when its finished runs disagree.</p>");
+    if grids.is_empty() {
+        h.push_str("<p class=\"muted\">No campaign records here (they are kept under <span class=\"mono\">campaigns/&lt;name&gt;/cells/</span>).</p>");
+    }
+    for g in &grids {
+        let totals = g
+            .totals
+            .iter()
+            .map(|(v, n)| format!("{n} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        h.push_str(&format!(
+            "<section class=\"campaign\" data-campaign=\"{c}\"><h2>{c}</h2><p class=\"muted\">{} test(s) × {} setting(s); runs: {}{}</p>",
+            g.rows.len(),
+            g.columns.len(),
+            esc(&totals),
+            if g.flaky.is_empty() {
+                String::new()
+            } else {
+                format!("; <span class=\"flag\">{} flaky cell(s)</span>", g.flaky.len())
+            },
+            c = esc(&g.campaign),
+        ));
+        h.push_str("<table class=\"grid\"><thead><tr><th>test</th>");
+        for c in &g.columns {
+            let label = if c.is_empty() { "(no matrix)" } else { c };
+            h.push_str(&format!("<th class=\"mono\">{}</th>", esc(label)));
+        }
+        h.push_str("</tr></thead><tbody>");
+        for row in &g.rows {
+            h.push_str(&format!("<tr><td>{}</td>", esc(&row.test)));
+            for (column, squares) in row.cells.iter().enumerate() {
+                let flaky = g
+                    .flaky
+                    .iter()
+                    .any(|f| f.test == row.test && f.settings == g.columns[column]);
+                h.push_str(if flaky {
+                    "<td class=\"cell flaky\" title=\"flaky: its runs disagree\">"
+                } else {
+                    "<td class=\"cell\">"
+                });
+                for s in squares {
+                    let title = esc(&format!(
+                        "{}: {}{} ({}){}",
+                        s.cell,
+                        s.verdict,
+                        if s.interrupted { ", interrupted" } else { "" },
+                        crate::report::human_duration(s.duration_s),
+                        if s.run.is_none() {
+                            "; no run directory here"
+                        } else {
+                            ""
+                        }
+                    ));
+                    let data = format!(
+                        "class=\"sq {}\" data-cell=\"{}\" data-verdict=\"{}\" title=\"{title}\"",
+                        s.class(),
+                        esc(&s.cell),
+                        esc(&s.verdict)
+                    );
+                    match &s.run {
+                        Some(rel) => h.push_str(&format!(
+                            "<a {data} href=\"{}/report.html\"></a>",
+                            href(roots.len(), s.root, rel)
+                        )),
+                        None => h.push_str(&format!("<span {data}></span>")),
+                    }
+                }
+                if flaky {
+                    h.push_str(" <span class=\"flag\">flaky</span>");
+                }
+                h.push_str("</td>");
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</tbody></table>");
+        if !g.flaky.is_empty() {
+            h.push_str("<h3>Flaky cells</h3><ul class=\"flaky-list\">");
+            for f in &g.flaky {
+                let counts = f
+                    .verdicts
+                    .iter()
+                    .map(|(v, n)| format!("{v} {n}×"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                h.push_str(&format!(
+                    "<li class=\"flaky\"><b>{}</b> <span class=\"mono\">{}</span>: {}</li>",
+                    esc(&f.test),
+                    esc(&f.settings),
+                    esc(&counts)
+                ));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</section>");
+    }
+    h.push_str("</main></body></html>");
+    h
+}
+
+fn dir_page(root: &Path, dir: &Path, url: &str, top: &str) -> String {
     let canon_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let rel = dir.strip_prefix(&canon_root).unwrap_or(dir);
     let mut entries: Vec<(String, bool, u64)> = fs::read_dir(dir)
@@ -337,7 +546,7 @@ fn dir_page(root: &Path, dir: &Path, url: &str) -> String {
         esc(&rel.display().to_string()),
         esc(&rel.display().to_string()),
     );
-    if url.trim_end_matches('/') != "/runs" {
+    if url.trim_end_matches('/') != top {
         h.push_str("<tr><td><a href=\"../\">../</a></td><td></td></tr>");
     }
     for (name, is_dir, len) in entries {
@@ -392,13 +601,22 @@ pub fn serve_on(listener: TcpListener, root: PathBuf) -> io::Result<()> {
 /// request per connection (`Connection: close`), on a small tokio runtime
 /// of its own (no thread per connection).
 pub fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) -> io::Result<()> {
+    serve_dirs(listener, vec![root], limits)
+}
+
+/// Serves several results directories as one (see the module doc) until
+/// the process ends.
+pub fn serve_dirs(listener: TcpListener, roots: Vec<PathBuf>, limits: Limits) -> io::Result<()> {
+    if roots.is_empty() {
+        return Err(io::Error::other("no results directory to serve"));
+    }
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("shakedown-serve")
         .enable_all()
         .build()?;
-    runtime.block_on(accept_loop(listener, Arc::new(root), limits))
+    runtime.block_on(accept_loop(listener, Arc::new(roots), limits))
 }
 
 /// Binds `addr` and serves `root` (blocks).
@@ -407,7 +625,11 @@ pub fn serve(root: &Path, addr: SocketAddr) -> io::Result<()> {
     serve_on(listener, root.to_path_buf())
 }
 
-async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>, limits: Limits) -> io::Result<()> {
+async fn accept_loop(
+    listener: TcpListener,
+    roots: Arc<Vec<PathBuf>>,
+    limits: Limits,
+) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     loop {
@@ -425,9 +647,9 @@ async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>, limits: Limits) 
             let _ = stream.try_write(BUSY);
             continue;
         };
-        let root = root.clone();
+        let roots = roots.clone();
         tokio::spawn(async move {
-            connection(stream, root, limits).await;
+            connection(stream, roots, limits).await;
             drop(slot);
         });
     }
@@ -435,7 +657,7 @@ async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>, limits: Limits) 
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 46\r\nConnection: close\r\n\r\n503 Service Unavailable: too many connections\n";
 
-async fn connection(stream: tokio::net::TcpStream, root: Arc<PathBuf>, limits: Limits) {
+async fn connection(stream: tokio::net::TcpStream, roots: Arc<Vec<PathBuf>>, limits: Limits) {
     let dispatched = Arc::new(AtomicBool::new(false));
     let io = Deadlines {
         stream,
@@ -446,7 +668,7 @@ async fn connection(stream: tokio::net::TcpStream, root: Arc<PathBuf>, limits: L
     };
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         dispatched.store(true, Ordering::Relaxed);
-        let response = respond(&root, &req);
+        let response = respond(&roots, &req);
         async move { Ok::<_, std::convert::Infallible>(response) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
@@ -459,11 +681,14 @@ async fn connection(stream: tokio::net::TcpStream, root: Arc<PathBuf>, limits: L
 
 /// The HTTP response for a request: [`handle`]'s answer with the headers
 /// every response carries.
-fn respond(root: &Path, req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Payload> {
+fn respond(
+    roots: &[PathBuf],
+    req: &hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Payload> {
     let method = req.method().as_str();
     let target = req.uri().path_and_query().map_or("", |p| p.as_str());
     let r = if req.uri().scheme().is_none() && target.starts_with('/') {
-        handle(root, method, target)
+        handle_dirs(roots, method, target)
     } else {
         Response::text(400, "expected an absolute path")
     };

@@ -6,12 +6,19 @@
 //! typo in the matrix stops the campaign before any node is touched. A
 //! campaign run again skips the cells whose run is complete (resume); an
 //! interrupted cell runs again.
+//!
+//! Signals: Ctrl-C, SIGTERM or SIGHUP during a cell interrupt that cell's
+//! run the way they interrupt `shakedown run` (clients stop, faults heal,
+//! the database is torn down); its record says `interrupted` and the
+//! campaign starts no further cell, writes its summary and exits 2 (1 if
+//! a finished cell was invalid). A second signal quits at once (130).
 
 use super::exit;
 use super::run::{run_test, worse};
 use crate::test_file::TestFile;
 use campaign::record::{self, CellRecord};
 use campaign::{Campaign, Cell};
+use harness::run::signals;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -98,6 +105,11 @@ fn campaign(args: &Args) -> Result<u8, String> {
         dir.display()
     );
 
+    // Signals are counted from here on, so one that comes between two
+    // cells (or before the first) stops the campaign cleanly too.
+    if let Err(e) = signals::install() {
+        eprintln!("warning: cannot watch for signals: {e}");
+    }
     let started = Instant::now();
     let mut records = Vec::with_capacity(cells.len());
     let mut not_run = Vec::new();
@@ -114,6 +126,13 @@ fn campaign(args: &Args) -> Result<u8, String> {
             records.push(r.clone());
             continue;
         }
+        if stop.is_none() && signals::received().count > 0 {
+            // A signal between two cells: the next one does not start.
+            stop = Some(format!(
+                "the campaign was interrupted by {}",
+                signals::received().last
+            ));
+        }
         if let Some(why) = &stop {
             not_run.push((cell.id.clone(), why.clone()));
             continue;
@@ -127,7 +146,10 @@ fn campaign(args: &Args) -> Result<u8, String> {
         let record = run_cell(&runtime, &c, cell, test, &runs);
         record::save(&dir, &record)?;
         if record.interrupted {
-            stop = Some("the campaign was interrupted".into());
+            stop = Some(format!(
+                "the campaign was interrupted by {}",
+                signals::received().last
+            ));
         } else if args.fail_fast && record.verdict != "valid" {
             stop = Some(format!("--fail-fast: {} was {}", cell.id, record.verdict));
         }
@@ -139,7 +161,17 @@ fn campaign(args: &Args) -> Result<u8, String> {
         "campaign": c.name,
         "shard": shard.map(|(i, n)| format!("{i}/{n}")),
         "cells": records,
-        "not-run": not_run.iter().map(|(id, why)| serde_json::json!({"cell": id, "why": why})).collect::<Vec<_>>(),
+        // With its test and settings, so the grid can show where it is missing.
+        "not-run": not_run.iter().map(|(id, why)| {
+            let cell = cells.iter().find(|c| &c.id == id);
+            serde_json::json!({
+                "cell": id,
+                "why": why,
+                "test": cell.map(|c| c.test.display().to_string()),
+                "settings": cell.map(|c| c.settings.iter().cloned().collect::<serde_json::Map<_, _>>()),
+                "repeat": cell.map(|c| c.repeat),
+            })
+        }).collect::<Vec<_>>(),
     });
     let name = match shard {
         Some((i, n)) => format!("summary-{i}-of-{n}.json"),
@@ -154,6 +186,10 @@ fn campaign(args: &Args) -> Result<u8, String> {
     if let Some(why) = &stop {
         eprintln!("shakedown: stopped: {why}; run the same command again to resume");
     }
+    eprintln!(
+        "shakedown: the grid of every run: shakedown serve {} (then /campaigns)",
+        results.display()
+    );
     let mut code = records
         .iter()
         .fold(exit::VALID, |w, r| worse(w, r.exit_code));
@@ -175,23 +211,33 @@ fn run_cell(
         .unwrap_or_else(|| results::time::now_unix_ms() ^ (std::process::id() as u64) << 32);
     let started = Instant::now();
     let report = runtime.block_on(run_test(test, &cell.text, Some(runs), seed));
+    // A signal during the cell interrupts it, wherever it came, even if
+    // the run ended some other way (a harness error while it was being
+    // stopped, say): the cell is unknown (or invalid, if the part that
+    // ran was), not a failure, and runs again on resume.
+    let interrupted = report.interrupted || signals::received().count > 0;
+    let code = if interrupted && report.code != exit::INVALID {
+        exit::UNKNOWN
+    } else {
+        report.code
+    };
     CellRecord {
         campaign: c.name.clone(),
         cell: cell.id.clone(),
         test: cell.test.display().to_string(),
         settings: cell.settings.iter().cloned().collect(),
         repeat: cell.repeat,
-        verdict: match report.code {
+        verdict: match code {
             exit::VALID => "valid",
             exit::INVALID => "invalid",
             exit::UNKNOWN => "unknown",
             _ => "error",
         }
         .into(),
-        exit_code: report.code,
+        exit_code: code,
         run_dir: report.run_dir.map(|d| d.display().to_string()),
         duration_s: started.elapsed().as_secs_f64(),
-        interrupted: report.interrupted,
+        interrupted,
     }
 }
 

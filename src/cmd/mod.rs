@@ -5,6 +5,7 @@ pub mod check;
 pub mod cluster;
 pub mod fault;
 pub mod heal;
+pub mod merge;
 pub mod replay;
 pub mod report;
 pub mod run;
