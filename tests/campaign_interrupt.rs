@@ -17,25 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-/// Removes the cluster (and any etcd left running) when the test ends.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        for pid in etcd_pids(self.0) {
-            let _ = Command::new("kill").args(["-9", "--", &pid]).status();
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
+mod common;
+use common::{shakedown, ClusterGuard};
 
 /// A 3-node etcd register test under partitions, and a campaign of three
 /// seeds of it.

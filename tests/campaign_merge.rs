@@ -8,11 +8,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
+mod common;
+use common::shakedown;
 
 /// A campaign file (1 test x seeds 1, 2 x 2 repeats) and its test file.
 fn campaign_file(dir: &Path) -> std::path::PathBuf {

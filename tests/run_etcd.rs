@@ -9,56 +9,11 @@
 
 use harness::control::{local, Nodes};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn is_root() -> bool {
-    local::is_root()
-}
-
-macro_rules! require_root {
-    () => {
-        if !is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
-            return;
-        }
-    };
-}
-
-/// Tears the test's cluster down (and any etcd left by a killed
-/// controller) when the test ends, passed or failed.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        if let Ok(nodes) = Nodes::load(&local::nodes_file(self.0)) {
-            for n in &nodes.nodes {
-                if let Some(dir) = &n.data_dir {
-                    let pid = Path::new(dir).join("etcd/etcd.pid");
-                    if let Ok(p) = std::fs::read_to_string(&pid) {
-                        let _ = Command::new("kill").args(["-9", "--", p.trim()]).status();
-                    }
-                }
-            }
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
+mod common;
+use common::{shakedown, text, ClusterGuard};
 
 fn write_test(dir: &Path, yaml: &str) -> PathBuf {
     let p = dir.join("test.yaml");

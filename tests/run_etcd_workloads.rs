@@ -11,51 +11,10 @@ use harness::control::{local, Nodes};
 use history::{History, OpType, Value};
 use serde_json::Value as Json;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-macro_rules! require_root {
-    () => {
-        if !local::is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
-            return;
-        }
-    };
-}
-
-/// Kills any etcd a failed run left (by pid file) and takes the cluster
-/// down, passed or failed.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        if let Ok(nodes) = Nodes::load(&local::nodes_file(self.0)) {
-            for n in &nodes.nodes {
-                if let Some(dir) = &n.data_dir {
-                    let pid = Path::new(dir).join("etcd/etcd.pid");
-                    if let Ok(p) = std::fs::read_to_string(&pid) {
-                        let _ = Command::new("kill").args(["-9", "--", p.trim()]).status();
-                    }
-                }
-            }
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
+mod common;
+use common::{shakedown, text, ClusterGuard};
 
 /// What a finished run left: its history and results.json.
 struct Run {

@@ -21,28 +21,11 @@
 
 use harness::control::{local, Nodes};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-macro_rules! require_root {
-    () => {
-        if !local::is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd, postgres)");
-            return;
-        }
-    };
-}
+mod common;
+use common::{shakedown, text, ClusterGuard};
 
 /// Every live process whose command line mentions a directory of this
 /// cluster's nodes: what a run must not leave behind.
@@ -74,32 +57,6 @@ fn processes_under(cluster: &str) -> Vec<String> {
         }
     }
     found
-}
-
-/// Kills what a failed test left (by pid file, the whole process group)
-/// and tears the cluster down, passed or failed.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        if let Ok(nodes) = Nodes::load(&local::nodes_file(self.0)) {
-            for n in &nodes.nodes {
-                if let Some(dir) = &n.data_dir {
-                    let pid = Path::new(dir).join("postgres/postgres.pid");
-                    if let Ok(p) = std::fs::read_to_string(&pid) {
-                        let _ = Command::new("kill")
-                            .args(["-9", "--", &format!("-{}", p.trim())])
-                            .status();
-                    }
-                }
-            }
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 struct Run {

@@ -13,68 +13,10 @@
 
 use harness::control::local;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-macro_rules! require_root {
-    () => {
-        if !local::is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd)");
-            return;
-        }
-    };
-}
-
-/// Tears the test's cluster down (and stops whatever its nodes still run
-/// under the process target's pid files) when the test ends.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        kill_leftovers(self.0);
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn kill_leftovers(cluster: &str) {
-    for pid in running_under(cluster) {
-        let _ = Command::new("kill")
-            .args(["-9", "--", &format!("-{pid}")])
-            .status();
-    }
-}
-
-/// Processes (by pid) whose working directory is inside the cluster's
-/// node directories: what the process target started there.
-fn running_under(cluster: &str) -> Vec<u32> {
-    let root = format!("/var/lib/shakedown/{cluster}/");
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
-            if cwd.to_string_lossy().starts_with(&root) {
-                pids.push(pid);
-            }
-        }
-    }
-    pids
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{running_under, shakedown, text, ClusterGuard};
 
 /// A register store over TCP, one thread per connection: `R k` answers
 /// `V v` or `N`; `W k v` answers `OK`; `C k old new` answers `OK` or `NO`.

@@ -25,56 +25,16 @@
 use harness::control::{local, Nodes};
 use history::{OpType, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-macro_rules! require_root {
-    () => {
-        if !local::is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd, iptables, redis)");
-            return;
-        }
-    };
-}
+mod common;
+use common::{shakedown, text, ClusterGuard};
 
 /// The pid files the Redis target keeps on a node.
 fn pid_files(data_dir: &str) -> [PathBuf; 2] {
     let d = Path::new(data_dir).join("redis");
     [d.join("redis.pid"), d.join("sentinel.pid")]
-}
-
-/// Kills whatever Redis a test left (by pid file) and takes the cluster
-/// down, passed or failed.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        if let Ok(nodes) = Nodes::load(&local::nodes_file(self.0)) {
-            for n in &nodes.nodes {
-                for pid in pid_files(n.data_dir.as_deref().unwrap_or("/nonexistent")) {
-                    if let Ok(p) = std::fs::read_to_string(&pid) {
-                        let _ = Command::new("kill").args(["-9", "--", p.trim()]).status();
-                    }
-                }
-            }
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }
 
 fn cluster_up(name: &str, nodes: usize, subnet: &str) -> Nodes {

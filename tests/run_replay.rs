@@ -13,11 +13,10 @@
 use harness::control::{local, Nodes};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
+mod common;
+use common::{running_under, shakedown};
 
 fn text(out: &Output) -> String {
     format!(
@@ -34,39 +33,12 @@ struct ClusterGuard(&'static [&'static str]);
 impl Drop for ClusterGuard {
     fn drop(&mut self) {
         for cluster in self.0 {
-            for pid in running_under(cluster) {
-                let _ = Command::new("kill")
-                    .args(["-9", "--", &format!("-{pid}")])
-                    .status();
-            }
-            let _ = shakedown()
-                .args(["cluster", "down", "--name", cluster])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            drop(common::ClusterGuard(cluster));
         }
         // Where the process target copied the toy store (shared by the
         // nodes, which see the host's file system).
         let _ = std::fs::remove_dir_all("/opt/shakedown-rp");
     }
-}
-
-/// Processes whose working directory is inside the cluster's node
-/// directories: what the process target started there.
-fn running_under(cluster: &str) -> Vec<u32> {
-    let root = format!("/var/lib/shakedown/{cluster}/");
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
-            if cwd.to_string_lossy().starts_with(&root) {
-                pids.push(pid);
-            }
-        }
-    }
-    pids
 }
 
 /// A register store over TCP: `R k` answers `V v` or `N`; `W k v` and

@@ -4,38 +4,13 @@
 //! on 10.77.146.0/24) and needs root; it is skipped with a message
 //! otherwise.
 
-use harness::control::{local, Nodes};
+use harness::control::local;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
+mod common;
+use common::{shakedown, ClusterGuard};
 
 const CLUSTER: &str = "cfg2";
-
-/// Tears the cluster down (and an etcd a failed run left) at the end.
-struct ClusterGuard;
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        if let Ok(nodes) = Nodes::load(&local::nodes_file(CLUSTER)) {
-            for n in &nodes.nodes {
-                if let Some(dir) = &n.data_dir {
-                    let pid = Path::new(dir).join("etcd/etcd.pid");
-                    if let Ok(p) = std::fs::read_to_string(&pid) {
-                        let _ = Command::new("kill").args(["-9", "--", p.trim()]).status();
-                    }
-                }
-            }
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", CLUSTER])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -54,7 +29,7 @@ fn no_secret_of_the_test_file_is_in_the_run_directory() {
         eprintln!("SKIPPED: needs root (a local cluster running etcd)");
         return;
     }
-    let _guard = ClusterGuard;
+    let _guard = ClusterGuard(CLUSTER);
     let dir = tempfile::tempdir().unwrap();
     let test = dir.path().join("secret.yaml");
     // A local cluster ignores `ssh:`; the test file still carries the

@@ -15,35 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn shakedown() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shakedown"))
-}
-
-macro_rules! require_root {
-    () => {
-        if !local::is_root() {
-            eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
-            return;
-        }
-    };
-}
-
-/// Removes the test's cluster (and any etcd a test left running on
-/// purpose) when the test ends, passed or failed.
-struct ClusterGuard(&'static str);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        for pid in etcd_pids(self.0) {
-            let _ = Command::new("kill").args(["-9", "--", &pid]).status();
-        }
-        let _ = shakedown()
-            .args(["cluster", "down", "--name", self.0])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
+mod common;
+use common::{shakedown, ClusterGuard};
 
 /// A test file for a 3-node etcd cluster under partitions.
 fn write_test(dir: &Path, cluster: &str, subnet: &str) -> PathBuf {

@@ -1,0 +1,123 @@
+//! What the binary's cluster tests share: the binary, root detection, and
+//! a guard that leaves no database or cluster behind, whatever the test
+//! did before it failed.
+//!
+//! Each test file includes this module (`mod common;`) and uses part of
+//! it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use harness::control::{local, Nodes};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// The shakedown binary under test.
+pub fn shakedown() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_shakedown"))
+}
+
+/// A finished command's stdout and stderr, as text.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Skips the test (with a message) unless it runs as root: local clusters
+/// need network namespaces, sshd and iptables.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !harness::control::local::is_root() {
+            eprintln!("skipped: needs root (network namespaces, sshd, iptables)");
+            return;
+        }
+    };
+}
+
+/// Tears a local cluster down when dropped: first every process a pid
+/// file under a node's data directory names (etcd, postgres, redis,
+/// process targets: shakedown's daemons lead their own process group, so
+/// the group is killed too), then the cluster itself.
+pub struct ClusterGuard(pub &'static str);
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        kill_daemons(self.0);
+        let _ = shakedown()
+            .args(["cluster", "down", "--name", self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Kills (-9), each with its process group, what every pid file under
+/// the cluster's data directories names and every process working inside
+/// them (what a process target started, pid file or not).
+pub fn kill_daemons(cluster: &str) {
+    for pid in running_under(cluster) {
+        let _ = Command::new("kill")
+            .args(["-9", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
+    }
+    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
+        return;
+    };
+    for n in &nodes.nodes {
+        let Some(dir) = &n.data_dir else { continue };
+        for pid_file in pid_files(Path::new(dir), 3) {
+            let Ok(text) = std::fs::read_to_string(&pid_file) else {
+                continue;
+            };
+            let Ok(pid) = text.trim().parse::<u32>() else {
+                continue;
+            };
+            for target in [format!("-{pid}"), pid.to_string()] {
+                let _ = Command::new("kill")
+                    .args(["-9", "--", &target])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+/// `*.pid` files under `dir`, at most `depth` levels down.
+fn pid_files(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && depth > 0 && !p.is_symlink() {
+            found.extend(pid_files(&p, depth - 1));
+        } else if p.extension().is_some_and(|x| x == "pid") {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// Processes (by pid) whose working directory is inside the cluster's
+/// node directories: what the process target started there.
+pub fn running_under(cluster: &str) -> Vec<u32> {
+    let root = format!("/var/lib/shakedown/{cluster}/");
+    let mut pids = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return pids;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
+            if cwd.to_string_lossy().starts_with(&root) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
