@@ -93,6 +93,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// How long after a rewrite of the offset file every process under the
+/// shim sees it: the shim rereads the file at most every 10 ms (and a
+/// process forked within that time inherits its parent's reading).
+pub const SHIM_REREAD: Duration = Duration::from_millis(25);
+
 /// The node's offset file: beside its data directory
 /// (`/var/lib/shakedown/NAME/n1.clock`), or `/var/lib/shakedown/clock`
 /// for a node without one.
@@ -146,6 +151,9 @@ pub async fn set_offset(
                 q(&offset_spec(offset_ms))
             );
             remote.run_ok(root(script)).await?;
+            // Processes see the new offset once their shim rereads the
+            // file: the fault has taken effect only after that.
+            tokio::time::sleep(SHIM_REREAD).await;
         }
         ClockMode::System => {
             let delta = offset_ms - previous_ms;
@@ -177,6 +185,7 @@ pub async fn reset_offset_file(remote: &Remote) -> Result<()> {
             q(&f)
         )))
         .await?;
+    tokio::time::sleep(SHIM_REREAD).await;
     Ok(())
 }
 
