@@ -244,6 +244,9 @@ pub struct RunEntry {
     pub duration_s: Option<f64>,
     pub faults: Vec<String>,
     pub ops: Option<usize>,
+    /// Cut short by a signal (results.json says so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// Why the run has no readable results.json.
     pub problem: Option<String>,
 }
@@ -283,6 +286,7 @@ pub fn list_runs(results: &Path) -> Vec<RunEntry> {
                 duration_s: None,
                 faults: Vec::new(),
                 ops: None,
+                interrupted: false,
                 problem: None,
             };
             if has_results {
@@ -300,6 +304,7 @@ pub fn list_runs(results: &Path) -> Vec<RunEntry> {
                         }
                         entry.faults = names;
                         entry.ops = Some(s.ops.ops);
+                        entry.interrupted = s.interrupted;
                     }
                     Err(e) => entry.problem = Some(e.to_string()),
                 }

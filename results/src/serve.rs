@@ -388,11 +388,12 @@ fn index_page(roots: &[PathBuf], query: &str) -> String {
         let href = format!("{}/", href(roots.len(), *k, &r.path));
         let v = r.valid.map_or("none", Verdict::name);
         h.push_str(&format!(
-            "<tr class=\"run\" data-path=\"{}\"><td class=\"mono\">{}</td><td>{}</td><td><span class=\"pill {v}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}report.html\">report</a> · <a href=\"{href}results.json\">results.json</a> · <a href=\"{href}\">files</a></td></tr>",
+            "<tr class=\"run\" data-path=\"{}\"><td class=\"mono\">{}</td><td>{}</td><td><span class=\"pill {v}\">{}</span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}report.html\">report</a> · <a href=\"{href}results.json\">results.json</a> · <a href=\"{href}\">files</a></td></tr>",
             esc(&r.path),
             esc(r.start_time.as_deref().unwrap_or(&r.stamp)),
             esc(&r.test),
             if r.valid.is_some() { v } else { "no results" },
+            if r.interrupted { " <span class=\"muted\">interrupted</span>" } else { "" },
             r.duration_s.map_or("–".into(), crate::report::human_duration),
             esc(&if r.faults.is_empty() { "none".to_string() } else { r.faults.join(", ") }),
             r.ops.map_or("–".into(), |n| n.to_string()),

@@ -85,6 +85,29 @@ fn lists_runs_newest_first_with_verdicts() {
     assert_eq!(runs.len(), 3);
 }
 
+/// A run a signal cut short says so in the index and in runs.json.
+#[test]
+fn an_interrupted_run_is_marked_in_the_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(tmp.path(), "cut", 1_000_000).unwrap();
+    let info = RunInfo {
+        test: "cut".into(),
+        interrupted: true,
+        ..RunInfo::default()
+    };
+    results::write_run(&run.path, &info, &tiny_history(), Vec::new()).unwrap();
+    let runs = results::list_runs(tmp.path());
+    assert!(runs[0].interrupted);
+    let page = String::from_utf8(serve::handle(tmp.path(), "GET", "/").bytes()).unwrap();
+    assert!(
+        page.contains("<span class=\"muted\">interrupted</span>"),
+        "{page}"
+    );
+    let json = String::from_utf8(serve::handle(tmp.path(), "GET", "/runs.json").bytes()).unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed[0]["interrupted"], true, "{json}");
+}
+
 #[test]
 fn filters_by_verdict_and_name() {
     let tmp = tempfile::tempdir().unwrap();
