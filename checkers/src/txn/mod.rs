@@ -46,12 +46,19 @@ use anomalies::{tname, Findings};
 use cycles::{classify, simple_cycles, Class, Cycle, Search};
 use explain::Analysis;
 use graph::{Graph, DATA, PROCESS, REALTIME};
-use history::{History, Value};
+use history::{History, Op, Value};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Instant;
 use txns::{Status, Txns};
+
+pub use txns::Builder;
+
+/// Ops fetched back by position (the n-th op of the history, from 0) for
+/// the evidence: the caller holds them in memory or re-reads the file.
+pub type Fetched = FxHashMap<u32, Op>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -258,8 +265,26 @@ struct CycleFound {
     exhausted: bool,
 }
 
-/// Checks a history of transactions.
+/// Checks a history of transactions held in memory.
 pub fn check(history: &History, opts: &Options) -> TxnResult {
+    let started = Instant::now();
+    let t = txns::collect(history, opts.workload == Workload::ListAppend);
+    let read = started.elapsed();
+    let mut r = check_txns(t, opts, |positions| {
+        positions
+            .iter()
+            .map(|&p| (p, history.ops()[p as usize].clone()))
+            .collect()
+    });
+    r.phase_ms.insert("read", read.as_millis() as u64);
+    r.elapsed_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+/// Checks compact txns (from [`Builder`], e.g. read straight from a
+/// file). `fetch` returns the ops at the given positions: only those the
+/// reported anomalies show, so re-reading a file for them is cheap.
+pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fetched) -> TxnResult {
     let started = Instant::now();
     let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut mark = Instant::now();
@@ -267,16 +292,13 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         phase_ms.insert(name, mark.elapsed().as_millis() as u64);
         mark = Instant::now();
     };
-    let lists = opts.workload == Workload::ListAppend;
-    let mut t = txns::collect(history, lists);
-    phase("read");
     let mut found = Findings::new(opts.max_reported_per_kind);
     let mut edges = Vec::new();
     let malformed = t.malformed.len();
     let mut warnings = std::mem::take(&mut t.malformed);
     let analysis = match opts.workload {
         Workload::ListAppend => {
-            let info = list_append::analyze(&mut t, &mut found, &mut edges);
+            let info = list_append::analyze(&t, &mut found, &mut edges);
             if info.duplicate_appends > 0 {
                 warnings.push(format!(
                     "{} appends repeat a value already appended to the same key; values must be unique per key, so those appends were ignored",
@@ -351,11 +373,28 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
+    // The ops the evidence shows, fetched back in one go.
+    let mut shown: Vec<u32> = found.items.iter().flat_map(|f| f.txns.clone()).collect();
+    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &cycles {
+        let n = per_kind.entry(&c.kind).or_insert(0);
+        *n += 1;
+        if *n <= opts.max_reported_per_kind {
+            shown.extend(c.cycle.iter().flat_map(|&(a, b, _)| [a, b]));
+        }
+    }
+    let mut positions: Vec<u32> = shown
+        .iter()
+        .flat_map(|&x| [t.txns[x as usize].invoke, t.txns[x as usize].source()])
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let ops = fetch(&positions);
     let mut anomalies = Vec::new();
     for f in &found.items {
         anomalies.push(Anomaly {
             kind: f.kind.to_string(),
-            txns: f.txns.iter().map(|&x| view(history, &t, x)).collect(),
+            txns: f.txns.iter().map(|&x| view(&ops, &t, x)).collect(),
             cycle: Vec::new(),
             key: f.key.map(|k| t.names.key_value(k).clone()),
             value: f.value.map(|v| t.names.elem_value(v)),
@@ -368,7 +407,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         let count = counts.entry(c.kind.clone()).or_insert(0);
         *count += 1;
         if *count <= opts.max_reported_per_kind {
-            anomalies.push(explain_cycle(history, &t, &analysis, c));
+            anomalies.push(explain_cycle(&ops, &t, &analysis, c));
         }
     }
     let anomaly_types: Vec<String> = counts.keys().cloned().collect();
@@ -621,22 +660,21 @@ fn collapse(cycle: &Cycle, n: usize) -> Cycle {
     out
 }
 
-fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
+fn view(ops: &Fetched, t: &Txns, txn: u32) -> TxnView {
     let x = &t.txns[txn as usize];
-    let source = match (x.status, x.completion) {
-        (Status::Ok, Some(c)) => c,
-        _ => x.invoke,
-    };
     TxnView {
         name: tname(t, txn),
         index: x.index,
-        process: h.ops()[x.invoke as usize].process.to_string(),
+        process: x.process.to_string(),
         status: match x.status {
             Status::Ok => "ok",
             Status::Info => "info",
             Status::Fail => "fail",
         },
-        ops: h.ops()[source as usize].value.clone(),
+        // Missing only if the file changed under us since it was read.
+        ops: ops
+            .get(&x.source())
+            .map_or(Value::Nil, |op| op.value.clone()),
     }
 }
 
@@ -671,14 +709,14 @@ fn class_gloss(kind: &str) -> String {
     format!("{gloss}{with}")
 }
 
-fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {
+fn explain_cycle(ops: &Fetched, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {
     let mut txns: Vec<u32> = Vec::new();
     for &(a, _, _) in &c.cycle {
         if !txns.contains(&a) {
             txns.push(a);
         }
     }
-    let views: Vec<TxnView> = txns.iter().map(|&x| view(h, t, x)).collect();
+    let views: Vec<TxnView> = txns.iter().map(|&x| view(ops, t, x)).collect();
     // One summary line first (it reads well after "G-single: "), then the
     // txns, then one line per edge.
     let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
@@ -699,7 +737,7 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
     }
     let mut steps = Vec::new();
     for &(a, b, ty) in &c.cycle {
-        let w = explain::why(h, t, an, a, b, ty);
+        let w = explain::why(ops, t, an, a, b, ty);
         text.push_str(&format!("  - {}\n", w.text));
         steps.push(CycleStep {
             from: tname(t, a),
