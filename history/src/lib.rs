@@ -17,6 +17,7 @@ pub mod history;
 pub mod jepsen_log;
 pub mod jsonl;
 pub mod op;
+pub mod stream;
 pub mod value;
 
 pub use error::{Error, ParseError};

@@ -259,6 +259,38 @@ impl TxnResult {
     }
 }
 
+impl TxnResult {
+    /// No verdict: the check could not run to the end (e.g. the history
+    /// did not fit the memory limit while being read).
+    pub fn unknown(opts: &Options, reason: String) -> TxnResult {
+        let consistency = if opts.consistency.is_empty() {
+            vec![ConsistencyModel::Serializable]
+        } else {
+            opts.consistency.clone()
+        };
+        TxnResult {
+            valid: Validity::Unknown,
+            reason: Some(reason),
+            workload: opts.workload,
+            consistency,
+            anomaly_types: Vec::new(),
+            anomaly_counts: BTreeMap::new(),
+            anomalies: Vec::new(),
+            ruled_out: Vec::new(),
+            not_ruled_out: ConsistencyModel::ALL.to_vec(),
+            incomplete_searches: Vec::new(),
+            txn_count: 0,
+            ok_count: 0,
+            info_count: 0,
+            fail_count: 0,
+            graph: GraphStats::default(),
+            warnings: Vec::new(),
+            elapsed_ms: 0,
+            phase_ms: BTreeMap::new(),
+        }
+    }
+}
+
 struct CycleFound {
     kind: String,
     cycle: Cycle,

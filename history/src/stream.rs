@@ -1,0 +1,355 @@
+//! Reading a history file without holding it: each op is handed to the
+//! caller and dropped, and the few ops needed later (for the evidence of
+//! a failure) are fetched back by position with a second pass.
+
+use crate::error::{Error, ParseError};
+use crate::op::Op;
+use crate::{jsonl, open, Format, OpSource};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+/// Reads `path` op by op (format detected when `None`), handing each op to
+/// `each`, in order, which may stop early (`Break`) or reject the op with
+/// a message (reported at the op's line). Returns the format read.
+///
+/// JSON Lines are parsed on every core: the file is cut into chunks at line
+/// ends, parsed in parallel, and handed over in order (at most a few chunks
+/// in flight, so memory stays bounded).
+pub fn for_each_op(
+    path: &Path,
+    format: Option<Format>,
+    mut each: impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+) -> Result<Format, Error> {
+    let (format, mut source) = open(path, format)?;
+    if format == Format::Jsonl {
+        drop(source);
+        parallel_jsonl(path, CHUNK, &mut each)?;
+        return Ok(format);
+    }
+    while let Some(op) = source.next() {
+        let op = op.map_err(|e| e.in_file(path))?;
+        match each(&op) {
+            Ok(ControlFlow::Continue(())) => {}
+            Ok(ControlFlow::Break(())) => break,
+            Err(msg) => {
+                return Err(ParseError::new(source.line(), 0, msg).in_file(path).into());
+            }
+        }
+    }
+    Ok(format)
+}
+
+/// The ops at `positions` (the n-th op of the file, from 0), read again.
+pub fn ops_at(path: &Path, format: Format, positions: &[u32]) -> Result<FxHashMap<u32, Op>, Error> {
+    let mut wanted: Vec<u32> = positions.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut found = FxHashMap::default();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let (_, source) = open(path, Some(format))?;
+    let mut next = 0;
+    for (pos, op) in source.enumerate() {
+        if pos as u32 == wanted[next] {
+            found.insert(pos as u32, op.map_err(|e| e.in_file(path))?);
+            next += 1;
+            if next == wanted.len() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A piece of a JSON Lines file: whole lines, with the line number and op
+/// position (non-blank lines before it) where it starts.
+struct Chunk {
+    seq: usize,
+    bytes: Vec<u8>,
+    line: usize,
+    position: u64,
+}
+
+/// A parsed chunk: its ops with their lines, then the error that stopped
+/// it, if any.
+struct Parsed {
+    seq: usize,
+    ops: Vec<(usize, Op)>,
+    error: Option<Error>,
+}
+
+const CHUNK: usize = 4 << 20;
+
+fn parallel_jsonl(
+    path: &Path,
+    chunk_size: usize,
+    each: &mut impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+) -> Result<(), Error> {
+    let io_err = |source| Error::Io {
+        file: Some(path.to_path_buf()),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(workers);
+        let (parsed_tx, parsed_rx) = sync_channel::<Parsed>(workers);
+        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
+        let reader =
+            scope.spawn(move || cut_chunks(&mut file, chunk_size, |c| chunk_tx.send(c).is_ok()));
+        for _ in 0..workers {
+            let rx = Arc::clone(&chunk_rx);
+            let tx = parsed_tx.clone();
+            scope.spawn(move || parse_chunks(&rx, |p| tx.send(p).is_ok()));
+        }
+        // Only the workers hold the chunk receiver (so the reader stops
+        // when they do) and the result sender (so the loop below ends).
+        drop(chunk_rx);
+        drop(parsed_tx);
+        // hand_over consumes the receiver: if it stops early, the workers'
+        // sends fail, they stop, and so does the reader.
+        let result = hand_over(path, parsed_rx, each);
+        match reader.join() {
+            Ok(Err(e)) if result.is_ok() => Err(io_err(e)),
+            _ => result,
+        }
+    })
+}
+
+/// Reads the file in chunks cut after a newline; `send` returns false when
+/// nobody listens any more.
+fn cut_chunks(
+    file: &mut File,
+    chunk_size: usize,
+    mut send: impl FnMut(Chunk) -> bool,
+) -> std::io::Result<()> {
+    let (mut seq, mut line, mut position) = (0, 1, 0u64);
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut bytes = std::mem::take(&mut carry);
+        let start = bytes.len();
+        bytes.resize(start + chunk_size, 0);
+        let mut got = start;
+        while got < bytes.len() {
+            match file.read(&mut bytes[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        bytes.truncate(got);
+        let eof = got < start + chunk_size;
+        if !eof {
+            // Keep the last partial line for the next chunk.
+            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            carry = bytes[cut..].to_vec();
+            bytes.truncate(cut);
+        }
+        if bytes.is_empty() && eof {
+            return Ok(());
+        }
+        let (lines, ops) = count_lines(&bytes);
+        let chunk = Chunk {
+            seq,
+            bytes,
+            line,
+            position,
+        };
+        if !send(chunk) {
+            return Ok(());
+        }
+        seq += 1;
+        line += lines;
+        position += ops;
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Lines and non-blank lines (ops) in whole lines of text.
+fn count_lines(bytes: &[u8]) -> (usize, u64) {
+    let (mut lines, mut ops) = (0, 0);
+    for l in bytes.split_inclusive(|&b| b == b'\n') {
+        lines += 1;
+        ops += u64::from(!l.trim_ascii().is_empty());
+    }
+    (lines, ops)
+}
+
+fn parse_chunks(rx: &Mutex<Receiver<Chunk>>, mut send: impl FnMut(Parsed) -> bool) {
+    loop {
+        let next = rx.lock().map(|r| r.recv());
+        let Ok(Ok(chunk)) = next else {
+            return;
+        };
+        let mut ops = Vec::new();
+        let mut error = None;
+        let mut position = chunk.position;
+        for (i, l) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
+            let text = l.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            let line = chunk.line + i;
+            match jsonl::parse_line(text, line, position) {
+                Ok(op) => ops.push((line, op)),
+                Err(e) => {
+                    error = Some(e.into());
+                    break;
+                }
+            }
+            position += 1;
+        }
+        if !send(Parsed {
+            seq: chunk.seq,
+            ops,
+            error,
+        }) {
+            return;
+        }
+    }
+}
+
+/// Hands the parsed ops to `each` in file order.
+fn hand_over(
+    path: &Path,
+    parsed: Receiver<Parsed>,
+    each: &mut impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+) -> Result<(), Error> {
+    let mut waiting: BTreeMap<usize, Parsed> = BTreeMap::new();
+    let mut next = 0;
+    for p in parsed {
+        waiting.insert(p.seq, p);
+        while let Some(p) = waiting.remove(&next) {
+            next += 1;
+            for (line, op) in &p.ops {
+                match each(op) {
+                    Ok(ControlFlow::Continue(())) => {}
+                    Ok(ControlFlow::Break(())) => return Ok(()),
+                    Err(msg) => return Err(ParseError::new(*line, 0, msg).in_file(path).into()),
+                }
+            }
+            if let Some(e) = p.error {
+                return Err(e.in_file(path));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A history with a blank line, ops without an index (numbered by
+    /// position) and lines longer than the chunk size used below.
+    fn sample(ops: usize) -> String {
+        let mut s = String::new();
+        for i in 0..ops {
+            let p = (i / 2) % 7;
+            if i % 2 == 0 {
+                s.push_str(&format!(
+                    "{{\"type\":\"invoke\",\"process\":{p},\"f\":\"txn\",\"value\":[[\"append\",{i},{i}]]}}\n"
+                ));
+            } else {
+                s.push_str(&format!(
+                    "{{\"type\":\"ok\",\"process\":{p},\"f\":\"txn\",\"value\":[[\"append\",{i},{i}]]}}\n"
+                ));
+            }
+            if i == 10 {
+                s.push_str("  \n");
+            }
+        }
+        s
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn read_all(path: &Path, chunk: usize) -> Result<Vec<Op>, Error> {
+        let mut ops = Vec::new();
+        parallel_jsonl(path, chunk, &mut |op: &Op| {
+            ops.push(op.clone());
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(ops)
+    }
+
+    #[test]
+    fn chunked_parallel_read_gives_the_ops_of_the_sequential_reader_in_order() {
+        let text = sample(1000);
+        let f = write(&text);
+        let expected = crate::read_file(f.path(), Some(Format::Jsonl))
+            .unwrap()
+            .into_ops();
+        for chunk in [16, 100, 1 << 10, 1 << 20] {
+            let ops = read_all(f.path(), chunk).unwrap();
+            assert_eq!(ops, expected, "chunk size {chunk}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_across_chunks() {
+        let mut text = sample(400);
+        // Line 402 (after 400 ops and one blank line) is garbled.
+        text.push_str("{\"type\": \"ok\", oops}\n");
+        let f = write(&text);
+        let e = read_all(f.path(), 256).unwrap_err().to_string();
+        assert!(e.contains(":402:"), "{e}");
+
+        // A protocol error reported by the consumer names its op's line.
+        let f = write(&sample(400));
+        let mut n = 0;
+        let e = parallel_jsonl(f.path(), 256, &mut |_: &Op| {
+            n += 1;
+            if n == 300 {
+                Err("the 300th op".to_string())
+            } else {
+                Ok(ControlFlow::Continue(()))
+            }
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":301: the 300th op"), "{e}");
+    }
+
+    #[test]
+    fn stopping_early_ends_the_threads() {
+        let f = write(&sample(2000));
+        let mut n = 0;
+        parallel_jsonl(f.path(), 64, &mut |_: &Op| {
+            n += 1;
+            Ok(if n == 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })
+        .unwrap();
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn ops_at_reads_back_the_ops_at_positions() {
+        let f = write(&sample(100));
+        let all = crate::read_file(f.path(), None).unwrap().into_ops();
+        let got = ops_at(f.path(), Format::Jsonl, &[99, 3, 3, 50]).unwrap();
+        assert_eq!(got.len(), 3);
+        for p in [3u32, 50, 99] {
+            assert_eq!(got[&p], all[p as usize]);
+        }
+    }
+}
