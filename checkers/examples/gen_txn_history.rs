@@ -42,11 +42,25 @@ fn main() -> std::io::Result<()> {
                 .unwrap_or_else(|_| panic!("argument {}: expected an integer, got {a:?}", i + 1))
         })
     };
-    let n = arg(0, 1_000_000) as usize;
-    let stale = arg(1, 0);
-    let mut rng = Rng(arg(2, 42));
-    let registers = arg(3, 0) == 1;
-    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    write_history(
+        arg(0, 1_000_000) as usize,
+        arg(1, 0),
+        arg(2, 42),
+        arg(3, 0) == 1,
+        out,
+    )
+}
+
+/// Writes `n` txns (2n ops) to `out` (see the module comment).
+pub fn write_history(
+    n: usize,
+    stale: u64,
+    seed: u64,
+    registers: bool,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    let mut rng = Rng(seed);
 
     let mut lists: Vec<Vec<i64>> = vec![Vec::new(); ACTIVE_KEYS as usize];
     let mut active: Vec<usize> = (0..ACTIVE_KEYS as usize).collect();

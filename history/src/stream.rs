@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 pub fn for_each_op(
     path: &Path,
     format: Option<Format>,
-    mut each: impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+    mut each: impl FnMut(Op) -> Result<ControlFlow<()>, String>,
 ) -> Result<Format, Error> {
     let (format, mut source) = open(path, format)?;
     if format == Format::Jsonl {
@@ -34,7 +34,7 @@ pub fn for_each_op(
     }
     while let Some(op) = source.next() {
         let op = op.map_err(|e| e.in_file(path))?;
-        match each(&op) {
+        match each(op) {
             Ok(ControlFlow::Continue(())) => {}
             Ok(ControlFlow::Break(())) => break,
             Err(msg) => {
@@ -90,7 +90,7 @@ const CHUNK: usize = 4 << 20;
 fn parallel_jsonl(
     path: &Path,
     chunk_size: usize,
-    each: &mut impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
 ) -> Result<(), Error> {
     let io_err = |source| Error::Io {
         file: Some(path.to_path_buf()),
@@ -223,7 +223,7 @@ fn parse_chunks(rx: &Mutex<Receiver<Chunk>>, mut send: impl FnMut(Parsed) -> boo
 fn hand_over(
     path: &Path,
     parsed: Receiver<Parsed>,
-    each: &mut impl FnMut(&Op) -> Result<ControlFlow<()>, String>,
+    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
 ) -> Result<(), Error> {
     let mut waiting: BTreeMap<usize, Parsed> = BTreeMap::new();
     let mut next = 0;
@@ -231,11 +231,11 @@ fn hand_over(
         waiting.insert(p.seq, p);
         while let Some(p) = waiting.remove(&next) {
             next += 1;
-            for (line, op) in &p.ops {
+            for (line, op) in p.ops {
                 match each(op) {
                     Ok(ControlFlow::Continue(())) => {}
                     Ok(ControlFlow::Break(())) => return Ok(()),
-                    Err(msg) => return Err(ParseError::new(*line, 0, msg).in_file(path).into()),
+                    Err(msg) => return Err(ParseError::new(line, 0, msg).in_file(path).into()),
                 }
             }
             if let Some(e) = p.error {
@@ -281,8 +281,8 @@ mod tests {
 
     fn read_all(path: &Path, chunk: usize) -> Result<Vec<Op>, Error> {
         let mut ops = Vec::new();
-        parallel_jsonl(path, chunk, &mut |op: &Op| {
-            ops.push(op.clone());
+        parallel_jsonl(path, chunk, &mut |op: Op| {
+            ops.push(op);
             Ok(ControlFlow::Continue(()))
         })?;
         Ok(ops)
@@ -313,7 +313,7 @@ mod tests {
         // A protocol error reported by the consumer names its op's line.
         let f = write(&sample(400));
         let mut n = 0;
-        let e = parallel_jsonl(f.path(), 256, &mut |_: &Op| {
+        let e = parallel_jsonl(f.path(), 256, &mut |_: Op| {
             n += 1;
             if n == 300 {
                 Err("the 300th op".to_string())
@@ -330,7 +330,7 @@ mod tests {
     fn stopping_early_ends_the_threads() {
         let f = write(&sample(2000));
         let mut n = 0;
-        parallel_jsonl(f.path(), 64, &mut |_: &Op| {
+        parallel_jsonl(f.path(), 64, &mut |_: Op| {
             n += 1;
             Ok(if n == 5 {
                 ControlFlow::Break(())

@@ -369,7 +369,7 @@ fn check_txn_file(
     let mut b = txn::Builder::new(opts.workload == txn::Workload::ListAppend);
     let mut over = false;
     let read = history::stream::for_each_op(file, format, |op| {
-        b.push(op)?;
+        b.push_owned(op)?;
         if b.ops() % 4096 == 0 && b.bytes() > memory_limit {
             over = true;
             return Ok(std::ops::ControlFlow::Break(()));

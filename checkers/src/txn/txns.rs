@@ -350,6 +350,18 @@ impl Builder {
     /// [`history::HistoryBuilder::push`] words them). Ops of named
     /// processes (the nemesis) are counted and otherwise ignored.
     pub fn push(&mut self, op: &Op) -> Result<(), String> {
+        self.push_with(op, None)
+    }
+
+    /// Like [`Builder::push`], taking the op (its value is kept, not
+    /// copied, while the txn is open).
+    pub fn push_owned(&mut self, mut op: Op) -> Result<(), String> {
+        let value = std::mem::take(&mut op.value);
+        self.push_with(&op, Some(value))
+    }
+
+    /// `value`: the op's value, taken out of `op`, or `None` to read it there.
+    fn push_with(&mut self, op: &Op, value: Option<Value>) -> Result<(), String> {
         let pos = self.t.ops;
         if pos >= NO_OP as usize - 1 {
             return Err(format!("history too long: more than {} ops", NO_OP - 1));
@@ -375,10 +387,10 @@ impl Builder {
                 } else {
                     NOT_TXN
                 };
-                let value = if txn == NOT_TXN {
-                    Value::Nil
-                } else {
-                    op.value.clone()
+                let value = match value {
+                    _ if txn == NOT_TXN => Value::Nil,
+                    Some(v) => v,
+                    None => op.value.clone(),
                 };
                 self.pending.insert(
                     p,
@@ -424,7 +436,8 @@ impl Builder {
                 txn.index = op.index;
                 txn.status = status;
                 if status == Status::Ok {
-                    self.add_mops(open.txn, &op.value, op.index, true);
+                    let value = value.as_ref().unwrap_or(&op.value);
+                    self.add_mops(open.txn, value, op.index, true);
                 } else {
                     self.add_mops(open.txn, &open.value, open.index, false);
                 }
