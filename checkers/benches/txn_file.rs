@@ -8,7 +8,9 @@
 //! ```text
 //! cargo bench -p checkers --bench txn_file -- list_append_file
 //! ```
-//! `max alloc` is the peak of heap bytes live during the timed section.
+//! divan's allocation counts cover only the bench thread (the parsing
+//! threads allocate the ops), so measure peak memory with
+//! `/usr/bin/time -v target/release/deps/txn_file-<hash> --bench NAME`.
 
 #[path = "../examples/gen_txn_history.rs"]
 #[allow(dead_code)]
@@ -27,15 +29,19 @@ fn main() {
 }
 
 fn check_file(path: &Path, opts: &Options) -> TxnResult {
+    let started = std::time::Instant::now();
     let mut b = Builder::new(opts.workload == Workload::ListAppend);
     let format = history::stream::for_each_op(path, None, |op| {
         b.push_owned(op)?;
         Ok(ControlFlow::Continue(()))
     })
     .expect("read the history");
-    check_txns(b.finish(), opts, |positions| {
+    let read_ms = started.elapsed().as_millis() as u64;
+    let mut r = check_txns(b.finish(), opts, |positions| {
         history::stream::ops_at(path, format, positions).expect("read back")
-    })
+    });
+    r.phase_ms.insert("read", read_ms);
+    r
 }
 
 fn bench_file(bencher: divan::Bencher, n: usize, stale: u64) {
