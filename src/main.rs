@@ -5,7 +5,7 @@
 mod cmd;
 mod test_file;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -29,6 +29,8 @@ enum Command {
     /// Run a test file: set up the cluster and database, run clients under
     /// the nemesis, heal, check, and write a run directory.
     Run(cmd::run::Args),
+    /// Run a campaign: every cell of a test matrix (or one shard), one summary.
+    Campaign(cmd::campaign::Args),
     /// Apply one fault by hand and leave it active (see `heal`).
     Fault(cmd::fault::Args),
     /// Undo every fault shakedown left active (also after a controller crash).
@@ -37,6 +39,18 @@ enum Command {
     Report(cmd::report::Args),
     /// Serve an index of stored runs and their files over HTTP.
     Serve(cmd::serve::Args),
+    /// Print a shell completion script, e.g. `shakedown completions bash >
+    /// /etc/bash_completion.d/shakedown`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `shakedown man | man -l -`; with a
+    /// subcommand, that subcommand's page.
+    Man {
+        /// A subcommand (`run`, `check`, ...).
+        subcommand: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,9 +67,52 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Cluster(c) => cmd::cluster::run(c),
         Command::Run(args) => cmd::run::run(args),
+        Command::Campaign(args) => cmd::campaign::run(args),
         Command::Fault(args) => cmd::fault::run(args),
         Command::Heal(args) => cmd::heal::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "shakedown", &mut out);
+            print_bytes(&out)
+        }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
     }
+}
+
+/// The man page of shakedown, or of one of its subcommands.
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let mut command = Cli::command();
+    command.build(); // fills in the subcommands' names and versions
+    let page = match subcommand {
+        None => command,
+        Some(name) => match command.find_subcommand(name) {
+            // Built: its display name is `shakedown-NAME`, the page's title.
+            Some(sub) => sub.clone(),
+            None => {
+                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "error: no subcommand {name:?} (one of: {})",
+                    names.join(", ")
+                );
+                return ExitCode::from(cmd::exit::ERROR);
+            }
+        },
+    };
+    let mut out = Vec::new();
+    let man =
+        clap_mangen::Man::new(page).source(format!("shakedown {}", env!("CARGO_PKG_VERSION")));
+    if let Err(e) = man.render(&mut out) {
+        eprintln!("error: rendering the man page: {e}");
+        return ExitCode::from(cmd::exit::ERROR);
+    }
+    print_bytes(&out)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(bytes);
+    ExitCode::SUCCESS
 }

@@ -358,3 +358,273 @@ fn a_history_past_the_memory_limit_is_unknown_not_an_abort() {
     assert!(stdout.contains("unknown"), "{stdout}");
     assert!(stdout.contains("memory limit"), "{stdout}");
 }
+
+// ---- no false pass ------------------------------------------------------------
+
+/// A history that tested nothing is `unknown` (exit 2) with the reason,
+/// whichever checker reads it; never `valid`.
+#[test]
+fn empty_and_nemesis_only_histories_are_unknown_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let edn = temp_file(&dir, "empty.edn", b"[]\n");
+    let jsonl = temp_file(&dir, "empty.jsonl", b"");
+    let nemesis = temp_file(
+        &dir,
+        "nemesis.jsonl",
+        b"{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"start-partition\",\"value\":null}\n",
+    );
+    for (file, extra) in [
+        (&edn, &[][..]),
+        (&jsonl, &[][..]),
+        (&jsonl, &["--format", "jsonl"][..]),
+        (&nemesis, &[][..]),
+        (&edn, &["--workload", "list-append"][..]),
+        (&nemesis, &["--workload", "rw-register"][..]),
+    ] {
+        let mut args = vec!["check", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = shakedown(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stdout.contains("  unknown  "), "{args:?}: {stdout}");
+        assert!(
+            stdout.contains("no client operation in the history"),
+            "{args:?}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_log_without_operation_lines_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = temp_file(
+        &dir,
+        "jepsen.log",
+        b"INFO [2024-01-06 15:00:18,942] jepsen node n0 - maelstrom.db Setting up n0\n\
+          INFO [2024-01-06 15:00:19,030] jepsen test runner - jepsen.core Relative time begins now\n",
+    );
+    let out = shakedown(&["check", log.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: no operation line found in 2 lines; expected jepsen.util lines like",
+            log.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// etcd_002 (valid, 154 ops) and etcd_000 (invalid) rewritten in the
+/// layouts of current Jepsen, Maelstrom, and with spaces for tabs: the
+/// same verdicts as the originals.
+#[test]
+fn current_jepsen_and_maelstrom_logs_and_spaces_for_tabs_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    type Layout = fn(&str) -> String;
+    let layouts: [(&str, Layout); 3] = [
+        ("jepsen", |fields| {
+            format!("INFO [2024-01-06 15:00:19,037] jepsen worker 0 - jepsen.util {fields}")
+        }),
+        ("maelstrom", |fields| {
+            format!("2021-02-26 23:39:01,300{{GMT}}\tINFO\t[jepsen worker 1] jepsen.util: {fields}")
+        }),
+        ("spaces", |fields| {
+            format!("INFO  jepsen.util - {}", fields.replace('\t', "  "))
+        }),
+    ];
+    for (source, verdict, code) in [
+        ("etcd_002", "valid  154 ops", 0),
+        ("etcd_000", "INVALID", 1),
+    ] {
+        let original = std::fs::read_to_string(corpus(&format!("etcd/{source}.log"))).unwrap();
+        for (name, layout) in layouts {
+            let mut log = String::from(
+                "INFO [2024-01-06 15:00:18,000] jepsen test runner - jepsen.cli Test options:\n",
+            );
+            for line in original.lines() {
+                let fields = line.split_once("jepsen.util - ").unwrap().1;
+                log.push_str(&layout(fields));
+                log.push('\n');
+            }
+            let file = temp_file(&dir, &format!("{source}-{name}.log"), log.as_bytes());
+            let out = shakedown(&["check", file.to_str().unwrap()]);
+            let (stdout, stderr) = text(&out);
+            assert_eq!(out.status.code(), Some(code), "{name}: {stdout}{stderr}");
+            assert!(stdout.contains(verdict), "{name}: {stdout}");
+        }
+    }
+}
+
+/// Checking one workload's history as the other is refused with the
+/// reason (exit 3), not judged.
+#[test]
+fn the_wrong_transactional_workload_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let elle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/transactional/elle-paper-example.edn");
+    let register = temp_file(
+        &dir,
+        "rw.jsonl",
+        b"{\"type\":\"invoke\",\"process\":0,\"f\":\"txn\",\"value\":[[\"w\",3,1]]}\n\
+          {\"type\":\"ok\",\"process\":0,\"f\":\"txn\",\"value\":[[\"w\",3,1]]}\n",
+    );
+    let single = corpus("etcd/etcd_002.log");
+    for (file, workload, reason) in [
+        (
+            elle.to_str().unwrap(),
+            "rw-register",
+            "is not an rw-register op (r/w): is this a list-append history?",
+        ),
+        (
+            register.to_str().unwrap(),
+            "list-append",
+            "txn micro-op [w 3 1] is not a list-append op (append/r): is this an rw-register history?",
+        ),
+        (
+            &single,
+            "list-append",
+            "none of the 77 client operations is a transaction (f = txn; found f = read, write, cas): is this a single-object (linearizability) history?",
+        ),
+    ] {
+        let out = shakedown(&["check", file, "--workload", workload]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{file}: {stdout}{stderr}");
+        assert!(stdout.contains("  ERROR  "), "{stdout}");
+        assert!(stderr.contains(reason), "{file}: {stderr}");
+    }
+}
+
+// ---- bounded reading ----------------------------------------------------------
+
+/// /dev/zero never ends: each reader must stop on its own, with the line
+/// (and for garbage, the column) of the problem.
+#[test]
+fn dev_zero_fails_fast_in_every_format() {
+    for (format, expect) in [
+        ("jsonl", "/dev/zero:1:1: expected value"),
+        ("edn", "/dev/zero:1:1: unexpected byte 0x00"),
+        (
+            "jepsen-log",
+            "/dev/zero:1:67108865: line longer than 64 MiB",
+        ),
+        ("auto", "/dev/zero:1:1: cannot tell the format"),
+    ] {
+        let out = shakedown(&["check", "--format", format, "/dev/zero"]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{format}: {stdout}{stderr}");
+        assert!(stderr.contains(expect), "{format}: {stderr}");
+    }
+}
+
+/// A 1.4 GB one-line file whose third byte is already wrong fails at
+/// 1:3 without reading on (it would otherwise hit the 64 MiB line limit
+/// first). The file is sparse: nothing is written to disk.
+#[test]
+fn a_huge_garbage_line_fails_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_file(&dir, "huge.jsonl", b"[1x");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1_400_000_000)
+        .unwrap();
+    let out = shakedown(&["check", "--format", "jsonl", path.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:1:3: expected `,` or `]`", path.display())),
+        "{stderr}"
+    );
+
+    // Through a pipe, count what it read before giving up: far less than
+    // the line, and less than the 64 MiB limit.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .args(["check", "--format", "jsonl", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 1 << 16];
+        let mut written = stdin.write(b"[1x").unwrap_or(0);
+        while written < 1_400_000_000 {
+            match stdin.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break, // the reader is gone
+            }
+        }
+        written
+    });
+    let out = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("/dev/stdin:1:3: expected `,` or `]`"),
+        "{stderr}"
+    );
+    assert!(
+        written < 16 << 20,
+        "{written} bytes were written before it failed"
+    );
+}
+
+/// A line that looks plausible but never ends stops at the documented
+/// 64 MiB limit.
+#[test]
+fn a_line_longer_than_64_mib_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = temp_file(
+        &dir,
+        "long.jsonl",
+        b"{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":4}\n\
+          {\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":\"",
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..65 {
+        file.write_all(&chunk).unwrap();
+    }
+    drop(file);
+    let out = shakedown(&["check", path.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2:67108865: line longer than 64 MiB: expected one operation per line",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+// ---- explanations -------------------------------------------------------------
+
+#[test]
+fn the_explanation_says_what_the_blamed_read_returned_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = temp_file(
+        &dir,
+        "stale.jsonl",
+        b"{\"type\":\"invoke\",\"process\":3,\"f\":\"write\",\"value\":4,\"key\":11,\"node\":\"n2\"}\n\
+          {\"type\":\"ok\",\"process\":3,\"f\":\"write\",\"value\":4,\"key\":11,\"node\":\"n2\"}\n\
+          {\"type\":\"invoke\",\"process\":10,\"f\":\"read\",\"value\":null,\"key\":11,\"node\":\"n1\"}\n\
+          {\"type\":\"ok\",\"process\":10,\"f\":\"read\",\"value\":null,\"key\":11,\"node\":\"n1\"}\n",
+    );
+    let out = shakedown(&["check", history.to_str().unwrap()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "key 11: process 10 read key 11 -> nil from n1 (index 2) cannot be linearized"
+        ),
+        "{stdout}"
+    );
+}

@@ -191,7 +191,7 @@ fn an_unreachable_node_exits_3_naming_it() {
         "name: unreachable
 target: etcd
 nodes: [{name: n1, host: 127.0.0.1, port: 1}]
-ssh: {user: root, host_key_check: accept-any}
+ssh: {user: root, host-key-check: accept-any}
 workload: {name: register}
 ",
     );

@@ -63,3 +63,13 @@ impl std::fmt::Display for Validity {
         f.write_str(self.name())
     }
 }
+
+/// The reason every checker gives for a history without a single client
+/// operation (empty, or only nemesis events): it tested nothing, so it is
+/// never valid.
+pub const NO_CLIENT_OPERATION: &str = "no client operation in the history";
+
+/// True when the history holds at least one client invocation.
+pub fn has_client_operation(history: &history::History) -> bool {
+    history.calls().next().is_some()
+}

@@ -720,3 +720,147 @@ fn result_serializes_to_json() {
     assert!(types.contains(&"rw") && types.contains(&"wr"));
     assert_eq!(j["ruled_out"][0], "strict-serializable");
 }
+
+// ---- histories that test nothing, and the wrong workload ---------------------
+
+#[test]
+fn a_history_without_client_operations_is_unknown_not_valid() {
+    let nemesis = Op::new(
+        history::OpType::Info,
+        history::Process::nemesis(),
+        "kill",
+        Value::Nil,
+    );
+    for ops in [vec![], vec![nemesis]] {
+        for workload in [Workload::ListAppend, Workload::RwRegister] {
+            let h = History::indexed(ops.clone()).unwrap();
+            let r = check(
+                &h,
+                &Options {
+                    workload,
+                    ..Options::default()
+                },
+            );
+            assert_eq!(r.valid, Validity::Unknown, "{workload:?}");
+            assert_eq!(
+                r.reason.as_deref(),
+                Some("no client operation in the history")
+            );
+        }
+    }
+}
+
+/// A list-append history read as rw-register (or the reverse) is misread:
+/// the checker names the first foreign micro-op and says `unknown`.
+#[test]
+fn the_other_workloads_history_is_refused_with_the_reason() {
+    let append = History::indexed(vec![
+        Op::invoke(0, "txn", mops("[[:append 3 1] [:r 3 nil]]")),
+        Op::ok(0, "txn", mops("[[:append 3 1] [:r 3 [1]]]")),
+    ])
+    .unwrap();
+    let register = History::indexed(vec![
+        Op::invoke(0, "txn", mops("[[:w 3 1]]")),
+        Op::ok(0, "txn", mops("[[:w 3 1]]")),
+        Op::invoke(1, "txn", mops("[[:r 3 nil]]")),
+        Op::ok(1, "txn", mops("[[:r 3 1]]")),
+    ])
+    .unwrap();
+    let single = History::indexed(vec![
+        Op::invoke(0, "write", 1),
+        Op::ok(0, "write", 1),
+        Op::invoke(1, "read", Value::Nil),
+        Op::ok(1, "read", 1),
+    ])
+    .unwrap();
+    for (h, workload, reason) in [
+        (
+            &append,
+            Workload::RwRegister,
+            "op 0: txn micro-op [append 3 1] is not an rw-register op (r/w): is this a list-append history?",
+        ),
+        (
+            &register,
+            Workload::ListAppend,
+            "op 0: txn micro-op [w 3 1] is not a list-append op (append/r): is this an rw-register history?",
+        ),
+        (
+            &single,
+            Workload::ListAppend,
+            "none of the 2 client operations is a transaction (f = txn; found f = write, read): is this a single-object (linearizability) history?",
+        ),
+    ] {
+        assert_eq!(
+            checkers::txn::wrong_workload(h, workload).as_deref(),
+            Some(reason)
+        );
+        let r = check(
+            h,
+            &Options {
+                workload,
+                ..Options::default()
+            },
+        );
+        assert_eq!(r.valid, Validity::Unknown);
+        assert_eq!(r.reason.as_deref(), Some(reason));
+    }
+    // Each history under its own workload is fine.
+    assert_eq!(
+        checkers::txn::wrong_workload(&append, Workload::ListAppend),
+        None
+    );
+    assert_eq!(
+        checkers::txn::wrong_workload(&register, Workload::RwRegister),
+        None
+    );
+}
+
+fn mops(edn: &str) -> Value {
+    history::edn::parse_value(edn).unwrap()
+}
+
+/// Explanations name each txn by what it did and read, its process and
+/// outcome, and the node that served it.
+#[test]
+fn explanations_name_the_node_that_served_each_txn() {
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["append","x",2],["append","y",2]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["append","x",2],["append","y",2]]"#),
+        ('i', 2, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]],["r","y",[2,1]]]"#),
+        // An aborted append read back: G1a, a non-cycle anomaly.
+        ('i', 3, r#"[["append","z",9]]"#),
+        ('f', 3, r#"[["append","z",9]]"#),
+        ('i', 4, r#"[["r","z",null]]"#),
+        ('o', 4, r#"[["r","z",[9]]]"#),
+    ]);
+    let mut ops = h.into_ops();
+    for op in &mut ops {
+        op.node = Some(format!(
+            "n{}",
+            op.process.to_string().parse::<u64>().unwrap() + 1
+        ));
+    }
+    let h = History::new(ops).unwrap();
+    let r = la(&h, &[M::ReadUncommitted]);
+    let g0 = explanation(&r, "G0");
+    assert!(
+        g0.contains("T2 = [append x 1] [append y 1] (process 0, ok, from n1)"),
+        "{g0}"
+    );
+    assert!(
+        g0.contains("T3 = [append x 2] [append y 2] (process 1, ok, from n2)"),
+        "{g0}"
+    );
+    let g1a = explanation(&r, "G1a");
+    assert!(
+        g1a.contains("\n  T9 = [r z [9]] (process 4, ok, from n5)"),
+        "{g1a}"
+    );
+    assert!(
+        g1a.contains("\n  T7 = [append z 9] (process 3, fail, from n4)"),
+        "{g1a}"
+    );
+}

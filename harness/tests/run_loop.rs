@@ -129,7 +129,7 @@ impl Client for HangingClient {
 
 impl Connect for Hanging {
     type Client = HangingClient;
-    async fn open(&self, _node: &str) -> Result<HangingClient, String> {
+    async fn open(&self, _node: &str, _process: u64) -> Result<HangingClient, String> {
         self.opens.fetch_add(1, Ordering::SeqCst);
         Ok(HangingClient)
     }
@@ -365,11 +365,11 @@ struct Flaky {
 
 impl Connect for Flaky {
     type Client = <MemoryStore as Connect>::Client;
-    async fn open(&self, node: &str) -> Result<Self::Client, String> {
+    async fn open(&self, node: &str, process: u64) -> Result<Self::Client, String> {
         if node == "n1" && self.started.elapsed() < Duration::from_millis(500) {
             return Err("connection refused".into());
         }
-        MemoryStore::new().open(node).await
+        MemoryStore::new().open(node, process).await
     }
 }
 

@@ -266,23 +266,27 @@ fn describe_byte(b: u8) -> String {
     }
 }
 
+/// Token ends. Control bytes are too: they belong in no token, and
+/// stopping at them makes binary input (`/dev/zero`) fail at its first byte.
 fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t'
-            | b'\n'
-            | b'\r'
-            | 0x0c
-            | b','
-            | b'"'
-            | b';'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-    )
+    b < 0x20
+        || b == 0x7f
+        || matches!(
+            b,
+            b' ' | b'\t'
+                | b'\n'
+                | b'\r'
+                | 0x0c
+                | b','
+                | b'"'
+                | b';'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+        )
 }
 
 fn closer_name(b: u8) -> &'static str {
@@ -306,6 +310,14 @@ pub(crate) struct Lexer<R> {
     col: usize,
     pub(crate) io_error: Option<io::Error>,
     scratch: Vec<u8>,
+    /// Offset in the input of `buf[0]`.
+    base: u64,
+    /// Offset in the input past which no more is read (see
+    /// [`Lexer::limit_from_here`]), and the length it allows.
+    limit: u64,
+    limit_len: usize,
+    /// Set when reading stopped at `limit`.
+    pub(crate) overlong: Option<ParseError>,
 }
 
 impl<R: io::Read> Lexer<R> {
@@ -320,6 +332,10 @@ impl<R: io::Read> Lexer<R> {
             col: 1,
             io_error: None,
             scratch: Vec::new(),
+            base: 0,
+            limit: u64::MAX,
+            limit_len: usize::MAX,
+            overlong: None,
         }
     }
 }
@@ -338,6 +354,7 @@ impl Lexer<io::Empty> {
         self.buf.extend_from_slice(text);
         self.pos = 0;
         self.end = text.len();
+        self.base = 0;
         self.streaming = false;
         self.line = start.line;
         self.col = start.col;
@@ -353,6 +370,18 @@ impl<R: io::Read> Lexer<R> {
         }
     }
 
+    /// Bytes consumed so far (for a lexer over text: the offset in it).
+    pub(crate) fn offset(&self) -> usize {
+        (self.base + self.pos as u64) as usize
+    }
+
+    /// Reads at most `len` more bytes of the input (to within one buffer):
+    /// past that, the input ends and [`Lexer::overlong`] says why.
+    pub(crate) fn limit_from_here(&mut self, len: usize) {
+        self.limit = (self.base + self.pos as u64).saturating_add(len as u64);
+        self.limit_len = len;
+    }
+
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         if self.pos < self.end {
@@ -364,7 +393,20 @@ impl<R: io::Read> Lexer<R> {
 
     #[cold]
     fn refill(&mut self) -> Option<u8> {
-        if !self.streaming || self.io_error.is_some() {
+        if !self.streaming || self.io_error.is_some() || self.overlong.is_some() {
+            return None;
+        }
+        self.base += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+        if self.base >= self.limit {
+            self.overlong = Some(err_at(
+                self.pos(),
+                format!(
+                    "operation longer than {}: expected one operation map per line (is this a history file?)",
+                    crate::lines::show_bytes(self.limit_len)
+                ),
+            ));
             return None;
         }
         if self.buf.len() < BUF_SIZE {
@@ -979,6 +1021,8 @@ pub struct EdnReader<R> {
     next_synthetic: u64,
     /// Open invocations without `:process`: (f, synthetic process).
     open_synthetic: VecDeque<(String, u64)>,
+    /// Longest span of input one op (with the blanks before it) may take.
+    max_op: usize,
 }
 
 impl<R: BufRead> EdnReader<R> {
@@ -991,10 +1035,20 @@ impl<R: BufRead> EdnReader<R> {
             failed: false,
             next_synthetic: 0,
             open_synthetic: VecDeque::new(),
+            max_op: crate::lines::MAX_LINE_BYTES,
         }
     }
 
+    /// Sets the longest op accepted (default 64 MiB, as for lines).
+    pub fn max_op(mut self, bytes: usize) -> Self {
+        self.max_op = bytes;
+        self
+    }
+
     fn io_or(&mut self, e: ParseError) -> Error {
+        if let Some(e) = self.lx.overlong.take() {
+            return Error::Parse(e);
+        }
         match self.lx.io_error.take() {
             Some(source) => Error::Io { file: None, source },
             None => Error::Parse(e),
@@ -1003,6 +1057,7 @@ impl<R: BufRead> EdnReader<R> {
 
     /// The next op, or `None` at the end of the input.
     fn next_op(&mut self) -> Result<Option<Op>, ParseError> {
+        self.lx.limit_from_here(self.max_op);
         loop {
             self.lx.skip_ws();
             let start = self.lx.pos();
@@ -1314,6 +1369,9 @@ impl<R: BufRead> Iterator for EdnReader<R> {
             Ok(Some(op)) => Some(Ok(op)),
             Ok(None) => {
                 self.failed = true;
+                if let Some(e) = self.lx.overlong.take() {
+                    return Some(Err(Error::Parse(e)));
+                }
                 self.lx
                     .io_error
                     .take()

@@ -6,6 +6,7 @@
 //! ```
 
 use crate::error::ParseError;
+use crate::lines::{LineReader, Peek};
 use crate::op::{Op, OpType, Process, KNOWN_FIELDS};
 use crate::value::Value;
 use serde::de::{self, MapAccess, Visitor};
@@ -148,24 +149,43 @@ pub fn parse_line(text: &[u8], line: usize, position: u64) -> Result<Op, ParseEr
             }
             Ok(w.op)
         }
-        Err(e) => {
-            // serde_json's own line is relative to the slice: always 1 here.
-            let msg = e.to_string();
-            let msg = match msg.rfind(" at line ") {
-                Some(i) => msg[..i].to_string(),
-                None => msg,
-            };
-            Err(ParseError::new(line, e.column(), msg))
+        Err(e) => Err(json_error(&e, line)),
+    }
+}
+
+fn json_error(e: &serde_json::Error, line: usize) -> ParseError {
+    // serde_json's own line is relative to the slice: always 1 here.
+    let msg = e.to_string();
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    ParseError::new(line, e.column(), msg)
+}
+
+/// Bytes at the end of a line's start in which a syntax error may be an
+/// artefact of the cut (`1e` of `1e5`, `-` of `-3`) rather than garbage.
+const CUT_MARGIN: usize = 64;
+
+/// Judges the start of a long line: garbage fails at once, with the
+/// column of the first bad byte, instead of after the whole line is read.
+fn peek_json(start: &[u8], line: usize) -> Peek {
+    let text = start.trim_ascii_start();
+    match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+        Err(e)
+            if e.classify() != serde_json::error::Category::Eof
+                && e.column() + CUT_MARGIN < text.len() =>
+        {
+            Peek::Fail(json_error(&e, line))
         }
+        _ => Peek::Continue,
     }
 }
 
 /// A streaming reader: one op per non-blank line, never more than one line
-/// in memory.
+/// (of at most [`MAX_LINE_BYTES`](crate::lines::MAX_LINE_BYTES)) in memory.
 pub struct JsonlReader<R> {
-    input: R,
-    buf: Vec<u8>,
-    line: usize,
+    lines: LineReader<R>,
     position: u64,
     failed: bool,
 }
@@ -173,12 +193,16 @@ pub struct JsonlReader<R> {
 impl<R: BufRead> JsonlReader<R> {
     pub fn new(input: R) -> Self {
         JsonlReader {
-            input,
-            buf: Vec::new(),
-            line: 0,
+            lines: LineReader::new(input),
             position: 0,
             failed: false,
         }
+    }
+
+    /// Sets the longest line accepted (default 64 MiB).
+    pub fn max_line(mut self, bytes: usize) -> Self {
+        self.lines.max = bytes;
+        self
     }
 }
 
@@ -190,21 +214,20 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             return None;
         }
         loop {
-            self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(source) => {
+            match self.lines.next_line(peek_json) {
+                Ok(None) => return None,
+                Ok(Some(_)) => {}
+                Err(e) => {
                     self.failed = true;
-                    return Some(Err(crate::Error::Io { file: None, source }));
+                    return Some(Err(e));
                 }
             }
-            self.line += 1;
-            let text = self.buf.trim_ascii();
+            let text = self.lines.buf.trim_ascii();
             if text.is_empty() {
                 continue;
             }
-            let result = parse_line(text, self.line, self.position).map_err(crate::Error::from);
+            let result =
+                parse_line(text, self.lines.line, self.position).map_err(crate::Error::from);
             self.position += 1;
             self.failed = result.is_err();
             return Some(result);
@@ -243,6 +266,6 @@ pub fn is_known_field(name: &str) -> bool {
 
 impl<R: BufRead> crate::OpSource for JsonlReader<R> {
     fn line(&self) -> usize {
-        self.line
+        self.lines.line
     }
 }

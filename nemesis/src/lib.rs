@@ -123,3 +123,41 @@ pub fn install_panic_heal(file: StateFile) {
         }
     }));
 }
+
+/// Names of the nemesis ops that start a fault (see [`FaultOp::f`]).
+pub const FAULT_STARTS: &[&str] = &[
+    "start-partition",
+    "kill",
+    "pause",
+    "bump-clock",
+    "strobe-clock",
+    "start-packet",
+];
+
+/// What the nemesis really did during a run, read back from the history:
+/// a run that asked for faults is only trusted if some took effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Fault starts that took effect.
+    pub injected: usize,
+    /// Fault starts that failed, with their error (`kill: n2: ...`).
+    pub failed: Vec<String>,
+}
+
+impl Activity {
+    pub fn of(history: &history::History) -> Activity {
+        let mut a = Activity::default();
+        for op in history.ops() {
+            if !op.process.is_nemesis() || !FAULT_STARTS.contains(&op.f.as_str()) {
+                continue;
+            }
+            match op.value.get("error") {
+                Some(e) => a
+                    .failed
+                    .push(format!("{}: {}", op.f, e.as_str().unwrap_or("failed"))),
+                None => a.injected += 1,
+            }
+        }
+        a
+    }
+}

@@ -84,10 +84,13 @@ impl Outcome {
 
 /// Shell functions: `$p` = pid from the pid file (digits only), `st PID`
 /// = process state letter (empty when gone), `alive` = `$p` is a live
-/// (non-zombie) process.
+/// (non-zombie) process, `sig SIGNAL` = signal `$p`'s process group (a
+/// daemon started under `setsid` leads its own: a database started through
+/// `sh -c`, and its children, go down together), or `$p` alone when it
+/// leads none.
 fn prelude(pid_file: &str) -> String {
     format!(
-        "pf={}\nst() {{ sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1; }}\nreadpid() {{ p=$(tr -dc 0-9 < \"$pf\" 2>/dev/null); }}\nalive() {{ [ -n \"$p\" ] && s=$(st \"$p\") && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$s\" != X ]; }}\nreadpid\n",
+        "pf={}\nst() {{ sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1; }}\nreadpid() {{ p=$(tr -dc 0-9 < \"$pf\" 2>/dev/null); }}\nalive() {{ [ -n \"$p\" ] && s=$(st \"$p\") && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$s\" != X ]; }}\nsig() {{ env kill -s \"$1\" -- -\"$p\" 2>/dev/null || kill -s \"$1\" \"$p\"; }}\nreadpid\n",
         harness::control::quote::q(pid_file)
     )
 }
@@ -116,7 +119,7 @@ async fn run(remote: &Remote, script: String, timeout: Duration) -> Result<Outco
 /// SIGKILL the process named by the pid file and wait until it is gone.
 pub async fn kill(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
     let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nkill -KILL \"$p\"\ni=0; while [ $i -lt 200 ]; do alive || {{ echo killed \"$p\"; exit 0; }}; sleep 0.025; i=$((i+1)); done\necho \"pid $p survived SIGKILL for 5 s\" >&2; exit 1\n",
+        "{}alive || {{ echo not-running; exit 0; }}\nsig KILL\ni=0; while [ $i -lt 200 ]; do alive || {{ echo killed \"$p\"; exit 0; }}; sleep 0.025; i=$((i+1)); done\necho \"pid $p survived SIGKILL for 5 s\" >&2; exit 1\n",
         prelude(&hooks.pid_file)
     );
     run(remote, script, Duration::from_secs(20)).await
@@ -125,7 +128,7 @@ pub async fn kill(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
 /// SIGSTOP the process and wait until it is stopped (state `T`).
 pub async fn pause(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
     let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nkill -STOP \"$p\"\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" = T ] && {{ echo paused \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not stop\" >&2; exit 1\n",
+        "{}alive || {{ echo not-running; exit 0; }}\nsig STOP\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" = T ] && {{ echo paused \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not stop\" >&2; exit 1\n",
         prelude(&hooks.pid_file)
     );
     run(remote, script, Duration::from_secs(20)).await
@@ -134,7 +137,7 @@ pub async fn pause(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
 /// SIGCONT the process (a no-op for one that is not stopped).
 pub async fn resume(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
     let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nkill -CONT \"$p\"\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" != T ] && {{ echo resumed \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not resume\" >&2; exit 1\n",
+        "{}alive || {{ echo not-running; exit 0; }}\nsig CONT\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" != T ] && {{ echo resumed \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not resume\" >&2; exit 1\n",
         prelude(&hooks.pid_file)
     );
     run(remote, script, Duration::from_secs(20)).await

@@ -8,9 +8,18 @@
 //!   partition: { modes: [isolate, halves, majority, majorities-ring, bridge] }
 //!   kill: { targets: [one, minority] }
 //!   pause: { targets: [one, majority, primaries] }
-//!   clock: { modes: [bump, strobe], max_offset_ms: 30000 }
+//!   clock: { modes: [bump, strobe], max-offset-ms: 30000 }
 //!   packet: { loss: 0.2, targets: [all] }
 //! ```
+//!
+//! Every setting is checked while the file is read, so a bad one is an
+//! error naming its line before any node is touched: `interval` from
+//! 0.01 s to a day, `loss` in 0..1, netem percentages in 0..100, delays up
+//! to a minute, clock offsets up to a year, no `primaries` target for
+//! clock or packet faults (they act on every node they name), a `grudge`
+//! mode only with a `grudge`, and no node holding a grudge against itself.
+//! Whether a grudge names nodes of the cluster is checked by
+//! [`NemesisConfig::validate`] once the nodes are known.
 //!
 //! Faults come and go: while one is active, a step usually stops the one
 //! that started first; a quarter of the time it starts a second kind on top
@@ -40,12 +49,13 @@ pub enum FaultKind {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct NemesisConfig {
     #[serde(default)]
     pub faults: Vec<FaultKind>,
-    /// Seconds between steps (each gap uniform in 0.5..1.5 of this).
-    #[serde(default = "default_interval")]
+    /// Seconds between steps (each gap uniform in 0.5..1.5 of this),
+    /// 0.01 to 86400.
+    #[serde(default = "default_interval", deserialize_with = "check::interval")]
     pub interval: f64,
     /// Seeds the schedule; the run's seed when absent.
     #[serde(default)]
@@ -64,6 +74,24 @@ pub struct NemesisConfig {
 
 fn default_interval() -> f64 {
     10.0
+}
+
+impl NemesisConfig {
+    /// Everything that can be checked without the nodes (what reading the
+    /// YAML checks, for a config built in code), then that the grudge
+    /// names only nodes of `names`. Errors name the setting.
+    pub fn validate(&self, names: &[String]) -> std::result::Result<(), String> {
+        check::interval_value(self.interval).map_err(|e| format!("nemesis.interval: {e}"))?;
+        check::partition(&self.partition).map_err(|e| format!("nemesis.partition: {e}"))?;
+        check::clock(&self.clock).map_err(|e| format!("nemesis.clock: {e}"))?;
+        check::packet(&self.packet).map_err(|e| format!("nemesis.packet: {e}"))?;
+        if let Some(g) = &self.partition.grudge {
+            g.clone()
+                .validate(names)
+                .map_err(|e| format!("nemesis.partition.grudge: {}", e.0))?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for NemesisConfig {
@@ -101,7 +129,7 @@ pub enum PartitionMode {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "PartitionFields")]
 pub struct PartitionConfig {
     /// Default: all generic modes (isolate, halves, majority,
     /// majorities-ring, bridge), or `[grudge]` when a grudge is given.
@@ -110,6 +138,28 @@ pub struct PartitionConfig {
     /// For each node, the nodes it drops traffic from.
     #[serde(default)]
     pub grudge: Option<Grudge>,
+}
+
+/// [`PartitionConfig`] as read, before the checks that span its fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartitionFields {
+    #[serde(default)]
+    modes: Vec<PartitionMode>,
+    #[serde(default)]
+    grudge: Option<Grudge>,
+}
+
+impl TryFrom<PartitionFields> for PartitionConfig {
+    type Error = String;
+    fn try_from(f: PartitionFields) -> std::result::Result<PartitionConfig, String> {
+        let c = PartitionConfig {
+            modes: f.modes,
+            grudge: f.grudge,
+        };
+        check::partition(&c).map_err(|e| format!("partition: {e}"))?;
+        Ok(c)
+    }
 }
 
 /// Which nodes a process / packet fault hits.
@@ -139,21 +189,53 @@ pub enum ClockFault {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    try_from = "ClockFields"
+)]
 pub struct ClockConfig {
     /// Default: bump and strobe.
-    #[serde(default)]
     pub modes: Vec<ClockFault>,
-    /// Bumps are uniform in ±this (and at least 1/10 of it away from 0).
-    #[serde(default = "default_max_offset")]
+    /// Bumps are uniform in ±this (and at least 1/10 of it away from 0);
+    /// 1 ms to a year.
     pub max_offset_ms: i64,
-    #[serde(default = "default_strobe_period")]
+    /// 1 ms up to `strobe-duration-ms`, which is at most an hour.
     pub strobe_period_ms: u64,
-    #[serde(default = "default_strobe_duration")]
     pub strobe_duration_ms: u64,
     /// Default: one, minority, majority, all.
-    #[serde(default)]
     pub targets: Vec<TargetSpec>,
+}
+
+/// [`ClockConfig`] as read, before the checks that span its fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ClockFields {
+    #[serde(default)]
+    modes: Vec<ClockFault>,
+    #[serde(default = "default_max_offset")]
+    max_offset_ms: i64,
+    #[serde(default = "default_strobe_period")]
+    strobe_period_ms: u64,
+    #[serde(default = "default_strobe_duration")]
+    strobe_duration_ms: u64,
+    #[serde(default, deserialize_with = "check::every_node_targets")]
+    targets: Vec<TargetSpec>,
+}
+
+impl TryFrom<ClockFields> for ClockConfig {
+    type Error = String;
+    fn try_from(f: ClockFields) -> std::result::Result<ClockConfig, String> {
+        let c = ClockConfig {
+            modes: f.modes,
+            max_offset_ms: f.max_offset_ms,
+            strobe_period_ms: f.strobe_period_ms,
+            strobe_duration_ms: f.strobe_duration_ms,
+            targets: f.targets,
+        };
+        check::clock(&c).map_err(|e| format!("clock: {e}"))?;
+        Ok(c)
+    }
 }
 
 fn default_max_offset() -> i64 {
@@ -179,26 +261,218 @@ impl Default for ClockConfig {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    try_from = "PacketFields"
+)]
 pub struct PacketConfig {
     /// Fraction of input packets dropped, 0..1 (0.2 when nothing is set).
-    #[serde(default)]
     pub loss: Option<f64>,
-    /// netem (where the kernel has it): delay and jitter in ms,
-    /// duplicate / reorder / corrupt in percent.
-    #[serde(default)]
+    /// netem (where the kernel has it): delay and jitter in ms (at most a
+    /// minute; jitter only with a delay), duplicate / reorder / corrupt in
+    /// percent (0..100).
     pub delay_ms: Option<u64>,
-    #[serde(default)]
     pub jitter_ms: Option<u64>,
-    #[serde(default)]
     pub duplicate: Option<f64>,
-    #[serde(default)]
     pub reorder: Option<f64>,
-    #[serde(default)]
     pub corrupt: Option<f64>,
     /// Default: all.
-    #[serde(default)]
     pub targets: Vec<TargetSpec>,
+}
+
+/// [`PacketConfig`] as read: each number checked where it stands (so the
+/// error names its line), then the checks that span fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PacketFields {
+    #[serde(default, deserialize_with = "check::fraction")]
+    loss: Option<f64>,
+    #[serde(default, deserialize_with = "check::delay_ms")]
+    delay_ms: Option<u64>,
+    #[serde(default, deserialize_with = "check::delay_ms")]
+    jitter_ms: Option<u64>,
+    #[serde(default, deserialize_with = "check::percent")]
+    duplicate: Option<f64>,
+    #[serde(default, deserialize_with = "check::percent")]
+    reorder: Option<f64>,
+    #[serde(default, deserialize_with = "check::percent")]
+    corrupt: Option<f64>,
+    #[serde(default, deserialize_with = "check::every_node_targets")]
+    targets: Vec<TargetSpec>,
+}
+
+impl TryFrom<PacketFields> for PacketConfig {
+    type Error = String;
+    fn try_from(f: PacketFields) -> std::result::Result<PacketConfig, String> {
+        let c = PacketConfig {
+            loss: f.loss,
+            delay_ms: f.delay_ms,
+            jitter_ms: f.jitter_ms,
+            duplicate: f.duplicate,
+            reorder: f.reorder,
+            corrupt: f.corrupt,
+            targets: f.targets,
+        };
+        check::packet(&c).map_err(|e| format!("packet: {e}"))?;
+        Ok(c)
+    }
+}
+
+/// The checks, shared by reading (each number where it stands) and by
+/// [`NemesisConfig::validate`] (a config built in code).
+mod check {
+    use super::{ClockConfig, PacketConfig, PartitionConfig, PartitionMode, TargetSpec};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    type Res<T> = std::result::Result<T, String>;
+
+    /// A number as a person reads it: `1e300`, not 301 digits.
+    fn num(v: f64) -> String {
+        if v != 0.0 && v.is_finite() && !(1e-3..1e6).contains(&v.abs()) {
+            format!("{v:e}")
+        } else {
+            format!("{v}")
+        }
+    }
+
+    pub fn interval_value(v: f64) -> Res<f64> {
+        if (0.01..=86_400.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "expected seconds between nemesis steps, from 0.01 to 86400 (a day), found {}",
+                num(v)
+            ))
+        }
+    }
+
+    pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        interval_value(f64::deserialize(d)?).map_err(D::Error::custom)
+    }
+
+    fn in_range(v: f64, lo: f64, hi: f64, what: &str) -> Res<f64> {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "expected {what} from {lo} to {hi}, found {}",
+                num(v)
+            ))
+        }
+    }
+
+    pub fn fraction<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let v = f64::deserialize(d)?;
+        in_range(v, 0.0, 1.0, "a fraction of packets")
+            .map(Some)
+            .map_err(D::Error::custom)
+    }
+
+    pub fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let v = f64::deserialize(d)?;
+        in_range(v, 0.0, 100.0, "a percentage")
+            .map(Some)
+            .map_err(D::Error::custom)
+    }
+
+    const MAX_DELAY_MS: u64 = 60_000;
+
+    pub fn delay_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let v = u64::deserialize(d)?;
+        if v > MAX_DELAY_MS {
+            return Err(D::Error::custom(format!(
+                "expected milliseconds up to {MAX_DELAY_MS} (a minute), found {v}"
+            )));
+        }
+        Ok(Some(v))
+    }
+
+    /// Clock and packet faults act on the nodes they name; `primaries` is
+    /// a process / partition target only.
+    pub fn every_node_targets<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<TargetSpec>, D::Error> {
+        let v = Vec::<TargetSpec>::deserialize(d)?;
+        if v.contains(&TargetSpec::Primaries) {
+            return Err(D::Error::custom(
+                "`primaries` is a target of kill, pause and partition only; use one, minority, majority or all",
+            ));
+        }
+        Ok(v)
+    }
+
+    pub fn partition(c: &PartitionConfig) -> Res<()> {
+        if c.modes.contains(&PartitionMode::Grudge) && c.grudge.is_none() {
+            return Err("mode `grudge` needs a `grudge:` (node: [nodes it drops])".into());
+        }
+        if let Some(g) = &c.grudge {
+            for (n, drops) in &g.0 {
+                if drops.contains(n) {
+                    return Err(format!("grudge: {n} cannot hold a grudge against itself"));
+                }
+            }
+            if g.is_empty() {
+                return Err("grudge: no node drops any other; name at least one (n1: [n2])".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn clock(c: &ClockConfig) -> Res<()> {
+        const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+        if !(1..=YEAR_MS).contains(&c.max_offset_ms) {
+            return Err(format!(
+                "max-offset-ms: expected 1 to {YEAR_MS} (a year), found {}",
+                c.max_offset_ms
+            ));
+        }
+        const HOUR_MS: u64 = 3600 * 1000;
+        if !(1..=HOUR_MS).contains(&c.strobe_duration_ms) {
+            return Err(format!(
+                "strobe-duration-ms: expected 1 to {HOUR_MS} (an hour), found {}",
+                c.strobe_duration_ms
+            ));
+        }
+        if !(1..=c.strobe_duration_ms).contains(&c.strobe_period_ms) {
+            return Err(format!(
+                "strobe-period-ms: expected 1 to strobe-duration-ms ({}), found {}",
+                c.strobe_duration_ms, c.strobe_period_ms
+            ));
+        }
+        if c.targets.contains(&TargetSpec::Primaries) {
+            return Err("targets: `primaries` is not a clock target".into());
+        }
+        Ok(())
+    }
+
+    pub fn packet(c: &PacketConfig) -> Res<()> {
+        if let Some(p) = c.loss {
+            in_range(p, 0.0, 1.0, "a fraction of packets").map_err(|e| format!("loss: {e}"))?;
+        }
+        for (name, v) in [
+            ("duplicate", c.duplicate),
+            ("reorder", c.reorder),
+            ("corrupt", c.corrupt),
+        ] {
+            if let Some(p) = v {
+                in_range(p, 0.0, 100.0, "a percentage").map_err(|e| format!("{name}: {e}"))?;
+            }
+        }
+        for (name, v) in [("delay-ms", c.delay_ms), ("jitter-ms", c.jitter_ms)] {
+            if v.is_some_and(|ms| ms > MAX_DELAY_MS) {
+                return Err(format!("{name}: at most {MAX_DELAY_MS} ms"));
+            }
+        }
+        if c.jitter_ms.is_some() && c.delay_ms.is_none() {
+            return Err("jitter-ms needs delay-ms (netem jitters a delay)".into());
+        }
+        if c.targets.contains(&TargetSpec::Primaries) {
+            return Err("targets: `primaries` is not a packet target".into());
+        }
+        Ok(())
+    }
 }
 
 impl PacketConfig {
@@ -232,28 +506,10 @@ pub struct Schedule {
 impl Schedule {
     /// A schedule for `names`, seeded by `cfg.seed` or else `seed`.
     pub fn from_config(cfg: &NemesisConfig, names: &[String], seed: u64) -> Result<Schedule> {
-        if !(cfg.interval > 0.0 && cfg.interval.is_finite()) {
-            return Err(Error(format!(
-                "nemesis interval must be a positive number of seconds, not {}",
-                cfg.interval
-            )));
-        }
         if names.is_empty() {
             return Err(Error("the nemesis needs at least one node".into()));
         }
-        if let Some(g) = &cfg.partition.grudge {
-            g.clone().validate(names)?;
-        }
-        if cfg.partition.modes.contains(&PartitionMode::Grudge) && cfg.partition.grudge.is_none() {
-            return Err(Error(
-                "partition mode `grudge` needs a `grudge:` (node: [nodes it drops])".into(),
-            ));
-        }
-        if let Some(p) = cfg.packet.loss {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(Error(format!("packet loss must be in 0..1, not {p}")));
-            }
-        }
+        cfg.validate(names).map_err(Error)?;
         let mut faults = cfg.faults.clone();
         faults.sort();
         faults.dedup();
@@ -470,7 +726,7 @@ mod tests {
     #[test]
     fn yaml_config_parses_and_rejects_unknown_fields() {
         let cfg: NemesisConfig = serde_saphyr::from_str(
-            "faults: [partition, kill, pause, clock, packet]\ninterval: 2\nseed: 9\npartition: {modes: [isolate, majorities-ring]}\nkill: {targets: [one, primaries]}\nclock: {modes: [bump], max_offset_ms: 5000}\npacket: {loss: 0.3, delay_ms: 50, targets: [minority]}\n",
+            "faults: [partition, kill, pause, clock, packet]\ninterval: 2\nseed: 9\npartition: {modes: [isolate, majorities-ring]}\nkill: {targets: [one, primaries]}\nclock: {modes: [bump], max-offset-ms: 5000}\npacket: {loss: 0.3, delay-ms: 50, targets: [minority]}\n",
         )
         .unwrap();
         assert_eq!(cfg.faults.len(), 5);
@@ -488,6 +744,116 @@ mod tests {
         assert!(bad.is_err());
         let bad = serde_saphyr::from_str::<NemesisConfig>("faults: [meteor]\n");
         assert!(bad.is_err());
+    }
+
+    /// Every bad setting is refused while the YAML is read, with its line
+    /// (so before any node is touched), not when the schedule starts.
+    #[test]
+    fn bad_settings_are_refused_at_parse_time_with_their_line() {
+        for (yaml, line, want) in [
+            (
+                "faults: [partition]\ninterval: 0\n",
+                2,
+                "from 0.01 to 86400",
+            ),
+            ("faults: [partition]\ninterval: 1e300\n", 2, "found 1e300"),
+            ("faults: [partition]\ninterval: -3\n", 2, "found -3"),
+            ("faults: [partition]\ninterval: .nan\n", 2, "found NaN"),
+            ("faults: [packet]\npacket:\n  loss: 1.5\n", 3, "a fraction"),
+            (
+                "faults: [packet]\npacket:\n  duplicate: 150\n",
+                3,
+                "a percentage",
+            ),
+            (
+                "faults: [packet]\npacket:\n  corrupt: -1\n",
+                3,
+                "a percentage",
+            ),
+            (
+                "faults: [packet]\npacket:\n  delay-ms: 100000000\n",
+                3,
+                "up to 60000",
+            ),
+            (
+                "faults: [packet]\npacket:\n  targets: [primaries]\n",
+                3,
+                "`primaries` is a target of kill",
+            ),
+            (
+                "faults: [packet]\npacket:\n  jitter-ms: 5\n",
+                3,
+                "jitter-ms needs delay-ms",
+            ),
+            (
+                "faults: [clock]\nclock:\n  max-offset-ms: 0\n",
+                3,
+                "max-offset-ms: expected 1",
+            ),
+            (
+                "faults: [clock]\nclock:\n  strobe-period-ms: 0\n",
+                3,
+                "strobe-period-ms",
+            ),
+            (
+                "faults: [clock]\nclock: {targets: [one, primaries]}\n",
+                2,
+                "`primaries`",
+            ),
+            (
+                "faults: [partition]\npartition:\n  modes: [grudge]\n",
+                3,
+                "needs a `grudge:`",
+            ),
+            (
+                "faults: [partition]\npartition:\n  grudge: {n1: [n2, n1]}\n",
+                3,
+                "n1 cannot hold a grudge against itself",
+            ),
+            (
+                "faults: [partition]\npartition:\n  grudge: {n1: []}\n",
+                3,
+                "no node drops",
+            ),
+            (
+                "faults: [clock]\nclock: {max_offset_ms: 5}\n",
+                2,
+                "max_offset_ms",
+            ),
+        ] {
+            let e = serde_saphyr::from_str::<NemesisConfig>(yaml)
+                .map(|_| ())
+                .expect_err(yaml)
+                .to_string();
+            assert!(e.contains(want), "{yaml:?}: {e}");
+            assert!(
+                e.contains(&format!("line {line} ")),
+                "{yaml:?}: no line {line} in {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn validate_checks_the_grudge_against_the_nodes() {
+        let cfg: NemesisConfig =
+            serde_saphyr::from_str("faults: [partition]\npartition:\n  grudge: {n1: [n9]}\n")
+                .unwrap();
+        let e = cfg.validate(&names()).unwrap_err();
+        assert!(e.starts_with("nemesis.partition.grudge: "), "{e}");
+        assert!(e.contains("\"n9\""), "{e}");
+        // A config built in code gets the same checks.
+        let bad = NemesisConfig {
+            interval: f64::INFINITY,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate(&names())
+            .unwrap_err()
+            .starts_with("nemesis.interval"));
+        let mut bad = NemesisConfig::default();
+        bad.packet.loss = Some(2.0);
+        assert!(bad.validate(&names()).unwrap_err().contains("packet: loss"));
+        assert!(NemesisConfig::default().validate(&names()).is_ok());
     }
 
     #[test]

@@ -584,7 +584,7 @@ fn scheduled_nemesis_in_the_run_loop_records_and_heals() {
         let _ = old.leave_active();
         let inj = Injector::new(&c.nodes, cl.clone(), hooks.clone(), Some(file.clone())).unwrap();
         let cfg: NemesisConfig = serde_saphyr::from_str(
-            "faults: [partition, kill, pause, clock, packet]\ninterval: 0.25\nclock: {strobe_duration_ms: 300}\n",
+            "faults: [partition, kill, pause, clock, packet]\ninterval: 0.25\nclock: {strobe-duration-ms: 300}\n",
         )
         .unwrap();
         assert_eq!(cfg.faults.len(), 5);

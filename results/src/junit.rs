@@ -25,61 +25,22 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-/// What went wrong, in words, for a failure or error message body.
+/// Lines of a failure or error message body at most (the rest is in
+/// results.json and the report).
+const DETAIL_LINES: usize = 24;
+
+/// What went wrong, in words: the reason, the checker's summary lines and
+/// the words of its report section.
 pub fn checker_details(c: &CheckerOutput) -> String {
-    let r = &c.result;
     let mut lines: Vec<String> = Vec::new();
-    if let Some(reason) = &c.reason {
-        lines.push(reason.clone());
-    }
-    if let Some(e) = r.get("error").and_then(|e| e.as_str()) {
-        lines.push(e.to_string());
-    }
-    if let Some(e) = r.get("explanation").and_then(|e| e.as_str()) {
-        lines.push(e.to_string());
-    }
-    if let Some(failures) = r.get("failures").and_then(|f| f.as_array()) {
-        for f in failures {
-            if let Some(e) = f.get("explanation").and_then(|e| e.as_str()) {
-                lines.push(e.to_string());
-            }
-        }
-    }
-    if let Some(types) = r.get("anomaly_types").and_then(|t| t.as_array()) {
-        let names: Vec<&str> = types.iter().filter_map(|t| t.as_str()).collect();
-        if !names.is_empty() {
-            lines.push(format!("anomalies: {}", names.join(", ")));
-        }
-        if let Some(out) = r.get("ruled_out").and_then(|t| t.as_array()) {
-            let names: Vec<&str> = out.iter().filter_map(|t| t.as_str()).collect();
-            if !names.is_empty() {
-                lines.push(format!("ruled out: {}", names.join(", ")));
-            }
-        }
-        for a in r
-            .get("anomalies")
-            .and_then(|a| a.as_array())
-            .into_iter()
-            .flatten()
-            .take(10)
-        {
-            if let Some(e) = a.get("explanation").and_then(|e| e.as_str()) {
-                let kind = a.get("kind").and_then(|k| k.as_str()).unwrap_or("anomaly");
-                lines.push(format!("{kind}: {e}"));
-            }
-        }
-    }
-    if lines.is_empty() {
-        let mut json = serde_json::to_string_pretty(r).unwrap_or_default();
-        if json.len() > 4000 {
-            let mut cut = 4000;
-            while !json.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            json.truncate(cut);
-            json.push_str("\n…");
-        }
-        lines.push(json);
+    lines.extend(c.reason.iter().cloned());
+    lines.extend(c.summary.iter().cloned());
+    lines.extend(c.section.texts());
+    lines.dedup();
+    if lines.len() > DETAIL_LINES {
+        let more = lines.len() - DETAIL_LINES;
+        lines.truncate(DETAIL_LINES);
+        lines.push(format!("… {more} more line(s) in results.json"));
     }
     lines.join("\n")
 }
@@ -141,12 +102,7 @@ pub fn render(s: &RunSummary) -> String {
     x.push_str("    </properties>\n");
     let classname = format!("shakedown.{}", s.test);
     for c in &s.checkers {
-        let secs = c
-            .result
-            .get("elapsed_ms")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0)
-            / 1e3;
+        let secs = c.elapsed_ms.unwrap_or(0.0) / 1e3;
         let _ = write!(
             x,
             "    <testcase name=\"{}\" classname=\"{}\" time=\"{secs:.3}\"",

@@ -1,5 +1,5 @@
-//! `shakedown serve`: a small HTTP/1.1 server (std only, one thread per
-//! connection) for a results directory.
+//! `shakedown serve`: a small HTTP/1.1 server (hyper on a tokio runtime of
+//! two threads) for a results directory.
 //!
 //! - `/` — the index of every stored run, newest first, with verdict,
 //!   test, start, duration, faults and links; `?verdict=invalid&q=etcd`
@@ -13,14 +13,24 @@
 //! (403), and the file's canonical path (symlinks resolved) must lie
 //! inside the canonical results directory (403 otherwise; 404 when it
 //! does not exist).
+//!
+//! No client can hold the server: at most [`Limits::max_connections`]
+//! connections are served at once (one more gets a 503), each request
+//! must arrive whole within [`Limits::request_timeout`], and a client that
+//! stops reading is dropped after [`Limits::write_timeout`].
 
 use crate::report::esc;
 use crate::rundir::{list_runs, RunEntry};
 use crate::summary::Verdict;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::future::Future;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A response: status, content type and either a body or a file to stream.
@@ -76,6 +86,8 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Error",
     }
 }
@@ -345,79 +357,291 @@ fn dir_page(root: &Path, dir: &Path, url: &str) -> String {
     h
 }
 
-fn write_response(stream: &mut TcpStream, r: Response, head_only: bool) -> io::Result<()> {
-    let len = match &r.body {
-        Body::Bytes(b) => b.len() as u64,
-        Body::File(_, n) => *n,
-    };
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {len}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-cache\r\n",
-        r.status,
-        reason(r.status),
-        r.content_type
-    );
-    for (k, v) in &r.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    if head_only {
-        return stream.flush();
-    }
-    match r.body {
-        Body::Bytes(b) => stream.write_all(&b)?,
-        Body::File(p, _) => {
-            let mut f = fs::File::open(p)?;
-            io::copy(&mut f, stream)?;
-        }
-    }
-    stream.flush()
+/// What keeps one client, or many, from holding the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// The whole request (request line and headers; a body is never read)
+    /// must arrive within this of the connection's start, else the
+    /// connection is closed: a client sending one byte at a time holds a
+    /// slot this long at most.
+    pub request_timeout: Duration,
+    /// A response write that makes no progress for this long (a client
+    /// that stopped reading) closes the connection.
+    pub write_timeout: Duration,
 }
 
-fn connection(root: &Path, stream: TcpStream) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?.take(16 * 1024));
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (method, target) = match (parts.next(), parts.next()) {
-        (Some(m), Some(t)) => (m.to_string(), t.to_string()),
-        _ => {
-            let mut s = stream;
-            return write_response(&mut s, Response::text(400, "bad request line"), false);
-        }
-    };
-    // Skip the headers.
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 256,
+            request_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
         }
     }
-    let resp = if target.starts_with('/') {
-        handle(root, &method, &target)
-    } else {
-        Response::text(400, "expected an absolute path")
-    };
-    let mut s = stream;
-    write_response(&mut s, resp, method == "HEAD")
 }
 
-/// Serves `root` on an already bound listener until the process ends.
-pub fn serve_on(listener: TcpListener, root: PathBuf) {
-    let root = std::sync::Arc::new(root);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let root = root.clone();
-        std::thread::spawn(move || {
-            let _ = connection(&root, stream);
-        });
-    }
+/// Serves `root` on an already bound listener until the process ends,
+/// with the default [`Limits`].
+pub fn serve_on(listener: TcpListener, root: PathBuf) -> io::Result<()> {
+    serve_with(listener, root, Limits::default())
+}
+
+/// Serves `root` on an already bound listener until the process ends: one
+/// request per connection (`Connection: close`), on a small tokio runtime
+/// of its own (no thread per connection).
+pub fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("shakedown-serve")
+        .enable_all()
+        .build()?;
+    runtime.block_on(accept_loop(listener, Arc::new(root), limits))
 }
 
 /// Binds `addr` and serves `root` (blocks).
 pub fn serve(root: &Path, addr: SocketAddr) -> io::Result<()> {
     let listener = TcpListener::bind(addr)?;
-    serve_on(listener, root.to_path_buf());
-    Ok(())
+    serve_on(listener, root.to_path_buf())
+}
+
+async fn accept_loop(listener: TcpListener, root: Arc<PathBuf>, limits: Limits) -> io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors and the like: wait for connections
+            // to end rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Full: say so if the socket takes it at once, and close.
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let root = root.clone();
+        tokio::spawn(async move {
+            connection(stream, root, limits).await;
+            drop(slot);
+        });
+    }
+}
+
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 46\r\nConnection: close\r\n\r\n503 Service Unavailable: too many connections\n";
+
+async fn connection(stream: tokio::net::TcpStream, root: Arc<PathBuf>, limits: Limits) {
+    let dispatched = Arc::new(AtomicBool::new(false));
+    let io = Deadlines {
+        stream,
+        request_by: Box::pin(tokio::time::sleep(limits.request_timeout)),
+        dispatched: dispatched.clone(),
+        write_timeout: limits.write_timeout,
+        write_stall: None,
+    };
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        dispatched.store(true, Ordering::Relaxed);
+        let response = respond(&root, &req);
+        async move { Ok::<_, std::convert::Infallible>(response) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .title_case_headers(true)
+        .max_buf_size(16 * 1024)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
+}
+
+/// The HTTP response for a request: [`handle`]'s answer with the headers
+/// every response carries.
+fn respond(root: &Path, req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Payload> {
+    let method = req.method().as_str();
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    let r = if req.uri().scheme().is_none() && target.starts_with('/') {
+        handle(root, method, target)
+    } else {
+        Response::text(400, "expected an absolute path")
+    };
+    let (len, payload) = match r.body {
+        Body::Bytes(b) => (b.len() as u64, Payload::Bytes(Some(b.into()))),
+        Body::File(path, len) => match fs::File::open(&path) {
+            Ok(file) => (len, Payload::File { file, left: len }),
+            Err(_) => return plain(Response::text(404, "no such file"), method),
+        },
+    };
+    let head_only = method == "HEAD";
+    let mut builder = hyper::Response::builder()
+        .status(r.status)
+        .header("Content-Type", &r.content_type)
+        .header("Content-Length", len)
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .header("Cache-Control", "no-cache");
+    for (k, v) in &r.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let body = if head_only {
+        Payload::Bytes(None)
+    } else {
+        payload
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| plain(Response::text(500, "bad response header"), method))
+}
+
+/// A short text response, built without anything that can fail.
+fn plain(r: Response, method: &str) -> hyper::Response<Payload> {
+    let bytes = r.bytes();
+    let mut resp = hyper::Response::new(if method == "HEAD" {
+        Payload::Bytes(None)
+    } else {
+        Payload::Bytes(Some(bytes.clone().into()))
+    });
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(hyper::header::CONTENT_LENGTH, bytes.len().into());
+    resp
+}
+
+/// A response body: bytes in memory, or a file read as it is sent (in
+/// chunks; a history may be large).
+enum Payload {
+    Bytes(Option<hyper::body::Bytes>),
+    File { file: fs::File, left: u64 },
+}
+
+impl hyper::body::Body for Payload {
+    type Data = hyper::body::Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        const CHUNK: u64 = 64 * 1024;
+        match self.get_mut() {
+            Payload::Bytes(b) => Poll::Ready(b.take().map(|b| Ok(hyper::body::Frame::data(b)))),
+            Payload::File { left: 0, .. } => Poll::Ready(None),
+            Payload::File { file, left } => {
+                // A local file read of one chunk: short enough to do here.
+                let mut buf = vec![0; CHUNK.min(*left) as usize];
+                Poll::Ready(Some(match file.read(&mut buf) {
+                    Ok(0) => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file shrank while it was sent",
+                    )),
+                    Ok(n) => {
+                        buf.truncate(n);
+                        *left -= n as u64;
+                        Ok(hyper::body::Frame::data(buf.into()))
+                    }
+                    Err(e) => Err(e),
+                }))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Payload::Bytes(b) => b.is_none(),
+            Payload::File { left, .. } => *left == 0,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Payload::Bytes(b) => {
+                hyper::body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Payload::File { left, .. } => hyper::body::SizeHint::with_exact(*left),
+        }
+    }
+}
+
+/// A connection with the two deadlines of [`Limits`]: reads fail once the
+/// request is overdue (until it has been dispatched; after that the
+/// client's silence is fine), and writes fail once one has made no
+/// progress for `write_timeout`.
+struct Deadlines {
+    stream: tokio::net::TcpStream,
+    request_by: Pin<Box<tokio::time::Sleep>>,
+    /// Set when the request reached the handler.
+    dispatched: Arc<AtomicBool>,
+    write_timeout: Duration,
+    /// Armed while a write waits; cleared when one goes through.
+    write_stall: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, what.to_string())
+}
+
+impl Deadlines {
+    /// Maps a write's outcome through the stall timer.
+    fn stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.write_stall = None;
+            return polled;
+        }
+        let timeout = self.write_timeout;
+        let timer = self
+            .write_stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(timed_out("the client stopped reading"))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Deadlines {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.dispatched.load(Ordering::Relaxed) && this.request_by.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(timed_out("the request took too long")));
+        }
+        Pin::new(&mut this.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Deadlines {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.stalled(cx, polled)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.stalled(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
 }

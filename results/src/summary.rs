@@ -2,6 +2,7 @@
 //! checker concluded. The schema is documented in `results/SCHEMA.md`.
 
 use crate::stats::{self, OpStats};
+use checkers::result::{Blame, Block, CheckerResult, Section};
 use history::History;
 use serde::{Deserialize, Serialize};
 
@@ -12,48 +13,62 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// (`"valid"`, `"invalid"`, `"unknown"`; invalid beats unknown beats valid).
 pub use checkers::verdict::Validity as Verdict;
 
-/// One checker's conclusion. `result` is the checker's own result object,
-/// verbatim (for `linearizable` a `LinResult`, for `txn` a `TxnResult`).
+/// One checker's conclusion: what its result type says through
+/// [`CheckerResult`] (verdict, reason, summary lines, blamed operations,
+/// report section), computed once when the output is made, and the result
+/// itself, verbatim, for people and tools that want every detail. The
+/// report and JUnit are drawn from the first part only.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckerOutput {
     /// A name for people: `linearizable`, `elle list-append`, `stats` ...
     pub name: String,
-    /// What kind of result `result` is, which decides how the report
-    /// draws it: `linearizable`, `txn`, or anything else (shown as JSON).
+    /// What kind of result `result` is: `linearizable` (a `LinResult`),
+    /// `txn` (a `TxnResult`), `set` ... `shakedown check RUN_DIR` uses it
+    /// to check the history again the same way.
     pub kind: String,
     pub valid: Verdict,
     /// Why the verdict is unknown (or a short note), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How long the check took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<f64>,
+    // Absent when empty, so that a results.json written before these
+    // fields existed reads back and is rewritten byte for byte.
+    /// A few lines in words, most important first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<String>,
+    /// The operations the verdict rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blamed: Vec<Blame>,
+    /// The checker's section of the report.
+    #[serde(default, skip_serializing_if = "Section::is_empty")]
+    pub section: Section,
     #[serde(default)]
     pub result: serde_json::Value,
 }
 
 impl CheckerOutput {
-    /// Wraps any serializable checker result; its `valid` field (if any)
-    /// gives the verdict, its `reason` field the reason.
-    pub fn new(
+    /// Any checker's result: the trait gives what the report shows, and
+    /// the result is kept verbatim beside it.
+    pub fn new<R: CheckerResult + Serialize + ?Sized>(
         name: impl Into<String>,
         kind: impl Into<String>,
-        result: &impl Serialize,
+        result: &R,
     ) -> CheckerOutput {
-        let result = serde_json::to_value(result).unwrap_or_else(
-            |e| serde_json::json!({ "valid": "unknown", "reason": format!("cannot encode result: {e}") }),
+        let json = serde_json::to_value(result).unwrap_or_else(
+            |e| serde_json::json!({ "error": format!("cannot encode result: {e}") }),
         );
-        let valid = result
-            .get("valid")
-            .and_then(Verdict::from_json)
-            .unwrap_or(Verdict::Unknown);
-        let reason = result
-            .get("reason")
-            .and_then(|r| r.as_str())
-            .map(str::to_string);
         CheckerOutput {
             name: name.into(),
             kind: kind.into(),
-            valid,
-            reason,
-            result,
+            valid: result.valid(),
+            reason: result.reason(),
+            elapsed_ms: result.elapsed_ms(),
+            summary: result.summary(),
+            blamed: result.blamed(),
+            section: result.section(),
+            result: json,
         }
     }
 
@@ -75,6 +90,10 @@ impl CheckerOutput {
             kind: kind.into(),
             valid: Verdict::Unknown,
             reason: Some(error.to_string()),
+            elapsed_ms: None,
+            summary: Vec::new(),
+            blamed: Vec::new(),
+            section: Section::new(vec![Block::alert(error)]),
             result: serde_json::json!({ "valid": "unknown", "error": error }),
         }
     }
@@ -101,6 +120,10 @@ pub struct RunInfo {
     /// (`shakedown check --out`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The run was cut short (Ctrl-C, SIGTERM, SIGHUP): clients stopped
+    /// early, faults healed, recovery and final reads skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// A fault the nemesis injected: a `start-*` / `stop-*` (or `kill` /
@@ -152,6 +175,9 @@ pub struct RunSummary {
     pub duration_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The run was cut short (see [`RunInfo::interrupted`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// The overall verdict: invalid beats unknown beats valid; unknown
     /// when no checker ran.
     pub valid: Verdict,
@@ -183,6 +209,7 @@ impl RunSummary {
             end_unix_ms: info.end_unix_ms,
             duration_s,
             source: info.source.clone(),
+            interrupted: info.interrupted,
             valid: Verdict::all(checkers.iter().map(|c| c.valid)),
             checkers,
             faults,
@@ -200,6 +227,7 @@ impl RunSummary {
             start_unix_ms: self.start_unix_ms,
             end_unix_ms: self.end_unix_ms,
             source: self.source.clone(),
+            interrupted: self.interrupted,
         }
     }
 }
@@ -218,19 +246,26 @@ mod tests {
     }
 
     #[test]
-    fn checker_output_reads_the_verdict_of_any_result() {
-        let c = CheckerOutput::new("x", "other", &serde_json::json!({"valid": false}));
-        assert_eq!(c.valid, Verdict::Invalid);
-        let c = CheckerOutput::new(
-            "x",
-            "other",
-            &serde_json::json!({"valid": "unknown", "reason": "budget"}),
-        );
+    fn checker_output_takes_what_the_result_type_says() {
+        use checkers::result::Findings;
+        let mut f = Findings::verdict(Verdict::Unknown, "nothing to check");
+        f.reason = Some("budget".into());
+        f.blamed = vec![Blame {
+            index: 7,
+            why: "stale read".into(),
+        }];
+        f.elapsed_ms = Some(2.5);
+        let c = CheckerOutput::new("x", "other", &f);
         assert_eq!(
-            (c.valid, c.reason.as_deref()),
-            (Verdict::Unknown, Some("budget"))
+            (c.valid, c.reason.as_deref(), c.elapsed_ms),
+            (Verdict::Unknown, Some("budget"), Some(2.5))
         );
-        let c = CheckerOutput::new("x", "other", &serde_json::json!({}));
-        assert_eq!(c.valid, Verdict::Unknown);
+        assert_eq!(c.summary, ["nothing to check"]);
+        assert_eq!(c.blamed[0].index, 7);
+        // The result itself is kept verbatim.
+        assert_eq!(c.result["summary"][0], "nothing to check");
+        let e = CheckerOutput::error("x", "error", "bad input");
+        assert_eq!(e.valid, Verdict::Unknown);
+        assert_eq!(e.section.texts(), ["bad input"]);
     }
 }

@@ -9,6 +9,7 @@ use results::{CheckerOutput, RunDir, RunInfo, Verdict};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 fn tiny_history() -> history::History {
     use history::{Op, Value};
@@ -40,7 +41,7 @@ fn results_dir(root: &Path) {
         let c = CheckerOutput::new(
             "stub",
             "other",
-            &serde_json::json!({ "valid": verdict.name() }),
+            &checkers::result::Findings::verdict(verdict, "a stub verdict"),
         );
         results::write_run(&run.path, &info, &tiny_history(), vec![c]).unwrap();
     }
@@ -224,4 +225,196 @@ fn content_types_by_extension() {
         assert_eq!(serve::content_type(Path::new(name)), ct, "{name}");
     }
     let _ = common::XSS;
+}
+
+/// A server on a free loopback port with the given limits.
+fn start(root: &Path, limits: serve::Limits) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let root = root.to_path_buf();
+    std::thread::spawn(move || serve::serve_with(listener, root, limits));
+    addr
+}
+
+/// Waits until the server closes `s` (a read returns 0 or fails) and says
+/// how long that took, or `None` if it stays open past `limit`.
+fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    while started.elapsed() < limit {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_slowloris_client_is_cut_off_at_the_request_timeout_while_others_are_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path());
+    let limits = serve::Limits {
+        max_connections: 16,
+        request_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let addr = start(tmp.path(), limits);
+
+    // One byte of a valid request every second, from the connection's start.
+    let slow = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let started = Instant::now();
+            let mut reply = Vec::new();
+            for b in b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" {
+                if s.write_all(&[*b]).is_err() {
+                    break;
+                }
+                // Closed by the server, or a byte later.
+                if closed_within(&mut s, Duration::from_secs(1)).is_some() {
+                    break;
+                }
+            }
+            let _ = s.read_to_end(&mut reply);
+            (started.elapsed(), reply)
+        })
+    };
+    // Meanwhile other clients are served at once.
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (status, _, body) = get(&addr, "/runs.json");
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains("beta"));
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (held, reply) = slow.join().unwrap();
+    // Cut at the 2 s request timeout (a byte per second: the whole request
+    // would have taken 36 s), and never answered.
+    assert!(
+        held >= Duration::from_millis(1800) && held < Duration::from_secs(4),
+        "the slow client was held {held:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&reply).contains("200 OK"),
+        "{reply:?}"
+    );
+}
+
+#[test]
+fn more_connections_than_the_limit_get_503_and_the_server_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path());
+    let limits = serve::Limits {
+        max_connections: 4,
+        request_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let addr = start(tmp.path(), limits);
+
+    // Four idle connections take every slot ...
+    let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // ... so a flood of others is turned away at once, with a 503.
+    let started = Instant::now();
+    let mut busy = 0;
+    for _ in 0..200 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        let _ = write!(s, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        if String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 503 Service Unavailable") {
+            busy += 1;
+        }
+    }
+    assert_eq!(busy, 200, "every connection over the limit gets a 503");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The idle ones are closed at the request timeout; then clients are served.
+    for mut s in idle {
+        let held = closed_within(&mut s, Duration::from_secs(5)).expect("closed");
+        assert!(held < Duration::from_secs(3), "{held:?}");
+    }
+    let (status, _, body) = get(&addr, "/runs.json");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("beta"));
+}
+
+#[test]
+fn head_requests_get_headers_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path());
+    let addr = start(tmp.path(), serve::Limits::default());
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "HEAD /runs/beta/19700101T005000.000Z/history.jsonl HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let on_disk = std::fs::metadata(tmp.path().join("beta/19700101T005000.000Z/history.jsonl"))
+        .unwrap()
+        .len();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(
+        text.contains(&format!("Content-Length: {on_disk}\r\n")),
+        "{text}"
+    );
+    assert!(text.ends_with("\r\n\r\n"), "a body was sent: {text}");
+}
+
+#[test]
+fn a_slow_download_outlasting_the_request_timeout_is_sent_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path());
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(tmp.path().join("beta/big.log"), &big).unwrap();
+    let limits = serve::Limits {
+        request_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let addr = start(tmp.path(), limits);
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /runs/beta/big.log HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    .unwrap();
+    // Read it over ~2.5 s: the request timeout bounds the request, not the
+    // response.
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 1024 * 1024];
+    loop {
+        let n = s.read(&mut chunk).unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        // 0.3 ms per KiB: 8 MiB in about 2.5 s.
+        std::thread::sleep(Duration::from_micros(n as u64 * 300 / 1024));
+    }
+    assert!(
+        started.elapsed() > Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    assert!(buf.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert_eq!(&buf[head_end + 4..], &big[..]);
 }

@@ -1,8 +1,10 @@
 //! `shakedown check FILE...`: checks recorded histories and prints one line
 //! per file, then a summary table (or, with `--json`, the full results).
 
+pub mod simple;
+
 use super::exit;
-use checkers::linearizable::{self, LinResult, ModelKind};
+use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
 use history::{Format, Value};
@@ -19,17 +21,28 @@ pub struct Args {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The linearizability model: register, cas-register (default),
-    /// key-value, mutex, set, fifo-queue, unordered-queue.
+    /// key-value, multi-register, mutex, set, fifo-queue, unordered-queue.
     #[arg(long)]
     pub model: Option<ModelKind>,
+    /// What a read that returned nil tells the register models: `strict`
+    /// (default: the register was nil) or `any` (nothing: it matches every
+    /// state, Knossos's rule; use it for Knossos and Jepsen histories).
+    #[arg(long, value_name = "RULE")]
+    pub nil_reads: Option<NilReads>,
+    /// Jepsen `independent` histories: each value is a `[key value]` tuple;
+    /// split it and check every key on its own.
+    #[arg(long)]
+    pub independent: bool,
     /// Also write a run directory (results.json, junit.xml, report.html,
     /// history.jsonl) to DIR; with several files, one under DIR per file.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Check transactions instead (Elle-style): list-append or rw-register.
-    /// `--model` and `--initial` then do not apply.
+    /// Check a workload's history instead: transactions (Elle-style:
+    /// list-append, rw-register), or bank, counter, queue (= total-queue),
+    /// unique-ids, long-fork. `--model` then does not apply; `--initial`
+    /// gives the bank's initial balances (a map) or the counter's value.
     #[arg(long)]
-    pub workload: Option<txn::Workload>,
+    pub workload: Option<simple::WorkloadArg>,
     /// Consistency models a transactional history must satisfy
     /// (comma-separated): strict-serializable, serializable,
     /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted.
@@ -95,27 +108,10 @@ impl FormatArg {
     }
 }
 
+/// `90`, `90s`, `1.5m`, `500ms`, `2h`, `1e3s`, at most a week: one
+/// parser for every duration (harness::config), so none can panic.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 5m or 500ms"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?}, expected ms, s, m or h"
-            ))
-        }
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?}: expected a non-negative duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    harness::config::parse_duration(s)
 }
 
 pub fn parse_bytes(s: &str) -> Result<usize, String> {
@@ -135,14 +131,12 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok((n * (1u64 << shift) as f64) as usize)
 }
 
-/// An EDN value (`nil`, `0`, `"x"`, `#{1 2}`), `null` or any JSON value.
+/// Any JSON value, or else an EDN value (`nil`, `0`, `"x"`, `#{1 2}`).
+/// JSON first: `{"x":0}` also reads as EDN, wrongly (`:0` is a keyword there).
 fn parse_initial(s: &str) -> Result<Value, String> {
-    match s {
-        "null" => Ok(Value::Nil),
-        _ => history::edn::parse_value(s)
-            .or_else(|edn_err| serde_json::from_str(s).map_err(|_| edn_err.to_string()))
-            .map_err(|e| format!("--initial {s:?}: expected an EDN or JSON value: {e}")),
-    }
+    serde_json::from_str(s)
+        .or_else(|_| history::edn::parse_value(s))
+        .map_err(|e| format!("--initial {s:?}: expected a JSON or EDN value: {e}"))
 }
 
 /// The result for one file, as `--json` prints it.
@@ -158,17 +152,32 @@ struct FileReport {
     linearizable: Option<LinResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transactional: Option<TxnResult>,
+    /// Bank, counter, queue, unique-ids or long-fork.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workload: Option<workloads::Checked>,
 }
 
 /// Which checker a file goes through.
 enum Checker {
     Linearizable(linearizable::Options),
     Transactional(txn::Options),
+    Simple(simple::WorkloadArg, simple::Initial),
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if let Err(e) = linearizability_flags_apply(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::ERROR);
+    }
     let initial = match parse_initial(&args.initial) {
         Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let simple_initial = match simple::Initial::new(args.workload, &args.initial, &initial) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(exit::ERROR);
@@ -187,7 +196,7 @@ pub fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        let checker = input.checker(&args, &initial);
+        let checker = input.checker(&args, &initial, &simple_initial);
         // Without --out (which writes the history) transactions need not
         // be held as general ops: read them straight into compact form.
         let (report, history) = match &checker {
@@ -231,6 +240,24 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(exit_code(&reports))
 }
 
+/// `--nil-reads` and `--independent` change how linearizability models
+/// read a history: given where they cannot, they would be ignored silently.
+fn linearizability_flags_apply(args: &Args) -> Result<(), String> {
+    if args.workload.is_some() && (args.nil_reads.is_some() || args.independent) {
+        return Err(
+            "--nil-reads and --independent apply to linearizability models, not to --workload"
+                .into(),
+        );
+    }
+    match args.model {
+        Some(m) if args.nil_reads.is_some() && !m.has_nil_rule() => Err(format!(
+            "--nil-reads applies to the register, cas-register and multi-register models, not to {}",
+            m.name()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// One input: a history file, or a stored run directory.
 struct Input {
     /// A name for the run directory written by `--out`.
@@ -268,7 +295,7 @@ impl Input {
     }
 
     /// The checker the flags ask for, or else the one the stored run used.
-    fn checker(&self, args: &Args, initial: &Value) -> Checker {
+    fn checker(&self, args: &Args, initial: &Value, simple_initial: &simple::Initial) -> Checker {
         let stored = |kind: &str| {
             self.stored
                 .as_ref()
@@ -278,8 +305,15 @@ impl Input {
         let mut workload = args.workload;
         let mut consistency = args.consistency.clone();
         let mut model = args.model;
+        let mut nil_reads = args.nil_reads;
         if model.is_none() && workload.is_none() {
-            if let Some(r) = stored("txn") {
+            let stored_checkers = self.stored.iter().flat_map(|s| &s.checkers);
+            if let Some(w) = stored_checkers
+                .filter_map(|c| simple::WorkloadArg::from_kind(&c.kind))
+                .next()
+            {
+                workload = Some(w);
+            } else if let Some(r) = stored("txn") {
                 workload = r["workload"].as_str().and_then(|w| w.parse().ok());
                 let models: Vec<ConsistencyModel> = r["consistency"]
                     .as_array()
@@ -292,6 +326,7 @@ impl Input {
                 }
             } else if let Some(r) = stored("linearizable") {
                 model = r["model"].as_str().and_then(|m| m.parse().ok());
+                nil_reads = nil_reads.or(r["nil_reads"].as_str().and_then(|m| m.parse().ok()));
             }
         }
         match workload {
@@ -299,11 +334,13 @@ impl Input {
                 model: model.unwrap_or(ModelKind::CasRegister),
                 initial: initial.clone(),
                 partition_by_key: !args.no_partition,
+                nil_reads: nil_reads.unwrap_or_default(),
+                independent: args.independent,
                 time_limit: Some(args.time_limit),
                 memory_limit: args.memory_limit,
                 threads: args.threads,
             }),
-            Some(workload) => Checker::Transactional(txn::Options {
+            Some(simple::WorkloadArg::Txn(workload)) => Checker::Transactional(txn::Options {
                 workload,
                 consistency,
                 rw_assume: txn::RwAssume {
@@ -312,6 +349,7 @@ impl Input {
                 },
                 ..Default::default()
             }),
+            Some(w) => Checker::Simple(w, simple_initial.or_stored(stored("bank"))),
         }
     }
 }
@@ -344,6 +382,9 @@ fn write_run_dir(
             txn::Workload::RwRegister => "elle rw-register",
         };
         outputs.push(results::CheckerOutput::txn(name, t));
+    }
+    if let Some(c) = &report.workload {
+        outputs.push(simple::output(c, "elle"));
     }
     if let Some(e) = &report.error {
         outputs.push(results::CheckerOutput::error("check", "error", e));
@@ -392,6 +433,13 @@ fn check_txn_file(
                 b.ops()
             ),
         ),
+        Ok(_) if b.wrong_workload().is_some() => {
+            // The other workload's history would be misread: refuse it.
+            let why = b.wrong_workload().unwrap_or_default();
+            report.error = Some(format!("{}: {why}", file.display()));
+            report.seconds = started.elapsed().as_secs_f64();
+            return report;
+        }
         Ok(format) => {
             let read_ms = started.elapsed().as_millis() as u64;
             let mut r = txn::check_txns(b.finish(), opts, |positions| {
@@ -429,9 +477,19 @@ fn check_file(
                     Err(e) => report.error = Some(format!("{}: {e}", file.display())),
                 },
                 Checker::Transactional(opts) => {
-                    let r = txn::check(&h, opts);
-                    report.valid = Some(r.valid);
-                    report.transactional = Some(r);
+                    // The other workload's history would be misread: refuse it.
+                    if let Some(why) = txn::wrong_workload(&h, opts.workload) {
+                        report.error = Some(format!("{}: {why}", file.display()));
+                    } else {
+                        let r = txn::check(&h, opts);
+                        report.valid = Some(r.valid);
+                        report.transactional = Some(r);
+                    }
+                }
+                Checker::Simple(workload, initial) => {
+                    let c = simple::check(&h, *workload, initial);
+                    report.valid = c.as_ref().map(|c| c.valid());
+                    report.workload = c;
                 }
             }
             kept = Some(h);
@@ -451,6 +509,7 @@ impl FileReport {
             seconds: 0.0,
             linearizable: None,
             transactional: None,
+            workload: None,
         }
     }
 
@@ -483,6 +542,19 @@ fn print_line(r: &FileReport) {
         eprintln!("  error: {e}");
     }
     if let Some(lin) = &r.linearizable {
+        let mut rules = format!("  model {}", lin.model.name());
+        if lin.model.has_nil_rule() {
+            let rule = lin.nil_reads;
+            rules.push_str(&format!(
+                ", nil reads {} ({})",
+                rule.name(),
+                rule.describe()
+            ));
+        }
+        if lin.independent {
+            rules.push_str(", split from [key value] tuples");
+        }
+        crate::outln!("{rules}");
         if let Some(reason) = &lin.reason {
             crate::outln!("  {reason}");
         }
@@ -514,6 +586,12 @@ fn print_line(r: &FileReport) {
         }
         for a in t.anomalies.iter().take(3) {
             crate::outln!("  {}: {}", a.kind, a.explanation);
+        }
+    }
+    if let Some(c) = &r.workload {
+        let (name, lines) = simple::summary(c);
+        for line in lines.iter().take(4) {
+            crate::outln!("  {name}: {line}");
         }
     }
 }

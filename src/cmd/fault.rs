@@ -2,6 +2,10 @@
 //! apply one fault by hand and leave it active. The fault is recorded in
 //! the state file beside the nodes file (`nodes.faults.json`), so
 //! `shakedown heal` undoes it later, also from another shell.
+//!
+//! The cluster is always named: a fault command never falls back on a
+//! default cluster (it would cut a cluster someone else is using). Random
+//! picks take a fresh seed unless `--seed` is given, and print it.
 
 use super::exit;
 use harness::control::local;
@@ -37,7 +41,8 @@ pub struct On {
 }
 
 impl On {
-    /// The nodes (if any could be found) and the state file.
+    /// The nodes (if any could be found) and the state file. One of
+    /// `--cluster`, `--nodes-file` or `--state` must be given.
     pub fn resolve(&self) -> Result<(Option<Nodes>, StateFile), String> {
         let nodes_file = match (&self.cluster, &self.nodes_file) {
             (Some(c), _) => {
@@ -46,7 +51,12 @@ impl On {
             }
             (None, Some(f)) => Some(f.clone()),
             (None, None) if self.state.is_some() => None,
-            (None, None) => Some(local::nodes_file(local::DEFAULT_NAME)),
+            (None, None) => {
+                return Err(
+                    "which cluster? give --cluster NAME (a local cluster), --nodes-file FILE or --state FILE"
+                        .into(),
+                )
+            }
         };
         let state = match (&self.state, &nodes_file) {
             (Some(s), _) => StateFile::new(s),
@@ -76,9 +86,9 @@ enum Fault {
         /// The grudge, as JSON: `{"n1": ["n2", "n3"]}` (grudge mode).
         #[arg(long)]
         grudge: Option<String>,
-        /// Seed for the random modes.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Seed for the random picks (default: a fresh one, printed).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// SIGKILL the process named by the pid file; `heal` restarts it with --start.
     Kill {
@@ -170,6 +180,11 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// A seed that differs from one invocation to the next.
+fn fresh_seed() -> u64 {
+    results::time::now_unix_ms() ^ (u64::from(std::process::id()) << 32)
+}
+
 fn fill(template: &str, n: &harness::control::Node) -> String {
     template
         .replace("{node}", &n.name)
@@ -178,8 +193,13 @@ fn fill(template: &str, n: &harness::control::Node) -> String {
 }
 
 fn fault(args: Args) -> Result<(), String> {
+    if args.on.cluster.is_none() && args.on.nodes_file.is_none() {
+        return Err(
+            "which cluster? give --cluster NAME (a local cluster) or --nodes-file FILE".into(),
+        );
+    }
     let (nodes, file) = args.on.resolve()?;
-    let nodes = nodes.ok_or("no nodes: give --cluster NAME or --nodes-file F")?;
+    let nodes = nodes.ok_or("no nodes: give --cluster NAME or --nodes-file FILE")?;
     let names = nodes.names();
     let pick = |v: &[String]| -> Result<Vec<String>, String> {
         for n in v {
@@ -201,6 +221,11 @@ fn fault(args: Args) -> Result<(), String> {
             grudge,
             seed,
         } => {
+            let random = !matches!(
+                (mode, &node),
+                (PartMode::Grudge, _) | (PartMode::Isolate, Some(_))
+            );
+            let seed = seed.unwrap_or_else(fresh_seed);
             let mut rng = Rng::seed(seed);
             let g = match mode {
                 PartMode::Isolate => {
@@ -222,6 +247,13 @@ fn fault(args: Args) -> Result<(), String> {
                     g.validate(&names).map_err(|e| e.0)?
                 }
             };
+            if random {
+                crate::outln!("seed {seed} (--seed {seed} repeats this pick)");
+            }
+            crate::outln!(
+                "partition: {}",
+                serde_json::to_string(&g).map_err(|e| e.to_string())?
+            );
             FaultOp::StartPartition {
                 target: PartitionTarget::Grudge(g),
             }

@@ -4,7 +4,8 @@
 //! qdisc and resets faketime files whether or not the state file lists
 //! them; from the state file it also resumes paused processes, resets
 //! system clocks and restarts killed processes. Idempotent: safe to run at
-//! any time. Without options: the local cluster named `local`.
+//! any time. The cluster is always named: `heal` without options is an
+//! error, never a default cluster.
 
 use super::exit;
 use super::fault::On;

@@ -17,16 +17,14 @@
 //! after the controller itself was killed.
 
 use super::exit;
-use crate::test_file::{Target, TestFile};
-use harness::control::{self, local, Cluster, Node, Nodes};
-use harness::run::{self as run_loop, Cancel, Progress, RecorderConfig, RunConfig};
+use crate::test_file::TestFile;
+use harness::control::{self, local, Cluster, Nodes};
+use harness::run::{self as run_loop, signals, Cancel, Progress, RecorderConfig, RunConfig};
 use nemesis::schedule::FaultKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use targets::etcd::db::EtcdDb;
-use targets::etcd::{ClientOptions, EtcdConnect};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -95,6 +93,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut worst = exit::VALID;
     for i in 0..args.test_count.max(1) {
+        if signals::received().count > 0 {
+            break; // an interrupted series stops
+        }
         if args.test_count > 1 {
             eprintln!("shakedown: run {} of {}", i + 1, args.test_count);
         }
@@ -102,13 +103,9 @@ pub fn run(args: Args) -> ExitCode {
             Some(s) => s.wrapping_add(i as u64),
             None => results::time::now_unix_ms() ^ (std::process::id() as u64) << 32,
         };
-        let code = match runtime.block_on(run_once(&test, &text, &args, seed)) {
-            Ok(code) => code,
-            Err(Failed(e)) => {
-                eprintln!("error: {e}");
-                exit::ERROR
-            }
-        };
+        let code = runtime
+            .block_on(run_test(&test, &text, args.results.as_deref(), seed))
+            .code;
         worst = worse(worst, code);
         if code == exit::ERROR {
             break;
@@ -117,8 +114,40 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(worst)
 }
 
+/// How one run ended.
+pub struct Report {
+    /// The exit code of its verdict, or [`exit::ERROR`].
+    pub code: u8,
+    /// Its run directory, once made.
+    pub run_dir: Option<PathBuf>,
+    /// Stopped by Ctrl-C or a signal: the verdict covers part of the test.
+    pub interrupted: bool,
+}
+
+/// Runs one test (the whole of `shakedown run` for one seed); a failure of
+/// the harness is printed as one `error:` line and reported as
+/// [`exit::ERROR`]. `results` overrides the test file's results directory.
+pub async fn run_test(test: &TestFile, text: &str, results: Option<&Path>, seed: u64) -> Report {
+    // From here on Ctrl-C, SIGTERM and SIGHUP interrupt the run wherever it
+    // is (setup, run loop, teardown) instead of killing the controller.
+    if let Err(e) = signals::install() {
+        eprintln!("warning: cannot watch for signals: {e}");
+    }
+    match run_once(test, text, results, seed).await {
+        Ok(report) => report,
+        Err(Failed(e)) => {
+            eprintln!("error: {e}");
+            Report {
+                code: exit::ERROR,
+                run_dir: None,
+                interrupted: false,
+            }
+        }
+    }
+}
+
 /// Error beats invalid beats unknown beats valid.
-fn worse(a: u8, b: u8) -> u8 {
+pub fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
         exit::VALID => 0,
         exit::UNKNOWN => 1,
@@ -176,8 +205,22 @@ fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
     test.validate()
 }
 
-async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result<u8, Failed> {
+async fn run_once(
+    test: &TestFile,
+    text: &str,
+    results: Option<&Path>,
+    seed: u64,
+) -> Result<Report, Failed> {
     let started_ms = results::time::now_unix_ms();
+    // A signal during setup lets the setup finish, then the run loop ends
+    // at once: the database that was starting is still torn down.
+    let heal_command = heal_command(test);
+    let interrupt = Cancel::new();
+    let setup_watch = signals::watch(
+        interrupt.clone(),
+        heal_command.clone(),
+        "the run stops once set up, tears the database down and writes its results",
+    );
     // 1. The nodes.
     let (nodes, state_file) = reach_nodes(test).await?;
     let cluster = Cluster::new(&nodes);
@@ -195,12 +238,12 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     }
 
     // 2. The run directory, the test file as run, the log.
-    let results_root = args
-        .results
-        .clone()
+    let results_root = results
+        .map(Path::to_path_buf)
         .or_else(|| test.results.clone())
         .unwrap_or_else(|| PathBuf::from("results"));
     let run_dir = results::RunDir::create(&results_root, &test.name, started_ms)?.path;
+    let text = crate::test_file::redact_secrets(text); // no secret in the published copy
     let as_run = format!(
         "# as run by shakedown {} (seed {seed}; command-line overrides applied below the file)\n{text}\n# effective: time-limit {:?}, concurrency {}, rate {:?}, faults {:?}, seed {seed}\n",
         env!("CARGO_PKG_VERSION"),
@@ -220,57 +263,75 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     );
 
     // 3. The database.
-    let Target::Etcd = test.target;
-    let mut db = EtcdDb::new(
-        nodes.nodes.clone(),
-        "/var/lib/shakedown/etcd",
-        format!(
-            "shakedown-{}-{started_ms}",
-            results::rundir::safe_name(&test.name)
-        ),
-    );
-    for node in &nodes.nodes {
-        if nemesis::clock::ClockMode::for_node(node) == nemesis::clock::ClockMode::Faketime {
-            db.env
-                .push((node.name.clone(), nemesis::clock::faketime_env(node)));
-        }
-    }
+    let target = test.target.build(targets::Ctx {
+        nodes: nodes.nodes.clone(),
+        test_dir: test.dir.clone(),
+        run_id: format!("{}-{started_ms}", results::rundir::safe_name(&test.name)),
+        // libfaketime only where clock faults are asked for: preloading it
+        // costs every clock read, and some programs cannot start under it
+        // (those linked with jemalloc, such as Redis).
+        db_env: nodes
+            .nodes
+            .iter()
+            .filter(|n| {
+                test.nemesis.faults.contains(&FaultKind::Clock)
+                    && nemesis::clock::ClockMode::for_node(n) == nemesis::clock::ClockMode::Faketime
+            })
+            .map(|n| (n.name.clone(), nemesis::clock::faketime_env(n)))
+            .collect(),
+    });
+    let target_name = target.name().to_string();
     if test.nemesis.faults.contains(&FaultKind::Clock)
         && nodes.nodes.iter().any(|n| n.netns.is_some())
+        && !target.sees_faketime()
     {
-        let why = "clock faults on local nodes work through libfaketime, which etcd (a Go program reading the clock through the vDSO) does not see: the schedule runs and is recorded, but etcd's clock is not skewed";
+        let why = format!("clock faults on local nodes work through libfaketime, which {target_name} does not see (it does not read the clock through libc): the schedule runs and is recorded, but its clock is not skewed");
         eprintln!("warning: {why}");
         tracing::warn!("{why}");
     }
-    eprintln!("shakedown: setting up the nodes, installing and starting etcd");
+    eprintln!("shakedown: setting up the nodes, installing and starting {target_name}");
     // OS setup: each node's hostname and a hosts block naming every node,
-    // and the database's package (idempotent; waits for the dpkg lock).
-    control::debian::setup(&cluster, &[targets::etcd::db::PACKAGE]).await?;
-    db.teardown(&cluster, false).await?; // leftovers of an earlier run
-    let leader = match db.start_all(&cluster, Duration::from_secs(30)).await {
-        Ok(leader) => leader,
-        Err(e) => {
-            let problems = db.download_logs(&cluster, &run_dir).await;
-            let _ = db.teardown(&cluster, true).await;
-            for p in problems {
-                tracing::warn!("log download: {p}");
-            }
-            return Err(Failed(format!(
-                "etcd did not come up: {e} (node logs in {})",
-                run_dir.display()
-            )));
+    // and the database's packages (idempotent; waits for the dpkg lock).
+    let packages = target.packages();
+    let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+    control::debian::setup(&cluster, &packages).await?;
+    // Whatever an earlier run left running is stopped first, so the
+    // processes this run starts are the ones that serve.
+    target.teardown(&cluster, false).await?;
+    if interrupt.is_cancelled() {
+        return Err(Failed(
+            "interrupted before the database started: nothing was run".into(),
+        ));
+    }
+    if let Err(e) = start_database(&*target, &cluster, &nodes).await {
+        for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
+            tracing::warn!("log download: {p}");
         }
-    };
-    tracing::info!("etcd is up; leader {leader}");
+        let _ = target.teardown(&cluster, true).await;
+        return Err(Failed(format!(
+            "{target_name} did not come up: {e} (node logs in {})",
+            run_dir.display()
+        )));
+    }
+    tracing::info!("{target_name} is up on every node");
 
     // 4. Clients and nemesis.
     let hooks = nemesis::Hooks {
         process: nodes
             .nodes
             .iter()
-            .map(|n| (n.name.clone(), process_hooks(&db, n)))
+            .filter_map(|n| {
+                target
+                    .process(n)
+                    .map(|p| (n.name.clone(), process_hooks(p)))
+            })
             .collect(),
-        primaries: Some(primaries_hook(db.endpoints())),
+        primaries: target.primaries().map(|ask| -> nemesis::PrimariesHook {
+            Arc::new(move |cluster| {
+                let fut = ask(cluster);
+                Box::pin(async move { fut.await.map_err(nemesis::Error) })
+            })
+        }),
         clock_mode: None,
     };
     let injector =
@@ -278,18 +339,22 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
     nemesis::install_panic_heal(state_file);
     let schedule = nemesis::Schedule::from_config(&test.nemesis, &names, seed)?;
     let nem = nemesis::runner::ScheduledNemesis::new(injector, schedule);
+    // Which node was primary when, recorded beside the faults.
+    let nem = targets::WatchPrimaries::new(
+        nem,
+        target.watch_primaries(),
+        cluster.clone(),
+        test.recovery_time,
+    );
 
     let op_timeout = test.op_timeout;
-    let connect = Arc::new(EtcdConnect {
-        endpoints: db.endpoints(),
-        options: ClientOptions {
-            prefix: format!("{}/{started_ms}/", results::rundir::safe_name(&test.name)),
-            serializable_reads: test.workload.read_mode() == workloads::ReadMode::Serializable,
-            timeout: op_timeout
-                .saturating_sub(Duration::from_millis(500))
-                .max(Duration::from_millis(500)),
-        },
-    });
+    let connect = target
+        .clients(&targets::ClientCtx {
+            workload: &test.workload,
+            run_dir: &run_dir,
+            op_timeout,
+        })
+        .map_err(Failed)?;
     let cfg = RunConfig {
         nodes: names.clone(),
         concurrency: test.concurrency,
@@ -306,17 +371,24 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         },
         progress: Progress::Auto,
         handle_ctrl_c: true,
-        interrupt: Cancel::new(),
+        interrupt: interrupt.clone(),
+        heal_command: heal_command.clone(),
     };
-    let outcome = run_loop::run(cfg, connect, test.workload.generator(), nem).await;
+    drop(setup_watch); // the run loop watches the signals now
+    let outcome = run_loop::run(cfg, Arc::new(connect), test.workload.generator(), nem).await;
+    let _teardown_watch = signals::watch(
+        interrupt,
+        heal_command,
+        "finishing the teardown and the results",
+    );
 
     // 5. Logs and teardown, whatever happened.
-    for p in db.download_logs(&cluster, &run_dir).await {
+    for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
         tracing::warn!("log download: {p}");
     }
     if test.leave_running {
-        eprintln!("shakedown: leaving etcd running (--leave-db-running)");
-    } else if let Err(e) = db.teardown(&cluster, false).await {
+        eprintln!("shakedown: leaving {target_name} running (--leave-db-running)");
+    } else if let Err(e) = target.teardown(&cluster, false).await {
         eprintln!("warning: teardown: {e}");
     }
     cluster.disconnect().await;
@@ -328,22 +400,27 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
 
     // 6. Check and write the run directory.
     eprintln!("shakedown: checking {} ops", outcome.history.len());
-    let output = match test.workload.check(&outcome.history) {
-        Ok(workloads::Checked::Linearizable(r)) => results::CheckerOutput::linearizable(&r),
-        Ok(workloads::Checked::Txn(r)) => results::CheckerOutput::txn("elle list-append", &r),
-        Ok(workloads::Checked::Set(r)) => results::CheckerOutput::new("set", "set", &r),
+    let mut outputs = vec![match test.workload.check(&outcome.history) {
+        Ok(checked) => super::check::simple::output(&checked, test.workload.checker()),
         Err(e) => results::CheckerOutput::error(test.workload.name(), "error", &e),
-    };
+    }];
+    // A run that tested nothing, or not what was asked, is not a pass.
+    if let Some(why) = untrusted(test, &outcome) {
+        eprintln!("warning: {why}");
+        tracing::warn!("{why}");
+        outputs.push(results::CheckerOutput::error("run", "run", &why));
+    }
     let info = results::RunInfo {
         test: test.name.clone(),
-        target: Some(test.target.name().to_string()),
+        target: Some(target_name),
         workload: Some(test.workload.name().to_string()),
         nodes: names,
         start_unix_ms: Some(started_ms),
         end_unix_ms: Some(results::time::now_unix_ms()),
         source: None,
+        interrupted: outcome.interrupted,
     };
-    let summary = results::write_run(&run_dir, &info, &outcome.history, vec![output])?;
+    let summary = results::write_run(&run_dir, &info, &outcome.history, outputs)?;
     let verdict = summary.valid;
     crate::outln!(
         "{}  {}  {} ops{}",
@@ -357,7 +434,138 @@ async fn run_once(test: &TestFile, text: &str, args: &Args, seed: u64) -> Result
         }
     );
     crate::outln!("report: {}", run_dir.join("report.html").display());
-    Ok(exit::of(verdict))
+    Ok(Report {
+        // A test that did not run its course is unknown at best, never a pass.
+        code: if outcome.interrupted {
+            worse(exit::of(verdict), exit::UNKNOWN)
+        } else {
+            exit::of(verdict)
+        },
+        run_dir: Some(run_dir),
+        interrupted: outcome.interrupted,
+    })
+}
+
+/// Why the run cannot be trusted to back a verdict of valid, if it cannot:
+/// no client operation succeeded, the test asked for faults and none took
+/// effect, or the nemesis itself failed.
+fn untrusted(test: &TestFile, outcome: &run_loop::Outcome) -> Option<String> {
+    let mut why = Vec::new();
+    if let Some(nothing) = run_loop::Coverage::of(&outcome.history).tested_nothing() {
+        why.push(nothing);
+    }
+    if !test.nemesis.faults.is_empty() && !outcome.interrupted {
+        let activity = nemesis::Activity::of(&outcome.history);
+        if activity.injected == 0 {
+            let asked: Vec<String> = test
+                .nemesis
+                .faults
+                .iter()
+                .map(|f| format!("{f:?}").to_lowercase())
+                .collect();
+            let failed = if activity.failed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", activity.failed.join("; "))
+            };
+            why.push(format!(
+                "the test asked for faults ({}) but none took effect{failed}",
+                asked.join(", ")
+            ));
+        }
+    }
+    for w in &outcome.warnings {
+        if w.contains("nemesis") {
+            why.push(w.clone());
+        }
+    }
+    if why.is_empty() {
+        None
+    } else {
+        Some(format!("not a pass: {}", why.join("; ")))
+    }
+}
+
+/// Installs, starts and waits for the database, then checks that every
+/// node's process is one this run started and is still alive (a database
+/// that could not bind its port may exit while an older one answers).
+async fn start_database(
+    target: &dyn targets::Target,
+    cluster: &Cluster,
+    nodes: &Nodes,
+) -> Result<(), control::Error> {
+    target.install(cluster).await?;
+    target.start(cluster).await?;
+    for node in &nodes.nodes {
+        let Some(p) = target.process(node) else {
+            continue;
+        };
+        let remote = targets::remote(cluster, &node.name)?;
+        if control::daemon::running(remote, &p.pid_file)
+            .await?
+            .is_none()
+        {
+            let tail = targets::log_tail(remote, &p.log, 5).await;
+            return Err(control::Error::new(
+                &node.name,
+                control::ErrorKind::Local(format!(
+                    "its process exited after starting (pid file {}){}",
+                    p.pid_file,
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; end of its log:\n    {tail}")
+                    }
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Copies each node's logs to `<run>/<node>/`. Problems are returned, not
+/// fatal: logs are evidence, and the verdict must not depend on them.
+async fn download_logs(
+    target: &dyn targets::Target,
+    cluster: &Cluster,
+    nodes: &Nodes,
+    run_dir: &Path,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for node in &nodes.nodes {
+        let Some(remote) = cluster.node(&node.name) else {
+            continue;
+        };
+        let dest = run_dir.join(&node.name);
+        if let Err(e) = std::fs::create_dir_all(&dest) {
+            problems.push(format!("{}: {e}", dest.display()));
+            continue;
+        }
+        for log in target.logs(node) {
+            if let Err(e) = remote.download(&log.remote, &dest.join(&log.name)).await {
+                problems.push(e.to_string());
+            }
+        }
+    }
+    problems
+}
+
+/// The command that heals this test's cluster (named when a second signal
+/// quits before healing): its local cluster, or its state file.
+fn heal_command(test: &TestFile) -> String {
+    match test.local_cluster_name() {
+        Some(name) => format!("shakedown heal --cluster {name}"),
+        None => format!(
+            "shakedown heal --state {}",
+            fault_state_path(test).display()
+        ),
+    }
+}
+
+/// Where the nemesis keeps the faults of a test on listed machines.
+fn fault_state_path(test: &TestFile) -> PathBuf {
+    PathBuf::from("/var/lib/shakedown/faults")
+        .join(format!("{}.json", results::rundir::safe_name(&test.name)))
 }
 
 /// The nodes and where the nemesis keeps its state: a local cluster (built
@@ -385,36 +593,22 @@ async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Fai
         ssh: test.ssh.clone().unwrap_or_default(),
         nodes: test.nodes.clone(),
     };
-    let dir = PathBuf::from("/var/lib/shakedown/faults");
-    std::fs::create_dir_all(&dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
-    let state = nemesis::StateFile::new(
-        dir.join(format!("{}.json", results::rundir::safe_name(&test.name))),
-    );
+    let path = fault_state_path(test);
+    let dir = path.parent().expect("a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
+    let state = nemesis::StateFile::new(path);
     Ok((nodes, state))
 }
 
-fn process_hooks(db: &EtcdDb, node: &Node) -> nemesis::ProcessHooks {
+fn process_hooks(p: targets::Process) -> nemesis::ProcessHooks {
     nemesis::ProcessHooks {
-        pid_file: db.pid_file(node),
-        start: harness::control::daemon::start_script(&db.daemon(node)),
+        pid_file: p.pid_file,
+        start: p.start,
         env: Vec::new(),
         cwd: None,
         user: None,
         start_timeout_s: 10.0,
     }
-}
-
-/// Asks the members who leads.
-fn primaries_hook(endpoints: Vec<(String, String)>) -> nemesis::PrimariesHook {
-    Arc::new(move |_cluster| {
-        let endpoints = endpoints.clone();
-        Box::pin(async move {
-            targets::etcd::client::find_leader(&endpoints, Duration::from_secs(2))
-                .await
-                .map(|leader| vec![leader])
-                .map_err(nemesis::Error)
-        })
-    })
 }
 
 /// The current run's `shakedown.log`: the tracing subscriber is

@@ -17,6 +17,12 @@ pub struct Args {
     /// and node log to the network.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+    /// A request (line and headers) must arrive within this (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = super::check::parse_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -25,6 +31,10 @@ pub fn run(args: Args) -> ExitCode {
             "error: {}: no such results directory (pass --results DIR)",
             args.results.display()
         );
+        return ExitCode::from(exit::ERROR);
+    }
+    if args.request_timeout.is_zero() {
+        eprintln!("error: --request-timeout must be more than 0");
         return ExitCode::from(exit::ERROR);
     }
     let addr = SocketAddr::new(args.bind, args.port);
@@ -40,6 +50,16 @@ pub fn run(args: Args) -> ExitCode {
         "serving {} on http://{shown}/ (Ctrl-C to stop)",
         args.results.display()
     );
-    results::serve::serve_on(listener, args.results);
-    ExitCode::from(exit::VALID)
+    let limits = results::serve::Limits {
+        max_connections: args.max_connections.max(1),
+        request_timeout: args.request_timeout,
+        ..Default::default()
+    };
+    match results::serve::serve_with(listener, args.results, limits) {
+        Ok(()) => ExitCode::from(exit::VALID),
+        Err(e) => {
+            eprintln!("error: serving on {shown}: {e}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
 }

@@ -237,12 +237,12 @@ async fn timeouts_and_resets_after_sending_are_unknown() {
             ..ClientOptions::default()
         },
     };
-    let mut n1 = connect.open("n1").await.unwrap();
+    let mut n1 = connect.open("n1", 0).await.unwrap();
     let write = OpRequest::new("write", 1).with_key(0);
     assert!(matches!(n1.invoke(&write).await, Completion::Info(_)));
     let read = OpRequest::new("read", Value::Nil).with_key(0);
     assert!(matches!(n1.invoke(&read).await, Completion::Fail(_)));
-    let mut n2 = connect.open("n2").await.unwrap();
+    let mut n2 = connect.open("n2", 1).await.unwrap();
     assert!(matches!(n2.invoke(&write).await, Completion::Fail(_)));
 }
 
@@ -296,7 +296,12 @@ async fn a_request_abandoned_midway_does_not_poison_the_next() {
     assert_eq!(c.put(b"k", b"3").await.unwrap(), 2);
 }
 
-fn run_config(endpoint: &str, secs: u64, path: PathBuf) -> (RunConfig, Arc<EtcdConnect>) {
+fn run_config(
+    endpoint: &str,
+    secs: u64,
+    path: PathBuf,
+    workload: &'static str,
+) -> (RunConfig, Arc<EtcdConnect>) {
     let cfg = RunConfig {
         nodes: vec!["n1".into()],
         concurrency: 8,
@@ -315,6 +320,7 @@ fn run_config(endpoint: &str, secs: u64, path: PathBuf) -> (RunConfig, Arc<EtcdC
         options: ClientOptions {
             prefix: format!("run-{}/", std::process::id()),
             timeout: Duration::from_secs(2),
+            workload,
             ..ClientOptions::default()
         },
     };
@@ -324,7 +330,12 @@ fn run_config(endpoint: &str, secs: u64, path: PathBuf) -> (RunConfig, Arc<EtcdC
 async fn run_workload(etcd: &Etcd, options: &str, secs: u64) -> (workloads::Checked, run::Outcome) {
     let workload: Workload = serde_json::from_str(options).unwrap();
     workload.validate().unwrap();
-    let (cfg, connect) = run_config(&etcd.endpoint, secs, etcd.dir.path().join("history.jsonl"));
+    let (cfg, connect) = run_config(
+        &etcd.endpoint,
+        secs,
+        etcd.dir.path().join("history.jsonl"),
+        workload.name(),
+    );
     let out = run::run(cfg, connect, workload.generator(), NoNemesis)
         .await
         .unwrap();

@@ -9,6 +9,12 @@
 //! | `register`    | read / write / cas on many keys       | linearizability, cas-register per key          |
 //! | `set`         | unique adds, final read on every node | lost / unexpected / stale elements ([`set`])   |
 //! | `list-append` | txns of appends and reads             | Elle-style, strict-serializable by default     |
+//! | `rw-register` | txns of blind writes and reads        | Elle-style rw-register, strict-serializable    |
+//! | `bank`        | transfers, reads of every balance     | total kept, no negative balance ([`bank`])     |
+//! | `counter`     | adds and reads                        | reads within their bounds ([`counter`])        |
+//! | `queue`, `total-queue` | enqueue, dequeue, final drain | lost / duplicated / unexpected ([`queue`])     |
+//! | `unique-ids`  | generate                              | no id twice ([`unique_ids`])                   |
+//! | `long-fork`   | single-key writes, group reads        | no long fork ([`long_fork`])                   |
 //!
 //! ```yaml
 //! workload:
@@ -17,11 +23,37 @@
 //!   read: serializable
 //! ```
 
+pub mod bank;
+pub mod counter;
 pub mod list_append;
+pub mod long_fork;
+pub mod queue;
 pub mod register;
+pub mod rw_register;
 pub mod set;
+#[cfg(test)]
+mod testing;
+pub mod unique_ids;
+
+/// One operation of a workload, as a client sees it: the request's `f`,
+/// whether it carries a `key`, the shape of the request's value and of the
+/// value an `ok` completion carries. This is what a target's client (or an
+/// exec client in any language) must implement; the README's workload
+/// table is written from these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct OpSpec {
+    pub f: &'static str,
+    /// The request has a `key` (independent keys, checked one at a time).
+    pub keyed: bool,
+    /// The request's value, e.g. `[old, new]`.
+    pub request: &'static str,
+    /// The value of an `ok` completion; "the request's value" when the
+    /// client need not send one back.
+    pub ok: &'static str,
+}
 
 use checkers::verdict::Validity;
+use checkers::CheckerResult;
 use harness::run::{GenCtx, Generator, OpRequest, Rng};
 use history::History;
 use serde::{Deserialize, Serialize};
@@ -43,6 +75,13 @@ pub enum Workload {
     Register(register::Options),
     Set(set::Options),
     ListAppend(list_append::Options),
+    RwRegister(rw_register::Options),
+    Bank(bank::Options),
+    Counter(counter::Options),
+    Queue(queue::Options),
+    TotalQueue(queue::Options),
+    UniqueIds(unique_ids::Options),
+    LongFork(long_fork::Options),
 }
 
 impl Workload {
@@ -53,8 +92,16 @@ impl Workload {
             "register" => Ok(Workload::Register(Default::default())),
             "set" => Ok(Workload::Set(Default::default())),
             "list-append" => Ok(Workload::ListAppend(Default::default())),
+            "rw-register" => Ok(Workload::RwRegister(Default::default())),
+            "bank" => Ok(Workload::Bank(Default::default())),
+            "counter" => Ok(Workload::Counter(Default::default())),
+            "queue" => Ok(Workload::Queue(Default::default())),
+            "total-queue" => Ok(Workload::TotalQueue(Default::default())),
+            "unique-ids" => Ok(Workload::UniqueIds(Default::default())),
+            "long-fork" => Ok(Workload::LongFork(Default::default())),
             other => Err(format!(
-                "unknown workload {other:?}: expected register, set or list-append"
+                "unknown workload {other:?}: expected one of {}",
+                Workload::NAMES.join(", ")
             )),
         }
     }
@@ -64,7 +111,64 @@ impl Workload {
             Workload::Register(_) => "register",
             Workload::Set(_) => "set",
             Workload::ListAppend(_) => "list-append",
+            Workload::RwRegister(_) => "rw-register",
+            Workload::Bank(_) => "bank",
+            Workload::Counter(_) => "counter",
+            Workload::Queue(_) => "queue",
+            Workload::TotalQueue(_) => "total-queue",
+            Workload::UniqueIds(_) => "unique-ids",
+            Workload::LongFork(_) => "long-fork",
         }
+    }
+
+    /// Every workload's name, for error messages and `--workload`.
+    pub const NAMES: &'static [&'static str] = &[
+        "register",
+        "set",
+        "list-append",
+        "rw-register",
+        "bank",
+        "counter",
+        "queue",
+        "total-queue",
+        "unique-ids",
+        "long-fork",
+    ];
+
+    /// The operations this workload's clients receive (and only these).
+    pub fn ops(&self) -> &'static [OpSpec] {
+        match self {
+            Workload::Register(_) => register::OPS,
+            Workload::Set(_) => set::OPS,
+            Workload::ListAppend(_) => list_append::OPS,
+            Workload::RwRegister(_) => rw_register::OPS,
+            Workload::Bank(_) => bank::OPS,
+            Workload::Counter(_) => counter::OPS,
+            Workload::Queue(_) | Workload::TotalQueue(_) => queue::OPS,
+            Workload::UniqueIds(_) => unique_ids::OPS,
+            Workload::LongFork(_) => long_fork::OPS,
+        }
+    }
+
+    /// The checker that decides this workload's verdict.
+    pub fn checker(&self) -> &'static str {
+        match self {
+            Workload::Register(_) => "linearizable (cas-register per key)",
+            Workload::Set(_) => "set",
+            Workload::ListAppend(_) => "elle list-append",
+            Workload::RwRegister(_) => "elle rw-register",
+            Workload::Bank(_) => "bank",
+            Workload::Counter(_) => "counter",
+            Workload::Queue(_) | Workload::TotalQueue(_) => "queue (total-queue)",
+            Workload::UniqueIds(_) => "unique-ids",
+            Workload::LongFork(_) => "long-fork",
+        }
+    }
+
+    /// Whether `f` is one of this workload's operations: a client opened
+    /// for the workload may refuse anything else.
+    pub fn has_op(&self, f: &str) -> bool {
+        self.ops().iter().any(|o| o.f == f)
     }
 
     /// How the client must read (the target passes it to its client).
@@ -73,6 +177,13 @@ impl Workload {
             Workload::Register(o) => o.read,
             Workload::Set(o) => o.read,
             Workload::ListAppend(o) => o.read,
+            Workload::RwRegister(o) => o.read,
+            Workload::Bank(o) => o.read,
+            Workload::Counter(o) => o.read,
+            Workload::Queue(_)
+            | Workload::TotalQueue(_)
+            | Workload::UniqueIds(_)
+            | Workload::LongFork(_) => ReadMode::Linearizable,
         }
     }
 
@@ -82,6 +193,12 @@ impl Workload {
             Workload::Register(o) => o.validate(),
             Workload::Set(o) => o.validate(),
             Workload::ListAppend(o) => o.validate(),
+            Workload::RwRegister(o) => o.validate(),
+            Workload::Bank(o) => o.validate(),
+            Workload::Counter(o) => o.validate(),
+            Workload::Queue(o) | Workload::TotalQueue(o) => o.validate(),
+            Workload::UniqueIds(o) => o.validate(),
+            Workload::LongFork(o) => o.validate(),
         }
     }
 
@@ -90,6 +207,14 @@ impl Workload {
             Workload::Register(o) => WorkloadGen::Register(register::Gen::new(o.clone())),
             Workload::Set(o) => WorkloadGen::Set(set::Gen::new(o.clone())),
             Workload::ListAppend(o) => WorkloadGen::ListAppend(list_append::Gen::new(o.clone())),
+            Workload::RwRegister(o) => WorkloadGen::RwRegister(rw_register::Gen::new(o.clone())),
+            Workload::Bank(o) => WorkloadGen::Bank(bank::Gen::new(o.clone())),
+            Workload::Counter(o) => WorkloadGen::Counter(counter::Gen::new(o.clone())),
+            Workload::Queue(o) | Workload::TotalQueue(o) => {
+                WorkloadGen::Queue(queue::Gen::new(o.clone()))
+            }
+            Workload::UniqueIds(o) => WorkloadGen::UniqueIds(unique_ids::Gen::new(o.clone())),
+            Workload::LongFork(o) => WorkloadGen::LongFork(long_fork::Gen::new(o.clone())),
         }
     }
 
@@ -99,6 +224,14 @@ impl Workload {
             Workload::Register(o) => register::check(history, o).map(Checked::Linearizable),
             Workload::Set(o) => Ok(Checked::Set(set::check(history, &o.checker()))),
             Workload::ListAppend(o) => Ok(Checked::Txn(list_append::check(history, o)?)),
+            Workload::RwRegister(o) => Ok(Checked::Txn(rw_register::check(history, o)?)),
+            Workload::Bank(o) => Ok(Checked::Bank(Box::new(bank::check(history, o)))),
+            Workload::Counter(o) => Ok(Checked::Counter(counter::check(history, o))),
+            Workload::Queue(o) | Workload::TotalQueue(o) => {
+                Ok(Checked::Queue(queue::check(history, o)))
+            }
+            Workload::UniqueIds(o) => Ok(Checked::UniqueIds(unique_ids::check(history, o))),
+            Workload::LongFork(o) => Ok(Checked::LongFork(long_fork::check(history, o))),
         }
     }
 }
@@ -108,6 +241,12 @@ pub enum WorkloadGen {
     Register(register::Gen),
     Set(set::Gen),
     ListAppend(list_append::Gen),
+    RwRegister(rw_register::Gen),
+    Bank(bank::Gen),
+    Counter(counter::Gen),
+    Queue(queue::Gen),
+    UniqueIds(unique_ids::Gen),
+    LongFork(long_fork::Gen),
 }
 
 impl Generator for WorkloadGen {
@@ -116,6 +255,12 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.next(ctx, rng),
             WorkloadGen::Set(g) => g.next(ctx, rng),
             WorkloadGen::ListAppend(g) => g.next(ctx, rng),
+            WorkloadGen::RwRegister(g) => g.next(ctx, rng),
+            WorkloadGen::Bank(g) => g.next(ctx, rng),
+            WorkloadGen::Counter(g) => g.next(ctx, rng),
+            WorkloadGen::Queue(g) => g.next(ctx, rng),
+            WorkloadGen::UniqueIds(g) => g.next(ctx, rng),
+            WorkloadGen::LongFork(g) => g.next(ctx, rng),
         }
     }
 
@@ -124,6 +269,12 @@ impl Generator for WorkloadGen {
             WorkloadGen::Register(g) => g.final_ops(ctx),
             WorkloadGen::Set(g) => g.final_ops(ctx),
             WorkloadGen::ListAppend(g) => g.final_ops(ctx),
+            WorkloadGen::RwRegister(g) => g.final_ops(ctx),
+            WorkloadGen::Bank(g) => g.final_ops(ctx),
+            WorkloadGen::Counter(g) => g.final_ops(ctx),
+            WorkloadGen::Queue(g) => g.final_ops(ctx),
+            WorkloadGen::UniqueIds(g) => g.final_ops(ctx),
+            WorkloadGen::LongFork(g) => g.final_ops(ctx),
         }
     }
 }
@@ -135,14 +286,30 @@ pub enum Checked {
     Linearizable(checkers::linearizable::LinResult),
     Set(set::SetResult),
     Txn(checkers::txn::TxnResult),
+    /// Boxed: three example reads make it the largest result.
+    Bank(Box<checkers::bank::BankResult>),
+    Counter(checkers::counter::CounterResult),
+    Queue(checkers::queue::QueueResult),
+    UniqueIds(checkers::unique_ids::UniqueIdsResult),
+    LongFork(checkers::long_fork::LongForkResult),
 }
 
 impl Checked {
     pub fn valid(&self) -> Validity {
+        self.result().valid()
+    }
+
+    /// The checker's own result, as people see it.
+    pub fn result(&self) -> &dyn CheckerResult {
         match self {
-            Checked::Linearizable(r) => r.valid,
-            Checked::Set(r) => r.valid,
-            Checked::Txn(r) => r.valid,
+            Checked::Linearizable(r) => r,
+            Checked::Set(r) => r,
+            Checked::Txn(r) => r,
+            Checked::Bank(r) => &**r,
+            Checked::Counter(r) => r,
+            Checked::Queue(r) => r,
+            Checked::UniqueIds(r) => r,
+            Checked::LongFork(r) => r,
         }
     }
 }
@@ -176,10 +343,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown variant `stale`"), "{err}");
-        let err = serde_json::from_str::<Workload>(r#"{"name":"bank"}"#)
+        let err = serde_json::from_str::<Workload>(r#"{"name":"banks"}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown variant `bank`"), "{err}");
+        assert!(err.contains("unknown variant `banks`"), "{err}");
         assert!(Workload::by_name("set").is_ok());
         assert!(Workload::by_name("sets").is_err());
     }

@@ -13,6 +13,14 @@ use history::{History, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
 
+/// Transactions over lists of integers, one list per key, empty at first.
+pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
+    f: "txn",
+    keyed: false,
+    request: "micro-ops [[\"append\", key, value], [\"r\", key, null], ...], applied in order as one transaction",
+    ok: "the micro-ops with each read's null replaced by the list read (appends as sent)",
+}];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {
@@ -50,19 +58,28 @@ impl Default for Options {
 
 impl Options {
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_shape("list-append")?;
+        self.models().map(|_| ())
+    }
+
+    /// The checks of the transactions' shape, shared with rw-register
+    /// (errors start with `workload`).
+    pub(crate) fn validate_shape(&self, workload: &str) -> Result<(), String> {
         if self.keys == 0 || self.max_writes_per_key == 0 {
-            return Err("list-append: keys and max-writes-per-key must be at least 1".into());
+            return Err(format!(
+                "{workload}: keys and max-writes-per-key must be at least 1"
+            ));
         }
         if self.min_txn_len == 0 || self.min_txn_len > self.max_txn_len {
             return Err(format!(
-                "list-append: need 1 <= min-txn-len <= max-txn-len, found {} and {}",
+                "{workload}: need 1 <= min-txn-len <= max-txn-len, found {} and {}",
                 self.min_txn_len, self.max_txn_len
             ));
         }
         if !(0.0..=1.0).contains(&self.read_fraction) {
-            return Err("list-append: read-fraction must be between 0 and 1".into());
+            return Err(format!("{workload}: read-fraction must be between 0 and 1"));
         }
-        self.models().map(|_| ())
+        Ok(())
     }
 
     pub fn models(&self) -> Result<Vec<ConsistencyModel>, String> {
@@ -78,6 +95,9 @@ impl Options {
 
 pub struct Gen {
     opts: Options,
+    /// The write micro-op: `append` here, `w` for rw-register, which
+    /// generates the same transactions.
+    write: &'static str,
     /// (key, appends issued to it)
     live: Vec<(i64, u64)>,
     next_key: i64,
@@ -87,7 +107,13 @@ pub struct Gen {
 
 impl Gen {
     pub fn new(opts: Options) -> Gen {
+        Gen::writing(opts, "append")
+    }
+
+    /// A generator whose writes are `[write, k, v]`, values 1, 2, 3 ... per key.
+    pub(crate) fn writing(opts: Options, write: &'static str) -> Gen {
         Gen {
+            write,
             live: (0..opts.keys as i64).map(|k| (k, 0)).collect(),
             next_key: opts.keys as i64,
             last: HashMap::new(),
@@ -108,7 +134,7 @@ impl Gen {
                 let v = self.last.entry(key).or_insert(0);
                 *v += 1;
                 mops.push(Value::List(vec![
-                    "append".into(),
+                    self.write.into(),
                     Value::Int(key),
                     Value::Int(*v),
                 ]));

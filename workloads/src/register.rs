@@ -12,6 +12,28 @@ use history::{History, Value};
 use serde::Deserialize;
 use std::time::Duration;
 
+/// A register per key, values small integers, `nil` before the first write.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "read",
+        keyed: true,
+        request: "null",
+        ok: "the value read: an integer, or null if never written",
+    },
+    crate::OpSpec {
+        f: "write",
+        keyed: true,
+        request: "an integer",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "cas",
+        keyed: true,
+        request: "[old, new]: set to new if the value is old",
+        ok: "the request's value; a different value is a fail",
+    },
+];
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Options {

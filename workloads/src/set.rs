@@ -13,11 +13,28 @@
 //! that do are counted as recovered.
 
 use crate::ReadMode;
+use checkers::result::{Blame, Block, Section};
 use checkers::verdict::Validity;
 use harness::run::{GenCtx, OpRequest, Rng};
 use history::{History, OpType, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// One set per run, elements unique integers.
+pub const OPS: &[crate::OpSpec] = &[
+    crate::OpSpec {
+        f: "add",
+        keyed: false,
+        request: "an integer, never added before",
+        ok: "the request's value",
+    },
+    crate::OpSpec {
+        f: "read",
+        keyed: false,
+        request: "null",
+        ok: "every element in the set: a list of integers",
+    },
+];
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -245,6 +262,14 @@ pub fn check(history: &History, opts: &CheckOptions) -> SetResult {
     if !problems.is_empty() {
         r.valid = Validity::Invalid;
         r.explanation = problems.join("; ");
+    } else if !checkers::verdict::has_client_operation(history) {
+        r.valid = Validity::Unknown;
+        r.reason = Some(checkers::verdict::NO_CLIENT_OPERATION.into());
+        r.explanation = r.reason.clone().unwrap();
+    } else if r.attempted == 0 {
+        r.valid = Validity::Unknown;
+        r.reason = Some("no add in the history: nothing could be lost".into());
+        r.explanation = r.reason.clone().unwrap();
     } else if r.final_reads == 0 {
         r.valid = Validity::Unknown;
         r.reason = Some("no successful read after the last add: nothing to compare with".into());
@@ -264,6 +289,85 @@ pub fn check(history: &History, opts: &CheckOptions) -> SetResult {
         );
     }
     r
+}
+
+impl checkers::CheckerResult for SetResult {
+    fn valid(&self) -> Validity {
+        self.valid
+    }
+
+    fn reason(&self) -> Option<String> {
+        self.reason.clone()
+    }
+
+    /// The stale reads, when they count against the history (with
+    /// serializable reads they are allowed and blame nothing).
+    fn blamed(&self) -> Vec<Blame> {
+        if self.valid == Validity::Valid {
+            return Vec::new();
+        }
+        self.stale
+            .iter()
+            .map(|s| Blame {
+                index: s.read_index,
+                why: format!(
+                    "stale read: missed {} acknowledged element(s)",
+                    s.missing_count
+                ),
+            })
+            .collect()
+    }
+
+    fn summary(&self) -> Vec<String> {
+        vec![self.explanation.clone()]
+    }
+
+    fn section(&self) -> Section {
+        let mut blocks = vec![
+            if self.valid == Validity::Valid {
+                Block::text(self.explanation.clone())
+            } else {
+                Block::alert(self.explanation.clone())
+            },
+            Block::facts([
+                ("adds attempted", self.attempted),
+                ("acknowledged", self.acknowledged),
+                ("failed", self.failed),
+                ("unknown", self.unknown),
+                ("final reads", self.final_reads),
+                ("unknown adds recovered", self.recovered),
+            ]),
+        ];
+        if self.lost_count > 0 {
+            blocks.push(Block::values("lost", &self.lost, self.lost_count));
+        }
+        if self.unexpected_count > 0 {
+            blocks.push(Block::values(
+                "unexpected",
+                &self.unexpected,
+                self.unexpected_count,
+            ));
+        }
+        if self.stale_count > 0 {
+            blocks.push(Block::Table {
+                title: format!("stale reads ({} of {})", self.stale.len(), self.stale_count),
+                columns: vec!["read (history index)".into(), "missing".into()],
+                rows: self
+                    .stale
+                    .iter()
+                    .map(|s| {
+                        let missing: Vec<String> =
+                            s.missing.iter().map(|v| v.to_string()).collect();
+                        vec![
+                            s.read_index.to_string(),
+                            format!("{} ({} in all)", missing.join(" "), s.missing_count),
+                        ]
+                    })
+                    .collect(),
+            });
+        }
+        Section::new(blocks)
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +445,23 @@ mod tests {
         assert_eq!(strict.stale[0].read_index, 2);
         let relaxed = check(&history, &CheckOptions { allow_stale: true });
         assert_eq!(relaxed.valid, Validity::Valid, "{}", relaxed.explanation);
+
+        // As the report sees it: the stale read is blamed and tabled when it
+        // counts, and blames nothing when serializable reads allow it.
+        use checkers::CheckerResult;
+        let blamed = strict.blamed();
+        assert_eq!(blamed.len(), 1);
+        assert_eq!(blamed[0].index, 2);
+        assert!(blamed[0].why.starts_with("stale read"), "{}", blamed[0].why);
+        assert_eq!(strict.summary(), vec![strict.explanation.clone()]);
+        let section = strict.section();
+        assert!(matches!(
+            &section.blocks[0],
+            Block::Text { alert: true, .. }
+        ));
+        assert!(section.blocks.iter().any(|b| matches!(b,
+            Block::Table { title, rows, .. } if title == "stale reads (1 of 1)" && rows[0][0] == "2")));
+        assert!(relaxed.blamed().is_empty());
     }
 
     #[test]
@@ -358,6 +479,28 @@ mod tests {
         assert_eq!(r.stale_count, 0);
         assert_eq!(r.valid, Validity::Unknown);
         assert_eq!(r.final_reads, 0);
+    }
+
+    #[test]
+    fn a_history_that_tested_nothing_is_unknown_not_valid() {
+        let nemesis_only = vec![Op::new(
+            OpType::Info,
+            history::Process::nemesis(),
+            "start-partition",
+            Value::Nil,
+        )];
+        for (ops, reason) in [
+            (Vec::new(), "no client operation in the history"),
+            (nemesis_only, "no client operation in the history"),
+            (
+                read(0, &[]).to_vec(),
+                "no add in the history: nothing could be lost",
+            ),
+        ] {
+            let r = check(&h(ops), &CheckOptions::default());
+            assert_eq!(r.valid, Validity::Unknown);
+            assert_eq!(r.reason.as_deref(), Some(reason));
+        }
     }
 
     #[test]

@@ -6,16 +6,19 @@
 //! A time and memory budget turns a search that would run too long into an
 //! `unknown` verdict with the reason, never a hang or an out-of-memory kill.
 
+mod findings;
 pub mod generate;
+pub mod independent;
 pub mod models;
 pub mod search;
 
-use crate::verdict::Validity;
+use crate::verdict::{Validity, NO_CLIENT_OPERATION};
 use history::{History, OpType, Value};
-use models::{CallView, Encoded, KeyValue, Model, Mutex, Queue, Register, Set};
+pub use models::NilReads;
+use models::{CallView, Encoded, KeyValue, Model, MultiRegister, Mutex, Queue, Register, Set};
 use rustc_hash::FxHashMap;
 use search::{Budget, Evidence, Outcome, SearchCall};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::sync::Mutex as Lock;
 use std::time::{Duration, Instant};
@@ -27,6 +30,9 @@ pub enum ModelKind {
     CasRegister,
     /// Key-value map with `get`, `put` and `append` (string append) on a `key`.
     KeyValue,
+    /// Knossos's multi-register: `txn` calls of `[read k v]` / `[write k v]`
+    /// micro-ops over several registers at once.
+    MultiRegister,
     Mutex,
     Set,
     FifoQueue,
@@ -34,10 +40,11 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Register,
         ModelKind::CasRegister,
         ModelKind::KeyValue,
+        ModelKind::MultiRegister,
         ModelKind::Mutex,
         ModelKind::Set,
         ModelKind::FifoQueue,
@@ -49,6 +56,7 @@ impl ModelKind {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
             ModelKind::KeyValue => "key-value",
+            ModelKind::MultiRegister => "multi-register",
             ModelKind::Mutex => "mutex",
             ModelKind::Set => "set",
             ModelKind::FifoQueue => "fifo-queue",
@@ -57,11 +65,21 @@ impl ModelKind {
     }
 }
 
+impl ModelKind {
+    /// The models whose reads [`NilReads`] applies to.
+    pub fn has_nil_rule(self) -> bool {
+        matches!(
+            self,
+            ModelKind::Register | ModelKind::CasRegister | ModelKind::MultiRegister
+        )
+    }
+}
+
 impl std::str::FromStr for ModelKind {
     type Err = String;
     fn from_str(s: &str) -> Result<ModelKind, String> {
         match s {
-            "kv" | "multi-register" => Ok(ModelKind::KeyValue),
+            "kv" => Ok(ModelKind::KeyValue),
             "queue" => Ok(ModelKind::FifoQueue),
             _ => ModelKind::ALL
                 .into_iter()
@@ -82,6 +100,12 @@ pub struct Options {
     /// Check each `key` independently (P-compositionality). Turning it off
     /// checks the whole history as one object: slower, same verdict.
     pub partition_by_key: bool,
+    /// What a read that returned nil tells (register models).
+    pub nil_reads: NilReads,
+    /// Jepsen `independent` histories: every client op's value is a
+    /// `[key value]` tuple; split it into the `key` field and the value
+    /// (see [`independent::split`]) before checking each key on its own.
+    pub independent: bool,
     pub time_limit: Option<Duration>,
     /// Bytes of search cache across all partitions.
     pub memory_limit: usize,
@@ -95,6 +119,8 @@ impl Options {
             model,
             initial: Value::Nil,
             partition_by_key: true,
+            nil_reads: NilReads::Strict,
+            independent: false,
             time_limit: None,
             memory_limit: 4 << 30,
             threads: 0,
@@ -107,6 +133,11 @@ impl Options {
 pub struct LinResult {
     pub valid: Validity,
     pub model: ModelKind,
+    /// The rule the register models applied to reads of nil.
+    pub nil_reads: NilReads,
+    /// Whether values were split from Jepsen `[key value]` tuples.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub independent: bool,
     /// Why the verdict is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -125,7 +156,7 @@ pub struct LinResult {
 }
 
 /// Evidence that one partition is not linearizable.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
@@ -142,7 +173,7 @@ pub struct Failure {
     pub explanation: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrefixEvidence {
     /// Calls of the prefix left out at its start to keep the evidence small.
     pub omitted: usize,
@@ -151,26 +182,29 @@ pub struct PrefixEvidence {
     pub blocked: CallRef,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub op: CallRef,
     pub state: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     pub op: CallRef,
     pub legal: bool,
 }
 
 /// A call, by the history indexes of its invocation and completion.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRef {
     pub index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_index: Option<u64>,
     pub process: String,
     pub f: String,
+    /// The `key` field of the invocation (or completion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
     pub value: Value,
     /// The completion's value for `ok` calls.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,20 +215,34 @@ pub struct CallRef {
     pub invoke_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complete_time: Option<u64>,
+    /// The node that served the call (the completion's `node`, else the
+    /// invocation's), when the history records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
+/// What the call did, returned and where, as a reader needs it to find
+/// the call in the history: `process 10 read key 11 -> nil from n1
+/// (index 5243)`. The output is shown when it says something the input
+/// does not (a read's value; not a write echoing what it wrote).
 impl std::fmt::Display for CallRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "process {} {}", self.process, self.f)?;
+        if let Some(k) = &self.key {
+            write!(f, " key {k}")?;
+        }
         if !self.value.is_nil() {
             write!(f, " {}", self.value)?;
         }
         match &self.output {
-            Some(out) if out != &self.value => write!(f, " -> {out}")?,
+            Some(out) if out != &self.value || self.value.is_nil() => write!(f, " -> {out}")?,
             Some(_) => {}
             None => f.write_str(" (unknown outcome)")?,
         }
-        write!(f, " [index {}]", self.index)
+        if let Some(node) = &self.node {
+            write!(f, " from {node}")?;
+        }
+        write!(f, " (index {})", self.index)
     }
 }
 
@@ -211,13 +259,22 @@ struct Prepared {
 /// history index.
 pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     let started = Instant::now();
+    let split;
+    let history = if opts.independent {
+        split = independent::split(history)?;
+        &split
+    } else {
+        history
+    };
     let ops = history.ops();
 
     // Failed calls certainly did not happen: drop them. Partition by key.
     let mut partitions: Vec<(Option<Value>, Vec<Prepared>)> = Vec::new();
     let mut by_key: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
     let mut calls = 0;
+    let mut invoked = 0;
     for call in history.calls() {
+        invoked += 1;
         let completion = call.completion.map(|c| &ops[c]);
         let kind = completion.map_or(OpType::Info, |c| c.kind);
         if kind == OpType::Fail {
@@ -252,12 +309,20 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
         history,
         opts,
         started,
+        invoked,
         calls,
     };
     match opts.model {
-        ModelKind::Register => run.all(partitions, || Ok(Register::new(false, initial))),
-        ModelKind::CasRegister => run.all(partitions, || Ok(Register::new(true, initial))),
+        ModelKind::Register => run.all(partitions, || {
+            Ok(Register::new(false, initial, opts.nil_reads))
+        }),
+        ModelKind::CasRegister => run.all(partitions, || {
+            Ok(Register::new(true, initial, opts.nil_reads))
+        }),
         ModelKind::KeyValue => run.all(partitions, || KeyValue::new(initial)),
+        ModelKind::MultiRegister => {
+            run.all(partitions, || MultiRegister::new(initial, opts.nil_reads))
+        }
         ModelKind::Mutex => run.all(partitions, || {
             Ok(Mutex {
                 initially_held: matches!(initial, Value::Bool(true)),
@@ -277,6 +342,8 @@ struct Run<'a> {
     history: &'a History,
     opts: &'a Options,
     started: Instant,
+    /// Client calls, and those of them not failed.
+    invoked: usize,
     calls: usize,
 }
 
@@ -309,6 +376,7 @@ impl Run<'_> {
         // Largest first, so the longest search starts earliest.
         encoded.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
         let partition_count = encoded.len();
+        let nothing_checked = self.nothing_checked(encoded.iter().map(|p| p.calls.len()).sum());
         // Each partition is searched by exactly one worker; the lock only
         // hands it over (models may keep single-threaded memo tables).
         let encoded: Vec<Lock<Partition<M>>> = encoded.into_iter().map(Lock::new).collect();
@@ -348,7 +416,9 @@ impl Run<'_> {
         let mut result = LinResult {
             valid: Validity::Valid,
             model: self.opts.model,
-            reason: None,
+            nil_reads: self.opts.nil_reads,
+            independent: self.opts.independent,
+            reason: nothing_checked,
             calls: self.calls,
             partitions: partition_count,
             failures: Vec::new(),
@@ -372,12 +442,32 @@ impl Run<'_> {
                 }
             }
         }
+        if result.reason.is_some() && result.valid == Validity::Valid {
+            // Nothing was searched: that is not a pass.
+            result.valid = Validity::Unknown;
+        }
         if result.valid == Validity::Invalid {
             result.reason = None;
         }
         result.failures.sort_by_key(|f| f.op.index);
         result.elapsed_ms = self.started.elapsed().as_secs_f64() * 1e3;
         Ok(result)
+    }
+
+    /// Why the search had nothing to check, if it had not: no client
+    /// operation, or none left once failed calls and reads of unknown
+    /// result are set aside. Such a history tested nothing: `unknown`.
+    fn nothing_checked(&self, searched: usize) -> Option<String> {
+        if self.invoked == 0 {
+            return Some(NO_CLIENT_OPERATION.to_string());
+        }
+        (searched == 0).then(|| {
+            format!(
+                "no client operation to check: of {} client operations, {} failed and the rest have unknown results",
+                self.invoked,
+                self.invoked - self.calls
+            )
+        })
     }
 
     fn encode<M: Model>(
@@ -477,6 +567,10 @@ impl Run<'_> {
             completion_index: completion.map(|c| c.index),
             process: invoke.process.to_string(),
             f: invoke.f.clone(),
+            key: invoke
+                .key
+                .clone()
+                .or_else(|| completion.and_then(|c| c.key.clone())),
             value: invoke.value.clone(),
             output: if ok {
                 completion.map(|c| c.value.clone())
@@ -486,6 +580,9 @@ impl Run<'_> {
             outcome: if ok { "ok" } else { "info" }.to_string(),
             invoke_time: invoke.time,
             complete_time: completion.and_then(|c| c.time),
+            node: completion
+                .and_then(|c| c.node.clone())
+                .or_else(|| invoke.node.clone()),
         }
     }
 

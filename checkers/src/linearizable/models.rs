@@ -11,6 +11,7 @@
 
 use history::Value;
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::hash::Hash;
 
@@ -117,22 +118,75 @@ pub enum RegisterOp {
     Cas(u32, u32),
 }
 
+/// What a read that returned nil tells about the register.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NilReads {
+    /// Nil is a value like any other: the register held nil (was absent).
+    /// Right for shakedown's and Jepsen's etcd histories, where nil means
+    /// "no such key".
+    #[default]
+    Strict,
+    /// Nothing: a nil read matches every state. Knossos's register,
+    /// cas-register and multi-register models read histories this way, in
+    /// which a read's invocation carries nil and only some completions fill
+    /// the value in.
+    Any,
+}
+
+impl NilReads {
+    pub fn name(self) -> &'static str {
+        match self {
+            NilReads::Strict => "strict",
+            NilReads::Any => "any",
+        }
+    }
+
+    /// The rule in words, for output that names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NilReads::Strict => "a nil read means the register was nil",
+            NilReads::Any => "a nil read matches any state, as in Knossos",
+        }
+    }
+
+    /// True when a read that returned `v` tells nothing.
+    fn ignores(self, v: &Value) -> bool {
+        self == NilReads::Any && v.is_nil()
+    }
+}
+
+impl std::str::FromStr for NilReads {
+    type Err = String;
+    fn from_str(s: &str) -> Result<NilReads, String> {
+        match s {
+            "strict" => Ok(NilReads::Strict),
+            "any" => Ok(NilReads::Any),
+            _ => Err(format!(
+                "unknown nil-reads rule {s:?}: expected strict or any"
+            )),
+        }
+    }
+}
+
 /// A read/write register; with `cas` also compare-and-set.
 #[derive(Clone)]
 pub struct Register {
     pub cas: bool,
     pub initial: u32,
     pub values: Interner,
+    pub nil_reads: NilReads,
 }
 
 impl Register {
-    pub fn new(cas: bool, initial: &Value) -> Register {
+    pub fn new(cas: bool, initial: &Value, nil_reads: NilReads) -> Register {
         let mut values = Interner::default();
         let initial = values.id(initial);
         Register {
             cas,
             initial,
             values,
+            nil_reads,
         }
     }
 }
@@ -156,8 +210,13 @@ impl Model for Register {
     fn encode(&mut self, call: &CallView) -> Result<Encoded<RegisterOp>, String> {
         match call.f {
             "read" | "r" | "get" => Ok(match output(call) {
-                Some(v) => Encoded::Op(RegisterOp::Read(self.values.id(v))),
-                None => Encoded::Skip,
+                Some(v) if !self.nil_reads.ignores(v) => {
+                    Encoded::Op(RegisterOp::Read(self.values.id(v)))
+                }
+                // Unknown outcome, or a nil read that tells nothing: it
+                // cannot change the state nor fail in any, so leaving it
+                // out is exact.
+                _ => Encoded::Skip,
             }),
             "write" | "w" | "put" => Ok(Encoded::Op(RegisterOp::Write(self.values.id(call.input)))),
             "cas" if self.cas => match call.input.as_list() {
@@ -184,7 +243,167 @@ impl Model for Register {
     }
 }
 
-// ---- key-value (multi-register with get / put / append) --------------------
+// ---- multi-register (Knossos's) ----------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Micro {
+    /// Register `k` (an index into the state) held value `v`.
+    Read(u32, u32),
+    Write(u32, u32),
+}
+
+/// Knossos's `multi-register`: registers named by keys, read and written
+/// together by `txn` calls whose value is a list of micro-ops
+/// `[read k v]` / `[write k v]` (also `r` / `w`), applied in order as one
+/// atomic step. An `ok` txn is checked with its completion's micro-ops
+/// (reads filled in); one of unknown outcome with its invocation's, whose
+/// reads tell nothing. Registers start at the initial map's values, keys
+/// it does not name at nil.
+#[derive(Clone)]
+pub struct MultiRegister {
+    keys: Interner,
+    pub values: Interner,
+    /// Value id per key id - 1, for the keys of the initial map.
+    initial: Vec<u32>,
+    pub nil_reads: NilReads,
+}
+
+impl MultiRegister {
+    /// `initial` is a map from key to value (`{"x":0,"y":0}` or `{:x 0 :y 0}`), or nil.
+    pub fn new(initial: &Value, nil_reads: NilReads) -> Result<MultiRegister, String> {
+        let mut m = MultiRegister {
+            keys: Interner::default(),
+            values: Interner::default(),
+            initial: Vec::new(),
+            nil_reads,
+        };
+        match initial {
+            Value::Nil => {}
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let k = m.key(k)?;
+                    let v = m.values.id(v);
+                    if m.initial.len() <= k as usize {
+                        m.initial.resize(k as usize + 1, 0);
+                    }
+                    m.initial[k as usize] = v;
+                }
+            }
+            v => {
+                return Err(format!(
+                    "multi-register initial value must be a map from key to value (e.g. {{\"x\":0,\"y\":0}}), found {v}"
+                ))
+            }
+        }
+        Ok(m)
+    }
+
+    /// Key ids start at 1 (0 is nil in the interner); a state is indexed by id - 1.
+    fn key(&mut self, k: &Value) -> Result<u32, String> {
+        if k.is_nil() {
+            return Err("a multi-register key must not be nil".into());
+        }
+        Ok(self.keys.id(k) - 1)
+    }
+}
+
+impl Model for MultiRegister {
+    /// One value id per key, in key id order.
+    type State = Box<[u32]>;
+    type Op = Box<[Micro]>;
+
+    fn init(&self) -> Box<[u32]> {
+        let mut state = vec![0; self.keys.values.len() - 1];
+        state[..self.initial.len()].copy_from_slice(&self.initial);
+        state.into_boxed_slice()
+    }
+
+    fn step(&self, state: &Box<[u32]>, op: &Box<[Micro]>) -> Option<Box<[u32]>> {
+        let mut next: Option<Box<[u32]>> = None;
+        for m in op.iter() {
+            match *m {
+                Micro::Read(k, v) => {
+                    let now = next.as_ref().unwrap_or(state)[k as usize];
+                    if now != v {
+                        return None;
+                    }
+                }
+                Micro::Write(k, v) => next.get_or_insert_with(|| state.clone())[k as usize] = v,
+            }
+        }
+        Some(next.unwrap_or_else(|| state.clone()))
+    }
+
+    fn encode(&mut self, call: &CallView) -> Result<Encoded<Box<[Micro]>>, String> {
+        if call.f != "txn" {
+            return Err(unknown_f(call, "txn"));
+        }
+        // An ok txn's completion holds what its reads returned.
+        let (mops, observed) = match call.output {
+            Some(out) => (out, true),
+            None => (call.input, false),
+        };
+        let list = mops.as_list().ok_or_else(|| {
+            format!("a txn value must be a list of micro-ops [f key value], found {mops}")
+        })?;
+        let mut ops = Vec::with_capacity(list.len());
+        for mop in list {
+            let (f, k, v) = match mop.as_list() {
+                Some([f, k, v]) => (f, k, v),
+                _ => {
+                    return Err(format!(
+                        "micro-op {mop}: expected [read key value] or [write key value]"
+                    ))
+                }
+            };
+            let k = self.key(k)?;
+            match f.as_str() {
+                Some("read" | "r") => {
+                    // A read of unknown outcome, or a nil read under the
+                    // Knossos rule, tells nothing.
+                    if observed && !self.nil_reads.ignores(v) {
+                        ops.push(Micro::Read(k, self.values.id(v)));
+                    }
+                }
+                Some("write" | "w") => ops.push(Micro::Write(k, self.values.id(v))),
+                _ => {
+                    return Err(format!(
+                        "micro-op {mop}: unsupported function {f}, expected read or write"
+                    ))
+                }
+            }
+        }
+        if ops.is_empty() {
+            return Ok(Encoded::Skip);
+        }
+        Ok(Encoded::Op(ops.into_boxed_slice()))
+    }
+
+    fn describe(&self, state: &Box<[u32]>) -> Value {
+        Value::Map(
+            state
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| {
+                    (
+                        self.keys.value(k as u32 + 1).clone(),
+                        self.values.value(v).clone(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn is_read_only(&self, op: &Box<[Micro]>) -> bool {
+        op.iter().all(|m| matches!(m, Micro::Read(..)))
+    }
+
+    fn heap_bytes(&self, state: &Box<[u32]>) -> usize {
+        state.len() * 4
+    }
+}
+
+// ---- key-value (string values per key: get / put / append) ----------------
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KvOp {

@@ -32,6 +32,7 @@
 pub mod anomalies;
 pub mod cycles;
 pub mod explain;
+mod findings;
 pub mod graph;
 pub mod list_append;
 pub mod models;
@@ -137,6 +138,27 @@ pub struct TxnView {
     pub status: &'static str,
     /// The micro-ops as recorded (the completion's for ok txns).
     pub ops: Value,
+    /// The node that served it, when the history records one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl TxnView {
+    /// `T12 = [append x 1] [r y [1 2]] (process 3, ok, from n1)`: what the
+    /// txn did and read, by whom and where.
+    fn line(&self) -> String {
+        let from = self
+            .node
+            .as_ref()
+            .map_or(String::new(), |n| format!(", from {n}"));
+        format!(
+            "{} = {} (process {}, {}{from})",
+            self.name,
+            anomalies::show_mops(&self.ops),
+            self.process,
+            self.status
+        )
+    }
 }
 
 /// One edge of a cycle, with what justifies it.
@@ -297,8 +319,108 @@ struct CycleFound {
     exhausted: bool,
 }
 
-/// Checks a history of transactions held in memory.
+/// Why a history cannot be checked as `workload`, if it cannot: a
+/// micro-op of the other workload (`[append k v]` in an rw-register
+/// history, `[w k v]` in a list-append one), or client operations none of
+/// which is a txn. Checked anyway, such a history would be misread and
+/// prove nothing: [`check`] says `unknown` with this reason, and
+/// `shakedown check` refuses the file.
+pub fn wrong_workload(history: &History, workload: Workload) -> Option<String> {
+    let ops = history.ops();
+    let mut calls = 0usize;
+    let mut txns = 0usize;
+    let mut others: Vec<&str> = Vec::new();
+    for call in history.calls() {
+        calls += 1;
+        let inv = &ops[call.invoke];
+        if inv.f != "txn" {
+            if others.len() < 4 && !others.contains(&inv.f.as_str()) {
+                others.push(&inv.f);
+            }
+            continue;
+        }
+        txns += 1;
+        for op in std::iter::once(inv).chain(call.completion.map(|c| &ops[c])) {
+            if let Some(m) = foreign_mop(&op.value, workload) {
+                return Some(foreign_reason(op.index, m, workload));
+            }
+        }
+    }
+    (calls > 0 && txns == 0).then(|| no_txn_reason(calls, &others))
+}
+
+/// The first micro-op in a txn's value that belongs to the other workload
+/// (`[append k v]` in rw-register, `[w k v]` in list-append).
+pub(crate) fn foreign_mop(value: &Value, workload: Workload) -> Option<&Value> {
+    value.as_list().into_iter().flatten().find(|m| {
+        let name = m.as_list().and_then(|p| p.first()).and_then(Value::as_str);
+        match workload {
+            Workload::RwRegister => name == Some("append"),
+            Workload::ListAppend => matches!(name, Some("w" | "write")),
+        }
+    })
+}
+
+/// Why a history with micro-op `m` (in op `index`) is not of `workload`.
+pub(crate) fn foreign_reason(index: u64, m: &Value, workload: Workload) -> String {
+    let (not, like) = match workload {
+        Workload::RwRegister => ("an rw-register op (r/w)", "a list-append"),
+        Workload::ListAppend => ("a list-append op (append/r)", "an rw-register"),
+    };
+    format!(
+        "op {index}: txn micro-op {} is not {not}: is this {like} history?",
+        anomalies::show_mops(&Value::List(vec![m.clone()]))
+    )
+}
+
+/// Why a history of `calls` client operations, none a txn, is not checked.
+pub(crate) fn no_txn_reason<S: AsRef<str>>(calls: usize, others: &[S]) -> String {
+    let others: Vec<&str> = others.iter().map(AsRef::as_ref).collect();
+    format!(
+        "none of the {calls} client operations is a transaction (f = txn; found f = {}): is this a single-object (linearizability) history?",
+        others.join(", ")
+    )
+}
+
+/// A result for a history that was not checked, and why.
+pub fn unchecked(opts: &Options, reason: String) -> TxnResult {
+    TxnResult {
+        valid: Validity::Unknown,
+        reason: Some(reason),
+        workload: opts.workload,
+        consistency: if opts.consistency.is_empty() {
+            vec![ConsistencyModel::Serializable]
+        } else {
+            opts.consistency.clone()
+        },
+        anomaly_types: Vec::new(),
+        anomaly_counts: BTreeMap::new(),
+        anomalies: Vec::new(),
+        ruled_out: Vec::new(),
+        not_ruled_out: Vec::new(),
+        incomplete_searches: Vec::new(),
+        txn_count: 0,
+        ok_count: 0,
+        info_count: 0,
+        fail_count: 0,
+        graph: GraphStats::default(),
+        warnings: Vec::new(),
+        elapsed_ms: 0,
+        phase_ms: BTreeMap::new(),
+    }
+}
+
+/// Checks a history of transactions. A history without client operations,
+/// or one of the other workload ([`wrong_workload`]), is `unknown`: it
+/// tested nothing this checker can judge. The history is held in memory;
+/// [`check_txns`] checks txns read some other way.
 pub fn check(history: &History, opts: &Options) -> TxnResult {
+    if !crate::verdict::has_client_operation(history) {
+        return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
+    }
+    if let Some(why) = wrong_workload(history, opts.workload) {
+        return unchecked(opts, why);
+    }
     let started = Instant::now();
     let t = txns::collect(history, opts.workload == Workload::ListAppend);
     let read = started.elapsed();
@@ -317,6 +439,9 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
 /// file). `fetch` returns the ops at the given positions: only those the
 /// reported anomalies show, so re-reading a file for them is cheap.
 pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fetched) -> TxnResult {
+    if t.calls == 0 {
+        return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
+    }
     let started = Instant::now();
     let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut mark = Instant::now();
@@ -415,24 +540,33 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
             shown.extend(c.cycle.iter().flat_map(|&(a, b, _)| [a, b]));
         }
     }
+    // Invocation and completion: the micro-ops come from one, the node
+    // from either.
     let mut positions: Vec<u32> = shown
         .iter()
-        .flat_map(|&x| [t.txns[x as usize].invoke, t.txns[x as usize].source()])
+        .flat_map(|&x| [t.txns[x as usize].invoke, t.txns[x as usize].completion])
+        .filter(|&p| p != txns::NO_OP)
         .collect();
     positions.sort_unstable();
     positions.dedup();
     let ops = fetch(&positions);
     let mut anomalies = Vec::new();
     for f in &found.items {
+        let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(&ops, &t, x)).collect();
+        // The sentence, then each txn it names: what it did and where.
+        let mut explanation = f.explanation.clone();
+        for v in &txns {
+            explanation.push_str(&format!("\n  {}", v.line()));
+        }
         anomalies.push(Anomaly {
             kind: f.kind.to_string(),
-            txns: f.txns.iter().map(|&x| view(&ops, &t, x)).collect(),
+            txns,
             cycle: Vec::new(),
             key: f.key.map(|k| t.names.key_value(k).clone()),
             value: f.value.map(|v| t.names.elem_value(v)),
             ruled_out: models::ruled_out_by(f.kind),
             search_exhausted: false,
-            explanation: f.explanation.clone(),
+            explanation,
         });
     }
     for c in &cycles {
@@ -707,6 +841,10 @@ fn view(ops: &Fetched, t: &Txns, txn: u32) -> TxnView {
         ops: ops
             .get(&x.source())
             .map_or(Value::Nil, |op| op.value.clone()),
+        node: x
+            .completion()
+            .and_then(|c| ops.get(&c)?.node.clone())
+            .or_else(|| ops.get(&x.invoke)?.node.clone()),
     }
 }
 
@@ -759,13 +897,7 @@ fn explain_cycle(ops: &Fetched, t: &Txns, an: &Analysis, c: &CycleFound) -> Anom
         class_gloss(&c.kind)
     );
     for v in &views {
-        text.push_str(&format!(
-            "  {} = {} (process {}, {})\n",
-            v.name,
-            anomalies::show_mops(&v.ops),
-            v.process,
-            v.status
-        ));
+        text.push_str(&format!("  {}\n", v.line()));
     }
     let mut steps = Vec::new();
     for &(a, b, ty) in &c.cycle {

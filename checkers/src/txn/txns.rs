@@ -5,6 +5,7 @@
 //! beyond this (its process name, its micro-ops as recorded) is fetched
 //! back by position afterwards.
 
+use super::Workload;
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
 
@@ -262,6 +263,8 @@ pub struct Txns {
     pub malformed: Vec<String>,
     /// Ops read (all of them, not only txns).
     pub ops: usize,
+    /// Client invocations read (every f, not only txns).
+    pub calls: usize,
 }
 
 impl Txns {
@@ -318,6 +321,13 @@ pub struct Builder {
     dropped: Vec<u32>,
     malformed: Vec<(u32, String)>,
     read: Vec<Elem>,
+    /// Txn invocations read.
+    txn_calls: usize,
+    /// The first few f names of client calls that are not txns.
+    other_fs: Vec<String>,
+    /// The first micro-op of the other workload, by (invocation position,
+    /// completion?), as [`super::wrong_workload`] finds it.
+    foreign: Option<((u32, bool), String)>,
 }
 
 /// Marks a pending non-txn call in `Pending::txn`.
@@ -333,6 +343,40 @@ impl Builder {
             dropped: Vec::new(),
             malformed: Vec::new(),
             read: Vec::new(),
+            txn_calls: 0,
+            other_fs: Vec::new(),
+            foreign: None,
+        }
+    }
+
+    fn workload(&self) -> Workload {
+        if self.lists {
+            Workload::ListAppend
+        } else {
+            Workload::RwRegister
+        }
+    }
+
+    /// Why the ops so far cannot be checked as this builder's workload, if
+    /// they cannot: the same reason [`super::wrong_workload`] gives for
+    /// the same history held in memory.
+    pub fn wrong_workload(&self) -> Option<String> {
+        if let Some((_, why)) = &self.foreign {
+            return Some(why.clone());
+        }
+        (self.t.calls > 0 && self.txn_calls == 0)
+            .then(|| super::no_txn_reason(self.t.calls, &self.other_fs))
+    }
+
+    /// Remembers `value`'s first micro-op of the other workload, if it has
+    /// one and comes before the one found so far.
+    fn note_foreign(&mut self, at: (u32, bool), value: &Value, index: u64) {
+        if self.foreign.as_ref().is_some_and(|(first, _)| *first < at) {
+            return;
+        }
+        let workload = self.workload();
+        if let Some(m) = super::foreign_mop(value, workload) {
+            self.foreign = Some((at, super::foreign_reason(index, m, workload)));
         }
     }
 
@@ -371,6 +415,19 @@ impl Builder {
             Process::Client(p) => *p,
             Process::Named(_) => return Ok(()),
         };
+        if op.kind == OpType::Invoke {
+            self.t.calls += 1;
+            if op.f == "txn" {
+                self.txn_calls += 1;
+                self.note_foreign(
+                    (pos as u32, false),
+                    value.as_ref().unwrap_or(&op.value),
+                    op.index,
+                );
+            } else if self.other_fs.len() < 4 && !self.other_fs.contains(&op.f) {
+                self.other_fs.push(op.f.clone());
+            }
+        }
         match (op.kind, self.pending.contains_key(&p)) {
             (OpType::Invoke, false) => {
                 let txn = if op.f == "txn" {
@@ -426,6 +483,12 @@ impl Builder {
                 if open.txn == NOT_TXN {
                     return Ok(());
                 }
+                let invoked = self.t.txns[open.txn as usize].invoke;
+                self.note_foreign(
+                    (invoked, true),
+                    value.as_ref().unwrap_or(&op.value),
+                    op.index,
+                );
                 let status = match kind {
                     OpType::Ok => Status::Ok,
                     OpType::Fail => Status::Fail,

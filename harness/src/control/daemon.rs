@@ -125,17 +125,21 @@ pub async fn signal(remote: &Remote, pidfile: &str, signal: &str) -> Result<Opti
 }
 
 /// Stop the daemon: TERM to its process group (and CONT, in case it is
-/// paused), up to `grace` to exit, then KILL. Removes the pid file.
+/// paused), up to `grace` to exit, then KILL. Removes the pid file. The
+/// group is stopped even when its leader is gone: a database started
+/// through `sh -c` outlives a shell killed alone.
 /// Returns the pid it stopped, if any was running.
 pub async fn stop(remote: &Remote, pidfile: &str, grace: Duration) -> Result<Option<u32>, Error> {
     let tenths = (grace.as_millis() / 100).max(1);
     let script = format!(
         "{ALIVE}p={p}; pid=''\n\
-         if [ -f \"$p\" ] && pid=$(cat \"$p\") && [ -n \"$pid\" ] && alive \"$pid\"; then\n\
+         up() {{ env kill -0 -- -\"$pid\" 2>/dev/null || alive \"$pid\"; }}\n\
+         if [ -f \"$p\" ] && pid=$(cat \"$p\") && [ -n \"$pid\" ] && up; then\n\
            env kill -s TERM -- -\"$pid\" 2>/dev/null || kill -s TERM \"$pid\" 2>/dev/null\n\
            env kill -s CONT -- -\"$pid\" 2>/dev/null\n\
-           i=0; while alive \"$pid\" && [ $i -lt {tenths} ]; do sleep 0.1; i=$((i+1)); done\n\
+           i=0; while up && [ $i -lt {tenths} ]; do sleep 0.1; i=$((i+1)); done\n\
            env kill -s KILL -- -\"$pid\" 2>/dev/null || kill -s KILL \"$pid\" 2>/dev/null\n\
+           i=0; while up && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done\n\
            echo \"$pid\"\n\
          fi\n\
          rm -f -- \"$p\"",

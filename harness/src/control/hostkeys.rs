@@ -1,6 +1,6 @@
 //! Host key verification.
 //!
-//! Pinned keys (a node's `host_keys`) always win: if a node has any, the
+//! Pinned keys (a node's `host-keys`) always win: if a node has any, the
 //! server must present one of them, whatever the mode. Otherwise the mode
 //! decides. A key that differs from the recorded one is refused in every
 //! mode except `accept-any`, with both fingerprints in the message.
@@ -15,7 +15,7 @@ pub enum HostKeyCheck {
     /// The key must be in the known_hosts file (default).
     #[default]
     KnownHosts,
-    /// Every node must have pinned `host_keys`.
+    /// Every node must have pinned `host-keys`.
     Pinned,
     /// Accept and record an unknown host's key in known_hosts; refuse a
     /// changed one.
@@ -59,13 +59,13 @@ pub(crate) fn verify(
     match mode {
         HostKeyCheck::AcceptAny => {
             tracing::warn!(
-                "accepting host key {} of {host}:{port} without verification (host_key_check: accept-any)",
+                "accepting host key {} of {host}:{port} without verification (host-key-check: accept-any)",
                 fingerprint(key)
             );
             Ok(())
         }
         HostKeyCheck::Pinned => Err(format!(
-            "no pinned host key for this node (host_key_check: pinned); it presented {}",
+            "no pinned host key for this node (host-key-check: pinned); it presented {}",
             fingerprint(key)
         )),
         HostKeyCheck::KnownHosts | HostKeyCheck::TrustOnFirstUse => {
@@ -82,7 +82,7 @@ pub(crate) fn verify(
                     Ok(())
                 }
                 Ok(false) => Err(format!(
-                    "{} is not in {}; add it (ssh-keyscan), pin it in the nodes file, or use host_key_check: trust-on-first-use",
+                    "{} is not in {}; add it (ssh-keyscan), pin it in the node's host-keys, or use host-key-check: trust-on-first-use",
                     fingerprint(key),
                     known_hosts.display()
                 )),

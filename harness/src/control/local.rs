@@ -638,6 +638,8 @@ fn build(opts: &Options) -> Result<LocalCluster> {
             name: node.clone(),
             host: addr.to_string(),
             port: None,
+            user: None,
+            identity_file: None,
             host_keys: vec![host_pub],
             data_dir: Some(data.display().to_string()),
             netns: Some(ns),

@@ -25,10 +25,13 @@ pub mod local;
 mod nodes;
 pub mod quote;
 mod ssh;
+pub mod ssh_config;
 
 pub use error::{Error, ErrorKind};
 pub use hostkeys::HostKeyCheck;
-pub use nodes::{Auth, Node, Nodes, Secret, SshConfig};
+pub use nodes::{
+    expand_home, home_dir, validate_nodes, Auth, Given, Node, Nodes, Secret, SshConfig, REDACTED,
+};
 pub use ssh::{sha256_hex, Remote, Transfer};
 
 use std::collections::BTreeMap;

@@ -14,8 +14,10 @@
 use super::error::shorten;
 use super::hostkeys::{self, HostKeyCheck};
 use super::quote::q;
-use super::{human, Auth, Cmd, Error, ErrorKind, ExitStatus, Node, Output, SshConfig};
+use super::{expand_home, human, Auth, Cmd, Error, ErrorKind, ExitStatus, Node, Output, SshConfig};
 use russh::client::{self, Handle, Msg};
+use russh::keys::agent::client::AgentClient;
+use russh::keys::agent::AgentIdentity;
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use sha2::{Digest, Sha256};
@@ -118,8 +120,23 @@ enum Sink {
 }
 
 impl Remote {
-    /// A remote for `node`; nothing is connected until first use.
-    pub fn new(node: Node, cfg: SshConfig) -> Remote {
+    /// A remote for `node`; nothing is connected until first use. The
+    /// node's own `user` and `identity-file` replace the settings' `user`
+    /// and `auth` ([`Remote::config`] shows the result).
+    pub fn new(node: Node, mut cfg: SshConfig) -> Remote {
+        if let Some(user) = &node.user {
+            cfg.user = user.clone();
+        }
+        if let Some(path) = &node.identity_file {
+            let passphrase_env = match &cfg.auth {
+                Auth::Key { passphrase_env, .. } => passphrase_env.clone(),
+                _ => None,
+            };
+            cfg.auth = Auth::Key {
+                path: path.clone(),
+                passphrase_env,
+            };
+        }
         let port = node.port.unwrap_or(cfg.port);
         let addr = if node.host.contains(':') {
             format!("[{}]:{port}", node.host)
@@ -241,9 +258,12 @@ impl Remote {
             ..Default::default()
         });
         let refusal = Arc::new(StdMutex::new(None));
+        let known_hosts = cfg
+            .known_hosts_path()
+            .map_err(|e| self.err(ErrorKind::Local(e)))?;
         let handler = Client {
             mode: cfg.host_key_check,
-            known_hosts: cfg.known_hosts_path(),
+            known_hosts,
             pinned: self.inner.node.host_keys.clone(),
             host: self.inner.node.host.clone(),
             port: self.inner.port,
@@ -309,6 +329,12 @@ impl Remote {
                 })
             })?),
         };
+        let path = &expand_home(path).map_err(|e| {
+            self.err(ErrorKind::Auth {
+                user: user.clone(),
+                reason: format!("ssh.auth.path: {e}"),
+            })
+        })?;
         let key = russh::keys::load_secret_key(path, pass.as_deref()).map_err(|e| {
             self.err(ErrorKind::Auth {
                 user: user.clone(),
@@ -357,12 +383,85 @@ impl Remote {
                     "the server refused the password".to_string(),
                 )
             }
+            Auth::Agent {} => return self.authenticate_with_agent(h).await,
         };
         match res {
             Ok(r) if r.success() => Ok(()),
             Ok(_) => Err(auth_err(what)),
             Err(e) => Err(auth_err(russh_reason(&e))),
         }
+    }
+
+    /// Offer each key the ssh-agent at `SSH_AUTH_SOCK` holds, in its order,
+    /// until the server accepts one; the agent signs, the key never leaves it.
+    async fn authenticate_with_agent(&self, h: &mut Handle<Client>) -> Result<(), Error> {
+        let user = self.inner.cfg.user.clone();
+        let auth_err = |reason: String| {
+            self.err(ErrorKind::Auth {
+                user: user.clone(),
+                reason,
+            })
+        };
+        let sock = std::env::var_os("SSH_AUTH_SOCK")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                auth_err(
+                    "auth method agent: SSH_AUTH_SOCK is not set (start ssh-agent and ssh-add a key)"
+                        .into(),
+                )
+            })?;
+        let sock = PathBuf::from(sock);
+        let mut agent = AgentClient::connect_uds(&sock).await.map_err(|e| {
+            auth_err(format!(
+                "cannot reach the ssh-agent at {} (SSH_AUTH_SOCK): {e}",
+                sock.display()
+            ))
+        })?;
+        let keys: Vec<_> = agent
+            .request_identities()
+            .await
+            .map_err(|e| auth_err(format!("the ssh-agent did not list its keys: {e}")))?
+            .into_iter()
+            .filter_map(|id| match id {
+                AgentIdentity::PublicKey { key, .. } => Some(key),
+                // Certificates are not offered: plain keys only.
+                AgentIdentity::Certificate { .. } => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err(auth_err(format!(
+                "the ssh-agent at {} holds no keys (ssh-add one)",
+                sock.display()
+            )));
+        }
+        let mut refused = Vec::new();
+        for key in keys {
+            let hash = if key.algorithm().is_rsa() {
+                h.best_supported_rsa_hash()
+                    .await
+                    .map_err(|e| auth_err(russh_reason(&e)))?
+                    .flatten()
+            } else {
+                None
+            };
+            let fp = hostkeys::fingerprint(&key);
+            match h
+                .authenticate_publickey_with(&user, key, hash, &mut agent)
+                .await
+            {
+                Ok(r) if r.success() => return Ok(()),
+                Ok(_) => refused.push(fp),
+                Err(e) => {
+                    return Err(auth_err(format!(
+                        "the ssh-agent could not sign with {fp}: {e}"
+                    )))
+                }
+            }
+        }
+        Err(auth_err(format!(
+            "the server refused every key of the ssh-agent ({})",
+            refused.join(", ")
+        )))
     }
 
     /// Open a channel, reconnecting and retrying on transport failures.

@@ -8,6 +8,8 @@
 
 use history::Value;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// One operation for a client to perform: what the history's invocation
 /// records (`f`, `value`, `key`).
@@ -76,7 +78,97 @@ pub trait Client: Send + 'static {
 pub trait Connect: Send + Sync + 'static {
     type Client: Client;
 
-    /// Opens a client for `node` (a name from [`RunConfig::nodes`](super::RunConfig)).
-    /// An error is logged and retried with backoff until the phase ends.
-    fn open(&self, node: &str) -> impl Future<Output = Result<Self::Client, String>> + Send;
+    /// Opens a client for `node` (a name from [`RunConfig::nodes`](super::RunConfig))
+    /// that will perform operations as history process `process` (a fresh
+    /// one after every `info`). An error is logged and retried with backoff
+    /// until the phase ends.
+    fn open(
+        &self,
+        node: &str,
+        process: u64,
+    ) -> impl Future<Output = Result<Self::Client, String>> + Send;
+
+    /// Problems the clients met that the run should report (a client
+    /// program that printed garbage, say), collected at the end of the run.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+// ---- boxed clients, for targets chosen at run time -------------------------
+
+/// A boxed future, as the dyn-compatible traits below return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`Client`] in a form that can live behind `dyn`: the binary picks a
+/// target from the test file, so it cannot name the client type.
+pub trait DynClient: Send + 'static {
+    fn invoke_boxed<'a>(&'a mut self, op: &'a OpRequest) -> BoxFuture<'a, Completion>;
+}
+
+impl<C: Client> DynClient for C {
+    fn invoke_boxed<'a>(&'a mut self, op: &'a OpRequest) -> BoxFuture<'a, Completion> {
+        Box::pin(self.invoke(op))
+    }
+}
+
+/// Any client. One allocation per operation, which is nothing beside a
+/// network round trip.
+pub struct BoxClient(pub Box<dyn DynClient>);
+
+impl BoxClient {
+    pub fn new(client: impl Client) -> BoxClient {
+        BoxClient(Box::new(client))
+    }
+}
+
+impl Client for BoxClient {
+    async fn invoke(&mut self, op: &OpRequest) -> Completion {
+        self.0.invoke_boxed(op).await
+    }
+}
+
+/// [`Connect`] behind `dyn`.
+pub trait DynConnect: Send + Sync + 'static {
+    fn open_boxed<'a>(
+        &'a self,
+        node: &'a str,
+        process: u64,
+    ) -> BoxFuture<'a, Result<BoxClient, String>>;
+    fn warnings(&self) -> Vec<String>;
+}
+
+impl<C: Connect> DynConnect for C {
+    fn open_boxed<'a>(
+        &'a self,
+        node: &'a str,
+        process: u64,
+    ) -> BoxFuture<'a, Result<BoxClient, String>> {
+        Box::pin(async move { self.open(node, process).await.map(BoxClient::new) })
+    }
+    fn warnings(&self) -> Vec<String> {
+        Connect::warnings(self)
+    }
+}
+
+/// Any [`Connect`]: what a target hands the run loop.
+#[derive(Clone)]
+pub struct BoxConnect(pub Arc<dyn DynConnect>);
+
+impl BoxConnect {
+    pub fn new(connect: impl Connect) -> BoxConnect {
+        BoxConnect(Arc::new(connect))
+    }
+}
+
+impl Connect for BoxConnect {
+    type Client = BoxClient;
+
+    async fn open(&self, node: &str, process: u64) -> Result<BoxClient, String> {
+        self.0.open_boxed(node, process).await
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.0.warnings()
+    }
 }

@@ -84,7 +84,7 @@ impl Client for MemoryClient {
 impl Connect for MemoryStore {
     type Client = MemoryClient;
 
-    async fn open(&self, _node: &str) -> Result<MemoryClient, String> {
+    async fn open(&self, _node: &str, _process: u64) -> Result<MemoryClient, String> {
         Ok(MemoryClient {
             store: self.clone(),
         })

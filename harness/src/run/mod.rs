@@ -31,13 +31,18 @@
 
 pub mod cancel;
 pub mod client;
+pub mod coverage;
 pub mod generator;
 pub mod memory;
 pub mod progress;
 pub mod recorder;
+pub mod signals;
 
 pub use cancel::Cancel;
-pub use client::{Client, Completion, Connect, OpRequest};
+pub use client::{
+    BoxClient, BoxConnect, BoxFuture, Client, Completion, Connect, DynClient, DynConnect, OpRequest,
+};
+pub use coverage::Coverage;
 pub use generator::{from_fn, FromFn, GenCtx, Generator, Rng};
 pub use progress::Progress;
 pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread};
@@ -74,12 +79,18 @@ pub struct RunConfig {
     pub seed: u64,
     pub recorder: RecorderConfig,
     pub progress: Progress,
-    /// Install a Ctrl-C handler that cancels `interrupt` (a second Ctrl-C
-    /// flushes the history and exits with status 130).
+    /// Handle Ctrl-C, SIGTERM and SIGHUP ([`signals`]): the first cancels
+    /// `interrupt` (the run stops its clients and heals), the second
+    /// flushes the history and exits with status 130. A signal counted
+    /// before the run (during the caller's setup, see
+    /// [`signals::install`]) is the first.
     pub handle_ctrl_c: bool,
-    /// Cancelled on Ctrl-C; the caller may cancel it too (e.g. on a fatal
-    /// error elsewhere). Clone it before calling [`run`] to observe it.
+    /// Cancelled on the first signal; the caller may cancel it too (e.g. on
+    /// a fatal error elsewhere). Clone it before calling [`run`] to observe it.
     pub interrupt: Cancel,
+    /// The command that heals this run's cluster, named when a second
+    /// signal quits before healing (e.g. `shakedown heal --cluster e2e`).
+    pub heal_command: String,
 }
 
 impl Default for RunConfig {
@@ -97,6 +108,7 @@ impl Default for RunConfig {
             progress: Progress::Auto,
             handle_ctrl_c: false,
             interrupt: Cancel::new(),
+            heal_command: "shakedown heal".into(),
         }
     }
 }
@@ -168,7 +180,11 @@ where
     let interrupt = cfg.interrupt.clone();
     let mut background = Vec::new();
     if cfg.handle_ctrl_c {
-        background.push(tokio::spawn(ctrl_c(interrupt.clone(), rec.clone())));
+        background.push(tokio::spawn(on_signals(
+            interrupt.clone(),
+            rec.clone(),
+            cfg.heal_command.clone(),
+        )));
     }
     let (phase_tx, phase_rx) = tokio::sync::watch::channel("main");
     background.push(tokio::spawn(progress::run(
@@ -251,7 +267,10 @@ where
         Ok(Ok(mut nemesis)) => nemesis.heal(rec.clone()).await,
         Ok(Err(e)) => warn(
             &warnings,
-            format!("the nemesis panicked ({e}): faults may remain; run `shakedown heal`"),
+            format!(
+                "the nemesis panicked ({e}): faults may remain; run `{}`",
+                cfg.heal_command
+            ),
         ),
         Err(_) => {
             // Dropping the nemesis is its last chance to heal.
@@ -260,7 +279,8 @@ where
             warn(
                 &warnings,
                 format!(
-                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `shakedown heal`"
+                    "the nemesis did not stop within {NEMESIS_STOP_GRACE:?} and was dropped: faults may remain; run `{}`",
+                    cfg.heal_command
                 ),
             );
         }
@@ -299,12 +319,14 @@ where
         b.abort();
     }
     progress::finish(cfg.progress);
+    let client_warnings = common.connect.warnings();
     drop(common);
     let recorded = tokio::task::spawn_blocking(move || recorder.finish())
         .await
         .map_err(|e| format!("closing the history: {e}"))?;
     let counts = rec.counts();
     let mut warnings = std::mem::take(&mut *warnings.lock().unwrap());
+    warnings.extend(client_warnings);
     warnings.extend(recorded.errors);
     Ok(Outcome {
         history: recorded.history,
@@ -317,17 +339,24 @@ where
     })
 }
 
-async fn ctrl_c(interrupt: Cancel, rec: Recorder) {
-    if tokio::signal::ctrl_c().await.is_err() {
+/// The first Ctrl-C / SIGTERM / SIGHUP interrupts the run; the second
+/// flushes the history and quits, naming the command that heals.
+async fn on_signals(interrupt: Cancel, rec: Recorder, heal_command: String) {
+    if let Err(e) = signals::install() {
+        tracing::warn!("cannot watch for signals: {e}");
         return;
     }
-    eprintln!("\ninterrupted: stopping clients and healing (Ctrl-C again to quit at once)");
-    interrupt.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\nquitting: faults may remain; run `shakedown heal`");
-        rec.flush();
-        std::process::exit(130);
+    let first = signals::wait_for(1).await;
+    if !interrupt.is_cancelled() {
+        eprintln!(
+            "\ninterrupted by {}: stopping clients and healing (signal again to quit at once)",
+            first.last
+        );
+        tracing::warn!("interrupted by {}", first.last);
+        interrupt.cancel();
     }
+    signals::wait_for(2).await;
+    signals::quit(&heal_command, || rec.flush());
 }
 
 fn warn(warnings: &Mutex<Vec<String>>, msg: String) {
@@ -451,7 +480,7 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         let node = &c.nodes[self.node];
         let mut backoff = Duration::from_millis(50);
         while self.client.is_none() {
-            match timeout(c.op_timeout, c.connect.open(node)).await {
+            match timeout(c.op_timeout, c.connect.open(node, self.process)).await {
                 Ok(Ok(client)) => self.client = Some(client),
                 Ok(Err(e)) => warn(&c.warnings, format!("opening a client on {node}: {e}")),
                 Err(_) => warn(
@@ -482,8 +511,12 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         let client = self.client.as_mut().expect("a client");
         c.rec.wait_for_room().await;
         let process = Process::Client(self.process);
+        // Every op names the node that served it, so an explanation can say
+        // "read -> 3 from n2".
+        let node = c.nodes[self.node].clone();
         let mut invoke = Op::new(OpType::Invoke, process.clone(), req.f, req.value.clone());
         invoke.key = req.key.clone();
+        invoke.node = Some(node.clone());
         c.rec.record(invoke);
         let outcome = match timeout(c.op_timeout, client.invoke(&req)).await {
             Ok(outcome) => outcome,
@@ -496,6 +529,7 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         };
         let mut done = Op::new(kind, process, req.f, value);
         done.key = req.key;
+        done.node = Some(node);
         done.error = error;
         c.rec.record(done);
         if kind == OpType::Info {

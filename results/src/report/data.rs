@@ -7,6 +7,8 @@
 
 use crate::stats::{self, value_text, Quantiles};
 use crate::summary::RunSummary;
+use checkers::linearizable::Failure;
+use checkers::result::Block;
 use history::{History, Op, OpType, Process};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -265,7 +267,44 @@ fn nemesis(history: &History, axis: Axis, pos: &Positions) -> Json {
         .iter()
         .map(|e| json!({ "f": e.f, "v": e.value, "i": e.index, "t": at(e.index) }))
         .collect();
-    json!({ "bands": bands, "events": events })
+    json!({ "bands": bands, "events": events, "prim": primaries(history, axis, pos) })
+}
+
+/// Which nodes were primary when, from the `info` ops of process
+/// `primaries` (a target that watches its primaries records one per
+/// change): one band per observation, until the next. Drawn in the
+/// timeline's band rows only, without shading the lanes.
+fn primaries(history: &History, axis: Axis, pos: &Positions) -> Vec<Json> {
+    let ops = history.ops();
+    let at = |index: u64| pos.get(index, ops.len()).map(|p| axis.at(ops, p));
+    let seen: Vec<&history::Op> = ops
+        .iter()
+        .filter(|o| o.process == history::Process::Named("primaries".into()))
+        .collect();
+    seen.iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let names: Vec<String> = o
+                .value
+                .as_list()
+                .unwrap_or(&[])
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            let name = match names.len() {
+                0 => "no primary".to_string(),
+                1 => format!("primary {}", names[0]),
+                _ => format!("primaries {}", names.join(", ")),
+            };
+            let end = seen.get(i + 1).map(|n| n.index);
+            json!({
+                "name": name, "sf": "primaries", "ef": end.map(|_| "primaries"),
+                "v": "as the servers said (split brain when two)",
+                "si": o.index, "ei": end, "s": at(o.index), "e": end.and_then(at),
+                "p": names.len(),
+            })
+        })
+        .collect()
 }
 
 /// Latency quantiles and throughput per f over time buckets (times only).
@@ -323,34 +362,20 @@ fn key_json(op: &Op) -> Json {
     })
 }
 
-fn idx(v: &Json) -> Option<u64> {
-    v.get("index").and_then(Json::as_u64)
-}
-
 /// The calls drawn around one linearizability failure: the last steps of
 /// the first longest prefix, the op that could not be placed, the pending
 /// calls, and the other calls on the same key overlapping them.
-fn lin_window(history: &History, axis: Axis, pos: &Positions, failure: &Json) -> Json {
+fn lin_window(history: &History, axis: Axis, pos: &Positions, failure: &Failure) -> Json {
     let ops = history.ops();
-    let key = failure.get("key").cloned().unwrap_or(Json::Null);
-    let mut wanted: Vec<u64> = Vec::new();
-    if let Some(i) = failure.get("op").and_then(idx) {
-        wanted.push(i);
+    let key = failure.key.as_ref().map_or(Json::Null, |k| {
+        serde_json::to_value(k).unwrap_or(Json::Null)
+    });
+    let mut wanted: Vec<u64> = vec![failure.op.index];
+    if let Some(prefix) = failure.prefixes.first() {
+        let skip = prefix.steps.len().saturating_sub(LIN_STEPS_DRAWN);
+        wanted.extend(prefix.steps[skip..].iter().map(|s| s.op.index));
     }
-    if let Some(steps) = failure
-        .pointer("/prefixes/0/steps")
-        .and_then(Json::as_array)
-    {
-        let skip = steps.len().saturating_sub(LIN_STEPS_DRAWN);
-        wanted.extend(
-            steps[skip..]
-                .iter()
-                .filter_map(|s| s.get("op").and_then(idx)),
-        );
-    }
-    if let Some(pending) = failure.get("pending").and_then(Json::as_array) {
-        wanted.extend(pending.iter().filter_map(|p| p.get("op").and_then(idx)));
-    }
+    wanted.extend(failure.pending.iter().map(|p| p.op.index));
     let wanted: Vec<usize> = wanted
         .into_iter()
         .filter_map(|i| pos.get(i, ops.len()))
@@ -419,44 +444,16 @@ fn lin_window(history: &History, axis: Axis, pos: &Positions, failure: &Json) ->
 
 /// History indexes of the ops the checkers blame, with why.
 fn marks(summary: &RunSummary) -> Vec<(u64, String)> {
-    let mut out = Vec::new();
-    for c in &summary.checkers {
-        let list = |field: &str, kind: &str| {
-            (c.kind == kind)
-                .then(|| c.result.get(field).and_then(Json::as_array))
-                .flatten()
-                .into_iter()
-                .flatten()
-        };
-        for f in list("failures", "linearizable") {
-            if let Some(i) = f.get("op").and_then(idx) {
-                out.push((i, format!("{}: cannot be linearized", c.name)));
-            }
-        }
-        // Other checkers: elements of their lists that name a read.
-        if c.kind != "linearizable" && c.kind != "txn" {
-            if let Some(obj) = c.result.as_object() {
-                for (field, v) in obj {
-                    for e in v.as_array().into_iter().flatten() {
-                        if let Some(i) = e.get("read_index").and_then(Json::as_u64) {
-                            out.push((i, format!("{}: {field}", c.name)));
-                        }
-                    }
-                }
-            }
-        }
-        for a in list("anomalies", "txn") {
-            let kind = a.get("kind").and_then(Json::as_str).unwrap_or("anomaly");
-            for t in a.get("txns").and_then(Json::as_array).into_iter().flatten() {
-                if let Some(i) = idx(t) {
-                    let name = t.get("name").and_then(Json::as_str).unwrap_or("");
-                    out.push((i, format!("{}: {kind} ({name})", c.name)));
-                }
-            }
-        }
-    }
-    out.truncate(MARKS_MAX);
-    out
+    summary
+        .checkers
+        .iter()
+        .flat_map(|c| {
+            c.blamed
+                .iter()
+                .map(|b| (b.index, format!("{}: {}", c.name, b.why)))
+        })
+        .take(MARKS_MAX)
+        .collect()
 }
 
 /// Everything the page's script draws, as one JSON value.
@@ -488,23 +485,17 @@ pub fn build(summary: &RunSummary, history: &History) -> Json {
         })
         .collect();
 
+    // The calls around each linearizability failure a section shows,
+    // by checker and block.
     let mut lin = Vec::new();
     for (ci, c) in summary.checkers.iter().enumerate() {
-        if c.kind != "linearizable" {
-            continue;
-        }
-        for (fi, f) in c
-            .result
-            .get("failures")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let mut w = lin_window(history, axis, &pos, f);
-            w["checker"] = json!(ci);
-            w["failure"] = json!(fi);
-            lin.push(w);
+        for (bi, block) in c.section.blocks.iter().enumerate() {
+            if let Block::Linearizability { failure, .. } = block {
+                let mut w = lin_window(history, axis, &pos, failure);
+                w["checker"] = json!(ci);
+                w["block"] = json!(bi);
+                lin.push(w);
+            }
         }
     }
 
@@ -518,4 +509,48 @@ pub fn build(summary: &RunSummary, history: &History) -> Json {
         "lin": lin,
         "charts": charts(history, axis, &calls, span),
     })
+}
+
+#[cfg(test)]
+mod primaries_tests {
+    use super::*;
+    use history::{Op, OpType, Process, Value};
+
+    fn seen(names: &[&str], index: u64) -> Op {
+        let mut op = Op::new(
+            OpType::Info,
+            Process::Named("primaries".into()),
+            "primaries",
+            Value::List(names.iter().map(|n| Value::from(*n)).collect()),
+        );
+        op.index = index;
+        op
+    }
+
+    /// Each observation is a band until the next; two primaries are a
+    /// split brain (`p: 2`); the last band runs to the end.
+    #[test]
+    fn primaries_become_bands_from_one_observation_to_the_next() {
+        let mut add = Op::new(OpType::Invoke, Process::Client(0), "add", Value::Int(1));
+        add.index = 1;
+        let mut ok = Op::new(OpType::Ok, Process::Client(0), "add", Value::Int(1));
+        ok.index = 2;
+        let h = History::new(vec![
+            seen(&["n1"], 0),
+            add,
+            ok,
+            seen(&["n1", "n2"], 3),
+            seen(&["n2"], 4),
+        ])
+        .unwrap();
+        let bands = primaries(&h, Axis::Index, &Positions::new(&h));
+        let names: Vec<&str> = bands.iter().map(|b| b["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["primary n1", "primaries n1, n2", "primary n2"]);
+        assert_eq!(bands[1]["p"], 2);
+        assert_eq!(
+            (bands[0]["si"].as_u64(), bands[0]["ei"].as_u64()),
+            (Some(0), Some(3))
+        );
+        assert!(bands[2]["e"].is_null(), "the last runs to the end");
+    }
 }

@@ -4,8 +4,9 @@
 //! run's facts, each checker's verdict, op counts and faults), written
 //! here with every value escaped, plus one inline script that draws the
 //! rest from the data embedded as JSON in a
-//! `<script type="application/json">` element: the linearizability
-//! failure pictures, the transactional anomaly graphs, the zoomable
+//! `<script type="application/json">` element: each checker's section
+//! (the blocks its result type chose: text, facts, chips, lists, tables,
+//! linearizability failure pictures, transactional anomaly graphs), the zoomable
 //! history timeline (canvas), the latency and throughput charts. The
 //! script builds its DOM with `textContent` and attributes, never
 //! `innerHTML`, so no value from a history can become markup. A
@@ -82,49 +83,18 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
-/// One line about what a checker found.
+/// One line about what a checker found: its summary lines, then the
+/// reason for its verdict, cut to fit a table cell.
 pub fn checker_line(c: &CheckerOutput) -> String {
-    let r = &c.result;
-    let mut parts: Vec<String> = Vec::new();
-    if let Some(fs) = r.get("failures").and_then(|f| f.as_array()) {
-        if let Some(m) = r.get("model").and_then(|m| m.as_str()) {
-            parts.push(format!("model {m}"));
-        }
-        if let Some(n) = r.get("calls").and_then(|n| n.as_u64()) {
-            parts.push(format!("{n} calls"));
-        }
-        if !fs.is_empty() {
-            parts.push(format!("{} partition(s) not linearizable", fs.len()));
-        }
+    const MAX_CHARS: usize = 240;
+    let mut parts = c.summary.clone();
+    parts.extend(c.reason.iter().cloned());
+    let line = parts.join(" · ");
+    if line.chars().count() <= MAX_CHARS {
+        return line;
     }
-    if let Some(types) = r.get("anomaly_types").and_then(|t| t.as_array()) {
-        let names: Vec<&str> = types.iter().filter_map(|t| t.as_str()).collect();
-        if !names.is_empty() {
-            parts.push(format!("anomalies: {}", names.join(", ")));
-        }
-        if let Some(out) = r.get("ruled_out").and_then(|t| t.as_array()) {
-            let names: Vec<&str> = out.iter().filter_map(|t| t.as_str()).collect();
-            if !names.is_empty() {
-                parts.push(format!("rules out {}", names.join(", ")));
-            }
-        }
-    }
-    if let Some(reason) = &c.reason {
-        parts.push(reason.clone());
-    } else if let Some(e) = r.get("error").and_then(|e| e.as_str()) {
-        parts.push(e.to_string());
-    } else if parts.is_empty() {
-        // Other checkers: the start of their explanation.
-        if let Some(e) = r.get("explanation").and_then(|e| e.as_str()) {
-            let cut: String = e.chars().take(240).collect();
-            parts.push(if cut.len() < e.len() {
-                format!("{cut}…")
-            } else {
-                cut
-            });
-        }
-    }
-    parts.join(" · ")
+    let cut: String = line.chars().take(MAX_CHARS).collect();
+    format!("{cut}…")
 }
 
 /// The whole page.
@@ -243,15 +213,11 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
     h.push_str("</tbody></table>\n</header>\n");
 
     h.push_str(
-        "<nav id=\"nav\"><a href=\"#lin-section\" id=\"nav-lin\" hidden>Linearizability</a>\
-<a href=\"#txn-section\" id=\"nav-txn\" hidden>Transactions</a>\
-<a href=\"#other-section\" id=\"nav-other\" hidden>Other checkers</a>\
+        "<nav id=\"nav\"><a href=\"#findings-section\" id=\"nav-findings\" hidden>Findings</a>\
 <a href=\"#timeline-section\">Timeline</a><a href=\"#perf-section\">Latency &amp; throughput</a>\
 <a href=\"#stats-section\">Operations</a><a href=\"#faults-section\">Faults</a><a href=\"#raw-section\">Raw results</a></nav>\n<main>\n",
     );
-    h.push_str("<section id=\"lin-section\" hidden><h2>Linearizability failures</h2><div id=\"lin\"></div></section>\n");
-    h.push_str("<section id=\"txn-section\" hidden><h2>Transactional anomalies</h2><div id=\"txn\"></div></section>\n");
-    h.push_str("<section id=\"other-section\" hidden><h2>Other checkers</h2><div id=\"other\"></div></section>\n");
+    h.push_str("<section id=\"findings-section\" hidden><h2>What the checkers found</h2><div id=\"findings\"></div></section>\n");
     h.push_str(
         "<section id=\"timeline-section\"><h2>History timeline</h2>\
 <div class=\"hint\">One lane per client process (a crashed process's successor takes its lane). \

@@ -139,16 +139,46 @@
     return lines.join('\n');
   }
 
-  // ---- linearizability failures ------------------------------------------
-  function linSection() {
-    if (!D.lin.length) return;
-    var root = document.getElementById('lin');
-    section('lin-section');
-    D.lin.forEach(function (w, k) {
-      var chk = S.checkers[w.checker];
-      var fl = chk.result.failures[w.failure];
-      root.appendChild(linFailure(chk, fl, w, k));
+  // ---- each checker's section: the blocks its result type chose ----------
+  var LINW = {};
+  (D.lin || []).forEach(function (w) { LINW[w.checker + ':' + w.block] = w; });
+  var CHIP = { finding: 'chip kind', 'ruled-out': 'chip out', holds: 'chip in', neutral: 'chip' };
+  function findingsSection() {
+    var shown = S.checkers.filter(function (c) { return c.section && (c.section.blocks || []).length; });
+    if (!shown.length) return;
+    var root = document.getElementById('findings');
+    section('findings-section');
+    var nLin = 0, nCycle = 0;
+    S.checkers.forEach(function (c, ci) {
+      var blocks = (c.section && c.section.blocks) || [];
+      if (!blocks.length) return;
+      var card = h('div', { class: 'checker-card', id: 'checker-card-' + ci });
+      card.appendChild(h('h3', null, c.name + ' — ', h('span', { class: 'pill v-' + c.valid }, c.valid)));
+      blocks.forEach(function (b, bi) {
+        card.appendChild(block(c, b, ci, bi));
+      });
+      root.appendChild(card);
     });
+    function block(c, b, ci, bi) {
+      switch (b.type) {
+        case 'text': return h('div', { class: b.alert ? 'explain' : 'muted block-text' }, b.text);
+        case 'facts': return h('div', { class: 'facts' }, b.facts.map(function (f) {
+          return h('div', { class: 'fact' }, h('div', { class: 'fact-v' }, f.value), h('div', { class: 'fact-l' }, f.label));
+        }));
+        case 'chips': return h('div', { class: 'chips chips-' + b.name }, h('span', { class: 'muted' }, b.label),
+          b.items.map(function (t) { return h('span', { class: CHIP[b.tone] || 'chip' }, t); }));
+        case 'list': return h('div', null,
+          h('div', { class: 'chart-title' }, b.title + ' (' + (b.total > b.items.length ? b.items.length + ' of ' + b.total : b.items.length) + ')'),
+          h('div', { class: 'mono other-list' }, b.items.join('  ')));
+        case 'table': return h('div', null, h('div', { class: 'chart-title' }, b.title), h('div', { class: 'steps' }, h('table', null,
+          h('thead', null, h('tr', null, b.columns.map(function (t) { return h('th', null, t); }))),
+          h('tbody', null, b.rows.map(function (r) { return h('tr', null, r.map(function (t) { return h('td', null, t); })); })))));
+        case 'linearizability': return linFailure(c, b, LINW[ci + ':' + bi] || { calls: [], checker: ci, block: bi }, nLin++);
+        case 'cycle': return anomalyCard(b, nCycle, nCycle++);
+        // A block this page does not know (a newer shakedown wrote it): its data.
+        default: return h('pre', { class: 'raw' }, JSON.stringify(b, null, 2));
+      }
+    }
   }
 
   function callLabel(op) {
@@ -158,9 +188,10 @@
     return t;
   }
 
-  function linFailure(chk, fl, w, k) {
+  function linFailure(chk, b, w, k) {
+    var fl = b.failure;
     var card = h('div', { class: 'card bad lin-failure', id: 'lin-failure-' + k });
-    var title = 'Not linearizable' + (fl.key !== undefined && fl.key !== null ? ' — key ' + edn(fl.key) : '') + ' (' + chk.name + ', model ' + (chk.result.model || '?') + ')';
+    var title = 'Not linearizable' + (fl.key !== undefined && fl.key !== null ? ' — key ' + edn(fl.key) : '') + ' (' + chk.name + ', model ' + b.model + ')';
     card.appendChild(h('h3', null, title));
     card.appendChild(h('div', { class: 'explain lin-explanation' }, fl.explanation));
     var prefixes = fl.prefixes || [];
@@ -226,7 +257,7 @@
 
   function linPicture(w, stepOf, blocked, legal, rows, mode) {
     var calls = w.calls || [];
-    var W = Math.max(700, Math.min(1400, (document.getElementById('lin').clientWidth || 1200) - 10));
+    var W = Math.max(700, Math.min(1400, (document.getElementById('findings').clientWidth || 1200) - 10));
     if (!calls.length) return h('div', { class: 'muted' }, 'No calls to draw.');
     var procs = [];
     calls.forEach(function (c) { if (procs.indexOf(c.p) < 0) procs.push(c.p); });
@@ -254,7 +285,7 @@
       xs = x;
       xe = x;
     }
-    var svg = s('svg', { class: 'lin-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'lin-svg-' + w.checker + '-' + w.failure });
+    var svg = s('svg', { class: 'lin-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'lin-svg-' + w.checker + '-' + w.block });
     svg.appendChild(s('text', { x: 8, y: H - 10, fill: '#656d76' }, UNIT === 'index' ? 'index →' : 'time →'));
     procs.forEach(function (p, i) {
       var y = TOP + i * LH;
@@ -350,34 +381,6 @@
 
   // ---- transactional anomalies -------------------------------------------
   var EDGE = { ww: '#d62728', wr: '#1f77b4', rw: '#ff7f0e', process: '#6e7781', realtime: '#8250df', rt: '#8250df' };
-  function txnSection() {
-    var txnCheckers = S.checkers.filter(function (c) { return c.kind === 'txn'; });
-    if (!txnCheckers.length) return;
-    var root = document.getElementById('txn');
-    section('txn-section');
-    var gid = 0;
-    txnCheckers.forEach(function (c) {
-      var r = c.result || {};
-      var box = h('div', { class: 'txn-checker' });
-      box.appendChild(h('h3', null, c.name + ' — ', h('span', { class: 'pill v-' + c.valid }, c.valid)));
-      if (r.reason) box.appendChild(h('p', { class: 'muted' }, r.reason));
-      if (r.error) box.appendChild(h('p', { class: 'explain' }, r.error));
-      var counts = r.anomaly_counts || {};
-      if ((r.anomaly_types || []).length) {
-        box.appendChild(h('div', { class: 'chips', id: 'txn-anomaly-types' }, h('span', { class: 'muted' }, 'anomalies:'),
-          r.anomaly_types.map(function (t) { return h('span', { class: 'chip kind' }, t + (counts[t] ? ' ×' + counts[t] : '')); })));
-      } else box.appendChild(h('p', null, 'No anomaly found.'));
-      if ((r.ruled_out || []).length) box.appendChild(h('div', { class: 'chips', id: 'txn-ruled-out' }, h('span', { class: 'muted' }, 'ruled out:'), r.ruled_out.map(function (m) { return h('span', { class: 'chip out' }, m); })));
-      if ((r.not_ruled_out || []).length) box.appendChild(h('div', { class: 'chips' }, h('span', { class: 'muted' }, 'still possible:'), r.not_ruled_out.map(function (m) { return h('span', { class: 'chip in' }, m); })));
-      (r.warnings || []).forEach(function (wn) { box.appendChild(h('p', { class: 'muted' }, '⚠ ' + wn)); });
-      var list = r.anomalies || [];
-      var shown = list.slice(0, 40);
-      shown.forEach(function (a, i) { box.appendChild(anomalyCard(a, i, gid++)); });
-      if (list.length > shown.length) box.appendChild(h('p', { class: 'muted' }, (list.length - shown.length) + ' more anomalies are in results.json.'));
-      root.appendChild(box);
-    });
-  }
-
   function fmtMops(ops) {
     if (!Array.isArray(ops)) return edn(ops);
     return ops.map(function (m) { return Array.isArray(m) ? m.map(edn).join(' ') : edn(m); }).join('  ·  ');
@@ -463,6 +466,9 @@
     var ctx = canvas.getContext('2d');
     // Fault bands get rows of their own above the lanes where they overlap.
     var bands = (D.nem && D.nem.bands) || [], events = (D.nem && D.nem.events) || [];
+    // Who was primary when (targets that watch it): band rows of their own,
+    // marked by `p` (how many primaries), not shading the lanes.
+    bands = bands.concat((D.nem && D.nem.prim) || []);
     var rowEnds = [];
     bands.forEach(function (b) {
       if (b.s === null) return;
@@ -521,9 +527,14 @@
     ['ok', 'fail', 'info', 'pending'].forEach(function (o) {
       legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + COL[o] }), o === 'info' ? 'info (unknown outcome)' : o === 'pending' ? 'never completed' : o));
     });
+    var PRIMARY = '#1f6feb', SPLIT = '#cf222e';
+    if (((D.nem && D.nem.prim) || []).length) {
+      legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + PRIMARY }), 'primary'));
+      legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + SPLIT }), 'two primaries (split brain)'));
+    }
     var famSeen = {};
     bands.forEach(function (b) {
-      if (famSeen[b.name]) return; famSeen[b.name] = 1;
+      if (b.p !== undefined || famSeen[b.name]) return; famSeen[b.name] = 1;
       legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:' + bandColor(b.name) + ';opacity:.45' }), b.name));
     });
     legend.appendChild(h('span', null, h('span', { class: 'sw', style: 'background:#fff;border:2px solid #000' }), 'blamed by a checker'));
@@ -547,9 +558,11 @@
         var e = b.e === null ? END : b.e;
         if (e < v0 || b.s > v1) return;
         var x0 = X(b.s), x1 = Math.max(X(e), x0 + 2), y0 = BAND_Y + b.row * BAND_H;
-        ctx.globalAlpha = 0.14; ctx.fillStyle = bandColor(b.name);
-        ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
-        ctx.fillRect(x0, y0 + BAND_H - 1, 1, TOP - y0 - BAND_H + 1);
+        ctx.globalAlpha = 0.14; ctx.fillStyle = b.p === undefined ? bandColor(b.name) : b.p === 1 ? PRIMARY : SPLIT;
+        if (b.p === undefined) {
+          ctx.fillRect(x0, TOP, x1 - x0, cssH - TOP - BOTTOM);
+          ctx.fillRect(x0, y0 + BAND_H - 1, 1, TOP - y0 - BAND_H + 1);
+        }
         ctx.globalAlpha = 0.9;
         ctx.fillRect(x0, y0, x1 - x0, BAND_H - 1);
         ctx.globalAlpha = 1;
@@ -866,38 +879,6 @@
     root.appendChild(lineChart({ id: 'throughput', width: W, series: tseries, log: false, fmtY: function (v) { return v >= 1000 ? (v / 1000).toFixed(1) + 'k/s' : v.toFixed(v < 10 ? 1 : 0) + '/s'; } }));
   }
 
-  // ---- any other checker (set, counter, ...): its explanation, its
-  // numbers, and its lists (first 100 of each) -----------------------------
-  function otherSection() {
-    var others = S.checkers.filter(function (c) { return c.kind !== 'linearizable' && c.kind !== 'txn'; });
-    if (!others.length) return;
-    var root = document.getElementById('other');
-    section('other-section');
-    others.forEach(function (c, k) {
-      var r = c.result || {};
-      var card = h('div', { class: 'card' + (c.valid === 'invalid' ? ' bad' : ''), id: 'other-checker-' + k });
-      card.appendChild(h('h3', null, c.name + ' — ', h('span', { class: 'pill v-' + c.valid }, c.valid)));
-      var text = r.explanation || r.error || c.reason;
-      if (text) card.appendChild(h('div', { class: c.valid === 'valid' ? 'muted' : 'explain' }, String(text)));
-      var nums = h('div', { class: 'facts' });
-      var lists = [];
-      Object.keys(r).forEach(function (key) {
-        var v = r[key];
-        if (key === 'valid' || key === 'explanation' || key === 'reason' || key === 'error') return;
-        if (typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length < 60)) {
-          nums.appendChild(h('div', { class: 'fact' }, h('div', { class: 'fact-v' }, String(v)), h('div', { class: 'fact-l' }, key.replace(/_/g, ' '))));
-        } else if (Array.isArray(v) && v.length) lists.push([key, v]);
-      });
-      card.appendChild(nums);
-      lists.forEach(function (kv) {
-        var shown = kv[1].slice(0, 100);
-        card.appendChild(h('div', { class: 'chart-title' }, kv[0].replace(/_/g, ' ') + ' (' + kv[1].length + (r[kv[0] + '_count'] > kv[1].length ? ' of ' + r[kv[0] + '_count'] : '') + ')'));
-        card.appendChild(h('div', { class: 'mono other-list' }, shown.map(edn).join('  ')));
-      });
-      root.appendChild(card);
-    });
-  }
-
   function raw() {
     var root = document.getElementById('raw');
     S.checkers.forEach(function (c, i) {
@@ -909,9 +890,7 @@
     if (!S.checkers.length) root.appendChild(h('p', { class: 'muted' }, 'No checker results.'));
   }
 
-  run('linearizability', linSection);
-  run('transactions', txnSection);
-  run('other checkers', otherSection);
+  run('findings', findingsSection);
   run('timeline', timeline);
   var firstDraw = performance.now();
   run('latency', perf);

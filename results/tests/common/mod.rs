@@ -98,7 +98,7 @@ fn info(test: &str) -> RunInfo {
         nodes: (1..=5).map(|i| format!("n{i}")).collect(),
         start_unix_ms: Some(1_763_790_000_000),
         end_unix_ms: Some(1_763_790_062_500),
-        source: None,
+        ..RunInfo::default()
     }
 }
 

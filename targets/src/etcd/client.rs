@@ -690,7 +690,13 @@ pub struct ClientOptions {
     /// Per request; keep it below the run loop's `op_timeout` so the client
     /// notices its own timeouts and drops the connection.
     pub timeout: Duration,
+    /// The workload the clients are opened for: they perform only its
+    /// operations (`register`, `set` or `list-append`).
+    pub workload: &'static str,
 }
+
+/// The workloads [`EtcdOps`] performs.
+pub const WORKLOADS: &[&str] = &["register", "set", "list-append"];
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -698,6 +704,7 @@ impl Default for ClientOptions {
             prefix: "shakedown/".into(),
             serializable_reads: false,
             timeout: Duration::from_secs(4),
+            workload: "register",
         }
     }
 }
@@ -713,7 +720,7 @@ pub struct EtcdConnect {
 impl Connect for EtcdConnect {
     type Client = EtcdOps;
 
-    async fn open(&self, node: &str) -> Result<EtcdOps, String> {
+    async fn open(&self, node: &str, _process: u64) -> Result<EtcdOps, String> {
         let endpoint = self
             .endpoints
             .iter()
@@ -725,20 +732,22 @@ impl Connect for EtcdConnect {
         Ok(EtcdOps {
             client,
             prefix: self.options.prefix.clone(),
+            workload: self.options.workload,
         })
     }
 }
 
-/// The run-loop client: the register, set and list-append workloads' ops
-/// on etcd.
+/// The run-loop client for one workload's ops on etcd:
 ///
-/// - `read` (with a key) / `write v` / `cas [old new]`: a register per key;
-/// - `add e` / `read` (no key): a set, one etcd key per element;
-/// - `txn [[append k v] [r k nil] ...]`: list-append, a read of every key
+/// - register: `read` / `write v` / `cas [old new]` on a key, one etcd key
+///   per register;
+/// - set: `add e` / `read`, one etcd key per element;
+/// - list-append: `txn [[append k v] [r k nil] ...]`, a read of every key
 ///   involved followed by a txn guarded by their mod revisions.
 pub struct EtcdOps {
     pub client: EtcdClient,
     prefix: String,
+    workload: &'static str,
 }
 
 fn key_text(v: &Value) -> String {
@@ -926,13 +935,18 @@ impl EtcdOps {
 
 impl Client for EtcdOps {
     async fn invoke(&mut self, op: &OpRequest) -> Completion {
-        match (&op.key, op.f) {
-            (_, "txn") => self.txn(op).await,
-            (Some(key), _) => {
+        match (self.workload, &op.key) {
+            ("register", Some(key)) => {
                 let key = key.clone();
                 self.register(op, &key).await
             }
-            (None, _) => self.set(op).await,
+            ("register", None) => Completion::fail("register op without a key"),
+            ("set", _) => self.set(op).await,
+            ("list-append", _) if op.f == "txn" => self.txn(op).await,
+            (workload, _) => Completion::fail(format!(
+                "etcd client opened for {workload} cannot perform {:?}",
+                op.f
+            )),
         }
     }
 }

@@ -8,8 +8,9 @@
 //! and pid file.
 
 use super::client::EtcdClient;
+use crate::remote;
 use harness::control::daemon::{self, Daemon};
-use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
+use harness::control::{Cluster, Cmd, Error, ErrorKind, Node};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -228,13 +229,4 @@ impl EtcdDb {
         }
         problems
     }
-}
-
-fn remote<'a>(cluster: &'a Cluster, name: &str) -> Result<&'a Remote, Error> {
-    cluster.node(name).ok_or_else(|| {
-        Error::new(
-            name,
-            ErrorKind::Local(format!("node {name} is not in the cluster")),
-        )
-    })
 }

@@ -1,0 +1,80 @@
+//! Settings shared by every config file: durations written `90`, `90s`,
+//! `1.5m`, `500ms` or `2h`, bounded so no later arithmetic overflows.
+
+use serde::{Deserialize, Deserializer};
+use std::time::Duration;
+
+/// The longest duration any setting accepts (a week): beyond it a number
+/// is a mistake, and `Instant + Duration` could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses `90`, `90s`, `1.5m`, `500ms`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    // The unit is the trailing run of letters ("1e3s" is 1000 seconds).
+    let split = s.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len();
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration such as 90s, 5m or 500ms"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?}, expected ms, s, m or h"
+            ))
+        }
+    };
+    seconds(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+/// A number of seconds as a duration, refusing negative, non-finite and
+/// huge values.
+pub fn seconds(secs: f64) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err("expected a non-negative duration".into());
+    }
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "expected at most {} s (a week), found {secs} s",
+            MAX_DURATION.as_secs()
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Serde: a duration setting, as a number of seconds or text.
+pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(f64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Secs(s) => seconds(s).map_err(serde::de::Error::custom),
+        Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_are_bounded() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("soon").unwrap_err().contains("soon"));
+        assert!(parse_duration("3d").unwrap_err().contains("unit"));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1e20").unwrap_err().contains("at most"));
+        assert_eq!(parse_duration("1e3s").unwrap(), Duration::from_secs(1000));
+        assert!(parse_duration("NaN").is_err());
+    }
+}

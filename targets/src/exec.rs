@@ -1,0 +1,372 @@
+//! The exec client protocol: a database client in any language.
+//!
+//! shakedown starts `client.command` once per worker process on the
+//! controller (working directory: the test file's), with the environment
+//! `SHAKEDOWN_NODE`, `SHAKEDOWN_HOST` (the node this worker talks to),
+//! `SHAKEDOWN_NODES`, `SHAKEDOWN_HOSTS` (all, comma-separated),
+//! `SHAKEDOWN_PROCESS` (its history process id) and `SHAKEDOWN_WORKLOAD`.
+//! For each operation it writes one JSON line to the client's stdin:
+//!
+//! ```json
+//! {"f":"cas","key":7,"value":[1,2]}
+//! ```
+//!
+//! (`key` only where the workload has one) and reads one JSON line back:
+//!
+//! ```json
+//! {"type":"ok","value":3}
+//! {"type":"fail","error":"compare failed"}
+//! {"type":"info","error":"timeout"}
+//! ```
+//!
+//! `ok`: it happened; `value` is the completion's value (what a read
+//! returned, a txn's completed micro-ops); absent means the request's
+//! value. `fail`: it certainly did not happen. `info`: unknown. The
+//! client's stderr goes to `<run>/clients/process-<N>.stderr`.
+//!
+//! A client that exits, prints something that is not such a line, answers
+//! with an unknown `type`, or hangs past the run's `op-timeout` gives an
+//! `info` for that operation and a warning naming it and its stderr file;
+//! the run loop then drops it (the process is killed) and the worker goes
+//! on with a fresh client under a new process id.
+
+use crate::Ctx;
+use harness::run::{Client, Completion, Connect, OpRequest};
+use history::Value;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// Longest reply line read before the client is declared broken.
+pub const MAX_REPLY: u64 = 16 << 20;
+/// Warnings kept per kind of problem (the rest are counted), so a flood
+/// of one kind does not hide another.
+const MAX_WARNINGS_PER_KIND: usize = 5;
+
+/// `client:` in a process target.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    /// Program and arguments, run on the controller; relative paths are
+    /// relative to the test file.
+    pub command: Vec<String>,
+    /// Extra environment for the client.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+impl ExecSpec {
+    /// The program must exist: relative to the test file when it has a
+    /// slash, else on the PATH.
+    pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
+        let Some(program) = self.command.first() else {
+            return Err("target.client.command: expected a program and its arguments, e.g. [python3, client.py]".into());
+        };
+        if program.contains('/') {
+            let path = test_dir.join(program);
+            if !path.is_file() {
+                return Err(format!(
+                    "target.client.command: {} does not exist (relative paths are relative to the test file)",
+                    path.display()
+                ));
+            }
+        } else if !on_path(program) {
+            return Err(format!(
+                "target.client.command: {program:?} is not on the PATH"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// Starts one client program per worker process.
+pub struct ExecConnect {
+    spec: ExecSpec,
+    cwd: PathBuf,
+    hosts: BTreeMap<String, String>,
+    all_nodes: String,
+    all_hosts: String,
+    workload: String,
+    stderr_dir: PathBuf,
+    warnings: Warnings,
+}
+
+impl ExecConnect {
+    pub fn new(
+        spec: ExecSpec,
+        ctx: &Ctx,
+        workload: &str,
+        run_dir: &Path,
+    ) -> Result<ExecConnect, String> {
+        let stderr_dir = run_dir.join("clients");
+        std::fs::create_dir_all(&stderr_dir)
+            .map_err(|e| format!("{}: {e}", stderr_dir.display()))?;
+        let names: Vec<&str> = ctx.nodes.iter().map(|n| n.name.as_str()).collect();
+        let hosts: Vec<&str> = ctx.nodes.iter().map(|n| n.host.as_str()).collect();
+        Ok(ExecConnect {
+            spec,
+            cwd: ctx.test_dir.clone(),
+            hosts: ctx
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.host.clone()))
+                .collect(),
+            all_nodes: names.join(","),
+            all_hosts: hosts.join(","),
+            workload: workload.to_string(),
+            stderr_dir,
+            warnings: Warnings::default(),
+        })
+    }
+}
+
+impl Connect for ExecConnect {
+    type Client = ExecClient;
+
+    async fn open(&self, node: &str, process: u64) -> Result<ExecClient, String> {
+        let host = self.hosts.get(node).map_or(node, String::as_str);
+        let stderr_path = self.stderr_dir.join(format!("process-{process}.stderr"));
+        let stderr = std::fs::File::create(&stderr_path)
+            .map_err(|e| format!("{}: {e}", stderr_path.display()))?;
+        let program = &self.spec.command[0];
+        let mut child = Command::new(program)
+            .args(&self.spec.command[1..])
+            .current_dir(&self.cwd)
+            .envs(&self.spec.env)
+            .env("SHAKEDOWN_NODE", node)
+            .env("SHAKEDOWN_HOST", host)
+            .env("SHAKEDOWN_NODES", &self.all_nodes)
+            .env("SHAKEDOWN_HOSTS", &self.all_hosts)
+            .env("SHAKEDOWN_PROCESS", process.to_string())
+            .env("SHAKEDOWN_WORKLOAD", &self.workload)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting client {:?}: {e}", self.spec.command.join(" ")))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        Ok(ExecClient {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+            name: format!(
+                "client {:?} of process {process} (stderr: {})",
+                self.spec.command.join(" "),
+                stderr_path.display()
+            ),
+            in_flight: None,
+            warnings: self.warnings.clone(),
+        })
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.take()
+    }
+}
+
+/// Warnings shared by every client of a run.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Kept>>);
+
+/// (kind, message) of the warnings kept, and how many more were dropped.
+type Kept = (Vec<(String, String)>, usize);
+
+impl Warnings {
+    /// `kind` groups warnings for the cap: "not a reply line", "no answer" ...
+    fn push(&self, kind: &str, msg: String) {
+        tracing::warn!("{msg}");
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if w.0.iter().filter(|(k, _)| k == kind).count() < MAX_WARNINGS_PER_KIND {
+            w.0.push((kind.to_string(), msg));
+        } else {
+            w.1 += 1;
+        }
+    }
+
+    fn take(&self) -> Vec<String> {
+        let w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<String> = w.0.iter().map(|(_, m)| m.clone()).collect();
+        if w.1 > 0 {
+            out.push(format!("... and {} more client problem(s)", w.1));
+        }
+        out
+    }
+}
+
+/// One running client program.
+pub struct ExecClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    name: String,
+    /// The `f` of the request sent and not yet answered: if the client is
+    /// dropped then, it hung (the run loop's timeout fired).
+    in_flight: Option<&'static str>,
+    warnings: Warnings,
+}
+
+/// A reply line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reply {
+    #[serde(rename = "type")]
+    kind: String,
+    /// Absent: the request's value. `null` is a value (a read of nothing).
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Value>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The request line for an operation.
+pub fn request_line(op: &OpRequest) -> String {
+    let mut obj = serde_json::Map::new();
+    obj.insert("f".into(), serde_json::Value::String(op.f.to_string()));
+    if let Some(k) = &op.key {
+        obj.insert("key".into(), to_json(k));
+    }
+    obj.insert("value".into(), to_json(&op.value));
+    let mut line = serde_json::Value::Object(obj).to_string();
+    line.push('\n');
+    line
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+impl ExecClient {
+    fn broken(&mut self, what: String) -> Completion {
+        self.in_flight = None;
+        let msg = format!("{}: {what}", self.name);
+        // The problem's kind: its first words ("the client exited", "not a reply").
+        let kind: String = what
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.warnings.push(&kind, msg);
+        Completion::info(what)
+    }
+
+    fn exited(&mut self) -> String {
+        match self.child.try_wait() {
+            Ok(Some(status)) => format!("the client exited ({status})"),
+            _ => "the client closed its stdout".to_string(),
+        }
+    }
+}
+
+impl Client for ExecClient {
+    async fn invoke(&mut self, op: &OpRequest) -> Completion {
+        let request = request_line(op);
+        self.in_flight = Some(op.f);
+        if let Err(e) = self.stdin.write_all(request.as_bytes()).await {
+            // Give the process a moment to be reaped so the message can say
+            // how it ended.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let why = self.exited();
+            return self.broken(format!("{why}; writing the request failed: {e}"));
+        }
+        if let Err(e) = self.stdin.flush().await {
+            return self.broken(format!("writing the request failed: {e}"));
+        }
+        self.line.clear();
+        let read = (&mut self.stdout)
+            .take(MAX_REPLY)
+            .read_line(&mut self.line)
+            .await;
+        match read {
+            Ok(0) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let why = self.exited();
+                return self.broken(format!("{why} instead of answering {:?}", op.f));
+            }
+            Ok(_) if !self.line.ends_with('\n') => {
+                return self.broken(format!(
+                    "reply to {:?} longer than {} MiB or cut short",
+                    op.f,
+                    MAX_REPLY >> 20
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return self.broken(format!("reading the reply failed: {e}")),
+        }
+        self.in_flight = None;
+        let reply: Reply = match serde_json::from_str(self.line.trim_end()) {
+            Ok(r) => r,
+            Err(e) => {
+                let shown: String = self.line.trim_end().chars().take(120).collect();
+                return self.broken(format!(
+                    "not a reply line ({e}): {shown:?}; expected {{\"type\":\"ok\"|\"fail\"|\"info\", ...}}"
+                ));
+            }
+        };
+        match reply.kind.as_str() {
+            "ok" => Completion::Ok(reply.value.unwrap_or_else(|| op.value.clone())),
+            "fail" => Completion::Fail(reply.error.unwrap_or_else(|| "failed".into())),
+            "info" => Completion::Info(reply.error.unwrap_or_else(|| "unknown outcome".into())),
+            other => self.broken(format!(
+                "unknown reply type {other:?}; expected ok, fail or info"
+            )),
+        }
+    }
+}
+
+impl Drop for ExecClient {
+    fn drop(&mut self) {
+        if let Some(f) = self.in_flight {
+            self.warnings.push(
+                "no answer",
+                format!(
+                    "{}: no answer to {f:?} within the op-timeout; killed",
+                    self.name
+                ),
+            );
+        }
+        // kill_on_drop ends the process; this reaps it sooner.
+        let _ = self.child.start_kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_one_json_line() {
+        let op = OpRequest::new("cas", Value::List(vec![1.into(), 2.into()])).with_key(7);
+        assert_eq!(
+            request_line(&op),
+            "{\"f\":\"cas\",\"key\":7,\"value\":[1,2]}\n"
+        );
+        let op = OpRequest::new("read", Value::Nil);
+        assert_eq!(request_line(&op), "{\"f\":\"read\",\"value\":null}\n");
+    }
+
+    #[test]
+    fn replies_tell_absent_from_null() {
+        let r: Reply = serde_json::from_str(r#"{"type":"ok"}"#).unwrap();
+        assert!(r.value.is_none());
+        let r: Reply = serde_json::from_str(r#"{"type":"ok","value":null}"#).unwrap();
+        assert_eq!(r.value, Some(Value::Nil));
+        assert!(serde_json::from_str::<Reply>(r#"{"type":"ok","vaule":1}"#).is_err());
+    }
+}

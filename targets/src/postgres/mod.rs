@@ -1,0 +1,224 @@
+//! PostgreSQL: a primary and streaming replicas on the nodes ([`db`]), and
+//! the run-loop client on tokio-postgres ([`client`]), behind the
+//! [`Target`] contract.
+//!
+//! ```yaml
+//! target:
+//!   name: postgres
+//!   isolation: serializable     # | repeatable-read | read-committed
+//!   read-from: primary          # | replicas: read-only txns go to a hot standby
+//! ```
+//!
+//! What each isolation level is expected to show is in the README
+//! ("PostgreSQL").
+
+pub mod client;
+pub mod db;
+
+use crate::{ClientCtx, Ctx, LogFile, PrimariesFn, Process, Target};
+use client::PgConnect;
+use db::PgDb;
+use harness::control::{Cluster, Error, Node};
+use harness::run::{BoxConnect, BoxFuture};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The transaction isolation level every transaction runs at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    #[default]
+    Serializable,
+    RepeatableRead,
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// As SQL writes it (`BEGIN ISOLATION LEVEL ...`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            Isolation::Serializable => "SERIALIZABLE",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::ReadCommitted => "READ COMMITTED",
+        }
+    }
+}
+
+/// Where read-only transactions go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadFrom {
+    #[default]
+    Primary,
+    /// The worker's own node when it is a replica (asynchronous streaming
+    /// replication: stale reads are expected).
+    Replicas,
+}
+
+/// `target: {name: postgres, ...}`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Options {
+    #[serde(default)]
+    pub isolation: Isolation,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    /// The port every server listens on (at its node's address).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// How long the primary and every replica get to serve and stream.
+    #[serde(default = "default_ready_timeout_s")]
+    pub ready_timeout_s: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            isolation: Isolation::default(),
+            read_from: ReadFrom::default(),
+            port: default_port(),
+            ready_timeout_s: default_ready_timeout_s(),
+        }
+    }
+}
+
+fn default_port() -> u16 {
+    5432
+}
+
+fn default_ready_timeout_s() -> u64 {
+    60
+}
+
+impl Options {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.port == 0 {
+            return Err("target.port: expected a port from 1 to 65535, found 0".into());
+        }
+        if !(1..=3600).contains(&self.ready_timeout_s) {
+            return Err(format!(
+                "target.ready-timeout-s: expected 1 to 3600 seconds, found {}",
+                self.ready_timeout_s
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL on every node of the run: the first the primary, the rest
+/// hot standbys.
+pub struct PostgresTarget {
+    db: PgDb,
+    options: Options,
+}
+
+impl PostgresTarget {
+    pub fn new(options: Options, ctx: Ctx) -> PostgresTarget {
+        let env = ctx.db_env.clone().into_iter().collect();
+        PostgresTarget {
+            db: PgDb::new(ctx.nodes, options.port, env),
+            options,
+        }
+    }
+
+    pub fn db(&self) -> &PgDb {
+        &self.db
+    }
+}
+
+impl Target for PostgresTarget {
+    fn name(&self) -> &str {
+        "postgres"
+    }
+
+    fn packages(&self) -> Vec<String> {
+        vec![db::PACKAGE.to_string()]
+    }
+
+    fn workloads(&self) -> Vec<&'static str> {
+        client::WORKLOADS.to_vec()
+    }
+
+    fn install<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.db.find_bin(cluster))
+    }
+
+    fn start<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let within = Duration::from_secs(self.options.ready_timeout_s);
+            self.db.start_all(cluster, within).await?;
+            tracing::info!(
+                "postgres is up: primary {}, {} streaming replica(s)",
+                self.db.nodes[0].name,
+                self.db.nodes.len() - 1
+            );
+            Ok(())
+        })
+    }
+
+    fn teardown<'a>(
+        &'a self,
+        cluster: &'a Cluster,
+        keep_data: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.db.teardown(cluster, keep_data))
+    }
+
+    fn process(&self, node: &Node) -> Option<Process> {
+        Some(Process {
+            pid_file: self.db.pid_file(node),
+            start: self.db.restart_script(node),
+            log: self.db.log_file(node),
+        })
+    }
+
+    /// The first node: replicas are never promoted, so it stays the
+    /// primary for the whole run.
+    fn primaries(&self) -> Option<PrimariesFn> {
+        let primary = self.db.primary()?.name.clone();
+        Some(Arc::new(move |_cluster| {
+            let primary = primary.clone();
+            Box::pin(async move { Ok(vec![primary]) })
+        }))
+    }
+
+    fn logs(&self, node: &Node) -> Vec<LogFile> {
+        vec![LogFile {
+            remote: self.db.log_file(node),
+            name: "postgres.log".into(),
+        }]
+    }
+
+    fn clients(&self, ctx: &ClientCtx<'_>) -> Result<BoxConnect, String> {
+        let workload = client::WORKLOADS
+            .iter()
+            .find(|w| **w == ctx.workload.name())
+            .ok_or_else(|| format!("postgres has no client for {}", ctx.workload.name()))?;
+        let primary = self
+            .db
+            .primary()
+            .ok_or("postgres: no nodes to connect to")?
+            .name
+            .clone();
+        let timeout = ctx
+            .op_timeout
+            .saturating_sub(Duration::from_millis(500))
+            .max(Duration::from_millis(500));
+        let connect_timeout = timeout.min(Duration::from_secs(2));
+        Ok(BoxConnect::new(PgConnect {
+            configs: self
+                .db
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), self.db.config(n, connect_timeout)))
+                .collect(),
+            primary,
+            isolation: self.options.isolation,
+            read_from: self.options.read_from,
+            workload,
+            negative_balances: matches!(ctx.workload, workloads::Workload::Bank(o) if o.negative_balances),
+            timeout,
+        }))
+    }
+}

@@ -1,0 +1,465 @@
+//! `target: {name: process, ...}`: any database, described in the test file.
+//!
+//! ```yaml
+//! target:
+//!   name: process
+//!   packages: [python3]                  # Debian packages on every node
+//!   files:                               # copied to every node before install
+//!     - {from: mydb.py, to: /opt/mydb/mydb.py}
+//!   install: "mkdir -p /opt/mydb"        # shell, once per node, as root
+//!   start: "python3 /opt/mydb/mydb.py --port 7700 --data {data}"
+//!   ready: "nc -z {host} 7700"           # retried until it exits 0
+//!   ready-timeout: 30s
+//!   logs: ["{data}/mydb.log"]
+//!   client:
+//!     command: ["python3", "mydb_client.py"]
+//! ```
+//!
+//! `start` is a foreground command: shakedown runs it in its own session
+//! under a pid file, output appended to `process.log` beside the data
+//! directory, so kill, pause and restart work as for any built-in target.
+//! Placeholders in `install`, `start`, `ready` and `logs`: `{node}`,
+//! `{host}`, `{data}` (a per-node directory shakedown creates, and wipes at
+//! teardown), `{nodes}` and `{hosts}` (all, comma-separated), `{index}`
+//! (0-based). The client is any program speaking the [`exec`](crate::exec)
+//! protocol, one per worker, on the controller.
+
+use crate::exec::{ExecConnect, ExecSpec};
+use crate::{log_tail, remote, ClientCtx, Ctx, LogFile, Process, Target};
+use harness::control::daemon::{self, Daemon};
+use harness::control::quote::q;
+use harness::control::{Cluster, Cmd, Error, ErrorKind, Node};
+use harness::run::{BoxConnect, BoxFuture};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The test file's `target:` for `name: process`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    /// Debian packages every node needs.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Files copied to every node before `install`.
+    #[serde(default)]
+    pub files: Vec<FileCopy>,
+    /// Shell run once per node, as root, before start.
+    #[serde(default)]
+    pub install: Option<String>,
+    /// The database's foreground command.
+    pub start: String,
+    /// Shell run on the node until it exits 0.
+    pub ready: String,
+    #[serde(
+        default = "default_ready_timeout",
+        deserialize_with = "harness::config::duration"
+    )]
+    pub ready_timeout: Duration,
+    /// Files on the node to download after the run (placeholders allowed).
+    #[serde(default)]
+    pub logs: Vec<String>,
+    pub client: ExecSpec,
+    /// The workloads the client implements (default: every workload).
+    #[serde(default)]
+    pub workloads: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCopy {
+    /// On the controller, relative to the test file.
+    pub from: PathBuf,
+    /// Absolute path on the node.
+    pub to: String,
+}
+
+fn default_ready_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Spec {
+    /// Everything that can be checked on the controller: files exist,
+    /// placeholders are known, the client command is runnable.
+    pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
+        for (i, f) in self.files.iter().enumerate() {
+            let from = test_dir.join(&f.from);
+            if !from.is_file() {
+                return Err(format!(
+                    "target.files[{i}].from: {} is not a file (paths are relative to the test file)",
+                    from.display()
+                ));
+            }
+            if !f.to.starts_with('/') {
+                return Err(format!(
+                    "target.files[{i}].to: expected an absolute path on the node, found {:?}",
+                    f.to
+                ));
+            }
+        }
+        if self.start.trim().is_empty() {
+            return Err("target.start: expected the database's foreground command".into());
+        }
+        if self.ready.trim().is_empty() {
+            return Err(
+                "target.ready: expected a shell command that exits 0 once the database serves"
+                    .into(),
+            );
+        }
+        if self.ready_timeout.is_zero() {
+            return Err("target.ready-timeout: expected more than 0 s".into());
+        }
+        let mut fields = vec![("start", &self.start), ("ready", &self.ready)];
+        if let Some(i) = &self.install {
+            fields.push(("install", i));
+        }
+        for (name, text) in fields {
+            check_placeholders(text).map_err(|e| format!("target.{name}: {e}"))?;
+        }
+        for (i, l) in self.logs.iter().enumerate() {
+            check_placeholders(l).map_err(|e| format!("target.logs[{i}]: {e}"))?;
+        }
+        if let Some(ws) = &self.workloads {
+            for w in ws {
+                if !workloads::Workload::NAMES.contains(&w.as_str()) {
+                    return Err(format!(
+                        "target.workloads: unknown workload {w:?}, expected one of {}",
+                        workloads::Workload::NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        self.client.validate(test_dir)
+    }
+}
+
+impl Spec {
+    /// The workloads the client implements: those listed, else all.
+    pub fn workloads(&self) -> Vec<&'static str> {
+        match &self.workloads {
+            None => workloads::Workload::NAMES.to_vec(),
+            Some(ws) => workloads::Workload::NAMES
+                .iter()
+                .copied()
+                .filter(|n| ws.iter().any(|w| w == n))
+                .collect(),
+        }
+    }
+}
+
+const PLACEHOLDERS: &[&str] = &["node", "host", "data", "nodes", "hosts", "index"];
+
+/// Every `{word}` must be a known placeholder (a typo like `{dta}` would
+/// otherwise reach the shell as text).
+fn check_placeholders(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let word = &after[..close];
+        if word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !word.is_empty()
+            && !PLACEHOLDERS.contains(&word)
+        {
+            return Err(format!(
+                "unknown placeholder {{{word}}}; expected one of {}",
+                PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// The database described by a [`Spec`], on the run's nodes.
+pub struct ProcessTarget {
+    spec: Spec,
+    ctx: Ctx,
+}
+
+impl ProcessTarget {
+    pub fn new(spec: Spec, ctx: Ctx) -> ProcessTarget {
+        ProcessTarget { spec, ctx }
+    }
+
+    /// The node's own directory: pid file and output beside `data/`. The
+    /// same for every run, so a run finds (and stops) what an earlier one
+    /// left running.
+    fn dir(&self, node: &Node) -> String {
+        match &node.data_dir {
+            Some(d) => format!("{d}/process"),
+            None => format!("/var/lib/shakedown/{}/process", node.name),
+        }
+    }
+
+    fn data(&self, node: &Node) -> String {
+        format!("{}/data", self.dir(node))
+    }
+
+    fn pid_file(&self, node: &Node) -> String {
+        format!("{}/process.pid", self.dir(node))
+    }
+
+    fn log_file(&self, node: &Node) -> String {
+        format!("{}/process.log", self.dir(node))
+    }
+
+    /// Fills in the placeholders for one node.
+    pub fn expand(&self, text: &str, node: &Node) -> String {
+        let index = self
+            .ctx
+            .nodes
+            .iter()
+            .position(|n| n.name == node.name)
+            .unwrap_or(0);
+        let join =
+            |f: fn(&Node) -> &str| self.ctx.nodes.iter().map(f).collect::<Vec<_>>().join(",");
+        text.replace("{nodes}", &join(|n| &n.name))
+            .replace("{hosts}", &join(|n| &n.host))
+            .replace("{node}", &node.name)
+            .replace("{host}", &node.host)
+            .replace("{data}", &self.data(node))
+            .replace("{index}", &index.to_string())
+    }
+
+    fn daemon(&self, node: &Node) -> Daemon {
+        Daemon {
+            bin: "/bin/sh".into(),
+            args: vec!["-c".into(), self.expand(&self.spec.start, node)],
+            pidfile: self.pid_file(node),
+            logfile: self.log_file(node),
+            chdir: Some(self.data(node)),
+            env: self.ctx.env_for(&node.name),
+            user: None,
+        }
+    }
+
+    /// Runs `ready` on every node not yet ready until all are, or the
+    /// timeout passes; also fails at once when a node's process died.
+    async fn wait_ready(&self, cluster: &Cluster) -> Result<(), Error> {
+        let deadline = Instant::now() + self.spec.ready_timeout;
+        let mut waiting: Vec<&Node> = self.ctx.nodes.iter().collect();
+        let mut last: Vec<(String, String)> = Vec::new();
+        loop {
+            last.clear();
+            let mut still = Vec::new();
+            for node in waiting {
+                let r = remote(cluster, &node.name)?;
+                if daemon::running(r, &self.pid_file(node)).await?.is_none() {
+                    return Err(self.not_up(cluster, node, "the start command exited").await);
+                }
+                let probe =
+                    Cmd::new(self.expand(&self.spec.ready, node)).timeout(Duration::from_secs(10));
+                match r.run(probe).await {
+                    Ok(out) if out.success() => {}
+                    Ok(out) => {
+                        last.push((node.name.clone(), out.stderr_str().trim().to_string()));
+                        still.push(node);
+                    }
+                    Err(e) => {
+                        last.push((node.name.clone(), e.to_string()));
+                        still.push(node);
+                    }
+                }
+            }
+            waiting = still;
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let node = waiting[0];
+                let why = format!(
+                    "the ready probe did not succeed within {:?}{}",
+                    self.spec.ready_timeout,
+                    match last.first() {
+                        Some((_, e)) if !e.is_empty() => format!(" (last: {e})"),
+                        _ => String::new(),
+                    }
+                );
+                return Err(self.not_up(cluster, node, &why).await);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// An error naming the node, what happened and the end of its log.
+    async fn not_up(&self, cluster: &Cluster, node: &Node, why: &str) -> Error {
+        let tail = match cluster.node(&node.name) {
+            Some(r) => log_tail(r, &self.log_file(node), 5).await,
+            None => String::new(),
+        };
+        let log = if tail.is_empty() {
+            format!("; its log {} is empty", self.log_file(node))
+        } else {
+            format!("; end of its log:\n    {tail}")
+        };
+        Error::new(&node.name, ErrorKind::Local(format!("{why}{log}")))
+    }
+}
+
+impl Target for ProcessTarget {
+    fn name(&self) -> &str {
+        "process"
+    }
+
+    fn packages(&self) -> Vec<String> {
+        self.spec.packages.clone()
+    }
+
+    fn workloads(&self) -> Vec<&'static str> {
+        self.spec.workloads()
+    }
+
+    fn install<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            for node in &self.ctx.nodes {
+                let r = remote(cluster, &node.name)?;
+                for f in &self.spec.files {
+                    let parent = Path::new(&f.to)
+                        .parent()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "/".into());
+                    r.run_ok(Cmd::new(format!("mkdir -p -- {}", q(&parent))))
+                        .await?;
+                    r.upload(&self.ctx.test_dir.join(&f.from), &f.to).await?;
+                }
+                if let Some(install) = &self.spec.install {
+                    let cmd =
+                        Cmd::new(self.expand(install, node)).timeout(Duration::from_secs(600));
+                    r.run_ok(cmd).await.map_err(|mut e| {
+                        e.command = Some("target.install".into());
+                        e
+                    })?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn start<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            // Start every member before waiting for any: clusters elect a
+            // leader only once a quorum runs.
+            for node in &self.ctx.nodes {
+                let r = remote(cluster, &node.name)?;
+                r.run_ok(Cmd::new(format!("mkdir -p -- {}", q(&self.data(node)))))
+                    .await?;
+                daemon::start(r, &self.daemon(node)).await?;
+            }
+            self.wait_ready(cluster).await
+        })
+    }
+
+    fn teardown<'a>(
+        &'a self,
+        cluster: &'a Cluster,
+        keep_data: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            for node in &self.ctx.nodes {
+                let r = remote(cluster, &node.name)?;
+                daemon::stop(r, &self.pid_file(node), Duration::from_secs(5)).await?;
+                if !keep_data {
+                    r.run_ok(Cmd::new(format!("rm -rf -- {}", q(&self.data(node)))))
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn process(&self, node: &Node) -> Option<Process> {
+        Some(Process {
+            pid_file: self.pid_file(node),
+            start: daemon::start_script(&self.daemon(node)),
+            log: self.log_file(node),
+        })
+    }
+
+    fn logs(&self, node: &Node) -> Vec<LogFile> {
+        let mut logs = vec![LogFile {
+            remote: self.log_file(node),
+            name: "process.log".into(),
+        }];
+        for l in &self.spec.logs {
+            let remote = self.expand(l, node);
+            let name = Path::new(&remote)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "log".into());
+            logs.push(LogFile { remote, name });
+        }
+        logs
+    }
+
+    fn clients(&self, ctx: &ClientCtx<'_>) -> Result<BoxConnect, String> {
+        let connect = ExecConnect::new(
+            self.spec.client.clone(),
+            &self.ctx,
+            ctx.workload.name(),
+            ctx.run_dir,
+        )?;
+        Ok(BoxConnect::new(connect))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> ProcessTarget {
+        let spec: Spec = serde_saphyr::from_str(
+            "start: \"mydb --port 7700 --data {data} --peers {hosts}\"\nready: \"nc -z {host} 7700\"\nclient: {command: [python3, c.py]}\n",
+        )
+        .unwrap();
+        let mut n2 = Node::new("n2", "10.0.0.2");
+        n2.data_dir = Some("/d/n2".into());
+        let ctx = Ctx {
+            nodes: vec![Node::new("n1", "10.0.0.1"), n2],
+            test_dir: PathBuf::from("/t"),
+            run_id: "r".into(),
+            db_env: Default::default(),
+        };
+        ProcessTarget::new(spec, ctx)
+    }
+
+    #[test]
+    fn placeholders_expand_per_node() {
+        let t = target();
+        let n2 = t.ctx.nodes[1].clone();
+        assert_eq!(
+            t.expand(&t.spec.start, &n2),
+            "mydb --port 7700 --data /d/n2/process/data --peers 10.0.0.1,10.0.0.2"
+        );
+        assert_eq!(t.expand("{node} {index} {nodes}", &n2), "n2 1 n1,n2");
+        let n1 = t.ctx.nodes[0].clone();
+        assert_eq!(
+            t.expand("{data}", &n1),
+            "/var/lib/shakedown/n1/process/data"
+        );
+        // A shell's own braces are left alone.
+        assert_eq!(t.expand("f() { true; }", &n1), "f() { true; }");
+    }
+
+    #[test]
+    fn unknown_placeholders_are_refused() {
+        assert!(check_placeholders("run --data {data} {host}").is_ok());
+        assert!(check_placeholders("awk '{print $1}'").is_ok());
+        let e = check_placeholders("run --data {dta}").unwrap_err();
+        assert!(e.contains("{dta}") && e.contains("{data}"), "{e}");
+    }
+
+    #[test]
+    fn the_daemon_runs_the_start_command_under_a_pid_file() {
+        let t = target();
+        let n2 = t.ctx.nodes[1].clone();
+        let p = t.process(&n2).unwrap();
+        assert_eq!(p.pid_file, "/d/n2/process/process.pid");
+        assert!(p.start.contains("/d/n2/process/data"), "{}", p.start);
+        assert!(p.start.contains("setsid"), "{}", p.start);
+    }
+}

@@ -1,0 +1,343 @@
+//! `shakedown run` under SIGTERM, SIGHUP and a second signal, against real
+//! etcd on local clusters: the first signal stops the clients, heals, tears
+//! the database down and writes results marked interrupted; nothing is left
+//! on any node, checked from outside (iptables in every namespace, TCP
+//! between every pair of nodes, the process table). A second signal quits
+//! at once and names the command that heals this run's cluster.
+//!
+//! Needs root (CI is root); skipped with a message otherwise. Each test has
+//! its own cluster name and subnet so they can run in parallel.
+
+use harness::control::{local, Nodes};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn shakedown() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_shakedown"))
+}
+
+macro_rules! require_root {
+    () => {
+        if !local::is_root() {
+            eprintln!("skipped: needs root (network namespaces, sshd, iptables, etcd)");
+            return;
+        }
+    };
+}
+
+/// Removes the test's cluster (and any etcd a test left running on
+/// purpose) when the test ends, passed or failed.
+struct ClusterGuard(&'static str);
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        for pid in etcd_pids(self.0) {
+            let _ = Command::new("kill").args(["-9", "--", &pid]).status();
+        }
+        let _ = shakedown()
+            .args(["cluster", "down", "--name", self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A test file for a 3-node etcd cluster under partitions.
+fn write_test(dir: &Path, cluster: &str, subnet: &str) -> PathBuf {
+    let p = dir.join("test.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "name: {cluster}-signals
+target: etcd
+cluster: {{local: 3, name: {cluster}, subnet: {subnet}}}
+workload: {{name: register, keys: 3}}
+concurrency: 4
+rate: 100
+time-limit: 90s
+seed: 5
+nemesis: {{faults: [partition], interval: 6}}
+"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// A `shakedown run` in the background, its stderr collected as it comes.
+struct Run {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    results: PathBuf,
+}
+
+fn start_run(test: &Path, results: &Path) -> Run {
+    let mut child = shakedown()
+        .args(["run", test.to_str().unwrap(), "--results"])
+        .arg(results)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let pipe = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    Run {
+        child,
+        stderr,
+        results: results.to_path_buf(),
+    }
+}
+
+impl Run {
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), "--", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// Waits for `cond`, failing if the run ends first or time runs out.
+    fn wait_until(&mut self, what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the run ended ({status}) before {what}:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The exit code, once the run ends (within `limit`).
+    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread take the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the run did not end within {limit:?}:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        std::fs::canonicalize(self.results.join("latest")).expect("results/latest")
+    }
+}
+
+fn nodes(cluster: &str) -> Nodes {
+    Nodes::load(&local::nodes_file(cluster)).expect("nodes file")
+}
+
+/// The rules shakedown's nemesis adds, on every node of a cluster.
+fn shakedown_rules(cluster: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for n in &nodes(cluster).nodes {
+        let ns = n.netns.as_deref().expect("local nodes have a namespace");
+        for table in ["filter", "raw", "mangle"] {
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "iptables", "-t", table, "-S"])
+                .output()
+                .unwrap();
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if line.contains("SHAKEDOWN") {
+                    found.push(format!("{} ({table}): {line}", n.name));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Pairs of nodes that cannot open a TCP connection to each other's sshd.
+fn unreachable_pairs(cluster: &str) -> Vec<String> {
+    let nodes = nodes(cluster);
+    let mut bad = Vec::new();
+    for a in &nodes.nodes {
+        for b in &nodes.nodes {
+            if a.name == b.name {
+                continue;
+            }
+            let ok = Command::new("ip")
+                .args(["netns", "exec", a.netns.as_deref().unwrap()])
+                .args(["timeout", "3", "bash", "-c"])
+                .arg(format!("exec 3<>/dev/tcp/{}/22", b.host))
+                .status()
+                .unwrap()
+                .success();
+            if !ok {
+                bad.push(format!("{} -> {}", a.name, b.name));
+            }
+        }
+    }
+    bad
+}
+
+/// Every live etcd process whose command line names a data directory of
+/// the cluster's nodes (read from /proc: the nodes share one process table).
+fn etcd_pids(cluster: &str) -> Vec<String> {
+    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
+        return Vec::new();
+    };
+    let dirs: Vec<String> = nodes
+        .nodes
+        .iter()
+        .filter_map(|n| n.data_dir.clone())
+        .collect();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let is_etcd = cmdline
+            .split(' ')
+            .next()
+            .is_some_and(|argv0| argv0.ends_with("etcd"));
+        if is_etcd && dirs.iter().any(|d| cmdline.contains(d.as_str())) {
+            pids.push(name);
+        }
+    }
+    pids
+}
+
+fn results_json(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("results.json"))
+        .unwrap_or_else(|e| panic!("{}/results.json: {e}", run_dir.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Nothing of the run is left on the cluster: no rule, no cut link, no etcd.
+fn assert_nothing_left(cluster: &str) {
+    assert_eq!(shakedown_rules(cluster), Vec::<String>::new(), "rules left");
+    assert_eq!(
+        unreachable_pairs(cluster),
+        Vec::<String>::new(),
+        "cut links"
+    );
+    assert_eq!(
+        etcd_pids(cluster),
+        Vec::<String>::new(),
+        "etcd left running"
+    );
+    for n in &nodes(cluster).nodes {
+        let pid_file = Path::new(n.data_dir.as_ref().unwrap()).join("etcd/etcd.pid");
+        assert!(!pid_file.exists(), "{} left", pid_file.display());
+    }
+}
+
+#[test]
+fn sigterm_mid_partition_heals_tears_down_and_writes_interrupted_results() {
+    require_root!();
+    let _guard = ClusterGuard("sig1");
+    let dir = tempfile::tempdir().unwrap();
+    let test = write_test(dir.path(), "sig1", "10.77.140.0");
+    let mut run = start_run(&test, &dir.path().join("results"));
+    run.wait_until("a partition", || {
+        local::nodes_file("sig1").exists() && !shakedown_rules("sig1").is_empty()
+    });
+    // The partition is in place: cut the controller off as CI would.
+    assert!(!unreachable_pairs("sig1").is_empty(), "the partition cuts");
+    run.signal("TERM");
+    let code = run.exit_code(Duration::from_secs(120));
+    let stderr = run.stderr();
+    eprintln!("--- shakedown run's stderr:\n{stderr}---");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    // An interrupted run is never a pass: unknown (2) at best.
+    assert!(matches!(code, Some(1 | 2)), "exit {code:?}:\n{stderr}");
+
+    assert_nothing_left("sig1");
+    let results = results_json(&run.run_dir());
+    assert_eq!(results["interrupted"], true, "{results}");
+    let history = history::read_file(&run.run_dir().join("history.jsonl"), None).unwrap();
+    assert!(
+        history
+            .ops()
+            .iter()
+            .any(|op| op.process.is_nemesis() && op.f.contains("partition")),
+        "the partition is in the history"
+    );
+}
+
+#[test]
+fn sighup_while_etcd_starts_still_tears_it_down() {
+    require_root!();
+    let _guard = ClusterGuard("sig2");
+    let dir = tempfile::tempdir().unwrap();
+    let test = write_test(dir.path(), "sig2", "10.77.141.0");
+    let mut run = start_run(&test, &dir.path().join("results"));
+    // The first etcd process exists: the database is starting.
+    run.wait_until("etcd starting", || !etcd_pids("sig2").is_empty());
+    run.signal("HUP");
+    let code = run.exit_code(Duration::from_secs(120));
+    let stderr = run.stderr();
+    eprintln!("--- shakedown run's stderr:\n{stderr}---");
+    assert!(stderr.contains("interrupted by SIGHUP"), "{stderr}");
+    assert!(matches!(code, Some(1 | 2)), "exit {code:?}:\n{stderr}");
+    assert_nothing_left("sig2");
+    let results = results_json(&run.run_dir());
+    assert_eq!(results["interrupted"], true, "{results}");
+}
+
+#[test]
+fn a_second_signal_quits_at_once_naming_the_heal_command_of_this_cluster() {
+    require_root!();
+    let _guard = ClusterGuard("sig3");
+    let dir = tempfile::tempdir().unwrap();
+    let test = write_test(dir.path(), "sig3", "10.77.142.0");
+    let mut run = start_run(&test, &dir.path().join("results"));
+    run.wait_until("a partition", || {
+        local::nodes_file("sig3").exists() && !shakedown_rules("sig3").is_empty()
+    });
+    run.signal("TERM");
+    let stderr = run.stderr.clone();
+    run.wait_until("the first signal taken", || {
+        stderr.lock().unwrap().contains("interrupted by SIGTERM")
+    });
+    run.signal("INT");
+    let code = run.exit_code(Duration::from_secs(30));
+    let stderr = run.stderr();
+    eprintln!("--- shakedown run's stderr:\n{stderr}---");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("run `shakedown heal --cluster sig3`"),
+        "{stderr}"
+    );
+    // The history written so far is on disk and parses.
+    let history = history::read_file(&run.run_dir().join("history.jsonl"), None).unwrap();
+    assert!(!history.ops().is_empty());
+    // The command it names heals this cluster.
+    let heal = shakedown()
+        .args(["heal", "--cluster", "sig3"])
+        .output()
+        .unwrap();
+    assert!(heal.status.success(), "{heal:?}");
+    assert_eq!(shakedown_rules("sig3"), Vec::<String>::new());
+    assert_eq!(unreachable_pairs("sig3"), Vec::<String>::new());
+}
