@@ -17,6 +17,7 @@
 mod gen;
 
 use checkers::txn::{check_txns, Builder, Options, TxnResult, Workload};
+use history::stream::TxnItem;
 use std::io::BufWriter;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -31,8 +32,11 @@ fn main() {
 fn check_file(path: &Path, opts: &Options) -> TxnResult {
     let started = std::time::Instant::now();
     let mut b = Builder::new(opts.workload == Workload::ListAppend);
-    let format = history::stream::for_each_op(path, None, |op| {
-        b.push_owned(op)?;
+    let format = history::stream::for_each_txn_line(path, None, b.lists(), |item| {
+        match item {
+            TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
+            TxnItem::Op(op) => b.push_owned(op)?,
+        }
         Ok(ControlFlow::Continue(()))
     })
     .expect("read the history");

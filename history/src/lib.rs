@@ -23,6 +23,7 @@ pub mod jsonl;
 pub mod lines;
 pub mod op;
 pub mod stream;
+pub mod txn_line;
 pub mod value;
 
 pub use error::{Error, ParseError};

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, ParseError};
 use crate::op::Op;
+use crate::txn_line::{self, RawMops, TxnLine};
 use crate::{jsonl, open, Format, OpSource};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ pub fn for_each_op(
     let (format, mut source) = open(path, format)?;
     if format == Format::Jsonl {
         drop(source);
-        parallel_jsonl(path, CHUNK, &mut each)?;
+        jsonl_ops(path, CHUNK, &mut each)?;
         return Ok(format);
     }
     while let Some(op) = source.next() {
@@ -43,6 +44,87 @@ pub fn for_each_op(
         }
     }
     Ok(format)
+}
+
+/// One op of a transactional history as [`for_each_txn_line`] hands it
+/// over: read by the fast path, or (any other shape) as a general op.
+pub enum TxnItem<'a> {
+    Fast(&'a TxnLine, &'a RawMops),
+    Op(Op),
+}
+
+/// Like [`for_each_op`], for the transactional checker: JSON lines of the
+/// common shape are read by [`txn_line::scan`] (no [`Op`] built), the rest
+/// as ops. `lists`: list-append (reads return lists) rather than
+/// rw-register.
+pub fn for_each_txn_line(
+    path: &Path,
+    format: Option<Format>,
+    lists: bool,
+    mut each: impl FnMut(TxnItem<'_>) -> Result<ControlFlow<()>, String>,
+) -> Result<Format, Error> {
+    let (format, mut source) = open(path, format)?;
+    if format != Format::Jsonl {
+        while let Some(op) = source.next() {
+            let op = op.map_err(|e| e.in_file(path))?;
+            match each(TxnItem::Op(op)) {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => break,
+                Err(msg) => {
+                    return Err(ParseError::new(source.line(), 0, msg).in_file(path).into());
+                }
+            }
+        }
+        return Ok(format);
+    }
+    drop(source);
+    jsonl_txn_lines(path, CHUNK, lists, &mut each)?;
+    Ok(format)
+}
+
+/// The JSON Lines part of [`for_each_op`], in chunks of `chunk_size`.
+fn jsonl_ops(
+    path: &Path,
+    chunk_size: usize,
+    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
+) -> Result<(), Error> {
+    parallel_jsonl(path, chunk_size, &parse_ops, &mut |ops: Vec<(
+        usize,
+        Op,
+    )>| {
+        for (line, op) in ops {
+            match each(op) {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => return Ok(ControlFlow::Break(())),
+                Err(msg) => return Err(ParseError::new(line, 0, msg).in_file(path).into()),
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    })
+}
+
+/// The JSON Lines part of [`for_each_txn_line`].
+fn jsonl_txn_lines(
+    path: &Path,
+    chunk_size: usize,
+    lists: bool,
+    each: &mut impl FnMut(TxnItem<'_>) -> Result<ControlFlow<()>, String>,
+) -> Result<(), Error> {
+    let parse = |c: &Chunk| parse_txn_lines(c, lists);
+    parallel_jsonl(path, chunk_size, &parse, &mut |chunk: TxnChunk| {
+        for (line, item) in chunk.items {
+            let result = match item {
+                Item::Fast(l) => each(TxnItem::Fast(&l, &chunk.raw)),
+                Item::Op(op) => each(TxnItem::Op(op)),
+            };
+            match result {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => return Ok(ControlFlow::Break(())),
+                Err(msg) => return Err(ParseError::new(line, 0, msg).in_file(path).into()),
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    })
 }
 
 /// The ops at `positions` (the n-th op of the file, from 0), read again.
@@ -77,20 +159,34 @@ struct Chunk {
     position: u64,
 }
 
-/// A parsed chunk: its ops with their lines, then the error that stopped
-/// it, if any.
-struct Parsed {
+/// A parsed chunk: what was read (with line numbers), then the error that
+/// stopped it, if any.
+struct Parsed<T> {
     seq: usize,
-    ops: Vec<(usize, Op)>,
+    items: T,
     error: Option<Error>,
+}
+
+/// A chunk read for the transactional checker.
+struct TxnChunk {
+    items: Vec<(usize, Item)>,
+    raw: RawMops,
+}
+
+enum Item {
+    Fast(TxnLine),
+    Op(Op),
 }
 
 const CHUNK: usize = 4 << 20;
 
-fn parallel_jsonl(
+/// Cuts the file into chunks, parses them on every core with `parse`, and
+/// hands what each gave to `each` in file order (which may stop early).
+fn parallel_jsonl<T: Send>(
     path: &Path,
     chunk_size: usize,
-    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
+    parse: &(impl Fn(&Chunk) -> (T, Option<Error>) + Sync),
+    each: &mut impl FnMut(T) -> Result<ControlFlow<()>, Error>,
 ) -> Result<(), Error> {
     let io_err = |source| Error::Io {
         file: Some(path.to_path_buf()),
@@ -100,14 +196,14 @@ fn parallel_jsonl(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|scope| {
         let (chunk_tx, chunk_rx) = sync_channel::<Chunk>(workers);
-        let (parsed_tx, parsed_rx) = sync_channel::<Parsed>(workers);
+        let (parsed_tx, parsed_rx) = sync_channel::<Parsed<T>>(workers);
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
         let reader =
             scope.spawn(move || cut_chunks(&mut file, chunk_size, |c| chunk_tx.send(c).is_ok()));
         for _ in 0..workers {
             let rx = Arc::clone(&chunk_rx);
             let tx = parsed_tx.clone();
-            scope.spawn(move || parse_chunks(&rx, |p| tx.send(p).is_ok()));
+            scope.spawn(move || parse_chunks(&rx, parse, |p| tx.send(p).is_ok()));
         }
         // Only the workers hold the chunk receiver (so the reader stops
         // when they do) and the result sender (so the loop below ends).
@@ -115,7 +211,7 @@ fn parallel_jsonl(
         drop(parsed_tx);
         // hand_over consumes the receiver: if it stops early, the workers'
         // sends fail, they stop, and so does the reader.
-        let result = hand_over(path, parsed_rx, each);
+        let result = hand_over(parsed_rx, each).map_err(|e| e.in_file(path));
         match reader.join() {
             Ok(Err(e)) if result.is_ok() => Err(io_err(e)),
             _ => result,
@@ -185,33 +281,20 @@ fn count_lines(bytes: &[u8]) -> (usize, u64) {
     (lines, ops)
 }
 
-fn parse_chunks(rx: &Mutex<Receiver<Chunk>>, mut send: impl FnMut(Parsed) -> bool) {
+fn parse_chunks<T>(
+    rx: &Mutex<Receiver<Chunk>>,
+    parse: &impl Fn(&Chunk) -> (T, Option<Error>),
+    mut send: impl FnMut(Parsed<T>) -> bool,
+) {
     loop {
         let next = rx.lock().map(|r| r.recv());
         let Ok(Ok(chunk)) = next else {
             return;
         };
-        let mut ops = Vec::new();
-        let mut error = None;
-        let mut position = chunk.position;
-        for (i, l) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
-            let text = l.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            let line = chunk.line + i;
-            match jsonl::parse_line(text, line, position) {
-                Ok(op) => ops.push((line, op)),
-                Err(e) => {
-                    error = Some(e.into());
-                    break;
-                }
-            }
-            position += 1;
-        }
+        let (items, error) = parse(&chunk);
         if !send(Parsed {
             seq: chunk.seq,
-            ops,
+            items,
             error,
         }) {
             return;
@@ -219,27 +302,67 @@ fn parse_chunks(rx: &Mutex<Receiver<Chunk>>, mut send: impl FnMut(Parsed) -> boo
     }
 }
 
-/// Hands the parsed ops to `each` in file order.
-fn hand_over(
-    path: &Path,
-    parsed: Receiver<Parsed>,
-    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
+/// The non-blank lines of a chunk: (line number, op position, text).
+fn lines(chunk: &Chunk) -> impl Iterator<Item = (usize, u64, &[u8])> {
+    let mut position = chunk.position;
+    chunk
+        .bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter_map(move |(i, l)| {
+            let text = l.trim_ascii();
+            (!text.is_empty()).then(|| {
+                position += 1;
+                (chunk.line + i, position - 1, text)
+            })
+        })
+}
+
+fn parse_ops(chunk: &Chunk) -> (Vec<(usize, Op)>, Option<Error>) {
+    let mut ops = Vec::new();
+    for (line, position, text) in lines(chunk) {
+        match jsonl::parse_line(text, line, position) {
+            Ok(op) => ops.push((line, op)),
+            Err(e) => return (ops, Some(e.into())),
+        }
+    }
+    (ops, None)
+}
+
+fn parse_txn_lines(chunk: &Chunk, lists: bool) -> (TxnChunk, Option<Error>) {
+    let mut out = TxnChunk {
+        items: Vec::with_capacity(chunk.bytes.len() / 128),
+        raw: RawMops::default(),
+    };
+    for (line, position, text) in lines(chunk) {
+        if let Some(l) = txn_line::scan(text, position, lists, &mut out.raw) {
+            out.items.push((line, Item::Fast(l)));
+            continue;
+        }
+        match jsonl::parse_line(text, line, position) {
+            Ok(op) => out.items.push((line, Item::Op(op))),
+            Err(e) => return (out, Some(e.into())),
+        }
+    }
+    (out, None)
+}
+
+/// Hands what was parsed to `each` in file order.
+fn hand_over<T>(
+    parsed: Receiver<Parsed<T>>,
+    each: &mut impl FnMut(T) -> Result<ControlFlow<()>, Error>,
 ) -> Result<(), Error> {
-    let mut waiting: BTreeMap<usize, Parsed> = BTreeMap::new();
+    let mut waiting: BTreeMap<usize, Parsed<T>> = BTreeMap::new();
     let mut next = 0;
     for p in parsed {
         waiting.insert(p.seq, p);
         while let Some(p) = waiting.remove(&next) {
             next += 1;
-            for (line, op) in p.ops {
-                match each(op) {
-                    Ok(ControlFlow::Continue(())) => {}
-                    Ok(ControlFlow::Break(())) => return Ok(()),
-                    Err(msg) => return Err(ParseError::new(line, 0, msg).in_file(path).into()),
-                }
+            if each(p.items)? == ControlFlow::Break(()) {
+                return Ok(());
             }
             if let Some(e) = p.error {
-                return Err(e.in_file(path));
+                return Err(e);
             }
         }
     }
@@ -281,7 +404,7 @@ mod tests {
 
     fn read_all(path: &Path, chunk: usize) -> Result<Vec<Op>, Error> {
         let mut ops = Vec::new();
-        parallel_jsonl(path, chunk, &mut |op: Op| {
+        jsonl_ops(path, chunk, &mut |op: Op| {
             ops.push(op);
             Ok(ControlFlow::Continue(()))
         })?;
@@ -313,7 +436,7 @@ mod tests {
         // A protocol error reported by the consumer names its op's line.
         let f = write(&sample(400));
         let mut n = 0;
-        let e = parallel_jsonl(f.path(), 256, &mut |_: Op| {
+        let e = jsonl_ops(f.path(), 256, &mut |_: Op| {
             n += 1;
             if n == 300 {
                 Err("the 300th op".to_string())
@@ -330,7 +453,7 @@ mod tests {
     fn stopping_early_ends_the_threads() {
         let f = write(&sample(2000));
         let mut n = 0;
-        parallel_jsonl(f.path(), 64, &mut |_: Op| {
+        jsonl_ops(f.path(), 64, &mut |_: Op| {
             n += 1;
             Ok(if n == 5 {
                 ControlFlow::Break(())

@@ -7,6 +7,7 @@ use super::exit;
 use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
+use history::stream::TxnItem;
 use history::{Format, Value};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -409,8 +410,11 @@ fn check_txn_file(
     let mut report = FileReport::empty(file);
     let mut b = txn::Builder::new(opts.workload == txn::Workload::ListAppend);
     let mut over = false;
-    let read = history::stream::for_each_op(file, format, |op| {
-        b.push_owned(op)?;
+    let read = history::stream::for_each_txn_line(file, format, b.lists(), |item| {
+        match item {
+            TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
+            TxnItem::Op(op) => b.push_owned(op)?,
+        }
         if b.ops() % 4096 == 0 && b.bytes() > memory_limit {
             over = true;
             return Ok(std::ops::ControlFlow::Break(()));

@@ -6,6 +6,7 @@
 //! back by position afterwards.
 
 use super::Workload;
+use history::txn_line::{MopName, RawMop, RawMops, RawVal, TxnLine};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
 
@@ -301,10 +302,44 @@ impl Txns {
 /// A txn invoked and not yet completed.
 struct Pending {
     txn: u32,
-    f: String,
+    /// Its `f`, as an index into `Builder::fs`.
+    f: u32,
     index: u64,
     /// The invocation's micro-ops, used unless the txn completes ok.
-    value: Value,
+    mops: PendingMops,
+}
+
+enum PendingMops {
+    Value(Value),
+    /// Read by the fast path (a vector from `Builder::spare`).
+    Raw(Vec<RawMop>),
+}
+
+/// An op's micro-ops as pushed: a general value (borrowed or taken), or
+/// read by [`history::txn_line`].
+enum Mops<'a> {
+    Ref(&'a Value),
+    Owned(Value),
+    Raw(&'a [RawMop], &'a RawMops),
+}
+
+impl Mops<'_> {
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Mops::Ref(v) => Some(v),
+            Mops::Owned(v) => Some(v),
+            Mops::Raw(..) => None,
+        }
+    }
+}
+
+/// What the protocol needs of an op.
+struct Head<'a> {
+    index: u64,
+    kind: OpType,
+    /// `None`: a named process (the nemesis).
+    process: Option<u64>,
+    f: &'a str,
 }
 
 /// Builds [`Txns`] from ops pushed one at a time in history order,
@@ -317,6 +352,12 @@ pub struct Builder {
     /// Open invocations by client process (every f, not only txns: the
     /// protocol is checked for all).
     pending: FxHashMap<u64, Pending>,
+    /// The f names seen ("txn" first), so a pending call holds an index.
+    fs: Vec<String>,
+    /// Integer keys already interned (most keys), by value.
+    int_keys: FxHashMap<i64, u32>,
+    /// Emptied vectors of fast-path invocations, for reuse.
+    spare: Vec<Vec<RawMop>>,
     /// Txns whose micro-ops could not be read: dropped at the end.
     dropped: Vec<u32>,
     malformed: Vec<(u32, String)>,
@@ -340,6 +381,9 @@ impl Builder {
             t: Txns::default(),
             lists,
             pending: FxHashMap::default(),
+            fs: vec!["txn".to_string()],
+            int_keys: FxHashMap::default(),
+            spare: Vec::new(),
             dropped: Vec::new(),
             malformed: Vec::new(),
             read: Vec::new(),
@@ -369,8 +413,12 @@ impl Builder {
     }
 
     /// Remembers `value`'s first micro-op of the other workload, if it has
-    /// one and comes before the one found so far.
-    fn note_foreign(&mut self, at: (u32, bool), value: &Value, index: u64) {
+    /// one and comes before the one found so far. (The fast path reads
+    /// only this workload's micro-ops: its lines have none.)
+    fn note_foreign(&mut self, at: (u32, bool), mops: &Mops, index: u64) {
+        let Some(value) = mops.value() else {
+            return;
+        };
         if self.foreign.as_ref().is_some_and(|(first, _)| *first < at) {
             return;
         }
@@ -378,6 +426,11 @@ impl Builder {
         if let Some(m) = super::foreign_mop(value, workload) {
             self.foreign = Some((at, super::foreign_reason(index, m, workload)));
         }
+    }
+
+    /// Whether reads return lists (list-append) rather than single values.
+    pub fn lists(&self) -> bool {
+        self.lists
     }
 
     /// Ops pushed so far.
@@ -394,43 +447,73 @@ impl Builder {
     /// [`history::HistoryBuilder::push`] words them). Ops of named
     /// processes (the nemesis) are counted and otherwise ignored.
     pub fn push(&mut self, op: &Op) -> Result<(), String> {
-        self.push_with(op, None)
+        self.push_with(Self::head(op), Mops::Ref(&op.value))
     }
 
     /// Like [`Builder::push`], taking the op (its value is kept, not
     /// copied, while the txn is open).
     pub fn push_owned(&mut self, mut op: Op) -> Result<(), String> {
         let value = std::mem::take(&mut op.value);
-        self.push_with(&op, Some(value))
+        self.push_with(Self::head(&op), Mops::Owned(value))
     }
 
-    /// `value`: the op's value, taken out of `op`, or `None` to read it there.
-    fn push_with(&mut self, op: &Op, value: Option<Value>) -> Result<(), String> {
+    /// Like [`Builder::push`], for a line read by the fast path, its
+    /// micro-ops in `raw`.
+    pub fn push_line(&mut self, line: &TxnLine, raw: &RawMops) -> Result<(), String> {
+        let head = Head {
+            index: line.index,
+            kind: line.kind,
+            process: line.process,
+            f: line.f.as_str(),
+        };
+        let mops = &raw.mops[line.mops.start as usize..line.mops.end as usize];
+        self.push_with(head, Mops::Raw(mops, raw))
+    }
+
+    fn head(op: &Op) -> Head<'_> {
+        Head {
+            index: op.index,
+            kind: op.kind,
+            process: match op.process {
+                Process::Client(p) => Some(p),
+                Process::Named(_) => None,
+            },
+            f: &op.f,
+        }
+    }
+
+    fn f_id(&mut self, f: &str) -> u32 {
+        match self.fs.iter().position(|g| g == f) {
+            Some(i) => i as u32,
+            None => {
+                self.fs.push(f.to_string());
+                (self.fs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn push_with(&mut self, op: Head, mops: Mops) -> Result<(), String> {
         let pos = self.t.ops;
         if pos >= NO_OP as usize - 1 {
             return Err(format!("history too long: more than {} ops", NO_OP - 1));
         }
         self.t.ops += 1;
-        let p = match &op.process {
-            Process::Client(p) => *p,
-            Process::Named(_) => return Ok(()),
+        let Some(p) = op.process else {
+            return Ok(());
         };
+        let is_txn = op.f == "txn";
         if op.kind == OpType::Invoke {
             self.t.calls += 1;
-            if op.f == "txn" {
+            if is_txn {
                 self.txn_calls += 1;
-                self.note_foreign(
-                    (pos as u32, false),
-                    value.as_ref().unwrap_or(&op.value),
-                    op.index,
-                );
-            } else if self.other_fs.len() < 4 && !self.other_fs.contains(&op.f) {
-                self.other_fs.push(op.f.clone());
+                self.note_foreign((pos as u32, false), &mops, op.index);
+            } else if self.other_fs.len() < 4 && !self.other_fs.iter().any(|g| g == op.f) {
+                self.other_fs.push(op.f.to_string());
             }
         }
         match (op.kind, self.pending.contains_key(&p)) {
             (OpType::Invoke, false) => {
-                let txn = if op.f == "txn" {
+                let txn = if is_txn {
                     self.t.txns.push(Txn {
                         index: op.index,
                         invoke: pos as u32,
@@ -444,18 +527,24 @@ impl Builder {
                 } else {
                     NOT_TXN
                 };
-                let value = match value {
-                    _ if txn == NOT_TXN => Value::Nil,
-                    Some(v) => v,
-                    None => op.value.clone(),
+                let kept = match mops {
+                    _ if txn == NOT_TXN => PendingMops::Value(Value::Nil),
+                    Mops::Ref(v) => PendingMops::Value(v.clone()),
+                    Mops::Owned(v) => PendingMops::Value(v),
+                    Mops::Raw(m, _) => {
+                        let mut v = self.spare.pop().unwrap_or_default();
+                        v.extend_from_slice(m);
+                        PendingMops::Raw(v)
+                    }
                 };
+                let f = self.f_id(op.f);
                 self.pending.insert(
                     p,
                     Pending {
                         txn,
-                        f: op.f.clone(),
+                        f,
                         index: op.index,
-                        value,
+                        mops: kept,
                     },
                 );
                 Ok(())
@@ -464,7 +553,7 @@ impl Builder {
                 let open = &self.pending[&p];
                 Err(format!(
                     "process {p} invokes {:?} while its {:?} (index {}) has not completed",
-                    op.f, open.f, open.index
+                    op.f, self.fs[open.f as usize], open.index
                 ))
             }
             (_, false) => Err(format!(
@@ -473,10 +562,10 @@ impl Builder {
             )),
             (kind, true) => {
                 let open = &self.pending[&p];
-                if open.f != op.f {
+                if self.fs[open.f as usize] != op.f {
                     return Err(format!(
                         "process {p} completes {:?} but invoked {:?} (index {})",
-                        op.f, open.f, open.index
+                        op.f, self.fs[open.f as usize], open.index
                     ));
                 }
                 let open = self.pending.remove(&p).expect("pending");
@@ -484,11 +573,7 @@ impl Builder {
                     return Ok(());
                 }
                 let invoked = self.t.txns[open.txn as usize].invoke;
-                self.note_foreign(
-                    (invoked, true),
-                    value.as_ref().unwrap_or(&op.value),
-                    op.index,
-                );
+                self.note_foreign((invoked, true), &mops, op.index);
                 let status = match kind {
                     OpType::Ok => Status::Ok,
                     OpType::Fail => Status::Fail,
@@ -499,19 +584,55 @@ impl Builder {
                 txn.index = op.index;
                 txn.status = status;
                 if status == Status::Ok {
-                    let value = value.as_ref().unwrap_or(&op.value);
-                    self.add_mops(open.txn, value, op.index, true);
+                    self.add_mops(open.txn, &mops, op.index, true);
+                    self.recycle(open.mops);
                 } else {
-                    self.add_mops(open.txn, &open.value, open.index, false);
+                    self.add_pending_mops(open.txn, open.mops, open.index);
                 }
                 Ok(())
             }
         }
     }
 
+    /// Reads an invocation's micro-ops (the outcome unknown or failed).
+    fn add_pending_mops(&mut self, txn: u32, mops: PendingMops, index: u64) {
+        match mops {
+            PendingMops::Value(v) => self.add_mops(txn, &Mops::Ref(&v), index, false),
+            PendingMops::Raw(m) => {
+                // Unknown reads carry no list: no ints needed.
+                self.add_mops(txn, &Mops::Raw(&m, &RawMops::default()), index, false);
+                self.recycle(PendingMops::Raw(m));
+            }
+        }
+    }
+
+    fn recycle(&mut self, mops: PendingMops) {
+        if let PendingMops::Raw(mut v) = mops {
+            v.clear();
+            self.spare.push(v);
+        }
+    }
+
     /// Reads the txn's micro-ops into the flat vector (or drops the txn
     /// with a warning naming the op if they are malformed).
-    fn add_mops(&mut self, txn: u32, source: &Value, index: u64, known: bool) {
+    fn add_mops(&mut self, txn: u32, source: &Mops, index: u64, known: bool) {
+        let start = self.t.mops.len();
+        let (raw, ints) = match source {
+            Mops::Ref(v) => return self.add_value_mops(txn, v, index, known),
+            Mops::Owned(v) => return self.add_value_mops(txn, v, index, known),
+            Mops::Raw(m, ints) => (*m, *ints),
+        };
+        for m in raw {
+            let mop = self.raw_mop(m, ints, known);
+            self.t.mops.push(mop);
+            self.t.mop_txn.push(txn);
+        }
+        let x = &mut self.t.txns[txn as usize];
+        x.start = start as u32;
+        x.end = self.t.mops.len() as u32;
+    }
+
+    fn add_value_mops(&mut self, txn: u32, source: &Value, index: u64, known: bool) {
         let start = self.t.mops.len();
         let Some(list) = source.as_list() else {
             self.drop_txn(
@@ -542,6 +663,56 @@ impl Builder {
         let x = &mut self.t.txns[txn as usize];
         x.start = start as u32;
         x.end = self.t.mops.len() as u32;
+    }
+
+    fn int_key(&mut self, k: i64) -> u32 {
+        if let Some(&id) = self.int_keys.get(&k) {
+            return id;
+        }
+        let id = self.t.names.keys.id(&Value::Int(k));
+        self.int_keys.insert(k, id);
+        id
+    }
+
+    /// A micro-op read by the fast path, as [`Builder::parse_mop`] reads
+    /// the same micro-op from a value.
+    fn raw_mop(&mut self, m: &RawMop, ints: &RawMops, known: bool) -> Mop {
+        let key = self.int_key(m.key);
+        let names = &mut self.t.names;
+        let mut elem = |v: RawVal| match v {
+            RawVal::Int(i) => names.elem(&Value::Int(i)),
+            // Lists only in list reads, handled below.
+            RawVal::Nil | RawVal::List { .. } => NIL,
+        };
+        let mop = |kind, val| Mop {
+            kind,
+            known: false,
+            key,
+            val,
+            len: 0,
+        };
+        match m.name {
+            MopName::Append => mop(MopKind::Append, elem(m.val)),
+            MopName::W => mop(MopKind::Write, elem(m.val)),
+            MopName::R if self.lists => {
+                let mut read = mop(MopKind::Read, 0);
+                if known {
+                    self.read.clear();
+                    for &i in ints.list(m.val) {
+                        let e = self.t.names.elem(&Value::Int(i));
+                        self.read.push(e);
+                    }
+                    read.known = true;
+                    read.len = self.read.len() as u32;
+                    read.val = self.t.lists.store(key, &self.read);
+                }
+                read
+            }
+            MopName::R => Mop {
+                known,
+                ..mop(MopKind::Read, if known { elem(m.val) } else { NIL })
+            },
+        }
     }
 
     fn drop_txn(&mut self, txn: u32, why: String) {
@@ -613,7 +784,7 @@ impl Builder {
         open.retain(|p| p.txn != NOT_TXN);
         open.sort_unstable_by_key(|p| p.txn);
         for p in open {
-            self.add_mops(p.txn, &p.value, p.index, false);
+            self.add_pending_mops(p.txn, p.mops, p.index);
         }
         self.malformed.sort_by_key(|(txn, _)| *txn);
         self.t.malformed = self.malformed.into_iter().map(|(_, m)| m).collect();
