@@ -136,6 +136,10 @@ pub fn ops_at(path: &Path, format: Format, positions: &[u32]) -> Result<FxHashMa
     if wanted.is_empty() {
         return Ok(found);
     }
+    if format == Format::Jsonl {
+        jsonl_ops_at(path, &wanted, &mut found)?;
+        return Ok(found);
+    }
     let (_, source) = open(path, Some(format))?;
     let mut next = 0;
     for (pos, op) in source.enumerate() {
@@ -148,6 +152,42 @@ pub fn ops_at(path: &Path, format: Format, positions: &[u32]) -> Result<FxHashMa
         }
     }
     Ok(found)
+}
+
+/// [`ops_at`] for JSON Lines: only the wanted lines are parsed, the rest
+/// only counted, so reading back a few ops costs about a pass of reading
+/// the file.
+fn jsonl_ops_at(path: &Path, wanted: &[u32], found: &mut FxHashMap<u32, Op>) -> Result<(), Error> {
+    let mut file = File::open(path).map_err(|source| Error::Io {
+        file: Some(path.to_path_buf()),
+        source,
+    })?;
+    let mut next = 0;
+    let mut failed = None;
+    cut_chunks(&mut file, CHUNK, |chunk| {
+        for (line, position, text) in lines(&chunk) {
+            if position as u32 != wanted[next] {
+                continue;
+            }
+            match jsonl::parse_line(text, line, position) {
+                Ok(op) => found.insert(position as u32, op),
+                Err(e) => {
+                    failed = Some(Error::from(e).in_file(path));
+                    return false;
+                }
+            };
+            next += 1;
+            if next == wanted.len() {
+                return false;
+            }
+        }
+        true
+    })
+    .map_err(|source| Error::Io {
+        file: Some(path.to_path_buf()),
+        source,
+    })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// A piece of a JSON Lines file: whole lines, with the line number and op
