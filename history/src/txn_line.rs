@@ -133,6 +133,8 @@ impl<'a> Scanner<'a> {
         let mut seen = 0u8;
         let (mut index, mut kind, mut process, mut f) = (None, None, None, None);
         let mut value: Option<Span> = None;
+        let mut mops_read = false;
+        let start = out.mops.len() as u32;
         self.eat(b'{')?;
         if !self.eat_if(b'}') {
             loop {
@@ -185,6 +187,16 @@ impl<'a> Scanner<'a> {
                             other => FName::Other(std::str::from_utf8(other).ok()?.into()),
                         })
                     }
+                    // Read the micro-ops at once when `f` came first (as
+                    // shakedown writes it), else find them again below.
+                    VALUE
+                        if f == Some(FName::Txn)
+                            && process.is_some_and(|p: Option<u64>| p.is_some()) =>
+                    {
+                        self.mops(lists, out)?;
+                        value = Some((0, 0));
+                        mops_read = true;
+                    }
                     VALUE => {
                         self.ws();
                         let start = self.i;
@@ -211,8 +223,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let (kind, process, f) = (kind?, process?, f?);
-        let start = out.mops.len() as u32;
-        if f == FName::Txn && process.is_some() {
+        if f == FName::Txn && process.is_some() && !mops_read {
             let (a, b) = value?;
             let mut v = Scanner {
                 s: &self.s[..b],
@@ -342,16 +353,15 @@ impl<'a> Scanner<'a> {
     /// Digits of a JSON integer (no leading zeros), at most 18 of them so
     /// that they fit an i64; not followed by a fraction or exponent.
     fn digits(&mut self) -> Option<u64> {
-        let start = self.i;
-        let mut n = 0u64;
-        while let Some(&d @ b'0'..=b'9') = self.s.get(self.i) {
-            n = n * 10 + u64::from(d - b'0');
-            self.i += 1;
-        }
-        let len = self.i - start;
-        if len == 0 || len > 18 || (len > 1 && self.s[start] == b'0') {
+        let rest = &self.s[self.i..];
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if len == 0 || len > 18 || (len > 1 && rest[0] == b'0') {
             return None;
         }
+        let n = rest[..len]
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        self.i += len;
         if let Some(b'.' | b'e' | b'E') = self.s.get(self.i) {
             return None;
         }

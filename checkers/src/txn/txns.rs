@@ -171,6 +171,16 @@ impl Names {
         }
     }
 
+    /// [`Names::elem`] of an integer.
+    #[inline]
+    pub fn elem_int(&mut self, i: i64) -> Elem {
+        if (-INLINE..INLINE).contains(&i) {
+            (i as u64) << 1
+        } else {
+            self.elem(&Value::Int(i))
+        }
+    }
+
     /// Like [`Names::elem`], for a value already interned.
     pub fn lookup(&self, v: &Value) -> Option<Elem> {
         match v {
@@ -680,7 +690,7 @@ impl Builder {
         let key = self.int_key(m.key);
         let names = &mut self.t.names;
         let mut elem = |v: RawVal| match v {
-            RawVal::Int(i) => names.elem(&Value::Int(i)),
+            RawVal::Int(i) => names.elem_int(i),
             // Lists only in list reads, handled below.
             RawVal::Nil | RawVal::List { .. } => NIL,
         };
@@ -699,7 +709,7 @@ impl Builder {
                 if known {
                     self.read.clear();
                     for &i in ints.list(m.val) {
-                        let e = self.t.names.elem(&Value::Int(i));
+                        let e = self.t.names.elem_int(i);
                         self.read.push(e);
                     }
                     read.known = true;
