@@ -313,23 +313,18 @@ fn cut_chunks(
 
 /// Lines and non-blank lines (ops) in whole lines of text.
 fn count_lines(bytes: &[u8]) -> (usize, u64) {
-    // The common case first, in two vectorized passes: every line starts
-    // with `{`, so none is blank.
-    let newlines = bytes.iter().filter(|&&b| b == b'\n').count();
-    let lines = newlines + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
-    let braces = usize::from(bytes.first() == Some(&b'{'))
-        + bytes
+    // One pass: a line starting with `{` is not blank (the common case);
+    // any other line is looked at whole.
+    let (mut lines, mut ops) = (0usize, 0u64);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
             .iter()
-            .zip(bytes.get(1..).unwrap_or_default())
-            .filter(|&(&a, &b)| a == b'\n' && b == b'{')
-            .count();
-    if braces == lines {
-        return (lines, lines as u64);
-    }
-    let (mut lines, mut ops) = (0, 0);
-    for l in bytes.split_inclusive(|&b| b == b'\n') {
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i + 1);
         lines += 1;
-        ops += u64::from(!l.trim_ascii().is_empty());
+        ops += u64::from(bytes[start] == b'{' || !bytes[start..end].trim_ascii().is_empty());
+        start = end;
     }
     (lines, ops)
 }

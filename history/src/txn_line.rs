@@ -354,13 +354,19 @@ impl<'a> Scanner<'a> {
     /// that they fit an i64; not followed by a fraction or exponent.
     fn digits(&mut self) -> Option<u64> {
         let rest = &self.s[self.i..];
-        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut n = 0u64;
+        let mut len = 0;
+        for &b in rest.iter().take(19) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            len += 1;
+        }
         if len == 0 || len > 18 || (len > 1 && rest[0] == b'0') {
             return None;
         }
-        let n = rest[..len]
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         self.i += len;
         if let Some(b'.' | b'e' | b'E') = self.s.get(self.i) {
             return None;
