@@ -517,6 +517,23 @@ fn dev_zero_fails_fast_in_every_format() {
     }
 }
 
+/// The transactional file path reads in parallel chunks: its lines are
+/// bounded too, and garbage fails at once.
+#[test]
+fn dev_zero_fails_fast_through_the_transactional_file_path() {
+    let out = shakedown(&[
+        "check",
+        "--format",
+        "jsonl",
+        "--workload",
+        "list-append",
+        "/dev/zero",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("/dev/zero:1:1: expected value"), "{stderr}");
+}
+
 /// A 1.4 GB one-line file whose third byte is already wrong fails at
 /// 1:3 without reading on (it would otherwise hit the 64 MiB line limit
 /// first). The file is sparse: nothing is written to disk.

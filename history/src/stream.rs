@@ -3,6 +3,7 @@
 //! a failure) are fetched back by position with a second pass.
 
 use crate::error::{Error, ParseError};
+use crate::lines::{Peek, MAX_LINE_BYTES};
 use crate::op::Op;
 use crate::txn_line::{self, RawMops, TxnLine};
 use crate::{jsonl, open, Format, OpSource};
@@ -183,10 +184,7 @@ fn jsonl_ops_at(path: &Path, wanted: &[u32], found: &mut FxHashMap<u32, Op>) -> 
         }
         true
     })
-    .map_err(|source| Error::Io {
-        file: Some(path.to_path_buf()),
-        source,
-    })?;
+    .map_err(|e| e.in_file(path))?;
     failed.map_or(Ok(()), Err)
 }
 
@@ -253,19 +251,21 @@ fn parallel_jsonl<T: Send>(
         // sends fail, they stop, and so does the reader.
         let result = hand_over(parsed_rx, each).map_err(|e| e.in_file(path));
         match reader.join() {
-            Ok(Err(e)) if result.is_ok() => Err(io_err(e)),
+            Ok(Err(e)) if result.is_ok() => Err(e.in_file(path)),
             _ => result,
         }
     })
 }
 
 /// Reads the file in chunks cut after a newline; `send` returns false when
-/// nobody listens any more.
+/// nobody listens any more. Lines are bounded as [`crate::lines`] bounds
+/// them: a line longer than [`MAX_LINE_BYTES`] is an error, and so is a
+/// long line whose start is already not JSON (`/dev/zero` fails at once).
 fn cut_chunks(
     file: &mut File,
     chunk_size: usize,
     mut send: impl FnMut(Chunk) -> bool,
-) -> std::io::Result<()> {
+) -> Result<(), Error> {
     let (mut seq, mut line, mut position) = (0, 1, 0u64);
     let mut carry: Vec<u8> = Vec::new();
     loop {
@@ -278,7 +278,7 @@ fn cut_chunks(
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(source) => return Err(Error::Io { file: None, source }),
             }
         }
         bytes.truncate(got);
@@ -305,10 +305,31 @@ fn cut_chunks(
         seq += 1;
         line += lines;
         position += ops;
+        check_partial_line(&carry, line)?;
         if eof {
             return Ok(());
         }
     }
+}
+
+/// A line still being read, `partial` so far (at line `line`): too long, or
+/// a long one that already is not JSON, is an error.
+fn check_partial_line(partial: &[u8], line: usize) -> Result<(), Error> {
+    const PEEK: usize = 64 << 10;
+    if partial.len() > MAX_LINE_BYTES {
+        return Err(ParseError::new(
+            line,
+            MAX_LINE_BYTES + 1,
+            "line longer than 64 MiB: expected one operation per line (is this a history file?)",
+        )
+        .into());
+    }
+    if partial.len() >= PEEK {
+        if let Peek::Fail(e) = jsonl::peek_json(&partial[..PEEK], line) {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 /// Lines and non-blank lines (ops) in whole lines of text.
