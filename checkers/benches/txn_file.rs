@@ -35,7 +35,7 @@ fn check_file(path: &Path, opts: &Options) -> TxnResult {
     let format = history::stream::for_each_txn_line(path, None, b.lists(), |item| {
         match item {
             TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
-            TxnItem::Op(op) => b.push_owned(op)?,
+            TxnItem::Op(op) => b.push_owned(*op)?,
         }
         Ok(ControlFlow::Continue(()))
     })

@@ -43,7 +43,7 @@ fn check_file(path: &Path, opts: &Options) -> (TxnResult, usize) {
                 fast += 1;
                 b.push_line(line, raw)?
             }
-            TxnItem::Op(op) => b.push_owned(op)?,
+            TxnItem::Op(op) => b.push_owned(*op)?,
         }
         Ok(ControlFlow::Continue(()))
     })

@@ -51,7 +51,7 @@ pub fn for_each_op(
 /// over: read by the fast path, or (any other shape) as a general op.
 pub enum TxnItem<'a> {
     Fast(&'a TxnLine, &'a RawMops),
-    Op(Op),
+    Op(Box<Op>),
 }
 
 /// Like [`for_each_op`], for the transactional checker: JSON lines of the
@@ -68,7 +68,7 @@ pub fn for_each_txn_line(
     if format != Format::Jsonl {
         while let Some(op) = source.next() {
             let op = op.map_err(|e| e.in_file(path))?;
-            match each(TxnItem::Op(op)) {
+            match each(TxnItem::Op(Box::new(op))) {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => break,
                 Err(msg) => {
@@ -213,7 +213,7 @@ struct TxnChunk {
 
 enum Item {
     Fast(TxnLine),
-    Op(Op),
+    Op(Box<Op>),
 }
 
 const CHUNK: usize = 4 << 20;
@@ -409,7 +409,7 @@ fn parse_txn_lines(chunk: &Chunk, lists: bool) -> (TxnChunk, Option<Error>) {
             continue;
         }
         match jsonl::parse_line(text, line, position) {
-            Ok(op) => out.items.push((line, Item::Op(op))),
+            Ok(op) => out.items.push((line, Item::Op(Box::new(op)))),
             Err(e) => return (out, Some(e.into())),
         }
     }

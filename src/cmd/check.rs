@@ -413,7 +413,7 @@ fn check_txn_file(
     let read = history::stream::for_each_txn_line(file, format, b.lists(), |item| {
         match item {
             TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
-            TxnItem::Op(op) => b.push_owned(op)?,
+            TxnItem::Op(op) => b.push_owned(*op)?,
         }
         if b.ops() % 4096 == 0 && b.bytes() > memory_limit {
             over = true;
