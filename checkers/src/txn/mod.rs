@@ -383,7 +383,7 @@ pub(crate) fn no_txn_reason<S: AsRef<str>>(calls: usize, others: &[S]) -> String
 }
 
 /// A result for a history that was not checked, and why.
-pub fn unchecked(opts: &Options, reason: String) -> TxnResult {
+fn unchecked(opts: &Options, reason: String) -> TxnResult {
     TxnResult {
         valid: Validity::Unknown,
         reason: Some(reason),
