@@ -334,18 +334,30 @@ fn check_partial_line(partial: &[u8], line: usize) -> Result<(), Error> {
 
 /// Lines and non-blank lines (ops) in whole lines of text.
 fn count_lines(bytes: &[u8]) -> (usize, u64) {
-    // One pass: a line starting with `{` is not blank (the common case);
-    // any other line is looked at whole.
-    let (mut lines, mut ops) = (0usize, 0u64);
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| start + i + 1);
+    // The common case in one branch-free (vectorized) pass: every line
+    // starts with `{`, so none is blank.
+    let Some((&first, rest)) = bytes.split_first() else {
+        return (0, 0);
+    };
+    let (newlines, braces) = bytes
+        .iter()
+        .zip(rest)
+        .map(|(&a, &b)| {
+            (
+                usize::from(a == b'\n'),
+                usize::from((a == b'\n') & (b == b'{')),
+            )
+        })
+        .fold((0, 0), |(n, m), (x, y)| (n + x, m + y));
+    let last_newline = usize::from(bytes[bytes.len() - 1] == b'\n');
+    let lines = newlines + last_newline + usize::from(last_newline == 0);
+    if braces + usize::from(first == b'{') == lines {
+        return (lines, lines as u64);
+    }
+    let (mut lines, mut ops) = (0, 0);
+    for l in bytes.split_inclusive(|&b| b == b'\n') {
         lines += 1;
-        ops += u64::from(bytes[start] == b'{' || !bytes[start..end].trim_ascii().is_empty());
-        start = end;
+        ops += u64::from(!l.trim_ascii().is_empty());
     }
     (lines, ops)
 }
@@ -532,6 +544,37 @@ mod tests {
         })
         .unwrap();
         assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn line_counts_agree_with_the_plain_count() {
+        let plain = |bytes: &[u8]| {
+            let (mut lines, mut ops) = (0, 0);
+            for l in bytes.split_inclusive(|&b| b == b'\n') {
+                lines += 1;
+                ops += u64::from(!l.trim_ascii().is_empty());
+            }
+            (lines, ops)
+        };
+        for text in [
+            "",
+            "\n",
+            "{}",
+            "{}\n",
+            "{}\n{}",
+            "{}\n\n{}\n",
+            " {}\n{}\n",
+            "{}\n  \n",
+            "x\n{",
+            "{\n{\n{\n",
+            "\n\n",
+        ] {
+            assert_eq!(
+                count_lines(text.as_bytes()),
+                plain(text.as_bytes()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
