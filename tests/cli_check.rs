@@ -274,6 +274,91 @@ fn a_transactional_run_directory_is_rechecked_transactionally() {
     );
 }
 
+#[test]
+fn transactions_read_straight_into_compact_form_get_the_same_verdict_and_evidence() {
+    // A JSON Lines list-append history with a G-single: the elle example
+    // converted by --out.
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("elle");
+    let elle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/transactional/elle-paper-example.edn");
+    let la = ["--workload", "list-append", "--json"];
+    let out = shakedown(
+        &[
+            &[
+                "check",
+                elle.to_str().unwrap(),
+                "--out",
+                run.to_str().unwrap(),
+            ][..],
+            &la,
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let jsonl = run.join("history.jsonl");
+    let jsonl = jsonl.to_str().unwrap();
+    // Without --out the history is never held as general ops; with it,
+    // it is. Same verdict, same anomalies, same explanations.
+    let compact = shakedown(&[&["check", jsonl][..], &la].concat());
+    let general = shakedown(
+        &[
+            &[
+                "check",
+                jsonl,
+                "--out",
+                dir.path().join("again").to_str().unwrap(),
+            ][..],
+            &la,
+        ]
+        .concat(),
+    );
+    assert_eq!(compact.status.code(), Some(1));
+    assert_eq!(general.status.code(), Some(1));
+    let parse = |o: &Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()[0].clone()
+    };
+    let (c, g) = (parse(&compact), parse(&general));
+    assert_eq!(c["valid"], "invalid");
+    assert_eq!(c["ops"], g["ops"]);
+    for field in [
+        "anomaly_counts",
+        "anomalies",
+        "ruled_out",
+        "txn_count",
+        "graph",
+    ] {
+        assert_eq!(
+            c["transactional"][field], g["transactional"][field],
+            "{field}"
+        );
+    }
+    let text = c["transactional"]["anomalies"][0]["explanation"]
+        .as_str()
+        .unwrap();
+    assert!(text.contains("form a cycle"), "{text}");
+    // The evidence was fetched back from the file: the txns' micro-ops.
+    assert!(c["transactional"]["anomalies"][0]["txns"][0]["ops"].is_array());
+}
+
+#[test]
+fn a_history_past_the_memory_limit_is_unknown_not_an_abort() {
+    let elle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/transactional/elle-paper-example.edn");
+    let out = shakedown(&[
+        "check",
+        elle.to_str().unwrap(),
+        "--workload",
+        "list-append",
+        "--memory-limit",
+        "100",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("unknown"), "{stdout}");
+    assert!(stdout.contains("memory limit"), "{stdout}");
+}
+
 // ---- no false pass ------------------------------------------------------------
 
 /// A history that tested nothing is `unknown` (exit 2) with the reason,
@@ -430,6 +515,23 @@ fn dev_zero_fails_fast_in_every_format() {
         assert_eq!(out.status.code(), Some(3), "{format}: {stdout}{stderr}");
         assert!(stderr.contains(expect), "{format}: {stderr}");
     }
+}
+
+/// The transactional file path reads in parallel chunks: its lines are
+/// bounded too, and garbage fails at once.
+#[test]
+fn dev_zero_fails_fast_through_the_transactional_file_path() {
+    let out = shakedown(&[
+        "check",
+        "--format",
+        "jsonl",
+        "--workload",
+        "list-append",
+        "/dev/zero",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stderr.contains("/dev/zero:1:1: expected value"), "{stderr}");
 }
 
 /// A 1.4 GB one-line file whose third byte is already wrong fails at

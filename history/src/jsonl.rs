@@ -169,7 +169,7 @@ const CUT_MARGIN: usize = 64;
 
 /// Judges the start of a long line: garbage fails at once, with the
 /// column of the first bad byte, instead of after the whole line is read.
-fn peek_json(start: &[u8], line: usize) -> Peek {
+pub(crate) fn peek_json(start: &[u8], line: usize) -> Peek {
     let text = start.trim_ascii_start();
     match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
         Err(e)

@@ -22,6 +22,8 @@ pub mod jepsen_log;
 pub mod jsonl;
 pub mod lines;
 pub mod op;
+pub mod stream;
+pub mod txn_line;
 pub mod value;
 
 pub use error::{Error, ParseError};

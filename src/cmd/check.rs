@@ -7,6 +7,7 @@ use super::exit;
 use checkers::linearizable::{self, LinResult, ModelKind, NilReads};
 use checkers::txn::{self, ConsistencyModel, TxnResult};
 use checkers::verdict::Validity;
+use history::stream::TxnItem;
 use history::{Format, Value};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,8 @@ pub struct Args {
     /// Give up with `unknown` after this long per file (e.g. 90s, 5m).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub time_limit: Duration,
-    /// Give up with `unknown` when the search cache exceeds this (e.g. 512M, 4G).
+    /// Give up with `unknown` when the search cache, or for transactions
+    /// the history being read, exceeds this (e.g. 512M, 4G).
     #[arg(long, default_value = "4G", value_parser = parse_bytes)]
     pub memory_limit: usize,
     /// Worker threads (0: one per core).
@@ -196,7 +198,16 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let checker = input.checker(&args, &initial, &simple_initial);
-        let (report, history) = check_file(&input.history, args.format.format(), &checker);
+        // Without --out (which writes the history) transactions need not
+        // be held as general ops: read them straight into compact form.
+        let (report, history) = match &checker {
+            Checker::Transactional(opts) if args.out.is_none() => {
+                let f = args.format.format();
+                let report = check_txn_file(&input.history, f, opts, args.memory_limit);
+                (report, None)
+            }
+            _ => check_file(&input.history, args.format.format(), &checker),
+        };
         if !args.json {
             print_line(&report);
         }
@@ -384,6 +395,69 @@ fn write_run_dir(
     results::write_run(dir, &info, history, outputs)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Checks transactions read straight from the file into the checker's
+/// compact form (the ops are not kept); the ops the evidence shows are read
+/// again. Reading stops with `unknown` past `memory_limit`.
+fn check_txn_file(
+    file: &Path,
+    format: Option<Format>,
+    opts: &txn::Options,
+    memory_limit: usize,
+) -> FileReport {
+    let started = Instant::now();
+    let mut report = FileReport::empty(file);
+    let mut b = txn::Builder::new(opts.workload == txn::Workload::ListAppend);
+    let mut over = false;
+    let read = history::stream::for_each_txn_line(file, format, b.lists(), |item| {
+        match item {
+            TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
+            TxnItem::Op(op) => b.push_owned(*op)?,
+        }
+        if b.ops() % 4096 == 0 && b.bytes() > memory_limit {
+            over = true;
+            return Ok(std::ops::ControlFlow::Break(()));
+        }
+        Ok(std::ops::ControlFlow::Continue(()))
+    });
+    report.ops = b.ops();
+    over |= b.bytes() > memory_limit;
+    let r = match read {
+        Err(e) => {
+            report.error = Some(e.to_string());
+            report.seconds = started.elapsed().as_secs_f64();
+            return report;
+        }
+        Ok(_) if over => txn::TxnResult::unknown(
+            opts,
+            format!(
+                "reading the history took more than the memory limit ({} MB, --memory-limit) after {} ops",
+                memory_limit >> 20,
+                b.ops()
+            ),
+        ),
+        Ok(_) if b.wrong_workload().is_some() => {
+            // The other workload's history would be misread: refuse it.
+            let why = b.wrong_workload().unwrap_or_default();
+            report.error = Some(format!("{}: {why}", file.display()));
+            report.seconds = started.elapsed().as_secs_f64();
+            return report;
+        }
+        Ok(format) => {
+            let read_ms = started.elapsed().as_millis() as u64;
+            let mut r = txn::check_txns(b.finish(), opts, |positions| {
+                history::stream::ops_at(file, format, positions).unwrap_or_default()
+            });
+            r.phase_ms.insert("read", read_ms);
+            r.elapsed_ms = started.elapsed().as_millis() as u64;
+            r
+        }
+    };
+    report.valid = Some(r.valid);
+    report.transactional = Some(r);
+    report.seconds = started.elapsed().as_secs_f64();
+    report
 }
 
 fn check_file(

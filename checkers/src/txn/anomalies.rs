@@ -78,6 +78,23 @@ pub fn show_list_short(items: &[Value]) -> String {
     s
 }
 
+/// Like [`show_list_short`], for interned elements.
+pub fn show_elems_short(names: &Names, items: &[Elem]) -> String {
+    let show = |es: &[Elem]| {
+        let shown: Vec<String> = es.iter().map(|&e| show_elem(names, e)).collect();
+        shown.join(" ")
+    };
+    if items.len() <= 12 {
+        return format!("[{}]", show(items));
+    }
+    format!(
+        "[{} ...{} more... {}]",
+        show(&items[..4]),
+        items.len() - 8,
+        show(&items[items.len() - 4..])
+    )
+}
+
 pub fn show_elem(names: &Names, e: Elem) -> String {
     names.elem_value(e).to_string()
 }

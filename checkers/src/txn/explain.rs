@@ -2,12 +2,12 @@
 //! demand from the analyses (edges carry no justification of their own, so
 //! the graph stays small).
 
-use super::anomalies::{show_elem, show_key, show_list_short, tname};
+use super::anomalies::{show_elem, show_elems_short, show_key, tname};
 use super::graph::{type_name, PROCESS, REALTIME, RW, WR, WW};
 use super::list_append::{is_external, ListInfo, DUPLICATE, UNOBSERVED};
 use super::rw_register::RegInfo;
-use super::txns::{Elem, MopKind, Txns, NIL};
-use history::History;
+use super::txns::{Elem, Mop, MopKind, Txns, NIL};
+use super::Fetched;
 
 /// What the explanations can consult.
 pub enum Analysis {
@@ -22,11 +22,11 @@ pub struct Why {
     pub text: String,
 }
 
-pub fn why(h: &History, t: &Txns, an: &Analysis, a: u32, b: u32, ty: u8) -> Why {
+pub fn why(ops: &Fetched, t: &Txns, an: &Analysis, a: u32, b: u32, ty: u8) -> Why {
     let (ta, tb) = (tname(t, a), tname(t, b));
     let found = match (ty, an) {
         (PROCESS, _) => {
-            let p = &h.ops()[t.txns[a as usize].invoke as usize].process;
+            let p = t.txns[a as usize].process;
             Some(Why {
                 key: None,
                 value: None,
@@ -34,10 +34,9 @@ pub fn why(h: &History, t: &Txns, an: &Analysis, a: u32, b: u32, ty: u8) -> Why 
             })
         }
         (REALTIME, _) => {
-            let done = t.txns[a as usize]
-                .completion
-                .map_or(0, |c| h.ops()[c as usize].index);
-            let inv = h.ops()[t.txns[b as usize].invoke as usize].index;
+            let x = &t.txns[a as usize];
+            let done = x.completion().map_or(0, |_| x.index);
+            let inv = ops.get(&t.txns[b as usize].invoke).map_or(0, |op| op.index);
             Some(Why {
                 key: None,
                 value: None,
@@ -56,10 +55,7 @@ pub fn why(h: &History, t: &Txns, an: &Analysis, a: u32, b: u32, ty: u8) -> Why 
     })
 }
 
-fn appends<'a, 'h>(
-    t: &'a Txns<'h>,
-    txn: u32,
-) -> impl Iterator<Item = (u32, &'a super::txns::Mop<'h>)> + 'a {
+fn appends(t: &Txns, txn: u32) -> impl Iterator<Item = (u32, &Mop)> + '_ {
     let r = t.txns[txn as usize].mops();
     let start = r.start as u32;
     t.mops[r]
@@ -103,10 +99,10 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
             } else {
                 let longest = info.longest[k as usize];
                 let lt = tname(t, t.mop_txn[longest as usize]);
-                let list = t.mops[longest as usize].list.unwrap_or(&[]);
+                let list = t.list(&t.mops[longest as usize]);
                 format!(
                     "{ta} appended {xs} to {ks} and {tb} appended {ys}; {lt} read {ks} = {}, where {xs} comes before {ys}, so {ta} precedes {tb} (ww).",
-                    show_list_short(list)
+                    show_elems_short(&t.names, list)
                 )
             };
             Some(Why {
@@ -117,23 +113,24 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
         }
         WR => {
             for (i, m) in appends(t, b) {
-                let (MopKind::Read, Some(list)) = (m.kind, m.list) else {
+                if (m.kind, m.known) != (MopKind::Read, true) {
                     continue;
-                };
-                let Some(last) = list.last() else { continue };
+                }
+                let list = t.list(m);
+                let Some(&e) = list.last() else { continue };
                 if !is_external(t, i) {
                     continue;
                 }
-                let e = t.names.lookup(last)?;
                 let w = info.writer(t, m.key, e)?;
                 if t.mop_txn[w.mop as usize] == a {
                     let ks = show_key(&t.names, m.key);
+                    let last = show_elem(&t.names, e);
                     return Some(Why {
                         key: Some(m.key),
                         value: Some(e),
                         text: format!(
                             "{ta} appended {last} to {ks}; {tb} read {ks} = {}, which ends with {last}, so {ta} precedes {tb} (wr).",
-                            show_list_short(list)
+                            show_elems_short(&t.names, list)
                         ),
                     });
                 }
@@ -142,9 +139,10 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
         }
         RW => {
             for (i, m) in appends(t, a) {
-                let (MopKind::Read, Some(list)) = (m.kind, m.list) else {
+                if (m.kind, m.known) != (MopKind::Read, true) {
                     continue;
-                };
+                }
+                let list = t.list(m);
                 if !is_external(t, i) || info.incompatible.contains(&i) {
                     continue;
                 }
@@ -157,7 +155,7 @@ fn list_why(t: &Txns, info: &ListInfo, a: u32, b: u32, ty: u8) -> Option<Why> {
                         continue;
                     };
                     let ys = show_elem(&t.names, y.val);
-                    let shown = show_list_short(list);
+                    let shown = show_elems_short(&t.names, list);
                     if py == len {
                         return Some(Why {
                             key: Some(m.key),

@@ -18,10 +18,9 @@
 //! (G1b), garbage reads, duplicate elements, incompatible orders, dirty
 //! updates, internal inconsistencies, non-repeatable reads and future reads.
 
-use super::anomalies::{show_elem, show_key, show_list_short, tname, Finding, Findings};
+use super::anomalies::{show_elem, show_elems_short, show_key, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
-use super::txns::{Elem, MopKind, Status, Txns};
-use history::Value;
+use super::txns::{Elem, Lists, MopKind, Status, Txns};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::hash_map::Entry;
 
@@ -58,7 +57,7 @@ impl ListInfo {
     pub fn order_len(&self, t: &Txns, key: u32) -> u32 {
         match self.longest[key as usize] {
             NONE => 0,
-            m => t.mops[m as usize].list.map_or(0, |l| l.len() as u32),
+            m => t.mops[m as usize].len,
         }
     }
 
@@ -111,9 +110,10 @@ fn group_by_key(t: &Txns, want: impl Fn(&super::txns::Mop) -> bool) -> (Vec<u32>
     }
     let mut fill = start.clone();
     let mut items = vec![0u32; start[nkeys] as usize];
-    for (i, m) in t.mops.iter().enumerate() {
+    for i in t.mop_ids() {
+        let m = &t.mops[i as usize];
         if want(m) {
-            items[fill[m.key as usize] as usize] = i as u32;
+            items[fill[m.key as usize] as usize] = i;
             fill[m.key as usize] += 1;
         }
     }
@@ -127,10 +127,10 @@ fn range(start: &[u32], k: u32) -> std::ops::Range<usize> {
 /// Infers the version orders, the dependency edges and the non-cycle
 /// anomalies. Works key by key, so each key's appends, reads and version
 /// order stay in cache.
-pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInfo {
+pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInfo {
     let nkeys = t.key_count();
     let (append_start, appends) = group_by_key(t, |m| m.kind == MopKind::Append);
-    let (read_start, reads) = group_by_key(t, |m| m.kind == MopKind::Read && m.list.is_some());
+    let (read_start, reads) = group_by_key(t, |m| m.kind == MopKind::Read && m.known);
     let mut info = ListInfo {
         mop_pos: vec![UNOBSERVED; t.mops.len()],
         append_start,
@@ -164,23 +164,24 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
             }
         }
         let key_reads = &reads[range(&read_start, k)];
+        // The first of the longest reads, in history order.
         let longest = key_reads
             .iter()
-            .copied()
-            .max_by_key(|&r| (t.mops[r as usize].list.unwrap().len(), std::cmp::Reverse(r)));
+            .enumerate()
+            .max_by_key(|&(i, &r)| (t.mops[r as usize].len, std::cmp::Reverse(i)))
+            .map(|(_, &r)| r);
         order_start[k as usize + 1] = order_start[k as usize];
         let Some(longest) = longest else {
             continue;
         };
         info.longest[k as usize] = longest;
-        let list = t.mops[longest as usize].list.unwrap();
+        let list = t.list(&t.mops[longest as usize]);
         order.clear();
         garbage.clear();
         let first = order_mop.len();
         let mut first_garbage = UNOBSERVED;
         let mut first_aborted = UNOBSERVED;
-        for (pos, v) in list.iter().enumerate() {
-            let e = t.names.elem(v);
+        for (pos, &e) in list.iter().enumerate() {
             order.push(e);
             let dup = match local.get(&e) {
                 None => {
@@ -210,7 +211,7 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
                     value: Some(e),
                     explanation: format!(
                         "{} read {} = {}, which contains {} twice; each value is appended once, so a read can hold it at most once (duplicate-elements).",
-                        tname(t, reader), show_key(&t.names, k), show_list_short(list), v
+                        tname(t, reader), show_key(&t.names, k), show_elems_short(&t.names, list), show_elem(&t.names, e)
                     ),
                 });
             }
@@ -307,15 +308,14 @@ pub fn analyze(t: &mut Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> Lis
                 continue;
             }
             check_future_read(t, found, r);
-            let rl = t.mops[r as usize].list.unwrap();
+            let rl = t.list(&t.mops[r as usize]);
             let compatible = !info.incompatible.contains(&r);
             // wr: the writer of the last element read precedes the reader.
-            if let Some(last) = rl.last() {
+            if let Some(&last) = rl.last() {
                 let w = if compatible {
                     Some(omops[rl.len() - 1]).filter(|&w| w != NONE)
                 } else {
-                    let e = t.names.elem(last);
-                    info.writer(t, k, e).map(|w| w.mop)
+                    info.writer(t, k, last).map(|w| w.mop)
                 };
                 if let Some(w) = w {
                     let wt = t.mop_txn[w as usize];
@@ -395,7 +395,7 @@ fn dirty_update(t: &Txns, found: &mut Findings, k: u32, omops: &[u32], first_abo
 /// the longest read): prefix or incompatible, garbage, aborted elements.
 #[allow(clippy::too_many_arguments)]
 fn check_read(
-    t: &mut Txns,
+    t: &Txns,
     found: &mut Findings,
     info: &mut ListInfo,
     local: &FxHashMap<Elem, u32>,
@@ -406,15 +406,19 @@ fn check_read(
     first_garbage: u32,
     first_aborted: u32,
 ) {
-    let rl = t.mops[r as usize].list.unwrap();
+    let m = &t.mops[r as usize];
+    let rl = t.list(m);
     let reader = t.mop_txn[r as usize];
+    // Reads stored in their key's chain are prefixes of one another.
     let compatible = rl.len() <= order.len()
-        && (r == longest || rl.iter().zip(order).all(|(v, &e)| t.names.elem(v) == e));
+        && (r == longest
+            || Lists::same_chain(m, &t.mops[longest as usize])
+            || rl.iter().zip(order).all(|(a, b)| a == b));
     if !compatible {
         info.incompatible.insert(r);
         if found.want("incompatible-order") {
             let lt = t.mop_txn[longest as usize];
-            let list = t.mops[longest as usize].list.unwrap();
+            let list = t.list(&t.mops[longest as usize]);
             found.push(Finding {
                 kind: "incompatible-order",
                 txns: vec![reader, lt],
@@ -422,8 +426,8 @@ fn check_read(
                 value: None,
                 explanation: format!(
                     "{} read {} = {} and {} read {} = {}: neither is a prefix of the other, so they cannot both be versions of one list (incompatible-order).",
-                    tname(t, reader), show_key(&t.names, k), show_list_short(rl),
-                    tname(t, lt), show_key(&t.names, k), show_list_short(list)
+                    tname(t, reader), show_key(&t.names, k), show_elems_short(&t.names, rl),
+                    tname(t, lt), show_key(&t.names, k), show_elems_short(&t.names, list)
                 ),
             });
         }
@@ -435,8 +439,7 @@ fn check_read(
         )
     } else {
         let (mut g, mut a) = (None, None);
-        for v in rl {
-            let e = t.names.elem(v);
+        for &e in rl {
             match local.get(&e) {
                 None => g = g.or(Some(e)),
                 Some(&w) if t.txns[t.mop_txn[w as usize] as usize].status == Status::Fail => {
@@ -458,7 +461,7 @@ fn check_read(
                     "{} read {} = {}, but no txn ever appended {} to {} (garbage-read).",
                     tname(t, reader),
                     show_key(&t.names, k),
-                    show_list_short(rl),
+                    show_elems_short(&t.names, rl),
                     show_elem(&t.names, e),
                     show_key(&t.names, k)
                 ),
@@ -475,7 +478,7 @@ fn check_read(
                 value: Some(e),
                 explanation: format!(
                     "{} read {} = {}, which includes {}, appended by {}; but {} failed, so its append never happened: an aborted read (G1a).",
-                    tname(t, reader), show_key(&t.names, k), show_list_short(rl),
+                    tname(t, reader), show_key(&t.names, k), show_elems_short(&t.names, rl),
                     show_elem(&t.names, e), tname(t, w), tname(t, w)
                 ),
             });
@@ -489,19 +492,20 @@ fn intermediate_read(
     k: u32,
     reader: u32,
     wt: u32,
-    rl: &[Value],
-    last: &Value,
+    rl: &[Elem],
+    last: Elem,
 ) {
     if found.want("G1b") {
+        let shown = show_elem(&t.names, last);
         found.push(Finding {
             kind: "G1b",
             txns: vec![reader, wt],
             key: Some(k),
-            value: t.names.lookup(last),
+            value: Some(last),
             explanation: format!(
                 "{} read {} = {}, ending in {}; but {} appended {} and then more to {} in the same txn, so {} saw a version {} never committed: an intermediate read (G1b).",
-                tname(t, reader), show_key(&t.names, k), show_list_short(rl), last,
-                tname(t, wt), last, show_key(&t.names, k), tname(t, reader), tname(t, wt)
+                tname(t, reader), show_key(&t.names, k), show_elems_short(&t.names, rl), shown,
+                tname(t, wt), shown, show_key(&t.names, k), tname(t, reader), tname(t, wt)
             ),
         });
     }
@@ -509,7 +513,7 @@ fn intermediate_read(
 
 /// A txn's first read of a key cannot show what the txn appends to it
 /// only later (`future-read`).
-fn check_future_read(t: &mut Txns, found: &mut Findings, r: u32) {
+fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
     let reader = t.mop_txn[r as usize];
     let m = t.mops[r as usize];
     let end = t.txns[reader as usize].end as usize;
@@ -521,21 +525,21 @@ fn check_future_read(t: &mut Txns, found: &mut Findings, r: u32) {
     if later.is_empty() {
         return;
     }
-    let rl = m.list.unwrap();
-    let seen = rl.iter().find(|v| later.contains(&t.names.elem(v)));
-    if let Some(v) = seen {
+    let rl = t.list(&m);
+    let seen = rl.iter().find(|e| later.contains(e));
+    if let Some(&e) = seen {
         if found.want("future-read") {
             found.push(Finding {
                 kind: "future-read",
                 txns: vec![reader],
                 key: Some(m.key),
-                value: Some(t.names.elem(v)),
+                value: Some(e),
                 explanation: format!(
                     "{} read {} = {}, which includes {}, an element the txn itself appends only later: it read its own future write (future-read).",
                     tname(t, reader),
                     show_key(&t.names, m.key),
-                    show_list_short(rl),
-                    v
+                    show_elems_short(&t.names, rl),
+                    show_elem(&t.names, e)
                 ),
             });
         }
@@ -546,22 +550,22 @@ fn check_future_read(t: &mut Txns, found: &mut Findings, r: u32) {
 /// with the txn's appends since its last read of the key (else `internal`:
 /// it does not see its own writes); and if there was such a read, it must
 /// be exactly that read plus those appends (else `non-repeatable-read`).
-fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
+fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let reader = t.mop_txn[r as usize];
     let txn = &t.txns[reader as usize];
     let m = t.mops[r as usize];
-    let rl = m.list.unwrap();
+    let rl = t.list(&m);
     let before = &t.mops[txn.start as usize..r as usize];
     let last_read = before
         .iter()
-        .rposition(|x| x.key == m.key && x.kind == MopKind::Read && x.list.is_some());
+        .rposition(|x| x.key == m.key && x.kind == MopKind::Read && x.known);
     let from = last_read.map_or(0, |i| i + 1);
     let appended: Vec<Elem> = before[from..]
         .iter()
         .filter(|x| x.key == m.key && x.kind == MopKind::Append)
         .map(|x| x.val)
         .collect();
-    let got: Vec<Elem> = rl.iter().map(|v| t.names.elem(v)).collect();
+    let got: Vec<Elem> = rl.to_vec();
     let show = |t: &Txns, es: &[Elem]| {
         let shown: Vec<String> = es.iter().map(|&e| show_elem(&t.names, e)).collect();
         format!("[{}]", shown.join(" "))
@@ -579,7 +583,7 @@ fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
                     show(t, &appended),
                     show_key(&t.names, m.key),
                     show_key(&t.names, m.key),
-                    show_list_short(rl)
+                    show_elems_short(&t.names, rl)
                 ),
             });
         }
@@ -588,8 +592,8 @@ fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
     let Some(i) = last_read else {
         return;
     };
-    let prev = before[i].list.unwrap();
-    let mut expected: Vec<Elem> = prev.iter().map(|v| t.names.elem(v)).collect();
+    let prev = t.list(&before[i]);
+    let mut expected: Vec<Elem> = prev.to_vec();
     expected.extend_from_slice(&appended);
     if got != expected && found.want("non-repeatable-read") {
         found.push(Finding {
@@ -601,10 +605,10 @@ fn check_internal(t: &mut Txns, found: &mut Findings, r: u32) {
                 "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (non-repeatable-read).",
                 tname(t, reader),
                 show_key(&t.names, m.key),
-                show_list_short(prev),
+                show_elems_short(&t.names, prev),
                 show(t, &appended),
                 show_key(&t.names, m.key),
-                show_list_short(rl),
+                show_elems_short(&t.names, rl),
                 show(t, &expected)
             ),
         });

@@ -47,12 +47,19 @@ use anomalies::{tname, Findings};
 use cycles::{classify, simple_cycles, Class, Cycle, Search};
 use explain::Analysis;
 use graph::{Graph, DATA, PROCESS, REALTIME};
-use history::{History, Value};
+use history::{History, Op, Value};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Instant;
 use txns::{Status, Txns};
+
+pub use txns::Builder;
+
+/// Ops fetched back by position (the n-th op of the history, from 0) for
+/// the evidence: the caller holds them in memory or re-reads the file.
+pub type Fetched = FxHashMap<u32, Op>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -274,6 +281,38 @@ impl TxnResult {
     }
 }
 
+impl TxnResult {
+    /// No verdict: the check could not run to the end (e.g. the history
+    /// did not fit the memory limit while being read).
+    pub fn unknown(opts: &Options, reason: String) -> TxnResult {
+        let consistency = if opts.consistency.is_empty() {
+            vec![ConsistencyModel::Serializable]
+        } else {
+            opts.consistency.clone()
+        };
+        TxnResult {
+            valid: Validity::Unknown,
+            reason: Some(reason),
+            workload: opts.workload,
+            consistency,
+            anomaly_types: Vec::new(),
+            anomaly_counts: BTreeMap::new(),
+            anomalies: Vec::new(),
+            ruled_out: Vec::new(),
+            not_ruled_out: ConsistencyModel::ALL.to_vec(),
+            incomplete_searches: Vec::new(),
+            txn_count: 0,
+            ok_count: 0,
+            info_count: 0,
+            fail_count: 0,
+            graph: GraphStats::default(),
+            warnings: Vec::new(),
+            elapsed_ms: 0,
+            phase_ms: BTreeMap::new(),
+        }
+    }
+}
+
 struct CycleFound {
     kind: String,
     cycle: Cycle,
@@ -288,10 +327,6 @@ struct CycleFound {
 /// `shakedown check` refuses the file.
 pub fn wrong_workload(history: &History, workload: Workload) -> Option<String> {
     let ops = history.ops();
-    let (not, like) = match workload {
-        Workload::RwRegister => ("an rw-register op (r/w)", "a list-append"),
-        Workload::ListAppend => ("a list-append op (append/r)", "an rw-register"),
-    };
     let mut calls = 0usize;
     let mut txns = 0usize;
     let mut others: Vec<&str> = Vec::new();
@@ -306,28 +341,45 @@ pub fn wrong_workload(history: &History, workload: Workload) -> Option<String> {
         }
         txns += 1;
         for op in std::iter::once(inv).chain(call.completion.map(|c| &ops[c])) {
-            for m in op.value.as_list().into_iter().flatten() {
-                let name = m.as_list().and_then(|p| p.first()).and_then(Value::as_str);
-                let foreign = match workload {
-                    Workload::RwRegister => name == Some("append"),
-                    Workload::ListAppend => matches!(name, Some("w" | "write")),
-                };
-                if foreign {
-                    return Some(format!(
-                        "op {}: txn micro-op {} is not {not}: is this {like} history?",
-                        op.index,
-                        anomalies::show_mops(&Value::List(vec![m.clone()]))
-                    ));
-                }
+            if let Some(m) = foreign_mop(&op.value, workload) {
+                return Some(foreign_reason(op.index, m, workload));
             }
         }
     }
-    (calls > 0 && txns == 0).then(|| {
-        format!(
-            "none of the {calls} client operations is a transaction (f = txn; found f = {}): is this a single-object (linearizability) history?",
-            others.join(", ")
-        )
+    (calls > 0 && txns == 0).then(|| no_txn_reason(calls, &others))
+}
+
+/// The first micro-op in a txn's value that belongs to the other workload
+/// (`[append k v]` in rw-register, `[w k v]` in list-append).
+pub(crate) fn foreign_mop(value: &Value, workload: Workload) -> Option<&Value> {
+    value.as_list().into_iter().flatten().find(|m| {
+        let name = m.as_list().and_then(|p| p.first()).and_then(Value::as_str);
+        match workload {
+            Workload::RwRegister => name == Some("append"),
+            Workload::ListAppend => matches!(name, Some("w" | "write")),
+        }
     })
+}
+
+/// Why a history with micro-op `m` (in op `index`) is not of `workload`.
+pub(crate) fn foreign_reason(index: u64, m: &Value, workload: Workload) -> String {
+    let (not, like) = match workload {
+        Workload::RwRegister => ("an rw-register op (r/w)", "a list-append"),
+        Workload::ListAppend => ("a list-append op (append/r)", "an rw-register"),
+    };
+    format!(
+        "op {index}: txn micro-op {} is not {not}: is this {like} history?",
+        anomalies::show_mops(&Value::List(vec![m.clone()]))
+    )
+}
+
+/// Why a history of `calls` client operations, none a txn, is not checked.
+pub(crate) fn no_txn_reason<S: AsRef<str>>(calls: usize, others: &[S]) -> String {
+    let others: Vec<&str> = others.iter().map(AsRef::as_ref).collect();
+    format!(
+        "none of the {calls} client operations is a transaction (f = txn; found f = {}): is this a single-object (linearizability) history?",
+        others.join(", ")
+    )
 }
 
 /// A result for a history that was not checked, and why.
@@ -360,7 +412,8 @@ fn unchecked(opts: &Options, reason: String) -> TxnResult {
 
 /// Checks a history of transactions. A history without client operations,
 /// or one of the other workload ([`wrong_workload`]), is `unknown`: it
-/// tested nothing this checker can judge.
+/// tested nothing this checker can judge. The history is held in memory;
+/// [`check_txns`] checks txns read some other way.
 pub fn check(history: &History, opts: &Options) -> TxnResult {
     if !crate::verdict::has_client_operation(history) {
         return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
@@ -369,22 +422,40 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         return unchecked(opts, why);
     }
     let started = Instant::now();
+    let t = txns::collect(history, opts.workload == Workload::ListAppend);
+    let read = started.elapsed();
+    let mut r = check_txns(t, opts, |positions| {
+        positions
+            .iter()
+            .map(|&p| (p, history.ops()[p as usize].clone()))
+            .collect()
+    });
+    r.phase_ms.insert("read", read.as_millis() as u64);
+    r.elapsed_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+/// Checks compact txns (from [`Builder`], e.g. read straight from a
+/// file). `fetch` returns the ops at the given positions: only those the
+/// reported anomalies show, so re-reading a file for them is cheap.
+pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fetched) -> TxnResult {
+    if t.calls == 0 {
+        return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
+    }
+    let started = Instant::now();
     let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut mark = Instant::now();
     let mut phase = |name: &'static str| {
         phase_ms.insert(name, mark.elapsed().as_millis() as u64);
         mark = Instant::now();
     };
-    let lists = opts.workload == Workload::ListAppend;
-    let mut t = txns::collect(history, lists);
-    phase("read");
     let mut found = Findings::new(opts.max_reported_per_kind);
     let mut edges = Vec::new();
     let malformed = t.malformed.len();
     let mut warnings = std::mem::take(&mut t.malformed);
     let analysis = match opts.workload {
         Workload::ListAppend => {
-            let info = list_append::analyze(&mut t, &mut found, &mut edges);
+            let info = list_append::analyze(&t, &mut found, &mut edges);
             if info.duplicate_appends > 0 {
                 warnings.push(format!(
                     "{} appends repeat a value already appended to the same key; values must be unique per key, so those appends were ignored",
@@ -459,9 +530,29 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
+    // The ops the evidence shows, fetched back in one go.
+    let mut shown: Vec<u32> = found.items.iter().flat_map(|f| f.txns.clone()).collect();
+    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &cycles {
+        let n = per_kind.entry(&c.kind).or_insert(0);
+        *n += 1;
+        if *n <= opts.max_reported_per_kind {
+            shown.extend(c.cycle.iter().flat_map(|&(a, b, _)| [a, b]));
+        }
+    }
+    // Invocation and completion: the micro-ops come from one, the node
+    // from either.
+    let mut positions: Vec<u32> = shown
+        .iter()
+        .flat_map(|&x| [t.txns[x as usize].invoke, t.txns[x as usize].completion])
+        .filter(|&p| p != txns::NO_OP)
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let ops = fetch(&positions);
     let mut anomalies = Vec::new();
     for f in &found.items {
-        let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(history, &t, x)).collect();
+        let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(&ops, &t, x)).collect();
         // The sentence, then each txn it names: what it did and where.
         let mut explanation = f.explanation.clone();
         for v in &txns {
@@ -482,7 +573,7 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
         let count = counts.entry(c.kind.clone()).or_insert(0);
         *count += 1;
         if *count <= opts.max_reported_per_kind {
-            anomalies.push(explain_cycle(history, &t, &analysis, c));
+            anomalies.push(explain_cycle(&ops, &t, &analysis, c));
         }
     }
     let anomaly_types: Vec<String> = counts.keys().cloned().collect();
@@ -735,26 +826,25 @@ fn collapse(cycle: &Cycle, n: usize) -> Cycle {
     out
 }
 
-fn view(h: &History, t: &Txns, txn: u32) -> TxnView {
+fn view(ops: &Fetched, t: &Txns, txn: u32) -> TxnView {
     let x = &t.txns[txn as usize];
-    let source = match (x.status, x.completion) {
-        (Status::Ok, Some(c)) => c,
-        _ => x.invoke,
-    };
     TxnView {
         name: tname(t, txn),
         index: x.index,
-        process: h.ops()[x.invoke as usize].process.to_string(),
+        process: x.process.to_string(),
         status: match x.status {
             Status::Ok => "ok",
             Status::Info => "info",
             Status::Fail => "fail",
         },
-        ops: h.ops()[source as usize].value.clone(),
+        // Missing only if the file changed under us since it was read.
+        ops: ops
+            .get(&x.source())
+            .map_or(Value::Nil, |op| op.value.clone()),
         node: x
-            .completion
-            .and_then(|c| h.ops()[c as usize].node.clone())
-            .or_else(|| h.ops()[x.invoke as usize].node.clone()),
+            .completion()
+            .and_then(|c| ops.get(&c)?.node.clone())
+            .or_else(|| ops.get(&x.invoke)?.node.clone()),
     }
 }
 
@@ -789,14 +879,14 @@ fn class_gloss(kind: &str) -> String {
     format!("{gloss}{with}")
 }
 
-fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {
+fn explain_cycle(ops: &Fetched, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomaly {
     let mut txns: Vec<u32> = Vec::new();
     for &(a, _, _) in &c.cycle {
         if !txns.contains(&a) {
             txns.push(a);
         }
     }
-    let views: Vec<TxnView> = txns.iter().map(|&x| view(h, t, x)).collect();
+    let views: Vec<TxnView> = txns.iter().map(|&x| view(ops, t, x)).collect();
     // One summary line first (it reads well after "G-single: "), then the
     // txns, then one line per edge.
     let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
@@ -811,7 +901,7 @@ fn explain_cycle(h: &History, t: &Txns, an: &Analysis, c: &CycleFound) -> Anomal
     }
     let mut steps = Vec::new();
     for &(a, b, ty) in &c.cycle {
-        let w = explain::why(h, t, an, a, b, ty);
+        let w = explain::why(ops, t, an, a, b, ty);
         text.push_str(&format!("  - {}\n", w.text));
         steps.push(CycleStep {
             from: tname(t, a),

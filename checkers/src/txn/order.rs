@@ -48,7 +48,7 @@ pub fn realtime_edges(t: &Txns, first_virtual: u32, edges: &mut Vec<Edge>) -> u3
             continue;
         }
         at.push((txn.invoke, i as u32, false));
-        if let (Status::Ok, Some(c)) = (txn.status, txn.completion) {
+        if let (Status::Ok, Some(c)) = (txn.status, txn.completion()) {
             at.push((c, i as u32, true));
         }
     }

@@ -55,8 +55,9 @@ pub fn analyze(
         versions: FxHashSet::default(),
         duplicate_writes: 0,
     };
-    for (i, m) in t.mops.iter().enumerate() {
-        if m.kind == MopKind::Write && info.writers.insert((m.key, m.val), i as u32).is_some() {
+    for i in t.mop_ids() {
+        let m = &t.mops[i as usize];
+        if m.kind == MopKind::Write && info.writers.insert((m.key, m.val), i).is_some() {
             info.duplicate_writes += 1;
         }
     }
@@ -65,7 +66,9 @@ pub fn analyze(
     let mut observed: Vec<bool> = t.txns.iter().map(|x| x.status == Status::Ok).collect();
     // External reads by (key, value).
     let mut readers: FxHashMap<(u32, Elem), Vec<u32>> = FxHashMap::default();
-    for (i, m) in t.mops.iter().enumerate() {
+    for i in t.mop_ids() {
+        let i = i as usize;
+        let m = &t.mops[i];
         if m.kind != MopKind::Read || !m.known {
             continue;
         }
@@ -155,7 +158,9 @@ pub fn analyze(
 
     // Lost update: two committed txns read the same version and both wrote the key.
     let mut rmw: Vec<(u32, Elem, u32)> = Vec::new();
-    for (i, m) in t.mops.iter().enumerate() {
+    for i in t.mop_ids() {
+        let i = i as usize;
+        let m = &t.mops[i];
         let txn = t.mop_txn[i];
         if m.kind == MopKind::Read
             && m.known
@@ -337,7 +342,7 @@ fn infer_versions(t: &Txns, assume: &RwAssume, versions: &mut FxHashSet<(u32, El
     // invocation precede the versions that txn saw (frontier per key).
     let mut at: Vec<(u32, u32, bool)> = Vec::new();
     for (i, txn) in t.txns.iter().enumerate() {
-        if let (Status::Ok, Some(c)) = (txn.status, txn.completion) {
+        if let (Status::Ok, Some(c)) = (txn.status, txn.completion()) {
             at.push((txn.invoke, i as u32, false));
             at.push((c, i as u32, true));
         }

@@ -1,8 +1,13 @@
-//! Turning a history into compact transactions: interned keys and values,
-//! micro-ops in one flat vector, reads borrowed from the history (never
-//! copied).
+//! Compact transactions: interned keys and values, micro-ops in one flat
+//! vector, list reads stored once per key (see [`Lists`]). Built op by op
+//! ([`Builder`]), so a history file can be read straight into it without
+//! ever holding the general [`Op`]s: what an explanation needs of an op
+//! beyond this (its process name, its micro-ops as recorded) is fetched
+//! back by position afterwards.
 
-use history::{History, OpType, Process, Value};
+use super::Workload;
+use history::txn_line::{MopName, RawMop, RawMops, RawVal, TxnLine};
+use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
 
 /// A value of a key, interned: small integers are stored inline (shifted
@@ -11,6 +16,9 @@ pub type Elem = u64;
 
 /// The initial (nil) state of a register.
 pub const NIL: Elem = u64::MAX;
+
+/// "No such position" for [`Txn::completion`].
+pub const NO_OP: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -27,18 +35,18 @@ pub enum MopKind {
     Read,
 }
 
-/// One micro-op. For writes and appends `val` is the value written; for
-/// register reads `val` is the value read ([`NIL`] for nil); for list reads
-/// the list is `list` (borrowed from the history).
+/// One micro-op (24 bytes). For writes and appends `val` is the value
+/// written; for register reads `val` is the value read ([`NIL`] for nil);
+/// for list reads `val` says where the list is stored ([`Lists`]) and
+/// `len` how long it is: read it with [`Txns::list`].
 #[derive(Clone, Copy, Debug)]
-pub struct Mop<'h> {
+pub struct Mop {
     pub kind: MopKind,
+    /// Reads: whether the value is known (only in ok txns).
+    pub known: bool,
     pub key: u32,
     pub val: Elem,
-    /// List reads only: the elements read (`None` when unknown).
-    pub list: Option<&'h [Value]>,
-    /// Register reads: whether the value is known (only in ok txns).
-    pub known: bool,
+    pub len: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -46,9 +54,10 @@ pub struct Txn {
     /// The history index naming the txn ("T12"): its completion's, or its
     /// invocation's if it never completed.
     pub index: u64,
-    /// Positions in the history.
+    /// Positions in the history (the n-th op read, from 0).
     pub invoke: u32,
-    pub completion: Option<u32>,
+    /// [`NO_OP`] if it never completed.
+    pub completion: u32,
     pub status: Status,
     pub process: u64,
     /// Micro-ops: `mops[start..end]`.
@@ -59,6 +68,19 @@ pub struct Txn {
 impl Txn {
     pub fn mops(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
+    }
+
+    pub fn completion(&self) -> Option<u32> {
+        (self.completion != NO_OP).then_some(self.completion)
+    }
+
+    /// The op whose micro-ops the txn uses: the completion of an ok txn,
+    /// else the invocation.
+    pub fn source(&self) -> u32 {
+        match (self.status, self.completion()) {
+            (Status::Ok, Some(c)) => c,
+            _ => self.invoke,
+        }
     }
 }
 
@@ -111,6 +133,23 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.vals.is_empty()
     }
+
+    /// Renumbers: the value with id `i` gets id `new_id[i]`.
+    fn renumber(&mut self, new_id: &[u32]) {
+        let mut vals = vec![Value::Nil; self.vals.len()];
+        for (i, v) in std::mem::take(&mut self.vals).into_iter().enumerate() {
+            vals[new_id[i] as usize] = v;
+        }
+        self.vals = vals;
+        for id in self.map.values_mut() {
+            *id = new_id[*id as usize];
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        // Ints and short strings mostly: a rough but safe estimate.
+        self.vals.capacity() * std::mem::size_of::<Value>() * 3
+    }
 }
 
 /// Interned keys and values.
@@ -129,6 +168,16 @@ impl Names {
             Value::Int(i) if (-INLINE..INLINE).contains(i) => (*i as u64) << 1,
             Value::Nil => NIL,
             other => ((self.vals.id(other) as u64) << 1) | 1,
+        }
+    }
+
+    /// [`Names::elem`] of an integer.
+    #[inline]
+    pub fn elem_int(&mut self, i: i64) -> Elem {
+        if (-INLINE..INLINE).contains(&i) {
+            (i as u64) << 1
+        } else {
+            self.elem(&Value::Int(i))
         }
     }
 
@@ -156,152 +205,672 @@ impl Names {
     }
 }
 
-/// Everything the analyses need: txns, their micro-ops, interned names.
-pub struct Txns<'h> {
-    pub txns: Vec<Txn>,
-    pub mops: Vec<Mop<'h>>,
-    pub mop_txn: Vec<u32>,
-    pub names: Names,
-    /// Problems with the history itself (not anomalies): malformed micro-ops.
-    pub malformed: Vec<String>,
+/// The lists that list-append reads return, stored without repeating what
+/// reads share. Every key has a *chain*: the longest list read of it so
+/// far that extends the ones before. A read that is a prefix of its key's
+/// chain (or extends it, growing the chain) is stored as just its length;
+/// in a valid history that is every read, so all the reads of a key cost
+/// one list. Reads that diverge from the chain are stored whole in `other`.
+#[derive(Default)]
+pub struct Lists {
+    chains: Vec<Vec<Elem>>,
+    other: Vec<Elem>,
 }
 
-impl<'h> Txns<'h> {
-    pub fn key_count(&self) -> usize {
-        self.names.keys.len()
+/// In a list read's `val`: the list is in `Lists::other`, from this offset.
+const IN_OTHER: u64 = 1 << 63;
+
+impl Lists {
+    /// Stores a read of `key`; returns the micro-op's `val`.
+    fn store(&mut self, key: u32, read: &[Elem]) -> Elem {
+        if self.chains.len() <= key as usize {
+            self.chains.resize_with(key as usize + 1, Vec::new);
+        }
+        let chain = &mut self.chains[key as usize];
+        let shared = chain.len().min(read.len());
+        if chain[..shared] == read[..shared] {
+            if read.len() > chain.len() {
+                chain.extend_from_slice(&read[shared..]);
+            }
+            0
+        } else {
+            let at = self.other.len() as u64;
+            self.other.extend_from_slice(read);
+            IN_OTHER | at
+        }
+    }
+
+    fn get(&self, key: u32, val: Elem, len: u32) -> &[Elem] {
+        if val & IN_OTHER != 0 {
+            let at = (val & !IN_OTHER) as usize;
+            &self.other[at..at + len as usize]
+        } else {
+            &self.chains[key as usize][..len as usize]
+        }
+    }
+
+    /// True if both reads of `key` are stored in its chain, so the shorter
+    /// is a prefix of the longer without comparing elements.
+    pub fn same_chain(a: &Mop, b: &Mop) -> bool {
+        a.key == b.key && a.val & IN_OTHER == 0 && b.val & IN_OTHER == 0
+    }
+
+    fn bytes(&self) -> usize {
+        self.chains.capacity() * std::mem::size_of::<Vec<Elem>>()
+            + self.chains.iter().map(|c| c.capacity() * 8).sum::<usize>()
+            + self.other.capacity() * 8
     }
 }
 
-fn mop_name(v: &Value) -> Option<&str> {
-    v.as_str()
+/// Everything the analyses need: txns, their micro-ops, interned names.
+#[derive(Default)]
+pub struct Txns {
+    pub txns: Vec<Txn>,
+    pub mops: Vec<Mop>,
+    pub mop_txn: Vec<u32>,
+    pub names: Names,
+    pub lists: Lists,
+    /// Problems with the history itself (not anomalies): malformed micro-ops.
+    pub malformed: Vec<String>,
+    /// Ops read (all of them, not only txns).
+    pub ops: usize,
+    /// Client invocations read (every f, not only txns).
+    pub calls: usize,
+}
+
+impl Txns {
+    pub fn key_count(&self) -> usize {
+        self.names.keys.len()
+    }
+
+    /// The elements of a list read (empty if unknown).
+    pub fn list(&self, m: &Mop) -> &[Elem] {
+        if m.kind == MopKind::Read && m.known && m.len > 0 {
+            self.lists.get(m.key, m.val, m.len)
+        } else {
+            &[]
+        }
+    }
+
+    /// Every micro-op id in history order (txn by txn, in invocation
+    /// order): mops are stored as txns complete, so `0..mops.len()` is not.
+    pub fn mop_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.txns.iter().flat_map(|x| x.start..x.end)
+    }
+
+    /// Heap bytes held, roughly (for the memory limit while reading).
+    pub fn bytes(&self) -> usize {
+        self.txns.capacity() * std::mem::size_of::<Txn>()
+            + self.mops.capacity() * std::mem::size_of::<Mop>()
+            + self.mop_txn.capacity() * 4
+            + self.names.keys.bytes()
+            + self.names.vals.bytes()
+            + self.lists.bytes()
+    }
+}
+
+/// A txn invoked and not yet completed.
+struct Pending {
+    txn: u32,
+    /// Its `f`, as an index into `Builder::fs`.
+    f: u32,
+    index: u64,
+    /// The invocation's micro-ops, used unless the txn completes ok.
+    mops: PendingMops,
+}
+
+enum PendingMops {
+    Value(Value),
+    /// Read by the fast path (a vector from `Builder::spare`).
+    Raw(Vec<RawMop>),
+}
+
+/// An op's micro-ops as pushed: a general value (borrowed or taken), or
+/// read by [`history::txn_line`].
+enum Mops<'a> {
+    Ref(&'a Value),
+    Owned(Value),
+    Raw(&'a [RawMop], &'a RawMops),
+}
+
+impl Mops<'_> {
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Mops::Ref(v) => Some(v),
+            Mops::Owned(v) => Some(v),
+            Mops::Raw(..) => None,
+        }
+    }
+}
+
+/// What the protocol needs of an op.
+struct Head<'a> {
+    index: u64,
+    kind: OpType,
+    /// `None`: a named process (the nemesis).
+    process: Option<u64>,
+    f: &'a str,
+}
+
+/// Builds [`Txns`] from ops pushed one at a time in history order,
+/// checking the invocation/completion protocol as
+/// [`history::HistoryBuilder`] does. Holds only the compact txns and the
+/// invocations still open (one per client at most).
+pub struct Builder {
+    t: Txns,
+    lists: bool,
+    /// Open invocations by client process (every f, not only txns: the
+    /// protocol is checked for all).
+    pending: FxHashMap<u64, Pending>,
+    /// The f names seen ("txn" first), so a pending call holds an index.
+    fs: Vec<String>,
+    /// Integer keys already interned (most keys), by value.
+    int_keys: FxHashMap<i64, u32>,
+    /// Emptied vectors of fast-path invocations, for reuse.
+    spare: Vec<Vec<RawMop>>,
+    /// Txns whose micro-ops could not be read: dropped at the end.
+    dropped: Vec<u32>,
+    malformed: Vec<(u32, String)>,
+    read: Vec<Elem>,
+    /// Txn invocations read.
+    txn_calls: usize,
+    /// The first few f names of client calls that are not txns.
+    other_fs: Vec<String>,
+    /// The first micro-op of the other workload, by (invocation position,
+    /// completion?), as [`super::wrong_workload`] finds it.
+    foreign: Option<((u32, bool), String)>,
+}
+
+/// Marks a pending non-txn call in `Pending::txn`.
+const NOT_TXN: u32 = u32::MAX;
+
+impl Builder {
+    /// `lists`: reads return lists (list-append) rather than single values.
+    pub fn new(lists: bool) -> Builder {
+        Builder {
+            t: Txns::default(),
+            lists,
+            pending: FxHashMap::default(),
+            fs: vec!["txn".to_string()],
+            int_keys: FxHashMap::default(),
+            spare: Vec::new(),
+            dropped: Vec::new(),
+            malformed: Vec::new(),
+            read: Vec::new(),
+            txn_calls: 0,
+            other_fs: Vec::new(),
+            foreign: None,
+        }
+    }
+
+    fn workload(&self) -> Workload {
+        if self.lists {
+            Workload::ListAppend
+        } else {
+            Workload::RwRegister
+        }
+    }
+
+    /// Why the ops so far cannot be checked as this builder's workload, if
+    /// they cannot: the same reason [`super::wrong_workload`] gives for
+    /// the same history held in memory.
+    pub fn wrong_workload(&self) -> Option<String> {
+        if let Some((_, why)) = &self.foreign {
+            return Some(why.clone());
+        }
+        (self.t.calls > 0 && self.txn_calls == 0)
+            .then(|| super::no_txn_reason(self.t.calls, &self.other_fs))
+    }
+
+    /// Remembers `value`'s first micro-op of the other workload, if it has
+    /// one and comes before the one found so far. (The fast path reads
+    /// only this workload's micro-ops: its lines have none.)
+    fn note_foreign(&mut self, at: (u32, bool), mops: &Mops, index: u64) {
+        let Some(value) = mops.value() else {
+            return;
+        };
+        if self.foreign.as_ref().is_some_and(|(first, _)| *first < at) {
+            return;
+        }
+        let workload = self.workload();
+        if let Some(m) = super::foreign_mop(value, workload) {
+            self.foreign = Some((at, super::foreign_reason(index, m, workload)));
+        }
+    }
+
+    /// Whether reads return lists (list-append) rather than single values.
+    pub fn lists(&self) -> bool {
+        self.lists
+    }
+
+    /// Ops pushed so far.
+    pub fn ops(&self) -> usize {
+        self.t.ops
+    }
+
+    /// Heap bytes held so far, roughly.
+    pub fn bytes(&self) -> usize {
+        self.t.bytes()
+    }
+
+    /// Adds the next op. Errors are protocol violations (worded as
+    /// [`history::HistoryBuilder::push`] words them). Ops of named
+    /// processes (the nemesis) are counted and otherwise ignored.
+    pub fn push(&mut self, op: &Op) -> Result<(), String> {
+        self.push_with(Self::head(op), Mops::Ref(&op.value))
+    }
+
+    /// Like [`Builder::push`], taking the op (its value is kept, not
+    /// copied, while the txn is open).
+    pub fn push_owned(&mut self, mut op: Op) -> Result<(), String> {
+        let value = std::mem::take(&mut op.value);
+        self.push_with(Self::head(&op), Mops::Owned(value))
+    }
+
+    /// Like [`Builder::push`], for a line read by the fast path, its
+    /// micro-ops in `raw`.
+    pub fn push_line(&mut self, line: &TxnLine, raw: &RawMops) -> Result<(), String> {
+        let head = Head {
+            index: line.index,
+            kind: line.kind,
+            process: line.process,
+            f: line.f.as_str(),
+        };
+        let mops = &raw.mops[line.mops.start as usize..line.mops.end as usize];
+        self.push_with(head, Mops::Raw(mops, raw))
+    }
+
+    fn head(op: &Op) -> Head<'_> {
+        Head {
+            index: op.index,
+            kind: op.kind,
+            process: match op.process {
+                Process::Client(p) => Some(p),
+                Process::Named(_) => None,
+            },
+            f: &op.f,
+        }
+    }
+
+    fn f_id(&mut self, f: &str) -> u32 {
+        match self.fs.iter().position(|g| g == f) {
+            Some(i) => i as u32,
+            None => {
+                self.fs.push(f.to_string());
+                (self.fs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn push_with(&mut self, op: Head, mops: Mops) -> Result<(), String> {
+        let pos = self.t.ops;
+        if pos >= NO_OP as usize - 1 {
+            return Err(format!("history too long: more than {} ops", NO_OP - 1));
+        }
+        self.t.ops += 1;
+        let Some(p) = op.process else {
+            return Ok(());
+        };
+        let is_txn = op.f == "txn";
+        if op.kind == OpType::Invoke {
+            self.t.calls += 1;
+            if is_txn {
+                self.txn_calls += 1;
+                self.note_foreign((pos as u32, false), &mops, op.index);
+            } else if self.other_fs.len() < 4 && !self.other_fs.iter().any(|g| g == op.f) {
+                self.other_fs.push(op.f.to_string());
+            }
+        }
+        match (op.kind, self.pending.contains_key(&p)) {
+            (OpType::Invoke, false) => {
+                let txn = if is_txn {
+                    self.t.txns.push(Txn {
+                        index: op.index,
+                        invoke: pos as u32,
+                        completion: NO_OP,
+                        status: Status::Info,
+                        process: p,
+                        start: 0,
+                        end: 0,
+                    });
+                    (self.t.txns.len() - 1) as u32
+                } else {
+                    NOT_TXN
+                };
+                let kept = match mops {
+                    _ if txn == NOT_TXN => PendingMops::Value(Value::Nil),
+                    Mops::Ref(v) => PendingMops::Value(v.clone()),
+                    Mops::Owned(v) => PendingMops::Value(v),
+                    Mops::Raw(m, _) => {
+                        let mut v = self.spare.pop().unwrap_or_default();
+                        v.extend_from_slice(m);
+                        PendingMops::Raw(v)
+                    }
+                };
+                let f = self.f_id(op.f);
+                self.pending.insert(
+                    p,
+                    Pending {
+                        txn,
+                        f,
+                        index: op.index,
+                        mops: kept,
+                    },
+                );
+                Ok(())
+            }
+            (OpType::Invoke, true) => {
+                let open = &self.pending[&p];
+                Err(format!(
+                    "process {p} invokes {:?} while its {:?} (index {}) has not completed",
+                    op.f, self.fs[open.f as usize], open.index
+                ))
+            }
+            (_, false) => Err(format!(
+                "process {p} completes {:?} ({}) without a pending invocation",
+                op.f, op.kind
+            )),
+            (kind, true) => {
+                let open = &self.pending[&p];
+                if self.fs[open.f as usize] != op.f {
+                    return Err(format!(
+                        "process {p} completes {:?} but invoked {:?} (index {})",
+                        op.f, self.fs[open.f as usize], open.index
+                    ));
+                }
+                let open = self.pending.remove(&p).expect("pending");
+                if open.txn == NOT_TXN {
+                    return Ok(());
+                }
+                let invoked = self.t.txns[open.txn as usize].invoke;
+                self.note_foreign((invoked, true), &mops, op.index);
+                let status = match kind {
+                    OpType::Ok => Status::Ok,
+                    OpType::Fail => Status::Fail,
+                    _ => Status::Info,
+                };
+                let txn = &mut self.t.txns[open.txn as usize];
+                txn.completion = pos as u32;
+                txn.index = op.index;
+                txn.status = status;
+                if status == Status::Ok {
+                    self.add_mops(open.txn, &mops, op.index, true);
+                    self.recycle(open.mops);
+                } else {
+                    self.add_pending_mops(open.txn, open.mops, open.index);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads an invocation's micro-ops (the outcome unknown or failed).
+    fn add_pending_mops(&mut self, txn: u32, mops: PendingMops, index: u64) {
+        match mops {
+            PendingMops::Value(v) => self.add_mops(txn, &Mops::Ref(&v), index, false),
+            PendingMops::Raw(m) => {
+                // Unknown reads carry no list: no ints needed.
+                self.add_mops(txn, &Mops::Raw(&m, &RawMops::default()), index, false);
+                self.recycle(PendingMops::Raw(m));
+            }
+        }
+    }
+
+    fn recycle(&mut self, mops: PendingMops) {
+        if let PendingMops::Raw(mut v) = mops {
+            v.clear();
+            self.spare.push(v);
+        }
+    }
+
+    /// Reads the txn's micro-ops into the flat vector (or drops the txn
+    /// with a warning naming the op if they are malformed).
+    fn add_mops(&mut self, txn: u32, source: &Mops, index: u64, known: bool) {
+        let start = self.t.mops.len();
+        let (raw, ints) = match source {
+            Mops::Ref(v) => return self.add_value_mops(txn, v, index, known),
+            Mops::Owned(v) => return self.add_value_mops(txn, v, index, known),
+            Mops::Raw(m, ints) => (*m, *ints),
+        };
+        for m in raw {
+            let mop = self.raw_mop(m, ints, known);
+            self.t.mops.push(mop);
+            self.t.mop_txn.push(txn);
+        }
+        let x = &mut self.t.txns[txn as usize];
+        x.start = start as u32;
+        x.end = self.t.mops.len() as u32;
+    }
+
+    fn add_value_mops(&mut self, txn: u32, source: &Value, index: u64, known: bool) {
+        let start = self.t.mops.len();
+        let Some(list) = source.as_list() else {
+            self.drop_txn(
+                txn,
+                format!("op {index}: a txn's value must be a list of micro-ops, got {source}"),
+            );
+            return;
+        };
+        for m in list {
+            match self.parse_mop(m, known) {
+                Some(mop) => {
+                    self.t.mops.push(mop);
+                    self.t.mop_txn.push(txn);
+                }
+                None => {
+                    self.t.mops.truncate(start);
+                    self.t.mop_txn.truncate(start);
+                    self.drop_txn(
+                        txn,
+                        format!(
+                            "op {index}: cannot read micro-op {m}: expected [append k v], [r k v] or [w k v]"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        let x = &mut self.t.txns[txn as usize];
+        x.start = start as u32;
+        x.end = self.t.mops.len() as u32;
+    }
+
+    fn int_key(&mut self, k: i64) -> u32 {
+        if let Some(&id) = self.int_keys.get(&k) {
+            return id;
+        }
+        let id = self.t.names.keys.id(&Value::Int(k));
+        self.int_keys.insert(k, id);
+        id
+    }
+
+    /// A micro-op read by the fast path, as [`Builder::parse_mop`] reads
+    /// the same micro-op from a value.
+    fn raw_mop(&mut self, m: &RawMop, ints: &RawMops, known: bool) -> Mop {
+        let key = self.int_key(m.key);
+        let names = &mut self.t.names;
+        let mut elem = |v: RawVal| match v {
+            RawVal::Int(i) => names.elem_int(i),
+            // Lists only in list reads, handled below.
+            RawVal::Nil | RawVal::List { .. } => NIL,
+        };
+        let mop = |kind, val| Mop {
+            kind,
+            known: false,
+            key,
+            val,
+            len: 0,
+        };
+        match m.name {
+            MopName::Append => mop(MopKind::Append, elem(m.val)),
+            MopName::W => mop(MopKind::Write, elem(m.val)),
+            MopName::R if self.lists => {
+                let mut read = mop(MopKind::Read, 0);
+                if known {
+                    self.read.clear();
+                    for &i in ints.list(m.val) {
+                        let e = self.t.names.elem_int(i);
+                        self.read.push(e);
+                    }
+                    read.known = true;
+                    read.len = self.read.len() as u32;
+                    read.val = self.t.lists.store(key, &self.read);
+                }
+                read
+            }
+            MopName::R => Mop {
+                known,
+                ..mop(MopKind::Read, if known { elem(m.val) } else { NIL })
+            },
+        }
+    }
+
+    fn drop_txn(&mut self, txn: u32, why: String) {
+        self.dropped.push(txn);
+        self.malformed.push((txn, why));
+    }
+
+    fn parse_mop(&mut self, m: &Value, known: bool) -> Option<Mop> {
+        let parts = m.as_list()?;
+        if parts.len() != 3 {
+            return None;
+        }
+        let names = &mut self.t.names;
+        let key = names.keys.id(&parts[1]);
+        let v = &parts[2];
+        let write = |kind| Mop {
+            kind,
+            known: false,
+            key,
+            val: 0,
+            len: 0,
+        };
+        let mop = match parts[0].as_str()? {
+            "append" => Mop {
+                val: names.elem(v),
+                ..write(MopKind::Append)
+            },
+            "w" | "write" => Mop {
+                val: names.elem(v),
+                ..write(MopKind::Write)
+            },
+            "r" | "read" if self.lists => {
+                // A list read: nil in a completed txn is the empty list.
+                let mut mop = Mop {
+                    known,
+                    ..write(MopKind::Read)
+                };
+                if known {
+                    let items = match v {
+                        Value::Nil => &[][..],
+                        other => other.as_list()?,
+                    };
+                    self.read.clear();
+                    for item in items {
+                        let e = names.elem(item);
+                        self.read.push(e);
+                    }
+                    mop.len = self.read.len() as u32;
+                    mop.val = self.t.lists.store(key, &self.read);
+                }
+                mop
+            }
+            "r" | "read" => Mop {
+                known,
+                val: if known { names.elem(v) } else { NIL },
+                ..write(MopKind::Read)
+            },
+            _ => return None,
+        };
+        Some(mop)
+    }
+
+    /// Ends the history: txns never completed take their invocation's
+    /// micro-ops (outcome unknown); malformed txns are dropped; keys are
+    /// numbered in order of first appearance in history order, so the
+    /// result does not depend on the order txns completed in.
+    pub fn finish(mut self) -> Txns {
+        let mut open: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        open.retain(|p| p.txn != NOT_TXN);
+        open.sort_unstable_by_key(|p| p.txn);
+        for p in open {
+            self.add_pending_mops(p.txn, p.mops, p.index);
+        }
+        self.malformed.sort_by_key(|(txn, _)| *txn);
+        self.t.malformed = self.malformed.into_iter().map(|(_, m)| m).collect();
+        let mut t = self.t;
+        if !self.dropped.is_empty() {
+            drop_txns(&mut t, &mut self.dropped);
+        }
+        renumber_keys(&mut t);
+        t
+    }
+}
+
+/// Removes txns (their micro-ops were never stored) and renumbers the rest.
+fn drop_txns(t: &mut Txns, dropped: &mut [u32]) {
+    dropped.sort_unstable();
+    let mut new_id = vec![NO_OP; t.txns.len()];
+    let mut next = 0u32;
+    let mut d = 0;
+    for (i, id) in new_id.iter_mut().enumerate() {
+        if d < dropped.len() && dropped[d] == i as u32 {
+            d += 1;
+        } else {
+            *id = next;
+            next += 1;
+        }
+    }
+    let mut i = 0;
+    t.txns.retain(|_| {
+        i += 1;
+        new_id[i - 1] != NO_OP
+    });
+    for x in &mut t.mop_txn {
+        *x = new_id[*x as usize];
+    }
+}
+
+/// Numbers keys in order of first appearance in history order (as if the
+/// txns had been read in invocation order).
+fn renumber_keys(t: &mut Txns) {
+    let n = t.key_count();
+    let mut new_id = vec![NO_OP; n];
+    let mut next = 0u32;
+    for x in &t.txns {
+        for m in &t.mops[x.mops()] {
+            if new_id[m.key as usize] == NO_OP {
+                new_id[m.key as usize] = next;
+                next += 1;
+            }
+        }
+    }
+    for id in new_id.iter_mut().filter(|id| **id == NO_OP) {
+        *id = next;
+        next += 1;
+    }
+    if new_id.iter().enumerate().all(|(i, &id)| id == i as u32) {
+        return;
+    }
+    for m in &mut t.mops {
+        m.key = new_id[m.key as usize];
+    }
+    t.names.keys.renumber(&new_id);
+    let mut chains = vec![Vec::new(); n];
+    for (k, c) in std::mem::take(&mut t.lists.chains).into_iter().enumerate() {
+        chains[new_id[k] as usize] = c;
+    }
+    t.lists.chains = chains;
 }
 
 /// Collects every client call with `f = txn` (compared by text, so `:txn`
 /// works too). Ok txns use the completion's value, info and unfinished txns
 /// the invocation's (their reads are unknown), failed txns the invocation's.
-pub fn collect(history: &History, lists: bool) -> Txns<'_> {
-    let ops = history.ops();
-    let mut t = Txns {
-        txns: Vec::new(),
-        mops: Vec::new(),
-        mop_txn: Vec::new(),
-        names: Names::default(),
-        malformed: Vec::new(),
-    };
-    let mut named: FxHashMap<String, u64> = FxHashMap::default();
-    for call in history.calls() {
-        let inv = &ops[call.invoke];
-        if inv.f != "txn" {
-            continue;
-        }
-        let comp = call.completion.map(|c| &ops[c]);
-        let status = match comp.map(|c| c.kind) {
-            Some(OpType::Ok) => Status::Ok,
-            Some(OpType::Fail) => Status::Fail,
-            _ => Status::Info,
-        };
-        let source = match (status, comp) {
-            (Status::Ok, Some(c)) => c,
-            _ => inv,
-        };
-        let index = comp.map_or(inv.index, |c| c.index);
-        let process = match &inv.process {
-            Process::Client(p) => *p,
-            Process::Named(n) => {
-                let next = u64::MAX - named.len() as u64;
-                *named.entry(n.clone()).or_insert(next)
-            }
-        };
-        let Some(list) = source.value.as_list() else {
-            t.malformed.push(format!(
-                "op {}: a txn's value must be a list of micro-ops, got {}",
-                source.index, source.value
-            ));
-            continue;
-        };
-        let start = t.mops.len() as u32;
-        let txn_id = t.txns.len() as u32;
-        let mut ok = true;
-        for m in list {
-            match parse_mop(&mut t.names, m, status == Status::Ok, lists) {
-                Some(mop) => {
-                    t.mops.push(mop);
-                    t.mop_txn.push(txn_id);
-                }
-                None => {
-                    t.malformed.push(format!(
-                        "op {}: cannot read micro-op {m}: expected [append k v], [r k v] or [w k v]",
-                        source.index
-                    ));
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if !ok {
-            t.mops.truncate(start as usize);
-            t.mop_txn.truncate(start as usize);
-            continue;
-        }
-        t.txns.push(Txn {
-            index,
-            invoke: call.invoke as u32,
-            completion: call.completion.map(|c| c as u32),
-            status,
-            process,
-            start,
-            end: t.mops.len() as u32,
-        });
+pub fn collect(history: &history::History, lists: bool) -> Txns {
+    let mut b = Builder::new(lists);
+    for op in history.ops() {
+        // A History already satisfies the protocol.
+        let _ = b.push(op);
     }
-    t
-}
-
-/// `lists`: reads return lists (list-append) rather than single values.
-fn parse_mop<'h>(names: &mut Names, m: &'h Value, known: bool, lists: bool) -> Option<Mop<'h>> {
-    let parts = m.as_list()?;
-    if parts.len() != 3 {
-        return None;
-    }
-    let key = names.keys.id(&parts[1]);
-    let v = &parts[2];
-    let mop = match mop_name(&parts[0])? {
-        "append" => Mop {
-            kind: MopKind::Append,
-            key,
-            val: names.elem(v),
-            list: None,
-            known: false,
-        },
-        "w" | "write" => Mop {
-            kind: MopKind::Write,
-            key,
-            val: names.elem(v),
-            list: None,
-            known: false,
-        },
-        "r" | "read" if lists => {
-            // A list read: nil in a completed txn is the empty list.
-            let list = match v {
-                _ if !known => None,
-                Value::Nil => Some(&[][..]),
-                other => Some(other.as_list()?),
-            };
-            Mop {
-                kind: MopKind::Read,
-                key,
-                val: NIL,
-                list,
-                known,
-            }
-        }
-        "r" | "read" => Mop {
-            kind: MopKind::Read,
-            key,
-            val: if known { names.elem(v) } else { NIL },
-            list: None,
-            known,
-        },
-        _ => return None,
-    };
-    Some(mop)
+    b.finish()
 }
