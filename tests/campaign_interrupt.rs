@@ -10,7 +10,7 @@
 //!
 //! Needs root; cluster `cg1` on 10.77.104.0/24.
 
-use harness::control::{local, Nodes};
+use harness::control::local;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{shakedown, ClusterGuard};
+use common::{etcd_pids, shakedown, shakedown_rules, unreachable_pairs, ClusterGuard};
 
 /// A 3-node etcd register test under partitions, and a campaign of three
 /// seeds of it.
@@ -119,85 +119,6 @@ impl Campaign {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-}
-
-fn nodes(cluster: &str) -> Nodes {
-    Nodes::load(&local::nodes_file(cluster)).expect("nodes file")
-}
-
-/// The rules shakedown's nemesis adds, on every node.
-fn shakedown_rules(cluster: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for n in &nodes(cluster).nodes {
-        let ns = n.netns.as_deref().expect("local nodes have a namespace");
-        for table in ["filter", "raw", "mangle"] {
-            let out = Command::new("ip")
-                .args(["netns", "exec", ns, "iptables", "-t", table, "-S"])
-                .output()
-                .unwrap();
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if line.contains("SHAKEDOWN") {
-                    found.push(format!("{} ({table}): {line}", n.name));
-                }
-            }
-        }
-    }
-    found
-}
-
-/// Pairs of nodes that cannot open a TCP connection to each other's sshd.
-fn unreachable_pairs(cluster: &str) -> Vec<String> {
-    let nodes = nodes(cluster);
-    let mut bad = Vec::new();
-    for a in &nodes.nodes {
-        for b in &nodes.nodes {
-            if a.name == b.name {
-                continue;
-            }
-            let ok = Command::new("ip")
-                .args(["netns", "exec", a.netns.as_deref().unwrap()])
-                .args(["timeout", "3", "bash", "-c"])
-                .arg(format!("exec 3<>/dev/tcp/{}/22", b.host))
-                .status()
-                .unwrap()
-                .success();
-            if !ok {
-                bad.push(format!("{} -> {}", a.name, b.name));
-            }
-        }
-    }
-    bad
-}
-
-/// Live etcd processes of this cluster's nodes (by data directory).
-fn etcd_pids(cluster: &str) -> Vec<String> {
-    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
-        return Vec::new();
-    };
-    let dirs: Vec<String> = nodes
-        .nodes
-        .iter()
-        .filter_map(|n| n.data_dir.clone())
-        .collect();
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_etcd = cmdline
-            .split(' ')
-            .next()
-            .is_some_and(|argv0| argv0.ends_with("etcd"));
-        if is_etcd && dirs.iter().any(|d| cmdline.contains(d.as_str())) {
-            pids.push(name);
-        }
-    }
-    pids
 }
 
 /// The campaign's cell records, by cell id.

@@ -8,7 +8,7 @@
 //! Needs root (CI is root); skipped with a message otherwise. Each test has
 //! its own cluster name and subnet so they can run in parallel.
 
-use harness::control::{local, Nodes};
+use harness::control::local;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{shakedown, ClusterGuard};
+use common::{etcd_pids, nodes, shakedown, shakedown_rules, unreachable_pairs, ClusterGuard};
 
 /// A test file for a 3-node etcd cluster under partitions.
 fn write_test(dir: &Path, cluster: &str, subnet: &str) -> PathBuf {
@@ -118,86 +118,6 @@ impl Run {
     fn run_dir(&self) -> PathBuf {
         std::fs::canonicalize(self.results.join("latest")).expect("results/latest")
     }
-}
-
-fn nodes(cluster: &str) -> Nodes {
-    Nodes::load(&local::nodes_file(cluster)).expect("nodes file")
-}
-
-/// The rules shakedown's nemesis adds, on every node of a cluster.
-fn shakedown_rules(cluster: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for n in &nodes(cluster).nodes {
-        let ns = n.netns.as_deref().expect("local nodes have a namespace");
-        for table in ["filter", "raw", "mangle"] {
-            let out = Command::new("ip")
-                .args(["netns", "exec", ns, "iptables", "-t", table, "-S"])
-                .output()
-                .unwrap();
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if line.contains("SHAKEDOWN") {
-                    found.push(format!("{} ({table}): {line}", n.name));
-                }
-            }
-        }
-    }
-    found
-}
-
-/// Pairs of nodes that cannot open a TCP connection to each other's sshd.
-fn unreachable_pairs(cluster: &str) -> Vec<String> {
-    let nodes = nodes(cluster);
-    let mut bad = Vec::new();
-    for a in &nodes.nodes {
-        for b in &nodes.nodes {
-            if a.name == b.name {
-                continue;
-            }
-            let ok = Command::new("ip")
-                .args(["netns", "exec", a.netns.as_deref().unwrap()])
-                .args(["timeout", "3", "bash", "-c"])
-                .arg(format!("exec 3<>/dev/tcp/{}/22", b.host))
-                .status()
-                .unwrap()
-                .success();
-            if !ok {
-                bad.push(format!("{} -> {}", a.name, b.name));
-            }
-        }
-    }
-    bad
-}
-
-/// Every live etcd process whose command line names a data directory of
-/// the cluster's nodes (read from /proc: the nodes share one process table).
-fn etcd_pids(cluster: &str) -> Vec<String> {
-    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
-        return Vec::new();
-    };
-    let dirs: Vec<String> = nodes
-        .nodes
-        .iter()
-        .filter_map(|n| n.data_dir.clone())
-        .collect();
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_etcd = cmdline
-            .split(' ')
-            .next()
-            .is_some_and(|argv0| argv0.ends_with("etcd"));
-        if is_etcd && dirs.iter().any(|d| cmdline.contains(d.as_str())) {
-            pids.push(name);
-        }
-    }
-    pids
 }
 
 fn results_json(run_dir: &Path) -> serde_json::Value {

@@ -121,3 +121,84 @@ pub fn running_under(cluster: &str) -> Vec<u32> {
     }
     pids
 }
+
+/// The cluster's nodes, from its nodes file.
+pub fn nodes(cluster: &str) -> Nodes {
+    Nodes::load(&local::nodes_file(cluster)).expect("nodes file")
+}
+
+/// The rules shakedown's nemesis adds, on every node of a cluster.
+pub fn shakedown_rules(cluster: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for n in &nodes(cluster).nodes {
+        let ns = n.netns.as_deref().expect("local nodes have a namespace");
+        for table in ["filter", "raw", "mangle"] {
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "iptables", "-t", table, "-S"])
+                .output()
+                .unwrap();
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if line.contains("SHAKEDOWN") {
+                    found.push(format!("{} ({table}): {line}", n.name));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Pairs of nodes that cannot open a TCP connection to each other's sshd.
+pub fn unreachable_pairs(cluster: &str) -> Vec<String> {
+    let nodes = nodes(cluster);
+    let mut bad = Vec::new();
+    for a in &nodes.nodes {
+        for b in &nodes.nodes {
+            if a.name == b.name {
+                continue;
+            }
+            let ok = Command::new("ip")
+                .args(["netns", "exec", a.netns.as_deref().unwrap()])
+                .args(["timeout", "3", "bash", "-c"])
+                .arg(format!("exec 3<>/dev/tcp/{}/22", b.host))
+                .status()
+                .unwrap()
+                .success();
+            if !ok {
+                bad.push(format!("{} -> {}", a.name, b.name));
+            }
+        }
+    }
+    bad
+}
+
+/// Every live etcd process whose command line names a data directory of
+/// the cluster's nodes (read from /proc: the nodes share one process table).
+pub fn etcd_pids(cluster: &str) -> Vec<String> {
+    let Ok(nodes) = Nodes::load(&local::nodes_file(cluster)) else {
+        return Vec::new();
+    };
+    let dirs: Vec<String> = nodes
+        .nodes
+        .iter()
+        .filter_map(|n| n.data_dir.clone())
+        .collect();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let is_etcd = cmdline
+            .split(' ')
+            .next()
+            .is_some_and(|argv0| argv0.ends_with("etcd"));
+        if is_etcd && dirs.iter().any(|d| cmdline.contains(d.as_str())) {
+            pids.push(name);
+        }
+    }
+    pids
+}
