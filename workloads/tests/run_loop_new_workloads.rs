@@ -176,7 +176,9 @@ async fn run_and_check(workload: &str, buggy: bool) -> Checked {
     let cfg = RunConfig {
         nodes: vec!["n0".into(), "n1".into(), "n2".into()],
         concurrency: 10,
-        time_limit: Duration::from_millis(400),
+        // Long enough for a few hundred ops also on a loaded machine (at
+        // 400 ms a CI dry run once saw 14).
+        time_limit: Duration::from_secs(2),
         recovery_time: Duration::ZERO,
         op_timeout: Duration::from_secs(2),
         rate: Some(3000.0),
