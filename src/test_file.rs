@@ -2,8 +2,11 @@
 //! that override it.
 //!
 //! ```yaml
-//! name: etcd-register
-//! target: etcd
+//! name: register-test
+//! target:               # a built-in target by name, or a described process
+//!   name: process
+//!   start: mydb --listen {host}
+//!   client: {command: [/bin/cat]}
 //! cluster:
 //!   local: 5            # build (or reuse) a 5-node local cluster
 //! workload:
@@ -46,7 +49,8 @@ use targets::TargetSpec;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TestFile {
     pub name: String,
-    /// The database under test: `etcd`, or a map with `name` and settings.
+    /// The database under test: a built-in target's name, or a map with
+    /// `name` and settings.
     #[serde(deserialize_with = "TargetSpec::deserialize_either")]
     pub target: TargetSpec,
     /// A local cluster of network-namespace nodes on this machine.
@@ -397,8 +401,8 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "\
-name: etcd-register
-target: etcd
+name: register-test
+target: {name: process, start: 'mydb --listen {host}', ready: 'true', client: {command: [/bin/cat]}}
 cluster:
   local: 5
 workload:
@@ -415,8 +419,8 @@ nemesis:
     #[test]
     fn a_complete_test_file_parses() {
         let t = TestFile::parse(GOOD).unwrap();
-        assert_eq!(t.name, "etcd-register");
-        assert_eq!(t.target.name(), "etcd");
+        assert_eq!(t.name, "register-test");
+        assert_eq!(t.target.name(), "process");
         assert_eq!(t.cluster.as_ref().unwrap().local, 5);
         assert_eq!(t.time_limit, Duration::from_secs(60));
         assert_eq!(t.rate, Some(200.0));
@@ -446,7 +450,7 @@ nemesis:
     fn bad_values_are_explained() {
         let e = TestFile::parse(&GOOD.replace("60s", "soon")).unwrap_err();
         assert!(e.contains("soon"), "{e}");
-        let e = TestFile::parse(&GOOD.replace("target: etcd", "target: mongo")).unwrap_err();
+        let e = TestFile::parse(&GOOD.replace("target: {name: process, start: 'mydb --listen {host}', ready: 'true', client: {command: [/bin/cat]}}", "target: mongo")).unwrap_err();
         assert!(e.contains("mongo"), "{e}");
         let e = TestFile::parse(&GOOD.replace("  local: 5\n", "  local: 0\n")).unwrap_err();
         assert!(
@@ -605,7 +609,7 @@ nemesis:
 
     const MACHINES: &str = "\
 name: real
-target: etcd
+target: {name: process, start: 'mydb --listen {host}', ready: 'true', client: {command: [/bin/cat]}}
 nodes:
   - {name: n1, host: 10.0.0.1}
   - name: n2
@@ -698,7 +702,7 @@ workload: {name: register}
         )
         .unwrap();
         let text = format!(
-            "name: real\ntarget: etcd\nnodes:\n  - {{name: n1, host: n1-alias}}\n  - {{name: n2, host: 10.0.0.2}}\nssh: {{config-file: {}}}\nworkload: {{name: register}}\n",
+            "name: real\ntarget: {{name: process, start: 'mydb --listen {{host}}', ready: 'true', client: {{command: [/bin/cat]}}}}\nnodes:\n  - {{name: n1, host: n1-alias}}\n  - {{name: n2, host: 10.0.0.2}}\nssh: {{config-file: {}}}\nworkload: {{name: register}}\n",
             cfg.display()
         );
         let mut t = TestFile::parse(&text).unwrap();

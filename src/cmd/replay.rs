@@ -364,7 +364,7 @@ fn kinds(faults: &[FaultKind]) -> String {
 mod tests {
     use super::*;
 
-    const TEST: &str = "name: t\ntarget: etcd\ncluster: {local: 3}\nworkload: {name: register}\nssh:\n  sudo-password: {value: hunter2}\n";
+    const TEST: &str = "name: t\ntarget: {name: process, start: 'mydb --listen {host}', ready: 'true', client: {command: [/bin/cat]}}\ncluster: {local: 3}\nworkload: {name: register}\nssh:\n  sudo-password: {value: hunter2}\n";
 
     #[test]
     fn the_stored_copy_gives_back_the_test_file() {

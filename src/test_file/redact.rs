@@ -226,8 +226,8 @@ mod tests {
     use super::*;
 
     const FILE: &str = "\
-name: etcd-register # a comment stays
-target: etcd
+name: register-test # a comment stays
+target: {name: process, start: 'mydb --listen {host}', ready: 'true', client: {command: [/bin/cat]}}
 nodes:
   - {name: n1, host: 10.0.0.1}
 ssh:
@@ -265,7 +265,7 @@ workload: {name: register}
             assert!(!out.contains(secret), "{secret} left in:\n{out}");
         }
         for kept in [
-            "name: etcd-register # a comment stays",
+            "name: register-test # a comment stays",
             "user: admin",
             "method: password",
             "passphrase-env: KEYPASS",
