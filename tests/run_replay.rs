@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{running_under, shakedown};
+use common::{running_under, shakedown, TOY_DB};
 
 fn text(out: &Output) -> String {
     format!(
@@ -40,35 +40,6 @@ impl Drop for ClusterGuard {
         let _ = std::fs::remove_dir_all("/opt/shakedown-rp");
     }
 }
-
-/// A register store over TCP: `R k` answers `V v` or `N`; `W k v` and
-/// `C k old new` answer `OK` (or `NO`).
-const TOY_DB: &str = r#"
-import socketserver, sys, threading
-host, port = sys.argv[1], int(sys.argv[2])
-data, lock = {}, threading.Lock()
-class Handler(socketserver.StreamRequestHandler):
-    def handle(self):
-        for line in self.rfile:
-            w = line.split()
-            with lock:
-                if w[0] == b"R":
-                    v = data.get(w[1])
-                    out = b"N" if v is None else b"V " + v
-                elif w[0] == b"W":
-                    data[w[1]] = w[2]
-                    out = b"OK"
-                else:
-                    ok = data.get(w[1]) == w[2]
-                    if ok:
-                        data[w[1]] = w[3]
-                    out = b"OK" if ok else b"NO"
-            self.wfile.write(out + b"\n")
-socketserver.ThreadingTCPServer.allow_reuse_address = True
-socketserver.ThreadingTCPServer.daemon_threads = True
-print("toydb listening on", host, port, flush=True)
-socketserver.ThreadingTCPServer((host, port), Handler).serve_forever()
-"#;
 
 /// The exec client: every client talks to its own node's store.
 const TOY_CLIENT: &str = r#"

@@ -202,3 +202,44 @@ pub fn etcd_pids(cluster: &str) -> Vec<String> {
     }
     pids
 }
+
+/// A register store over TCP, one thread per connection: `R k` answers
+/// `V v` or `N`; `W k v` answers `OK`; `C k old new` answers `OK` or `NO`.
+/// With `--ack-early`, a write is acknowledged at once and applied 300 ms
+/// later: a read in between misses an acknowledged write.
+pub const TOY_DB: &str = r#"
+import socketserver, sys, threading
+host, port, ack_early = sys.argv[1], int(sys.argv[2]), "--ack-early" in sys.argv
+data, lock = {}, threading.Lock()
+
+def apply(k, v):
+    with lock:
+        data[k] = v
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            w = line.split()
+            if w[0] == b"R":
+                with lock:
+                    v = data.get(w[1])
+                out = b"N" if v is None else b"V " + v
+            elif w[0] == b"W":
+                if ack_early:
+                    threading.Timer(0.3, apply, (w[1], w[2])).start()
+                else:
+                    apply(w[1], w[2])
+                out = b"OK"
+            else:
+                with lock:
+                    ok = data.get(w[1]) == w[2]
+                    if ok:
+                        data[w[1]] = w[3]
+                out = b"OK" if ok else b"NO"
+            self.wfile.write(out + b"\n")
+
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer.daemon_threads = True
+print("toydb listening on", host, port, flush=True)
+socketserver.ThreadingTCPServer((host, port), Handler).serve_forever()
+"#;
