@@ -359,6 +359,79 @@ fn a_history_past_the_memory_limit_is_unknown_not_an_abort() {
     assert!(stdout.contains("memory limit"), "{stdout}");
 }
 
+/// A linearizability history too large for the memory limit is checked
+/// key group by key group from spill files: the same verdict and the same
+/// evidence as held whole, and the output says how it was read.
+#[test]
+fn a_history_too_large_to_hold_is_checked_by_key_groups_with_the_same_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    // 300 registers, each written then read by its own process; the read
+    // of k117 returns a value never written.
+    let mut lines = String::new();
+    for k in 0..300 {
+        let read = if k == 117 { 2 } else { 1 };
+        for (kind, f, value) in [
+            ("invoke", "write", "1".to_string()),
+            ("ok", "write", "1".to_string()),
+            ("invoke", "read", "null".to_string()),
+            ("ok", "read", read.to_string()),
+        ] {
+            lines.push_str(&format!(
+                "{{\"type\":\"{kind}\",\"process\":{k},\"f\":\"{f}\",\"key\":\"k{k}\",\"value\":{value}}}\n"
+            ));
+        }
+    }
+    let file = temp_file(&dir, "registers.jsonl", lines.as_bytes());
+    let spill = tempfile::tempdir().unwrap();
+    let check = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+            .arg("check")
+            .arg(&file)
+            .args(["--json"])
+            .args(extra)
+            .env("TMPDIR", spill.path())
+            .output()
+            .expect("run shakedown");
+        assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+        json[0].clone()
+    };
+    let whole = check(&[]);
+    // 80 KB of history held would take ~320 KB: more than half of 512 KB.
+    let grouped = check(&["--memory-limit", "512K"]);
+    assert!(whole["linearizable"]["spilled"].is_null());
+    let spilled = &grouped["linearizable"]["spilled"];
+    assert!(spilled["groups"].as_u64().unwrap() > 1, "{spilled}");
+    assert_eq!(grouped["valid"], "invalid");
+    assert_eq!(grouped["ops"], 1200);
+    for field in ["failures", "calls"] {
+        assert_eq!(
+            grouped["linearizable"][field], whole["linearizable"][field],
+            "{field}"
+        );
+    }
+    // The groups after the one that proved the history invalid are not
+    // read: their partitions are not counted.
+    let partitions = grouped["linearizable"]["partitions"].as_u64().unwrap();
+    assert!(partitions <= 300, "{partitions}");
+    let failure = &grouped["linearizable"]["failures"][0];
+    assert_eq!(failure["key"], "k117");
+    assert_eq!(failure["op"]["index"], 117 * 4 + 2);
+    let left: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+
+    // The table says so too.
+    let out = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+        .arg("check")
+        .arg(&file)
+        .args(["--memory-limit", "512K"])
+        .env("TMPDIR", spill.path())
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("key groups"), "{stdout}");
+}
+
 // ---- no false pass ------------------------------------------------------------
 
 /// A history that tested nothing is `unknown` (exit 2) with the reason,

@@ -1,5 +1,7 @@
 //! Writes a generated cas-register history (linearizable by construction)
-//! as JSON Lines, for benchmarks of the whole `shakedown check` pipeline:
+//! as JSON Lines, for benchmarks of the whole `shakedown check` pipeline.
+//! Ops are written as they are generated, so any length fits in memory
+//! (100,000,000 ops make a ~10 GB file):
 //!
 //! ```sh
 //! cargo run --release -p checkers --example gen_history -- 1000000 1000 20 0.01 > big.jsonl
@@ -21,11 +23,15 @@ fn main() -> std::io::Result<()> {
         values: 5,
         seed: 42,
     };
-    let history = gen.history();
-    let mut out = history::jsonl::JsonlWriter::new(BufWriter::new(std::io::stdout().lock()));
-    for op in history.ops() {
-        out.write(op)?;
-    }
+    let out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let mut out = history::jsonl::JsonlWriter::new(out);
+    gen.for_each(|op| {
+        if let Err(e) = out.write(&op) {
+            // A closed pipe (`| head`) or a full disk: stop generating.
+            eprintln!("gen_history: {e}");
+            std::process::exit(1);
+        }
+    });
     out.flush()?;
     out.into_inner().flush()
 }

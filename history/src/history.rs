@@ -27,7 +27,82 @@ pub struct History {
 pub struct HistoryBuilder {
     ops: Vec<Op>,
     partner: Vec<u32>,
-    pending: FxHashMap<u64, u32>,
+    pairing: Pairing<u32>,
+}
+
+/// The invocation/completion protocol, op by op, for readers that keep
+/// the ops ([`HistoryBuilder`]) and for those that pass them on: client
+/// processes must alternate invoke and completion, with the same `f`;
+/// named processes (the nemesis) log standalone events. Each open
+/// invocation carries the caller's `T` until its completion hands it back.
+pub struct Pairing<T> {
+    open: FxHashMap<u64, T>,
+}
+
+/// What an op is in the protocol.
+pub enum Paired<T> {
+    /// A client invocation, now open.
+    Invoke,
+    /// A client completion, with what its invocation carried.
+    Completes(T),
+    /// A named process's event: not paired.
+    Event,
+}
+
+impl<T> Default for Pairing<T> {
+    fn default() -> Self {
+        Pairing {
+            open: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T> Pairing<T> {
+    /// Takes `op`. An invocation keeps what `carry` makes open; `invoked`
+    /// names an open invocation's `f` and index, for errors.
+    pub fn push<'s>(
+        &mut self,
+        op: &Op,
+        carry: impl FnOnce() -> T,
+        invoked: impl Fn(&T) -> (&'s str, u64),
+    ) -> Result<Paired<T>, String> {
+        let Process::Client(p) = op.process else {
+            return Ok(Paired::Event);
+        };
+        let open = self.open.get(&p);
+        match (op.kind, open) {
+            (OpType::Invoke, None) => {
+                self.open.insert(p, carry());
+                Ok(Paired::Invoke)
+            }
+            (OpType::Invoke, Some(open)) => {
+                let (f, index) = invoked(open);
+                Err(format!(
+                    "process {p} invokes {:?} while its {f:?} (index {index}) has not completed",
+                    op.f
+                ))
+            }
+            (_, None) => Err(format!(
+                "process {p} completes {:?} ({}) without a pending invocation",
+                op.f, op.kind
+            )),
+            (_, Some(open)) => {
+                let (f, index) = invoked(open);
+                if f != op.f {
+                    return Err(format!(
+                        "process {p} completes {:?} but invoked {f:?} (index {index})",
+                        op.f
+                    ));
+                }
+                Ok(Paired::Completes(self.open.remove(&p).expect("open")))
+            }
+        }
+    }
+
+    /// The invocations never completed, in no particular order.
+    pub fn into_open(self) -> impl Iterator<Item = T> {
+        self.open.into_values()
+    }
 }
 
 impl HistoryBuilder {
@@ -35,46 +110,24 @@ impl HistoryBuilder {
         Self::default()
     }
 
-    /// Appends an op. Client processes must alternate invoke / completion;
-    /// named processes (the nemesis) log standalone events and are not paired.
+    /// Appends an op, checking the protocol ([`Pairing`]).
     pub fn push(&mut self, op: Op) -> Result<(), String> {
         let pos = self.ops.len();
         if pos >= NONE as usize {
             return Err(format!("history too long: more than {} ops", NONE - 1));
         }
-        let mut partner = NONE;
-        if let Process::Client(p) = op.process {
-            match (op.kind, self.pending.get(&p).copied()) {
-                (OpType::Invoke, None) => {
-                    self.pending.insert(p, pos as u32);
-                }
-                (OpType::Invoke, Some(open)) => {
-                    let open = &self.ops[open as usize];
-                    return Err(format!(
-                        "process {p} invokes {:?} while its {:?} (index {}) has not completed",
-                        op.f, open.f, open.index
-                    ));
-                }
-                (_, None) => {
-                    return Err(format!(
-                        "process {p} completes {:?} ({}) without a pending invocation",
-                        op.f, op.kind
-                    ));
-                }
-                (_, Some(open)) => {
-                    let inv = &self.ops[open as usize];
-                    if inv.f != op.f {
-                        return Err(format!(
-                            "process {p} completes {:?} but invoked {:?} (index {})",
-                            op.f, inv.f, inv.index
-                        ));
-                    }
-                    self.pending.remove(&p);
-                    self.partner[open as usize] = pos as u32;
-                    partner = open;
-                }
+        let ops = &self.ops;
+        let invoked = |&open: &u32| {
+            let inv = &ops[open as usize];
+            (inv.f.as_str(), inv.index)
+        };
+        let partner = match self.pairing.push(&op, || pos as u32, invoked)? {
+            Paired::Invoke | Paired::Event => NONE,
+            Paired::Completes(open) => {
+                self.partner[open as usize] = pos as u32;
+                open
             }
-        }
+        };
         self.ops.push(op);
         self.partner.push(partner);
         Ok(())
@@ -100,11 +153,31 @@ impl History {
     /// Builds a history from ops in order, checking that every client
     /// process alternates invocation and completion.
     pub fn new(ops: impl IntoIterator<Item = Op>) -> Result<History, String> {
-        let mut b = HistoryBuilder::new();
-        for (i, op) in ops.into_iter().enumerate() {
-            b.push(op).map_err(|e| format!("op {i}: {e}"))?;
+        History::from_ops(ops.into_iter().collect())
+    }
+
+    /// [`History::new`] keeping `ops` where they are (no second copy of a
+    /// large history while it is paired).
+    pub fn from_ops(ops: Vec<Op>) -> Result<History, String> {
+        if ops.len() >= NONE as usize {
+            return Err(format!("history too long: more than {} ops", NONE - 1));
         }
-        Ok(b.finish())
+        let mut pairing = Pairing::default();
+        let mut partner = vec![NONE; ops.len()];
+        for (pos, op) in ops.iter().enumerate() {
+            let invoked = |&open: &u32| {
+                let inv = &ops[open as usize];
+                (inv.f.as_str(), inv.index)
+            };
+            let paired = pairing
+                .push(op, || pos as u32, invoked)
+                .map_err(|e| format!("op {pos}: {e}"))?;
+            if let Paired::Completes(open) = paired {
+                partner[open as usize] = pos as u32;
+                partner[pos] = open;
+            }
+        }
+        Ok(History { ops, partner })
     }
 
     /// Like `new`, but first numbers the ops 0, 1, 2 ... (handy in tests).

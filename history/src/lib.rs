@@ -27,7 +27,7 @@ pub mod txn_line;
 pub mod value;
 
 pub use error::{Error, ParseError};
-pub use history::{Call, History, HistoryBuilder};
+pub use history::{Call, History, HistoryBuilder, Paired, Pairing};
 pub use op::{Op, OpType, Process};
 pub use value::{Float, Value};
 

@@ -28,6 +28,17 @@ pub fn for_each_op(
     format: Option<Format>,
     mut each: impl FnMut(Op) -> Result<ControlFlow<()>, String>,
 ) -> Result<Format, Error> {
+    for_each_op_text(path, format, |op, _| each(op))
+}
+
+/// [`for_each_op`], also handing over each op's line as it is in the file
+/// when the file is JSON Lines (`None` for the other formats), so a caller
+/// that copies ops elsewhere need not encode them again.
+pub fn for_each_op_text(
+    path: &Path,
+    format: Option<Format>,
+    mut each: impl FnMut(Op, Option<&[u8]>) -> Result<ControlFlow<()>, String>,
+) -> Result<Format, Error> {
     let (format, mut source) = open(path, format)?;
     if format == Format::Jsonl {
         drop(source);
@@ -36,7 +47,7 @@ pub fn for_each_op(
     }
     while let Some(op) = source.next() {
         let op = op.map_err(|e| e.in_file(path))?;
-        match each(op) {
+        match each(op, None) {
             Ok(ControlFlow::Continue(())) => {}
             Ok(ControlFlow::Break(())) => break,
             Err(msg) => {
@@ -83,18 +94,16 @@ pub fn for_each_txn_line(
     Ok(format)
 }
 
-/// The JSON Lines part of [`for_each_op`], in chunks of `chunk_size`.
+/// The JSON Lines part of [`for_each_op_text`], in chunks of `chunk_size`.
 fn jsonl_ops(
     path: &Path,
     chunk_size: usize,
-    each: &mut impl FnMut(Op) -> Result<ControlFlow<()>, String>,
+    each: &mut impl FnMut(Op, Option<&[u8]>) -> Result<ControlFlow<()>, String>,
 ) -> Result<(), Error> {
-    parallel_jsonl(path, chunk_size, &parse_ops, &mut |ops: Vec<(
-        usize,
-        Op,
-    )>| {
-        for (line, op) in ops {
-            match each(op) {
+    parallel_jsonl(path, chunk_size, &parse_ops, &mut |chunk: OpChunk| {
+        for (line, op, text) in chunk.ops {
+            let text = &chunk.bytes[text.0 as usize..text.1 as usize];
+            match each(op, Some(text)) {
                 Ok(ControlFlow::Continue(())) => {}
                 Ok(ControlFlow::Break(())) => return Ok(ControlFlow::Break(())),
                 Err(msg) => return Err(ParseError::new(line, 0, msg).in_file(path).into()),
@@ -111,7 +120,7 @@ fn jsonl_txn_lines(
     lists: bool,
     each: &mut impl FnMut(TxnItem<'_>) -> Result<ControlFlow<()>, String>,
 ) -> Result<(), Error> {
-    let parse = |c: &Chunk| parse_txn_lines(c, lists);
+    let parse = |c: Chunk| parse_txn_lines(&c, lists);
     parallel_jsonl(path, chunk_size, &parse, &mut |chunk: TxnChunk| {
         for (line, item) in chunk.items {
             let result = match item {
@@ -223,7 +232,7 @@ const CHUNK: usize = 4 << 20;
 fn parallel_jsonl<T: Send>(
     path: &Path,
     chunk_size: usize,
-    parse: &(impl Fn(&Chunk) -> (T, Option<Error>) + Sync),
+    parse: &(impl Fn(Chunk) -> (T, Option<Error>) + Sync),
     each: &mut impl FnMut(T) -> Result<ControlFlow<()>, Error>,
 ) -> Result<(), Error> {
     let io_err = |source| Error::Io {
@@ -364,7 +373,7 @@ fn count_lines(bytes: &[u8]) -> (usize, u64) {
 
 fn parse_chunks<T>(
     rx: &Mutex<Receiver<Chunk>>,
-    parse: &impl Fn(&Chunk) -> (T, Option<Error>),
+    parse: &impl Fn(Chunk) -> (T, Option<Error>),
     mut send: impl FnMut(Parsed<T>) -> bool,
 ) {
     loop {
@@ -372,12 +381,9 @@ fn parse_chunks<T>(
         let Ok(Ok(chunk)) = next else {
             return;
         };
-        let (items, error) = parse(&chunk);
-        if !send(Parsed {
-            seq: chunk.seq,
-            items,
-            error,
-        }) {
+        let seq = chunk.seq;
+        let (items, error) = parse(chunk);
+        if !send(Parsed { seq, items, error }) {
             return;
         }
     }
@@ -399,15 +405,31 @@ fn lines(chunk: &Chunk) -> impl Iterator<Item = (usize, u64, &[u8])> {
         })
 }
 
-fn parse_ops(chunk: &Chunk) -> (Vec<(usize, Op)>, Option<Error>) {
+/// The ops of a chunk, each with its line number and the span of its text
+/// in the chunk's bytes (kept for [`for_each_op_text`]).
+struct OpChunk {
+    bytes: Vec<u8>,
+    ops: Vec<(usize, Op, (u32, u32))>,
+}
+
+fn parse_ops(chunk: Chunk) -> (OpChunk, Option<Error>) {
     let mut ops = Vec::new();
-    for (line, position, text) in lines(chunk) {
+    let mut error = None;
+    let start = chunk.bytes.as_ptr() as usize;
+    for (line, position, text) in lines(&chunk) {
         match jsonl::parse_line(text, line, position) {
-            Ok(op) => ops.push((line, op)),
-            Err(e) => return (ops, Some(e.into())),
+            Ok(op) => {
+                let from = text.as_ptr() as usize - start;
+                ops.push((line, op, (from as u32, (from + text.len()) as u32)));
+            }
+            Err(e) => {
+                error = Some(e.into());
+                break;
+            }
         }
     }
-    (ops, None)
+    let bytes = chunk.bytes;
+    (OpChunk { bytes, ops }, error)
 }
 
 fn parse_txn_lines(chunk: &Chunk, lists: bool) -> (TxnChunk, Option<Error>) {
@@ -485,7 +507,7 @@ mod tests {
 
     fn read_all(path: &Path, chunk: usize) -> Result<Vec<Op>, Error> {
         let mut ops = Vec::new();
-        jsonl_ops(path, chunk, &mut |op: Op| {
+        jsonl_ops(path, chunk, &mut |op: Op, _| {
             ops.push(op);
             Ok(ControlFlow::Continue(()))
         })?;
@@ -517,7 +539,7 @@ mod tests {
         // A protocol error reported by the consumer names its op's line.
         let f = write(&sample(400));
         let mut n = 0;
-        let e = jsonl_ops(f.path(), 256, &mut |_: Op| {
+        let e = jsonl_ops(f.path(), 256, &mut |_: Op, _| {
             n += 1;
             if n == 300 {
                 Err("the 300th op".to_string())
@@ -534,7 +556,7 @@ mod tests {
     fn stopping_early_ends_the_threads() {
         let f = write(&sample(2000));
         let mut n = 0;
-        jsonl_ops(f.path(), 64, &mut |_: Op| {
+        jsonl_ops(f.path(), 64, &mut |_: Op, _| {
             n += 1;
             Ok(if n == 5 {
                 ControlFlow::Break(())

@@ -101,26 +101,35 @@ fn apply(state: &mut Value, call: Call) -> (bool, Value) {
 impl CasRegisterGen {
     /// Generates the history. With `keys > 1` every op carries a `key`.
     pub fn history(&self) -> History {
+        let mut ops: Vec<Op> = Vec::with_capacity(self.ops + self.processes);
+        self.for_each(|op| ops.push(op));
+        History::new(ops).expect("generated histories pair every call")
+    }
+
+    /// Generates the history op by op, holding only the calls in flight:
+    /// for histories larger than memory (written to a file as they come).
+    pub fn for_each(&self, mut each: impl FnMut(Op)) {
         let mut rng = Rng::new(self.seed);
         let mut state = vec![Value::Nil; self.keys];
         let mut slots: Vec<Option<Pending>> = (0..self.processes).map(|_| None).collect();
         let mut process_ids: Vec<u64> = (0..self.processes as u64).collect();
         // Crashed calls that may still take effect later.
         let mut zombies: Vec<(usize, Call)> = Vec::new();
-        let mut ops: Vec<Op> = Vec::with_capacity(self.ops + self.processes);
+        let emitted = std::cell::Cell::new(0u64);
         let keyed = self.keys > 1;
-        let push = |ops: &mut Vec<Op>, kind, process, key: usize, f: &str, value: Value| {
-            let i = ops.len() as u64;
+        let mut push = |kind, process, key: usize, f: &str, value: Value| {
+            let i = emitted.get();
+            emitted.set(i + 1);
             let mut op = Op::new(kind, Process::Client(process), f, value)
                 .with_index(i)
                 .with_time(i * 1000);
             if keyed {
                 op.key = Some(Value::Int(key as i64));
             }
-            ops.push(op);
+            each(op);
         };
 
-        while ops.len() < self.ops {
+        while emitted.get() < self.ops as u64 {
             // Occasionally a crashed call takes effect, long after it crashed.
             if !zombies.is_empty() && rng.chance(0.05) {
                 let (key, call) = zombies.swap_remove(rng.below(zombies.len() as u64) as usize);
@@ -146,7 +155,7 @@ impl CasRegisterGen {
                         }
                     };
                     let (f, value) = describe(call);
-                    push(&mut ops, OpType::Invoke, process_ids[slot], key, f, value);
+                    push(OpType::Invoke, process_ids[slot], key, f, value);
                     slots[slot] = Some(Pending {
                         process: process_ids[slot],
                         key,
@@ -158,7 +167,7 @@ impl CasRegisterGen {
                     let (f, value) = describe(p.call);
                     if rng.chance(self.crash_rate) {
                         // Crashed before or after taking effect: the client can't tell.
-                        push(&mut ops, OpType::Info, p.process, p.key, f, value);
+                        push(OpType::Info, p.process, p.key, f, value);
                         if p.effect.is_none() && !matches!(p.call, Call::Read) {
                             zombies.push((p.key, p.call));
                         }
@@ -168,7 +177,7 @@ impl CasRegisterGen {
                         && matches!(p.call, Call::Write(_))
                         && rng.chance(self.fail_rate)
                     {
-                        push(&mut ops, OpType::Fail, p.process, p.key, f, value);
+                        push(OpType::Fail, p.process, p.key, f, value);
                     } else if p.effect.is_none() || rng.chance(0.3) {
                         // Take effect now; complete on a later turn.
                         if p.effect.is_none() {
@@ -183,12 +192,11 @@ impl CasRegisterGen {
                             value
                         };
                         let kind = if ok { OpType::Ok } else { OpType::Fail };
-                        push(&mut ops, kind, p.process, p.key, f, value);
+                        push(kind, p.process, p.key, f, value);
                     }
                 }
             }
         }
-        History::new(ops).expect("generated histories pair every call")
     }
 }
 

@@ -21,7 +21,7 @@ pub fn split(history: &History) -> Result<History, String> {
     History::new(ops).map_err(|e| format!("after splitting [key value] tuples: {e}"))
 }
 
-fn split_op(op: &Op) -> Result<Op, String> {
+pub(crate) fn split_op(op: &Op) -> Result<Op, String> {
     let (key, value) = match &op.value {
         Value::List(kv) if kv.len() == 2 => (&kv[0], &kv[1]),
         other => {

@@ -11,6 +11,7 @@ pub mod generate;
 pub mod independent;
 pub mod models;
 pub mod search;
+pub mod spill;
 
 use crate::verdict::{Validity, NO_CLIENT_OPERATION};
 use history::{History, OpType, Value};
@@ -143,6 +144,8 @@ pub struct LinResult {
     pub reason: Option<String>,
     /// Client calls considered (failed calls are dropped).
     pub calls: usize,
+    /// Partitions (keys) searched; for a history checked by key groups,
+    /// those of the groups read before the verdict was known.
     pub partitions: usize,
     /// The partitions found not linearizable (usually one: the first found
     /// stops the others).
@@ -153,6 +156,10 @@ pub struct LinResult {
     pub search_steps: u64,
     pub cache_entries: usize,
     pub elapsed_ms: f64,
+    /// Set when the history was checked key group by key group from spill
+    /// files ([`spill`]), being too large to hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spilled: Option<spill::Spilled>,
 }
 
 /// Evidence that one partition is not linearizable.
@@ -259,6 +266,110 @@ struct Prepared {
 /// history index.
 pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     let started = Instant::now();
+    let budget = Budget::new(opts.time_limit.map(|t| started + t), opts.memory_limit);
+    let part = check_part(history, opts, &budget)?;
+    Ok(part.finish(opts, started))
+}
+
+/// What checking a history, or one group of keys of a larger one
+/// ([`spill`]), found: the verdicts of its partitions and the counts the
+/// result reports. Parts add up; [`Part::finish`] makes the result.
+#[derive(Default)]
+struct Part {
+    /// Client calls, and those of them not failed.
+    invoked: usize,
+    calls: usize,
+    /// Calls the model searched (not set aside).
+    searched: usize,
+    partitions: usize,
+    verdicts: Vec<PartitionVerdict>,
+    search_steps: u64,
+    cache_entries: usize,
+}
+
+impl Part {
+    fn absorb(&mut self, other: Part) {
+        self.invoked += other.invoked;
+        self.calls += other.calls;
+        self.searched += other.searched;
+        self.partitions += other.partitions;
+        self.verdicts.extend(other.verdicts);
+        self.search_steps += other.search_steps;
+        self.cache_entries += other.cache_entries;
+    }
+
+    fn invalid(&self) -> bool {
+        self.verdicts
+            .iter()
+            .any(|v| matches!(v, PartitionVerdict::Invalid(_)))
+    }
+
+    fn finish(self, opts: &Options, started: Instant) -> LinResult {
+        let mut result = LinResult {
+            valid: Validity::Valid,
+            model: opts.model,
+            nil_reads: opts.nil_reads,
+            independent: opts.independent,
+            reason: None,
+            calls: self.calls,
+            partitions: self.partitions,
+            failures: Vec::new(),
+            unknown_keys: Vec::new(),
+            search_steps: self.search_steps,
+            cache_entries: self.cache_entries,
+            elapsed_ms: 0.0,
+            spilled: None,
+        };
+        let nothing_checked = self.nothing_checked();
+        for v in self.verdicts {
+            match v {
+                PartitionVerdict::Valid | PartitionVerdict::Cancelled => {}
+                PartitionVerdict::Invalid(f) => {
+                    result.valid = Validity::Invalid;
+                    result.failures.push(*f);
+                }
+                PartitionVerdict::Unknown(reason) => {
+                    if result.valid == Validity::Valid {
+                        result.valid = Validity::Unknown;
+                    }
+                    result.reason.get_or_insert(reason);
+                }
+            }
+        }
+        if result.reason.is_none() {
+            result.reason = nothing_checked;
+        }
+        if result.reason.is_some() && result.valid == Validity::Valid {
+            // Nothing was searched: that is not a pass.
+            result.valid = Validity::Unknown;
+        }
+        if result.valid == Validity::Invalid {
+            result.reason = None;
+        }
+        result.failures.sort_by_key(|f| f.op.index);
+        result.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        result
+    }
+
+    /// Why the search had nothing to check, if it had not: no client
+    /// operation, or none left once failed calls and reads of unknown
+    /// result are set aside. Such a history tested nothing: `unknown`.
+    fn nothing_checked(&self) -> Option<String> {
+        if self.invoked == 0 {
+            return Some(NO_CLIENT_OPERATION.to_string());
+        }
+        (self.searched == 0).then(|| {
+            format!(
+                "no client operation to check: of {} client operations, {} failed and the rest have unknown results",
+                self.invoked,
+                self.invoked - self.calls
+            )
+        })
+    }
+}
+
+/// Partitions `history` and searches each partition within `budget`.
+fn check_part(history: &History, opts: &Options, budget: &Budget) -> Result<Part, String> {
     let split;
     let history = if opts.independent {
         split = independent::split(history)?;
@@ -308,11 +419,9 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
     let run = Run {
         history,
         opts,
-        started,
-        invoked,
-        calls,
+        budget,
     };
-    match opts.model {
+    let mut part = match opts.model {
         ModelKind::Register => run.all(partitions, || {
             Ok(Register::new(false, initial, opts.nil_reads))
         }),
@@ -335,16 +444,16 @@ pub fn check(history: &History, opts: &Options) -> Result<LinResult, String> {
                 values: Default::default(),
             })
         }),
-    }
+    }?;
+    part.invoked = invoked;
+    part.calls = calls;
+    Ok(part)
 }
 
 struct Run<'a> {
     history: &'a History,
     opts: &'a Options,
-    started: Instant,
-    /// Client calls, and those of them not failed.
-    invoked: usize,
-    calls: usize,
+    budget: &'a Budget,
 }
 
 /// One partition, encoded for model `M`.
@@ -364,11 +473,13 @@ enum PartitionVerdict {
 }
 
 impl Run<'_> {
+    /// Searches the partitions (encoded for the model `new_model` makes) on
+    /// the worker threads; the first illegal one cancels the others.
     fn all<M: Model>(
         &self,
         partitions: Vec<(Option<Value>, Vec<Prepared>)>,
         new_model: impl Fn() -> Result<M, String>,
-    ) -> Result<LinResult, String> {
+    ) -> Result<Part, String> {
         let mut encoded = Vec::with_capacity(partitions.len());
         for (key, prepared) in partitions {
             encoded.push(self.encode(key, prepared, new_model()?)?);
@@ -376,15 +487,12 @@ impl Run<'_> {
         // Largest first, so the longest search starts earliest.
         encoded.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
         let partition_count = encoded.len();
-        let nothing_checked = self.nothing_checked(encoded.iter().map(|p| p.calls.len()).sum());
+        let searched = encoded.iter().map(|p| p.calls.len()).sum();
         // Each partition is searched by exactly one worker; the lock only
         // hands it over (models may keep single-threaded memo tables).
         let encoded: Vec<Lock<Partition<M>>> = encoded.into_iter().map(Lock::new).collect();
 
-        let budget = Budget::new(
-            self.opts.time_limit.map(|t| self.started + t),
-            self.opts.memory_limit,
-        );
+        let budget = self.budget;
         let threads = match self.opts.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -399,7 +507,7 @@ impl Run<'_> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = encoded.get(i) else { break };
                     let p = p.lock().unwrap();
-                    let (verdict, stats) = self.search(&p, &budget);
+                    let (verdict, stats) = self.search(&p, budget);
                     if matches!(verdict, PartitionVerdict::Invalid(_)) {
                         budget.cancel.store(true, Ordering::Relaxed);
                     }
@@ -413,60 +521,13 @@ impl Run<'_> {
         });
 
         let (search_steps, cache_entries) = totals.into_inner().unwrap();
-        let mut result = LinResult {
-            valid: Validity::Valid,
-            model: self.opts.model,
-            nil_reads: self.opts.nil_reads,
-            independent: self.opts.independent,
-            reason: nothing_checked,
-            calls: self.calls,
+        Ok(Part {
+            searched,
             partitions: partition_count,
-            failures: Vec::new(),
-            unknown_keys: Vec::new(),
+            verdicts: verdicts.into_inner().unwrap(),
             search_steps,
             cache_entries,
-            elapsed_ms: 0.0,
-        };
-        for v in verdicts.into_inner().unwrap() {
-            match v {
-                PartitionVerdict::Valid | PartitionVerdict::Cancelled => {}
-                PartitionVerdict::Invalid(f) => {
-                    result.valid = Validity::Invalid;
-                    result.failures.push(*f);
-                }
-                PartitionVerdict::Unknown(reason) => {
-                    if result.valid == Validity::Valid {
-                        result.valid = Validity::Unknown;
-                    }
-                    result.reason.get_or_insert(reason);
-                }
-            }
-        }
-        if result.reason.is_some() && result.valid == Validity::Valid {
-            // Nothing was searched: that is not a pass.
-            result.valid = Validity::Unknown;
-        }
-        if result.valid == Validity::Invalid {
-            result.reason = None;
-        }
-        result.failures.sort_by_key(|f| f.op.index);
-        result.elapsed_ms = self.started.elapsed().as_secs_f64() * 1e3;
-        Ok(result)
-    }
-
-    /// Why the search had nothing to check, if it had not: no client
-    /// operation, or none left once failed calls and reads of unknown
-    /// result are set aside. Such a history tested nothing: `unknown`.
-    fn nothing_checked(&self, searched: usize) -> Option<String> {
-        if self.invoked == 0 {
-            return Some(NO_CLIENT_OPERATION.to_string());
-        }
-        (searched == 0).then(|| {
-            format!(
-                "no client operation to check: of {} client operations, {} failed and the rest have unknown results",
-                self.invoked,
-                self.invoked - self.calls
-            )
+            ..Part::default()
         })
     }
 
