@@ -683,16 +683,22 @@ fn a_line_longer_than_64_mib_is_an_error_naming_it() {
         file.write_all(&chunk).unwrap();
     }
     drop(file);
-    let out = shakedown(&["check", path.to_str().unwrap()]);
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "{}:2:67108865: line longer than 64 MiB: expected one operation per line",
-            path.display()
-        )),
-        "{stderr}"
-    );
+    // Both file readers: ops (linearizability) and transactions; the long
+    // line is the last one, with no newline to cut it at.
+    for extra in [&[][..], &["--workload", "list-append"][..]] {
+        let mut args = vec!["check", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let out = shakedown(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{extra:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}:2:67108865: line longer than 64 MiB: expected one operation per line",
+                path.display()
+            )),
+            "{extra:?}: {stderr}"
+        );
+    }
 }
 
 // ---- explanations -------------------------------------------------------------

@@ -301,6 +301,11 @@ fn cut_chunks(
         if bytes.is_empty() && eof {
             return Ok(());
         }
+        if eof {
+            // The last line has no newline to be cut at: bound it here.
+            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            check_partial_line(&bytes[cut..], line + count_lines(&bytes[..cut]).0)?;
+        }
         let (lines, ops) = count_lines(&bytes);
         let chunk = Chunk {
             seq,

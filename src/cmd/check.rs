@@ -209,12 +209,12 @@ pub fn run(args: Args) -> ExitCode {
                 let report = check_txn_file(&input.history, f, opts, args.memory_limit);
                 (report, None)
             }
-            // A history too large to hold whole is checked key group by
-            // key group, spilled to files (same verdict, same evidence).
-            Checker::Linearizable(opts) if args.out.is_none() && spill_groups(&input, opts) > 1 => {
-                let groups = spill_groups(&input, opts);
+            // Without --out the ops need not be kept: a history too large
+            // to hold whole is checked key group by key group, spilled to
+            // files (same verdict, same evidence).
+            Checker::Linearizable(opts) if args.out.is_none() => {
                 let f = args.format.format();
-                (check_lin_spilled(&input.history, f, opts, groups), None)
+                (check_lin_file(&input.history, f, opts), None)
             }
             _ => check_file(&input.history, args.format.format(), &checker),
         };
@@ -470,26 +470,11 @@ fn check_txn_file(
     report
 }
 
-/// Key groups for a linearizability check of `input`: 1 holds it whole.
-fn spill_groups(input: &Input, opts: &linearizable::Options) -> usize {
-    match std::fs::metadata(&input.history) {
-        Ok(m) if opts.partition_by_key => {
-            linearizable::spill::groups_for(m.len(), opts.memory_limit)
-        }
-        _ => 1,
-    }
-}
-
-fn check_lin_spilled(
-    file: &Path,
-    format: Option<Format>,
-    opts: &linearizable::Options,
-    groups: usize,
-) -> FileReport {
+fn check_lin_file(file: &Path, format: Option<Format>, opts: &linearizable::Options) -> FileReport {
     let started = Instant::now();
     let mut report = FileReport::empty(file);
-    let dir = linearizable::spill::default_dir();
-    match linearizable::spill::check_file(file, format, opts, &dir, groups) {
+    let spill_dir = linearizable::spill::default_dir();
+    match linearizable::spill::check_file(file, format, opts, &spill_dir) {
         Ok(checked) => {
             report.ops = checked.ops as usize;
             report.valid = Some(checked.result.valid);

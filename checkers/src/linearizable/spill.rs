@@ -70,11 +70,41 @@ pub struct FileCheck {
     pub ops: u64,
 }
 
+/// Checks the history file at `path` as `shakedown check` does: held
+/// whole when that takes at most half of `opts.memory_limit` (or when it
+/// is checked as one object), else key group by key group through spill
+/// files in `spill_dir` ([`groups_for`]).
+pub fn check_file(
+    path: &Path,
+    format: Option<Format>,
+    opts: &Options,
+    spill_dir: &Path,
+) -> Result<FileCheck, String> {
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let groups = groups_for(len, opts.memory_limit);
+    if groups > 1 && opts.partition_by_key {
+        return check_by_groups(path, format, opts, spill_dir, groups);
+    }
+    // Read on every core (JSON Lines), checking the protocol as it goes.
+    let mut b = history::HistoryBuilder::new();
+    history::stream::for_each_op(path, format, |op| {
+        b.push(op)?;
+        Ok(ControlFlow::Continue(()))
+    })
+    .map_err(|e| e.to_string())?;
+    let history = b.finish();
+    let result = super::check(&history, opts).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(FileCheck {
+        result,
+        ops: history.len() as u64,
+    })
+}
+
 /// Checks the history in `path` key group by key group, through `groups`
 /// spill files in `dir` (unnamed once created: nothing is left behind).
 /// Errors name the file (and line) for malformed input, as reading the
 /// whole history would.
-pub fn check_file(
+pub fn check_by_groups(
     path: &Path,
     format: Option<Format>,
     opts: &Options,
@@ -520,7 +550,7 @@ mod tests {
     /// the spill directory is gone afterwards.
     fn spilled(path: &Path, opts: &Options, groups: usize) -> Result<FileCheck, String> {
         let spill = tempfile::tempdir().unwrap();
-        let r = check_file(path, None, opts, spill.path(), groups);
+        let r = check_by_groups(path, None, opts, spill.path(), groups);
         let left: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();
         assert!(left.is_empty(), "spill files left behind: {left:?}");
         r
@@ -729,7 +759,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write_jsonl(dir.path(), generated(100).ops());
         let missing = dir.path().join("no-such-dir");
-        let e = check_file(&path, None, &opts(), &missing, 2).err().unwrap();
+        let e = check_by_groups(&path, None, &opts(), &missing, 2)
+            .err()
+            .unwrap();
         assert!(e.contains("no-such-dir") && e.contains("TMPDIR"), "{e}");
     }
 
