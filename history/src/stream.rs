@@ -348,23 +348,16 @@ fn check_partial_line(partial: &[u8], line: usize) -> Result<(), Error> {
 
 /// Lines and non-blank lines (ops) in whole lines of text.
 fn count_lines(bytes: &[u8]) -> (usize, u64) {
-    // The common case in one branch-free (vectorized) pass: every line
-    // starts with `{`, so none is blank.
+    // The common case, branch-free: every line starts with `{`, so none
+    // is blank.
     let Some((&first, rest)) = bytes.split_first() else {
         return (0, 0);
     };
-    let (newlines, braces) = bytes
-        .iter()
-        .zip(rest)
-        .map(|(&a, &b)| {
-            (
-                usize::from(a == b'\n'),
-                usize::from((a == b'\n') & (b == b'{')),
-            )
-        })
-        .fold((0, 0), |(n, m), (x, y)| (n + x, m + y));
-    let last_newline = usize::from(bytes[bytes.len() - 1] == b'\n');
-    let lines = newlines + last_newline + usize::from(last_newline == 0);
+    // Counted over all but the last byte: then every line ends in a
+    // counted newline except the last, whether or not it has one.
+    let body = &bytes[..bytes.len() - 1];
+    let (newlines, braces) = newlines_and_braces(body, rest);
+    let lines = newlines + 1;
     if braces + usize::from(first == b'{') == lines {
         return (lines, lines as u64);
     }
@@ -374,6 +367,34 @@ fn count_lines(bytes: &[u8]) -> (usize, u64) {
         ops += u64::from(!l.trim_ascii().is_empty());
     }
     (lines, ops)
+}
+
+/// Newlines in `body`, and newlines in `body` followed (in `next`, the
+/// same bytes one on) by `{`. Each lane counts in a byte, 255 at most,
+/// before it is added up, so this vectorizes to 16-32 bytes a step; a
+/// plain fold widened every byte to 64-bit counters and took 16% of a
+/// 10M-txn check, on the one reading thread.
+fn newlines_and_braces(body: &[u8], next: &[u8]) -> (usize, usize) {
+    const LANES: usize = 32;
+    let (mut newlines, mut braces) = (0, 0);
+    for (a, b) in body.chunks(255 * LANES).zip(next.chunks(255 * LANES)) {
+        let (mut nl, mut br) = ([0u8; LANES], [0u8; LANES]);
+        let (a_rest, b_rest) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        for (&x, &y) in a_rest.remainder().iter().zip(b_rest.remainder()) {
+            newlines += usize::from(x == b'\n');
+            braces += usize::from((x == b'\n') & (y == b'{'));
+        }
+        for (x, y) in a_rest.zip(b_rest) {
+            for i in 0..LANES {
+                let n = x[i] == b'\n';
+                nl[i] += u8::from(n);
+                br[i] += u8::from(n & (y[i] == b'{'));
+            }
+        }
+        newlines += nl.iter().map(|&n| usize::from(n)).sum::<usize>();
+        braces += br.iter().map(|&n| usize::from(n)).sum::<usize>();
+    }
+    (newlines, braces)
 }
 
 fn parse_chunks<T>(

@@ -215,6 +215,9 @@ impl Names {
 pub struct Lists {
     chains: Vec<Vec<Elem>>,
     other: Vec<Elem>,
+    /// Heap bytes of the chains, kept as they grow: summing them over
+    /// every key for each memory check took 4.5% of a 10M-txn check.
+    chain_bytes: usize,
 }
 
 /// In a list read's `val`: the list is in `Lists::other`, from this offset.
@@ -230,7 +233,9 @@ impl Lists {
         let shared = chain.len().min(read.len());
         if chain[..shared] == read[..shared] {
             if read.len() > chain.len() {
+                let before = chain.capacity();
                 chain.extend_from_slice(&read[shared..]);
+                self.chain_bytes += (chain.capacity() - before) * 8;
             }
             0
         } else {
@@ -257,7 +262,7 @@ impl Lists {
 
     fn bytes(&self) -> usize {
         self.chains.capacity() * std::mem::size_of::<Vec<Elem>>()
-            + self.chains.iter().map(|c| c.capacity() * 8).sum::<usize>()
+            + self.chain_bytes
             + self.other.capacity() * 8
     }
 }
