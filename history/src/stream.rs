@@ -623,6 +623,30 @@ mod tests {
                 "{text:?}"
             );
         }
+        // Long texts, past the counter's 32-byte lanes and its blocks of
+        // 255 steps, with and without a blank line or a last newline.
+        for (n, blank, last) in [
+            (1000, None, true),
+            (3001, Some(2500), false),
+            (9000, Some(7), true),
+        ] {
+            let mut text = String::new();
+            for i in 0..n {
+                text.push_str(if blank == Some(i) {
+                    "   \n"
+                } else {
+                    "{\"k\":1}\n"
+                });
+            }
+            if !last {
+                text.pop();
+            }
+            assert_eq!(
+                count_lines(text.as_bytes()),
+                plain(text.as_bytes()),
+                "{n} {blank:?}"
+            );
+        }
     }
 
     #[test]
