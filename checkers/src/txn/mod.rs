@@ -33,6 +33,7 @@ pub mod anomalies;
 pub mod cycles;
 pub mod explain;
 mod findings;
+pub mod generate;
 pub mod graph;
 pub mod list_append;
 pub mod models;
