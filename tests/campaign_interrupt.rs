@@ -11,14 +11,11 @@
 //! Needs root; cluster `cg1` on 10.77.104.0/24.
 
 use harness::control::local;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{etcd_pids, shakedown, shakedown_rules, unreachable_pairs, ClusterGuard};
+use common::{etcd_pids, shakedown, shakedown_rules, unreachable_pairs, Background, ClusterGuard};
 
 /// A 3-node etcd register test under partitions, and a campaign of three
 /// seeds of it.
@@ -52,73 +49,17 @@ matrix:
     c
 }
 
-/// A `shakedown campaign` in the background, its stderr collected.
-struct Campaign {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
-
-fn start(campaign: &Path, results: &Path, junit: &Path) -> Campaign {
-    let mut child = shakedown()
+/// `shakedown campaign` in the background.
+fn start(campaign: &Path, results: &Path, junit: &Path) -> Background {
+    let mut command = shakedown();
+    command
         .arg("campaign")
         .arg(campaign)
         .arg("--results")
         .arg(results)
         .arg("--junit")
-        .arg(junit)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let pipe = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-    Campaign { child, stderr }
-}
-
-impl Campaign {
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn wait_until(&mut self, what: &str, cond: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(240);
-        while !cond() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "the campaign ended ({status}) before {what}:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(200));
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "the campaign did not end within {limit:?}:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+        .arg(junit);
+    Background::spawn(command)
 }
 
 /// The campaign's cell records, by cell id.
@@ -169,12 +110,7 @@ fn sigterm_mid_cell_heals_and_the_campaign_resumes_where_it_stopped() {
             && !shakedown_rules("cg1").is_empty()
     });
     assert!(!unreachable_pairs("cg1").is_empty(), "the partition cuts");
-    let ok = Command::new("kill")
-        .args(["-TERM", "--", &c.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    c.signal("TERM");
     let code = c.exit_code(Duration::from_secs(120));
     let stderr = c.stderr();
     eprintln!("--- the interrupted campaign's stderr:\n{stderr}---");
@@ -287,19 +223,8 @@ fn sigterm_while_a_cell_sets_up_stops_the_campaign_with_the_cell_interrupted() {
     let results = dir.path().join("results");
     let junit = dir.path().join("junit.xml");
     let mut c = start(&campaign, &results, &junit);
-    let stderr = c.stderr.clone();
-    c.wait_until("the second cell starting", || {
-        stderr
-            .lock()
-            .unwrap()
-            .contains(&format!("[2/3] {}\n", CELLS[1]))
-    });
-    let ok = Command::new("kill")
-        .args(["-TERM", "--", &c.child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    c.wait_for_stderr(&format!("[2/3] {}\n", CELLS[1]));
+    c.signal("TERM");
     let code = c.exit_code(Duration::from_secs(120));
     let stderr = c.stderr();
     eprintln!("--- the interrupted campaign's stderr:\n{stderr}---");

@@ -9,14 +9,13 @@
 //! its own cluster name and subnet so they can run in parallel.
 
 use harness::control::local;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{etcd_pids, nodes, shakedown, shakedown_rules, unreachable_pairs, ClusterGuard};
+use common::{
+    etcd_pids, nodes, shakedown, shakedown_rules, unreachable_pairs, Background, ClusterGuard,
+};
 
 /// A test file for a 3-node etcd cluster under partitions.
 fn write_test(dir: &Path, cluster: &str, subnet: &str) -> PathBuf {
@@ -40,84 +39,18 @@ nemesis: {{faults: [partition], interval: 6}}
     p
 }
 
-/// A `shakedown run` in the background, its stderr collected as it comes.
-struct Run {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    results: PathBuf,
-}
-
-fn start_run(test: &Path, results: &Path) -> Run {
-    let mut child = shakedown()
+/// `shakedown run` in the background.
+fn start_run(test: &Path, results: &Path) -> Background {
+    let mut command = shakedown();
+    command
         .args(["run", test.to_str().unwrap(), "--results"])
-        .arg(results)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let pipe = child.stderr.take().unwrap();
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            let mut s = sink.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
-    Run {
-        child,
-        stderr,
-        results: results.to_path_buf(),
-    }
+        .arg(results);
+    Background::spawn(command)
 }
 
-impl Run {
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), "--", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-
-    /// Waits for `cond`, failing if the run ends first or time runs out.
-    fn wait_until(&mut self, what: &str, cond: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while !cond() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("the run ended ({status}) before {what}:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The exit code, once the run ends (within `limit`).
-    fn exit_code(&mut self, limit: Duration) -> Option<i32> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread take the last lines.
-                std::thread::sleep(Duration::from_millis(200));
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the run did not end within {limit:?}:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn run_dir(&self) -> PathBuf {
-        std::fs::canonicalize(self.results.join("latest")).expect("results/latest")
-    }
+/// The run directory `results/latest` points to.
+fn latest(results: &Path) -> PathBuf {
+    std::fs::canonicalize(results.join("latest")).expect("results/latest")
 }
 
 fn results_json(run_dir: &Path) -> serde_json::Value {
@@ -151,7 +84,8 @@ fn sigterm_mid_partition_heals_tears_down_and_writes_interrupted_results() {
     let _guard = ClusterGuard("sig1");
     let dir = tempfile::tempdir().unwrap();
     let test = write_test(dir.path(), "sig1", "10.77.140.0");
-    let mut run = start_run(&test, &dir.path().join("results"));
+    let results_dir = dir.path().join("results");
+    let mut run = start_run(&test, &results_dir);
     run.wait_until("a partition", || {
         local::nodes_file("sig1").exists() && !shakedown_rules("sig1").is_empty()
     });
@@ -166,9 +100,9 @@ fn sigterm_mid_partition_heals_tears_down_and_writes_interrupted_results() {
     assert!(matches!(code, Some(1 | 2)), "exit {code:?}:\n{stderr}");
 
     assert_nothing_left("sig1");
-    let results = results_json(&run.run_dir());
+    let results = results_json(&latest(&results_dir));
     assert_eq!(results["interrupted"], true, "{results}");
-    let history = history::read_file(&run.run_dir().join("history.jsonl"), None).unwrap();
+    let history = history::read_file(&latest(&results_dir).join("history.jsonl"), None).unwrap();
     assert!(
         history
             .ops()
@@ -184,7 +118,8 @@ fn sighup_while_etcd_starts_still_tears_it_down() {
     let _guard = ClusterGuard("sig2");
     let dir = tempfile::tempdir().unwrap();
     let test = write_test(dir.path(), "sig2", "10.77.141.0");
-    let mut run = start_run(&test, &dir.path().join("results"));
+    let results_dir = dir.path().join("results");
+    let mut run = start_run(&test, &results_dir);
     // The first etcd process exists: the database is starting.
     run.wait_until("etcd starting", || !etcd_pids("sig2").is_empty());
     run.signal("HUP");
@@ -194,7 +129,7 @@ fn sighup_while_etcd_starts_still_tears_it_down() {
     assert!(stderr.contains("interrupted by SIGHUP"), "{stderr}");
     assert!(matches!(code, Some(1 | 2)), "exit {code:?}:\n{stderr}");
     assert_nothing_left("sig2");
-    let results = results_json(&run.run_dir());
+    let results = results_json(&latest(&results_dir));
     assert_eq!(results["interrupted"], true, "{results}");
 }
 
@@ -210,11 +145,9 @@ fn sigterm_during_setup_writes_an_interrupted_unknown_run() {
     let _guard = ClusterGuard("sig4");
     let dir = tempfile::tempdir().unwrap();
     let test = write_test(dir.path(), "sig4", "10.77.143.0");
-    let mut run = start_run(&test, &dir.path().join("results"));
-    let stderr = run.stderr.clone();
-    run.wait_until("the local cluster", move || {
-        stderr.lock().unwrap().contains("local cluster \"sig4\"")
-    });
+    let results_dir = dir.path().join("results");
+    let mut run = start_run(&test, &results_dir);
+    run.wait_for_stderr("local cluster \"sig4\"");
     run.signal("TERM");
     let code = run.exit_code(Duration::from_secs(120));
     let stderr = run.stderr();
@@ -230,7 +163,7 @@ fn sigterm_during_setup_writes_an_interrupted_unknown_run() {
     }
     assert_eq!(code, Some(2), "{stderr}");
     assert_nothing_left("sig4");
-    let results = results_json(&run.run_dir());
+    let results = results_json(&latest(&results_dir));
     assert_eq!(results["interrupted"], true, "{results}");
     assert_eq!(results["valid"], "unknown", "{results}");
 }
@@ -241,15 +174,13 @@ fn a_second_signal_quits_at_once_naming_the_heal_command_of_this_cluster() {
     let _guard = ClusterGuard("sig3");
     let dir = tempfile::tempdir().unwrap();
     let test = write_test(dir.path(), "sig3", "10.77.142.0");
-    let mut run = start_run(&test, &dir.path().join("results"));
+    let results_dir = dir.path().join("results");
+    let mut run = start_run(&test, &results_dir);
     run.wait_until("a partition", || {
         local::nodes_file("sig3").exists() && !shakedown_rules("sig3").is_empty()
     });
     run.signal("TERM");
-    let stderr = run.stderr.clone();
-    run.wait_until("the first signal taken", || {
-        stderr.lock().unwrap().contains("interrupted by SIGTERM")
-    });
+    run.wait_for_stderr("interrupted by SIGTERM");
     run.signal("INT");
     let code = run.exit_code(Duration::from_secs(30));
     let stderr = run.stderr();
@@ -260,7 +191,7 @@ fn a_second_signal_quits_at_once_naming_the_heal_command_of_this_cluster() {
         "{stderr}"
     );
     // The history written so far is on disk and parses.
-    let history = history::read_file(&run.run_dir().join("history.jsonl"), None).unwrap();
+    let history = history::read_file(&latest(&results_dir).join("history.jsonl"), None).unwrap();
     assert!(!history.ops().is_empty());
     // The command it names heals this cluster.
     let heal = shakedown()

@@ -7,8 +7,11 @@
 #![allow(dead_code)]
 
 use harness::control::{local, Nodes};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The shakedown binary under test.
 pub fn shakedown() -> Command {
@@ -243,3 +246,82 @@ socketserver.ThreadingTCPServer.daemon_threads = True
 print("toydb listening on", host, port, flush=True)
 socketserver.ThreadingTCPServer((host, port), Handler).serve_forever()
 "#;
+
+/// A shakedown command running in the background (a run, a campaign), its
+/// stderr collected as it comes, for tests that signal it midway.
+pub struct Background {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Background {
+    pub fn spawn(mut command: Command) -> Background {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Background { child, stderr }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends signal `name` (`TERM`, `HUP`, ...) to the command.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), "--", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    /// Waits for `cond`, failing if the command ends first or 4 minutes pass.
+    pub fn wait_until(&mut self, what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("it ended ({status}) before {what}:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the command has written `text` to stderr.
+    pub fn wait_for_stderr(&mut self, text: &str) {
+        let stderr = self.stderr.clone();
+        self.wait_until(&format!("{text:?} on stderr"), || {
+            stderr.lock().unwrap().contains(text)
+        });
+    }
+
+    /// The exit code, once the command ends (within `limit`).
+    pub fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread take the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("it did not end within {limit:?}:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
