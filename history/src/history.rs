@@ -105,6 +105,29 @@ impl<T> Pairing<T> {
     }
 }
 
+/// Pairs `op`, the op at `pos` of a history whose earlier ops are `ops`:
+/// returns its partner (`NONE` for an invocation or an event), and for a
+/// completion records `pos` as its invocation's partner.
+fn pair(
+    pairing: &mut Pairing<u32>,
+    ops: &[Op],
+    partner: &mut [u32],
+    op: &Op,
+    pos: usize,
+) -> Result<u32, String> {
+    let invoked = |&open: &u32| {
+        let inv = &ops[open as usize];
+        (inv.f.as_str(), inv.index)
+    };
+    Ok(match pairing.push(op, || pos as u32, invoked)? {
+        Paired::Invoke | Paired::Event => NONE,
+        Paired::Completes(open) => {
+            partner[open as usize] = pos as u32;
+            open
+        }
+    })
+}
+
 impl HistoryBuilder {
     pub fn new() -> Self {
         Self::default()
@@ -116,18 +139,7 @@ impl HistoryBuilder {
         if pos >= NONE as usize {
             return Err(format!("history too long: more than {} ops", NONE - 1));
         }
-        let ops = &self.ops;
-        let invoked = |&open: &u32| {
-            let inv = &ops[open as usize];
-            (inv.f.as_str(), inv.index)
-        };
-        let partner = match self.pairing.push(&op, || pos as u32, invoked)? {
-            Paired::Invoke | Paired::Event => NONE,
-            Paired::Completes(open) => {
-                self.partner[open as usize] = pos as u32;
-                open
-            }
-        };
+        let partner = pair(&mut self.pairing, &self.ops, &mut self.partner, &op, pos)?;
         self.ops.push(op);
         self.partner.push(partner);
         Ok(())
@@ -165,17 +177,8 @@ impl History {
         let mut pairing = Pairing::default();
         let mut partner = vec![NONE; ops.len()];
         for (pos, op) in ops.iter().enumerate() {
-            let invoked = |&open: &u32| {
-                let inv = &ops[open as usize];
-                (inv.f.as_str(), inv.index)
-            };
-            let paired = pairing
-                .push(op, || pos as u32, invoked)
+            partner[pos] = pair(&mut pairing, &ops, &mut partner, op, pos)
                 .map_err(|e| format!("op {pos}: {e}"))?;
-            if let Paired::Completes(open) = paired {
-                partner[open as usize] = pos as u32;
-                partner[pos] = open;
-            }
         }
         Ok(History { ops, partner })
     }
