@@ -172,10 +172,15 @@ pub fn open(path: &Path, format: Option<Format>) -> Result<(Format, Box<dyn OpSo
     Ok((format, reader(input, format)))
 }
 
-/// Reads a whole history file (format detected when `None`).
+/// Reads a whole history file (format detected when `None`). JSON Lines
+/// are parsed on every core ([`stream::for_each_op`]).
 pub fn read_file(path: &Path, format: Option<Format>) -> Result<History, Error> {
-    let (_, source) = open(path, format)?;
-    collect(source).map_err(|e| e.in_file(path))
+    let mut b = HistoryBuilder::new();
+    stream::for_each_op(path, format, |op| {
+        b.push(op)?;
+        Ok(std::ops::ControlFlow::Continue(()))
+    })?;
+    Ok(b.finish())
 }
 
 /// Reads a history from any byte stream (tests, stdin).

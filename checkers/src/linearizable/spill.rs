@@ -85,14 +85,7 @@ pub fn check_file(
     if groups > 1 && opts.partition_by_key {
         return check_by_groups(path, format, opts, spill_dir, groups);
     }
-    // Read on every core (JSON Lines), checking the protocol as it goes.
-    let mut b = history::HistoryBuilder::new();
-    history::stream::for_each_op(path, format, |op| {
-        b.push(op)?;
-        Ok(ControlFlow::Continue(()))
-    })
-    .map_err(|e| e.to_string())?;
-    let history = b.finish();
+    let history = history::read_file(path, format).map_err(|e| e.to_string())?;
     let result = super::check(&history, opts).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(FileCheck {
         result,
