@@ -301,12 +301,15 @@ fn cut_chunks(
         if bytes.is_empty() && eof {
             return Ok(());
         }
-        if eof {
-            // The last line has no newline to be cut at: bound it here.
-            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            check_partial_line(&bytes[cut..], line + count_lines(&bytes[..cut]).0)?;
-        }
         let (lines, ops) = count_lines(&bytes);
+        if eof {
+            // The last line has no newline to be cut at: bound it here (it
+            // is the chunk's last counted line).
+            let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if cut < bytes.len() {
+                check_partial_line(&bytes[cut..], line + lines - 1)?;
+            }
+        }
         let chunk = Chunk {
             seq,
             bytes,
