@@ -130,3 +130,29 @@ fn rw_register_histories_are_read_identically() {
         assert_eq!(r.txn_count, 2000, "{name}");
     }
 }
+
+/// Each violation of the invocation/completion protocol is refused by the
+/// compact builder with the words `HistoryBuilder` uses.
+#[test]
+fn protocol_violations_are_worded_as_the_history_builder_words_them() {
+    use history::{HistoryBuilder, Op, Value};
+    let txn = || Value::List(vec![]);
+    let cases: [Vec<Op>; 3] = [
+        vec![Op::invoke(1, "txn", txn()), Op::invoke(1, "txn", txn())],
+        vec![Op::ok(2, "txn", txn())],
+        vec![Op::invoke(3, "txn", txn()), Op::ok(3, "read", txn())],
+    ];
+    for ops in cases {
+        let ops: Vec<Op> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| op.with_index(i as u64))
+            .collect();
+        let mut general = HistoryBuilder::new();
+        let mut compact = Builder::new(true);
+        let general_err = ops.iter().find_map(|op| general.push(op.clone()).err());
+        let compact_err = ops.iter().find_map(|op| compact.push(op).err());
+        assert!(general_err.is_some(), "{ops:?}");
+        assert_eq!(compact_err, general_err);
+    }
+}

@@ -1,6 +1,6 @@
 //! A history: ops in order, each invocation paired with its completion.
 
-use crate::op::{Op, OpType, Process};
+use crate::op::{Op, OpType};
 use rustc_hash::FxHashMap;
 
 const NONE: u32 = u32::MAX;
@@ -58,40 +58,39 @@ impl<T> Default for Pairing<T> {
 }
 
 impl<T> Pairing<T> {
-    /// Takes `op`. An invocation keeps what `carry` makes open; `invoked`
-    /// names an open invocation's `f` and index, for errors.
+    /// Takes an op of `process` (a client's number, `None` for a named
+    /// process), `kind` and `f`; readers that build no [`Op`] pass its
+    /// parts. An invocation keeps what `carry` makes open; `invoked` names
+    /// an open invocation's `f` and index, for errors.
     pub fn push<'s>(
         &mut self,
-        op: &Op,
+        (process, kind, f): (Option<u64>, OpType, &str),
         carry: impl FnOnce() -> T,
         invoked: impl Fn(&T) -> (&'s str, u64),
     ) -> Result<Paired<T>, String> {
-        let Process::Client(p) = op.process else {
+        let Some(p) = process else {
             return Ok(Paired::Event);
         };
         let open = self.open.get(&p);
-        match (op.kind, open) {
+        match (kind, open) {
             (OpType::Invoke, None) => {
                 self.open.insert(p, carry());
                 Ok(Paired::Invoke)
             }
             (OpType::Invoke, Some(open)) => {
-                let (f, index) = invoked(open);
+                let (open_f, index) = invoked(open);
                 Err(format!(
-                    "process {p} invokes {:?} while its {f:?} (index {index}) has not completed",
-                    op.f
+                    "process {p} invokes {f:?} while its {open_f:?} (index {index}) has not completed"
                 ))
             }
             (_, None) => Err(format!(
-                "process {p} completes {:?} ({}) without a pending invocation",
-                op.f, op.kind
+                "process {p} completes {f:?} ({kind}) without a pending invocation"
             )),
             (_, Some(open)) => {
-                let (f, index) = invoked(open);
-                if f != op.f {
+                let (open_f, index) = invoked(open);
+                if open_f != f {
                     return Err(format!(
-                        "process {p} completes {:?} but invoked {f:?} (index {index})",
-                        op.f
+                        "process {p} completes {f:?} but invoked {open_f:?} (index {index})"
                     ));
                 }
                 Ok(Paired::Completes(self.open.remove(&p).expect("open")))
@@ -119,7 +118,7 @@ fn pair(
         let inv = &ops[open as usize];
         (inv.f.as_str(), inv.index)
     };
-    Ok(match pairing.push(op, || pos as u32, invoked)? {
+    Ok(match pairing.push(op.parts(), || pos as u32, invoked)? {
         Paired::Invoke | Paired::Event => NONE,
         Paired::Completes(open) => {
             partner[open as usize] = pos as u32;

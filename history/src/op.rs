@@ -65,6 +65,14 @@ impl Process {
         matches!(self, Process::Client(_))
     }
 
+    /// The client's number; `None` for a named process.
+    pub fn client(&self) -> Option<u64> {
+        match self {
+            Process::Client(p) => Some(*p),
+            Process::Named(_) => None,
+        }
+    }
+
     pub fn is_nemesis(&self) -> bool {
         matches!(self, Process::Named(n) if n == "nemesis")
     }
@@ -128,6 +136,12 @@ impl Op {
     }
     pub fn info(process: u64, f: &str, value: impl Into<Value>) -> Op {
         Op::new(OpType::Info, Process::Client(process), f, value.into())
+    }
+
+    /// What the invocation/completion protocol reads of an op
+    /// ([`crate::Pairing::push`]): the client's number, the kind, `f`.
+    pub fn parts(&self) -> (Option<u64>, OpType, &str) {
+        (self.process.client(), self.kind, &self.f)
     }
 
     pub fn with_key(mut self, key: impl Into<Value>) -> Op {

@@ -233,7 +233,7 @@ fn spill_ops(
                 },
             },
         };
-        let paired = pairing.push(&op, carry, |o| (fs.name(o.f), o.index))?;
+        let paired = pairing.push(op.parts(), carry, |o| (fs.name(o.f), o.index))?;
         match (&paired, op.kind) {
             (Paired::Invoke, _) => invoked += 1,
             (Paired::Completes(_), OpType::Fail) => failed_calls += 1,

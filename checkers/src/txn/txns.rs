@@ -7,7 +7,7 @@
 
 use super::Workload;
 use history::txn_line::{MopName, RawMop, RawMops, RawVal, TxnLine};
-use history::{Op, OpType, Process, Value};
+use history::{Op, OpType, Paired, Pairing, Process, Value};
 use rustc_hash::FxHashMap;
 
 /// A value of a key, interned: small integers are stored inline (shifted
@@ -358,15 +358,15 @@ struct Head<'a> {
 }
 
 /// Builds [`Txns`] from ops pushed one at a time in history order,
-/// checking the invocation/completion protocol as
-/// [`history::HistoryBuilder`] does. Holds only the compact txns and the
+/// checking the invocation/completion protocol with [`history::Pairing`]
+/// as [`history::HistoryBuilder`] does. Holds only the compact txns and the
 /// invocations still open (one per client at most).
 pub struct Builder {
     t: Txns,
     lists: bool,
     /// Open invocations by client process (every f, not only txns: the
     /// protocol is checked for all).
-    pending: FxHashMap<u64, Pending>,
+    pending: Pairing<Pending>,
     /// The f names seen ("txn" first), so a pending call holds an index.
     fs: Vec<String>,
     /// Integer keys already interned (most keys), by value.
@@ -395,7 +395,7 @@ impl Builder {
         Builder {
             t: Txns::default(),
             lists,
-            pending: FxHashMap::default(),
+            pending: Pairing::default(),
             fs: vec!["txn".to_string()],
             int_keys: FxHashMap::default(),
             spare: Vec::new(),
@@ -458,8 +458,8 @@ impl Builder {
         self.t.bytes()
     }
 
-    /// Adds the next op. Errors are protocol violations (worded as
-    /// [`history::HistoryBuilder::push`] words them). Ops of named
+    /// Adds the next op. Errors are protocol violations, found (and
+    /// worded) by [`history::Pairing`] as every reader finds them. Ops of named
     /// processes (the nemesis) are counted and otherwise ignored.
     pub fn push(&mut self, op: &Op) -> Result<(), String> {
         self.push_with(Self::head(op), Mops::Ref(&op.value))
@@ -526,70 +526,59 @@ impl Builder {
                 self.other_fs.push(op.f.to_string());
             }
         }
-        match (op.kind, self.pending.contains_key(&p)) {
-            (OpType::Invoke, false) => {
-                let txn = if is_txn {
-                    self.t.txns.push(Txn {
-                        index: op.index,
-                        invoke: pos as u32,
-                        completion: NO_OP,
-                        status: Status::Info,
-                        process: p,
-                        start: 0,
-                        end: 0,
-                    });
-                    (self.t.txns.len() - 1) as u32
-                } else {
-                    NOT_TXN
-                };
-                let kept = match mops {
-                    _ if txn == NOT_TXN => PendingMops::Value(Value::Nil),
-                    Mops::Ref(v) => PendingMops::Value(v.clone()),
-                    Mops::Owned(v) => PendingMops::Value(v),
-                    Mops::Raw(m, _) => {
-                        let mut v = self.spare.pop().unwrap_or_default();
-                        v.extend_from_slice(m);
-                        PendingMops::Raw(v)
-                    }
-                };
-                let f = self.f_id(op.f);
-                self.pending.insert(
-                    p,
-                    Pending {
-                        txn,
-                        f,
-                        index: op.index,
-                        mops: kept,
-                    },
-                );
-                Ok(())
-            }
-            (OpType::Invoke, true) => {
-                let open = &self.pending[&p];
-                Err(format!(
-                    "process {p} invokes {:?} while its {:?} (index {}) has not completed",
-                    op.f, self.fs[open.f as usize], open.index
-                ))
-            }
-            (_, false) => Err(format!(
-                "process {p} completes {:?} ({}) without a pending invocation",
-                op.f, op.kind
-            )),
-            (kind, true) => {
-                let open = &self.pending[&p];
-                if self.fs[open.f as usize] != op.f {
-                    return Err(format!(
-                        "process {p} completes {:?} but invoked {:?} (index {})",
-                        op.f, self.fs[open.f as usize], open.index
-                    ));
+        // The f is numbered first, so an open call names it by number.
+        let f = self.f_id(op.f);
+        let (txns, spare, fs) = (&mut self.t.txns, &mut self.spare, &self.fs);
+        // An invocation's micro-ops go into its open call (`carry`, only
+        // called for an invocation); a completion's stay for below.
+        let mut mops = Some(mops);
+        let carry = || {
+            let mops = mops.take().expect("carry runs once, for an invocation");
+            let txn = if is_txn {
+                txns.push(Txn {
+                    index: op.index,
+                    invoke: pos as u32,
+                    completion: NO_OP,
+                    status: Status::Info,
+                    process: p,
+                    start: 0,
+                    end: 0,
+                });
+                (txns.len() - 1) as u32
+            } else {
+                NOT_TXN
+            };
+            let kept = match mops {
+                _ if txn == NOT_TXN => PendingMops::Value(Value::Nil),
+                Mops::Ref(v) => PendingMops::Value(v.clone()),
+                Mops::Owned(v) => PendingMops::Value(v),
+                Mops::Raw(m, _) => {
+                    let mut v = spare.pop().unwrap_or_default();
+                    v.extend_from_slice(m);
+                    PendingMops::Raw(v)
                 }
-                let open = self.pending.remove(&p).expect("pending");
+            };
+            Pending {
+                txn,
+                f,
+                index: op.index,
+                mops: kept,
+            }
+        };
+        let invoked = |open: &Pending| (fs[open.f as usize].as_str(), open.index);
+        match self
+            .pending
+            .push((op.process, op.kind, op.f), carry, invoked)?
+        {
+            Paired::Invoke | Paired::Event => Ok(()),
+            Paired::Completes(open) => {
                 if open.txn == NOT_TXN {
                     return Ok(());
                 }
+                let mops = mops.expect("a completion keeps its micro-ops");
                 let invoked = self.t.txns[open.txn as usize].invoke;
                 self.note_foreign((invoked, true), &mops, op.index);
-                let status = match kind {
+                let status = match op.kind {
                     OpType::Ok => Status::Ok,
                     OpType::Fail => Status::Fail,
                     _ => Status::Info,
@@ -795,7 +784,7 @@ impl Builder {
     /// numbered in order of first appearance in history order, so the
     /// result does not depend on the order txns completed in.
     pub fn finish(mut self) -> Txns {
-        let mut open: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        let mut open: Vec<Pending> = std::mem::take(&mut self.pending).into_open().collect();
         open.retain(|p| p.txn != NOT_TXN);
         open.sort_unstable_by_key(|p| p.txn);
         for p in open {
