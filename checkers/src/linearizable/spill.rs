@@ -217,6 +217,8 @@ fn spill_ops(
             (op, text)
         };
         let key = group_key(&op);
+        // The key's group (a keyless invocation's is decided later).
+        let group = writer.group_of(key);
         let f = fs.intern(&op.f);
         let held = match (key, op.kind) {
             (None, OpType::Invoke) => Some(line_of(&op, text)?),
@@ -226,7 +228,7 @@ fn spill_ops(
             f,
             index: op.index,
             route: match held {
-                None => Route::Group(writer.group_of(key)),
+                None => Route::Group(group),
                 Some(line) => Route::Held {
                     position: pos,
                     line,
@@ -242,17 +244,14 @@ fn spill_ops(
         let wrote = match paired {
             Paired::Event => Ok(()),
             Paired::Invoke => match key {
-                Some(_) => writer.write(writer.group_of(key), pos, &op, text),
+                Some(_) => writer.write(group, pos, &op, text),
                 None => Ok(()),
             },
             Paired::Completes(open) => match open.route {
                 Route::Group(g) => writer.write(g, pos, &op, text),
-                Route::Held { position, line } => {
-                    let g = writer.group_of(key);
-                    writer
-                        .write_line(g, position, &line)
-                        .and_then(|()| writer.write(g, pos, &op, text))
-                }
+                Route::Held { position, line } => writer
+                    .write_line(group, position, &line)
+                    .and_then(|()| writer.write(group, pos, &op, text)),
             },
         };
         if let Err(e) = wrote {
