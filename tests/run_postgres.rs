@@ -25,7 +25,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{shakedown, text, ClusterGuard};
+use common::{live_processes, shakedown, text, ClusterGuard};
 
 /// Every live process whose command line mentions a directory of this
 /// cluster's nodes: what a run must not leave behind.
@@ -39,24 +39,11 @@ fn processes_under(cluster: &str) -> Vec<String> {
         .filter_map(|n| n.data_dir.clone())
         .map(|d| format!("{d}/postgres"))
         .collect();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let pid = entry.file_name().to_string_lossy().to_string();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        if stat.contains(") Z ") {
-            continue;
-        }
-        let cmd = std::fs::read(entry.path().join("cmdline"))
-            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-            .unwrap_or_default();
-        if dirs.iter().any(|d| cmd.contains(d.as_str())) {
-            found.push(format!("{pid}: {cmd}"));
-        }
-    }
-    found
+    live_processes()
+        .into_iter()
+        .filter(|(_, cmd)| dirs.iter().any(|d| cmd.contains(d.as_str())))
+        .map(|(pid, cmd)| format!("{pid}: {cmd}"))
+        .collect()
 }
 
 struct Run {

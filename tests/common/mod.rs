@@ -185,25 +185,35 @@ pub fn etcd_pids(cluster: &str) -> Vec<String> {
         .iter()
         .filter_map(|n| n.data_dir.clone())
         .collect();
-    let mut pids = Vec::new();
+    live_processes()
+        .into_iter()
+        .filter(|(_, cmdline)| {
+            let argv0 = cmdline.split(' ').next().unwrap_or_default();
+            argv0.ends_with("etcd") && dirs.iter().any(|d| cmdline.contains(d.as_str()))
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Every live (not zombie) process: its pid and its command line, the
+/// arguments joined by spaces (read from /proc).
+pub fn live_processes() -> Vec<(String, String)> {
+    let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
             continue;
         }
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_etcd = cmdline
-            .split(' ')
-            .next()
-            .is_some_and(|argv0| argv0.ends_with("etcd"));
-        if is_etcd && dirs.iter().any(|d| cmdline.contains(d.as_str())) {
-            pids.push(name);
-        }
+        found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
     }
-    pids
+    found
 }
 
 /// A register store over TCP, one thread per connection: `R k` answers
