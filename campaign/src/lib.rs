@@ -273,18 +273,21 @@ pub fn shard(cells: Vec<Cell>, i: usize, n: usize) -> Vec<Cell> {
 
 /// A file-system-safe name for a cell (for run directories and records).
 pub fn slug(id: &str) -> String {
+    let mut replaced = false;
     let mut s: String = id
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '=' || c == '#' {
                 c
             } else {
+                replaced = true;
                 '_'
             }
         })
         .collect();
-    if s.len() > 150 {
-        // Long matrices: keep it unique with a hash of the whole id.
+    // Ids that differ only in replaced characters (`a b` and `a,b`) or past
+    // the cut must not share a file: a hash of the whole id keeps them apart.
+    if replaced || s.len() > 150 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in id.bytes() {
             h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
@@ -354,6 +357,20 @@ mod tests {
             assert_eq!(seen, ids(&all), "n = {n}");
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
         }
+    }
+
+    #[test]
+    fn slugs_of_ids_differing_only_in_punctuation_differ() {
+        let ids = [
+            "a b.yaml[x=\"p q\"]#1",
+            "a_b.yaml[x=\"p q\"]#1",
+            "a b.yaml[x=\"p,q\"]#1",
+            "a b.yaml[x=\"p_q\"]#1",
+        ];
+        let mut slugs: Vec<String> = ids.iter().map(|i| slug(i)).collect();
+        slugs.sort();
+        slugs.dedup();
+        assert_eq!(slugs.len(), ids.len(), "{slugs:?}");
     }
 
     #[test]
