@@ -518,10 +518,9 @@ mod oracle {
 fn agrees(r: &checkers::linearizable::LinResult) -> bool {
     match r.valid {
         Validity::Valid => true,
-        Validity::Unknown => r
-            .reason
-            .as_deref()
-            .is_some_and(|why| why.starts_with("no client operation")),
+        Validity::Unknown => r.reason.as_deref().is_some_and(|why| {
+            why.starts_with("no client operation") || why.starts_with("nothing observed")
+        }),
         Validity::Invalid => false,
     }
 }

@@ -147,10 +147,48 @@ pub fn parse_line(text: &[u8], line: usize, position: u64) -> Result<Op, ParseEr
             if !w.has_index {
                 w.op.index = position;
             }
+            if w.op.value.has_huge_integral_float() {
+                if let Some((column, digits)) = huge_integer_literal(text) {
+                    return Err(ParseError::new(
+                        line,
+                        column,
+                        format!("integer {digits} does not fit in 64 signed bits: it cannot be compared exactly (as a float it would equal its neighbours)"),
+                    ));
+                }
+            }
             Ok(w.op)
         }
         Err(e) => Err(json_error(&e, line)),
     }
+}
+
+/// The first integer literal in a JSON line beyond the i64 range, with its
+/// 1-based column: a run of digits with no fraction or exponent after it
+/// and none before it. A digit run inside a string could match too; this
+/// is only asked when a value already holds a float that large.
+fn huge_integer_literal(text: &[u8]) -> Option<(usize, String)> {
+    let mut i = 0;
+    while i < text.len() {
+        if !text[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            i += 1;
+        }
+        let before = start.checked_sub(1).map(|b| text[b]);
+        let after = text.get(i).copied();
+        let part_of_float = matches!(before, Some(b'.' | b'e' | b'E' | b'+'))
+            || matches!(before, Some(b'-') if start >= 2 && matches!(text[start - 2], b'e' | b'E'))
+            || matches!(after, Some(b'.' | b'e' | b'E'));
+        let digits = std::str::from_utf8(&text[start..i]).ok()?;
+        if !part_of_float && i - start >= 19 && digits.parse::<i64>().is_err() {
+            let sign = if before == Some(b'-') { "-" } else { "" };
+            return Some((start + 1, format!("{sign}{digits}")));
+        }
+    }
+    None
 }
 
 fn json_error(e: &serde_json::Error, line: usize) -> ParseError {

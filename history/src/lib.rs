@@ -28,7 +28,7 @@ pub mod value;
 
 pub use error::{Error, ParseError};
 pub use history::{Call, History, HistoryBuilder, Paired, Pairing};
-pub use op::{Op, OpType, Process};
+pub use op::{Op, OpType, Process, EVENT_PROCESSES};
 pub use value::{Float, Value};
 
 use std::fs::File;

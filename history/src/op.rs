@@ -48,13 +48,19 @@ impl fmt::Display for OpType {
     }
 }
 
-/// Who performed an operation: a client process (an integer, as in Jepsen)
-/// or a named actor such as the nemesis.
+/// Who performed an operation: a client process (an integer, as in Jepsen,
+/// or a name such as `"c1"` or `:c1`) or one of the named actors that log
+/// standalone events ([`EVENT_PROCESSES`]: the nemesis, the primaries
+/// watch).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {
     Client(u64),
     Named(String),
 }
+
+/// The named processes that are not clients: they log events, not
+/// invocations and completions. Every other name is a client's.
+pub const EVENT_PROCESSES: [&str; 2] = ["nemesis", "primaries"];
 
 impl Process {
     pub fn nemesis() -> Process {
@@ -62,15 +68,33 @@ impl Process {
     }
 
     pub fn is_client(&self) -> bool {
-        matches!(self, Process::Client(_))
+        self.client().is_some()
     }
 
-    /// The client's number; `None` for a named process.
+    /// The client's number; `None` for an event process. A client named
+    /// by a string gets [`Process::named_client_id`].
     pub fn client(&self) -> Option<u64> {
         match self {
             Process::Client(p) => Some(*p),
-            Process::Named(_) => None,
+            Process::Named(n) => Process::named_client_id(n),
         }
+    }
+
+    /// The number standing for a client process named `name` (`None` for
+    /// an event process). Integer clients are below 2^63 (readers take
+    /// them from non-negative i64s), so names get the upper half: FNV-1a
+    /// of the name with the top bit set. Two names share a number only if
+    /// their 63-bit hashes collide; stable across runs and releases.
+    pub fn named_client_id(name: &str) -> Option<u64> {
+        if EVENT_PROCESSES.contains(&name) {
+            return None;
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in name.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Some(h | 1 << 63)
     }
 
     pub fn is_nemesis(&self) -> bool {

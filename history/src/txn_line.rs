@@ -14,7 +14,7 @@
 //!
 //! [`Value`]: crate::Value
 
-use crate::op::OpType;
+use crate::op::{OpType, Process};
 use std::ops::Range;
 
 /// A micro-op's function, as named in the line.
@@ -174,8 +174,9 @@ impl<'a> Scanner<'a> {
                     PROCESS => {
                         self.ws();
                         process = Some(if self.peek_is(b'"') {
-                            self.string()?;
-                            None
+                            // A named client ("c1") or an event process.
+                            let name = std::str::from_utf8(self.string()?).ok()?;
+                            Process::named_client_id(name)
                         } else {
                             Some(self.uint()?)
                         });
@@ -494,10 +495,7 @@ mod tests {
         assert_eq!(line.index, op.index, "{text}");
         assert_eq!(line.kind, op.kind, "{text}");
         assert_eq!(line.f.as_str(), op.f, "{text}");
-        match &op.process {
-            Process::Client(p) => assert_eq!(line.process, Some(*p), "{text}"),
-            Process::Named(_) => assert_eq!(line.process, None, "{text}"),
-        }
+        assert_eq!(line.process, op.process.client(), "{text}");
         if op.f == "txn" && op.process.is_client() {
             assert_eq!(as_value(&line, &raw), op.value, "{text}");
         } else {

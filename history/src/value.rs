@@ -154,6 +154,22 @@ impl fmt::Display for Value {
 
 // ---- JSON (serde) ---------------------------------------------------------
 
+impl Value {
+    /// Whether a float at or beyond 2^63 with no fractional part is in
+    /// the value: what an integer literal too large for 64 bits becomes
+    /// when read as JSON.
+    pub fn has_huge_integral_float(&self) -> bool {
+        match self {
+            Value::Float(x) => x.0.fract() == 0.0 && x.0.abs() >= i64::MAX as f64,
+            Value::List(v) | Value::Set(v) => v.iter().any(Value::has_huge_integral_float),
+            Value::Map(m) => m
+                .iter()
+                .any(|(k, v)| k.has_huge_integral_float() || v.has_huge_integral_float()),
+            _ => false,
+        }
+    }
+}
+
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
@@ -212,13 +228,18 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor {
     fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
         Ok(Value::Int(i))
     }
+    // Integers are compared exactly, so one beyond i64 is refused: as a
+    // float, 2^64 and 2^64 + 1 would be the same value, and a read of the
+    // wrong one would pass.
     fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Value, E> {
-        match i64::try_from(u) {
-            Ok(i) => Ok(Value::Int(i)),
-            Err(_) => Ok(Value::Float(Float(u as f64))),
-        }
+        i64::try_from(u)
+            .map(Value::Int)
+            .map_err(|_| E::custom(format!("integer {u} does not fit in 64 signed bits")))
     }
     fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+        // serde_json hands an integer literal beyond u64 over as a float:
+        // the JSON Lines reader looks for one when a value is this large
+        // ([`Value::has_huge_integral_float`]) and refuses the line.
         Ok(Value::Float(Float(x)))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {

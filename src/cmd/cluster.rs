@@ -5,6 +5,7 @@
 
 use super::exit;
 use harness::control::local::{self, LocalCluster, Options};
+use harness::control::lock;
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
@@ -49,6 +50,7 @@ pub fn run(cmd: Command) -> ExitCode {
         Command::Down { name, all } => {
             let names = if all { local::list() } else { vec![name] };
             names.iter().try_for_each(|name| {
+                let _lock = lock::acquire(&lock::local_keys(name), &lock::this_command())?;
                 local::down(name)
                     .map(|_| crate::outln!("cluster {name}: removed"))
                     .map_err(|e| e.to_string())
@@ -66,6 +68,7 @@ pub fn run(cmd: Command) -> ExitCode {
 }
 
 fn up(name: &str, nodes: usize, subnet: Ipv4Addr) -> Result<(), String> {
+    let _lock = lock::acquire(&lock::local_keys(name), &lock::this_command())?;
     let c = local::up(&Options::new(name, nodes).subnet(subnet)).map_err(|e| e.to_string())?;
     crate::outln!(
         "cluster {name}: {} nodes up; nodes file {}",

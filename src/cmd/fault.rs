@@ -8,7 +8,7 @@
 //! picks take a fresh seed unless `--seed` is given, and print it.
 
 use super::exit;
-use harness::control::local;
+use harness::control::{local, lock};
 use harness::control::{Cluster, Nodes};
 use nemesis::{
     Effect, FaultOp, Grudge, Hooks, Injector, PacketSpec, PartitionTarget, ProcessHooks, Rng,
@@ -70,6 +70,18 @@ impl On {
             None => None,
         };
         Ok((nodes, state))
+    }
+
+    /// Locks the cluster for this command (one command per cluster at a
+    /// time, `harness::control::lock`). A state file alone names no
+    /// cluster: nothing to lock.
+    pub fn lock(&self, nodes: Option<&Nodes>) -> Result<Option<lock::ClusterLock>, String> {
+        let keys = match (&self.cluster, nodes) {
+            (Some(name), _) => lock::local_keys(name),
+            (None, Some(nodes)) => lock::nodes_keys(nodes),
+            (None, None) => return Ok(None),
+        };
+        lock::acquire(&keys, &lock::this_command()).map(Some)
     }
 }
 
@@ -199,6 +211,7 @@ fn fault(args: Args) -> Result<(), String> {
         );
     }
     let (nodes, file) = args.on.resolve()?;
+    let _lock = args.on.lock(nodes.as_ref())?;
     let nodes = nodes.ok_or("no nodes: give --cluster NAME or --nodes-file FILE")?;
     let names = nodes.names();
     let pick = |v: &[String]| -> Result<Vec<String>, String> {

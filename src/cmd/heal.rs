@@ -29,6 +29,7 @@ pub fn run(args: Args) -> ExitCode {
 
 fn heal(args: Args) -> Result<(), String> {
     let (nodes, file) = args.on.resolve()?;
+    let _lock = args.on.lock(nodes.as_ref())?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let effects = rt
         .block_on(nemesis::heal(nodes.as_ref(), &file))

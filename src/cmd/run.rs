@@ -290,7 +290,7 @@ async fn run_once(
         "the run stops once set up, tears the database down and writes its results",
     );
     // 1. The nodes.
-    let (nodes, state_file) = reach_nodes(test).await?;
+    let (nodes, state_file, _cluster_lock) = reach_nodes(test).await?;
     let cluster = Cluster::new(&nodes);
     control::all_ok(cluster.connect_all().await)?;
     let names = nodes.names();
@@ -661,8 +661,14 @@ fn fault_state_path(test: &TestFile) -> PathBuf {
 
 /// The nodes and where the nemesis keeps its state: a local cluster (built
 /// when missing or of another size), or the machines the test file lists.
-async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Failed> {
+/// The cluster's lock is taken first (before `cluster up` may rebuild it)
+/// and held until the run ends.
+async fn reach_nodes(
+    test: &TestFile,
+) -> Result<(Nodes, nemesis::StateFile, control::lock::ClusterLock), Failed> {
+    let command = control::lock::this_command();
     if let Some(name) = test.local_cluster_name() {
+        let held = control::lock::acquire(&control::lock::local_keys(&name), &command)?;
         let spec = test.cluster.as_ref().expect("a local cluster spec");
         // `up` reuses a healthy cluster of this size and rebuilds otherwise.
         let mut opts = local::Options::new(&name, spec.local);
@@ -677,18 +683,19 @@ async fn reach_nodes(test: &TestFile) -> Result<(Nodes, nemesis::StateFile), Fai
             .await
             .map_err(|e| Failed(format!("local cluster: {e}")))??;
         let state = nemesis::StateFile::for_nodes_file(&local::nodes_file(&name));
-        return Ok((lc.nodes, state));
+        return Ok((lc.nodes, state, held));
     }
     let nodes = Nodes {
         name: None,
         ssh: test.ssh.clone().unwrap_or_default(),
         nodes: test.nodes.clone(),
     };
+    let held = control::lock::acquire(&control::lock::nodes_keys(&nodes), &command)?;
     let path = fault_state_path(test);
     let dir = path.parent().expect("a directory");
     std::fs::create_dir_all(dir).map_err(|e| Failed(format!("{}: {e}", dir.display())))?;
     let state = nemesis::StateFile::new(path);
-    Ok((nodes, state))
+    Ok((nodes, state, held))
 }
 
 fn process_hooks(p: targets::Process) -> nemesis::ProcessHooks {

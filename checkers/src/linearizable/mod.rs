@@ -281,6 +281,9 @@ struct Part {
     calls: usize,
     /// Calls the model searched (not set aside).
     searched: usize,
+    /// Searched calls that completed `ok` and could have been illegal
+    /// ([`Model::can_fail`]): the observations. None: nothing was tested.
+    observed: usize,
     partitions: usize,
     verdicts: Vec<PartitionVerdict>,
     search_steps: u64,
@@ -292,6 +295,7 @@ impl Part {
         self.invoked += other.invoked;
         self.calls += other.calls;
         self.searched += other.searched;
+        self.observed += other.observed;
         self.partitions += other.partitions;
         self.verdicts.extend(other.verdicts);
         self.search_steps += other.search_steps;
@@ -358,11 +362,17 @@ impl Part {
         if self.invoked == 0 {
             return Some(NO_CLIENT_OPERATION.to_string());
         }
-        (self.searched == 0).then(|| {
-            format!(
+        if self.searched == 0 {
+            return Some(format!(
                 "no client operation to check: of {} client operations, {} failed and the rest have unknown results",
                 self.invoked,
                 self.invoked - self.calls
+            ));
+        }
+        (self.observed == 0).then(|| {
+            format!(
+                "nothing observed: of {} client operations none that completed ok could have shown an anomaly (no read completed ok)",
+                self.invoked
             )
         })
     }
@@ -488,6 +498,15 @@ impl Run<'_> {
         encoded.sort_by_key(|p| std::cmp::Reverse(p.calls.len()));
         let partition_count = encoded.len();
         let searched = encoded.iter().map(|p| p.calls.len()).sum();
+        let observed = encoded
+            .iter()
+            .map(|p| {
+                p.calls
+                    .iter()
+                    .filter(|c| c.complete.is_some() && p.model.can_fail(&c.op))
+                    .count()
+            })
+            .sum();
         // Each partition is searched by exactly one worker; the lock only
         // hands it over (models may keep single-threaded memo tables).
         let encoded: Vec<Lock<Partition<M>>> = encoded.into_iter().map(Lock::new).collect();
@@ -523,6 +542,7 @@ impl Run<'_> {
         let (search_steps, cache_entries) = totals.into_inner().unwrap();
         Ok(Part {
             searched,
+            observed,
             partitions: partition_count,
             verdicts: verdicts.into_inner().unwrap(),
             search_steps,

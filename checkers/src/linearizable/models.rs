@@ -51,6 +51,13 @@ pub trait Model: Send {
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false
     }
+    /// False for an operation that is legal in every state (a write, an
+    /// add, an enqueue): completed `ok`, it still observes nothing, so a
+    /// history of only such operations cannot expose an anomaly and is
+    /// never called valid (issue "no VALID without observations").
+    fn can_fail(&self, _op: &Self::Op) -> bool {
+        true
+    }
     /// Bytes a state holds on the heap, for the memory budget.
     fn heap_bytes(&self, _state: &Self::State) -> usize {
         0
@@ -195,6 +202,10 @@ impl Model for Register {
     type State = u32;
     type Op = RegisterOp;
 
+    fn can_fail(&self, op: &RegisterOp) -> bool {
+        !matches!(op, RegisterOp::Write(_))
+    }
+
     fn init(&self) -> u32 {
         self.initial
     }
@@ -311,6 +322,10 @@ impl Model for MultiRegister {
     /// One value id per key, in key id order.
     type State = Box<[u32]>;
     type Op = Box<[Micro]>;
+
+    fn can_fail(&self, op: &Box<[Micro]>) -> bool {
+        op.iter().any(|m| matches!(m, Micro::Read(..)))
+    }
 
     fn init(&self) -> Box<[u32]> {
         let mut state = vec![0; self.keys.values.len() - 1];
@@ -528,6 +543,10 @@ impl Model for KeyValue {
     type State = u32;
     type Op = KvOp;
 
+    fn can_fail(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(..))
+    }
+
     fn init(&self) -> u32 {
         // Every key seen while encoding starts at the initial value.
         let keys = self.keys.values.len() - 1;
@@ -663,6 +682,10 @@ impl Model for Set {
     type State = Box<[u32]>;
     type Op = SetOp;
 
+    fn can_fail(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
     fn init(&self) -> Box<[u32]> {
         self.initial.clone()
     }
@@ -734,6 +757,10 @@ impl Model for Queue {
     /// FIFO: elements in order. Unordered: sorted ids (a multiset).
     type State = Box<[u32]>;
     type Op = QueueOp;
+
+    fn can_fail(&self, op: &QueueOp) -> bool {
+        !matches!(op, QueueOp::Enqueue(_))
+    }
 
     fn init(&self) -> Box<[u32]> {
         Box::default()

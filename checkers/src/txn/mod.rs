@@ -383,6 +383,30 @@ pub(crate) fn no_txn_reason<S: AsRef<str>>(calls: usize, others: &[S]) -> String
     )
 }
 
+/// Why `t` cannot expose any anomaly, if it cannot: every dependency
+/// Elle infers (version orders, write-read, read-write edges) and every
+/// non-cycle anomaly (aborted, intermediate or internal reads) rests on a
+/// read that some committed txn returned. Without one, only appends or
+/// writes of unknown effect remain: nothing was observed, so `unknown`.
+fn nothing_observed(t: &Txns) -> Option<String> {
+    let observed = t.txns.iter().any(|x| {
+        x.status == txns::Status::Ok
+            && t.mops[x.start as usize..x.end as usize]
+                .iter()
+                .any(|m| m.kind == txns::MopKind::Read && m.known)
+    });
+    (!observed).then(|| {
+        let count = |s: txns::Status| t.txns.iter().filter(|x| x.status == s).count();
+        format!(
+            "nothing observed: of {} transactions ({} ok, {} unknown, {} failed) none completed ok with a read",
+            t.txns.len(),
+            count(txns::Status::Ok),
+            count(txns::Status::Info),
+            count(txns::Status::Fail)
+        )
+    })
+}
+
 /// A result for a history that was not checked, and why.
 fn unchecked(opts: &Options, reason: String) -> TxnResult {
     TxnResult {
@@ -442,6 +466,11 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
 pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fetched) -> TxnResult {
     if t.calls == 0 {
         return unchecked(opts, crate::verdict::NO_CLIENT_OPERATION.to_string());
+    }
+    if let Some(why) = nothing_observed(&t) {
+        let mut r = unchecked(opts, why);
+        r.warnings = std::mem::take(&mut t.malformed);
+        return r;
     }
     let started = Instant::now();
     let mut phase_ms: BTreeMap<&'static str, u64> = BTreeMap::new();

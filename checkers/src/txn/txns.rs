@@ -7,7 +7,7 @@
 
 use super::Workload;
 use history::txn_line::{MopName, RawMop, RawMops, RawVal, TxnLine};
-use history::{Op, OpType, Paired, Pairing, Process, Value};
+use history::{Op, OpType, Paired, Pairing, Value};
 use rustc_hash::FxHashMap;
 
 /// A value of a key, interned: small integers are stored inline (shifted
@@ -489,10 +489,7 @@ impl Builder {
         Head {
             index: op.index,
             kind: op.kind,
-            process: match op.process {
-                Process::Client(p) => Some(p),
-                Process::Named(_) => None,
-            },
+            process: op.process.client(),
             f: &op.f,
         }
     }

@@ -22,6 +22,7 @@ pub mod debian;
 mod error;
 mod hostkeys;
 pub mod local;
+pub mod lock;
 mod nodes;
 pub mod quote;
 mod ssh;

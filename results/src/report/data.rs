@@ -9,7 +9,7 @@ use crate::stats::{self, value_text, Quantiles};
 use crate::summary::RunSummary;
 use checkers::linearizable::Failure;
 use checkers::result::Block;
-use history::{History, Op, OpType, Process};
+use history::{History, Op, OpType};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
@@ -190,7 +190,7 @@ fn timeline(history: &History, axis: Axis, calls: &[(usize, Option<usize>)]) -> 
     let (mut prev_start, mut prev_index) = (0i64, 0i64);
     for &(inv, comp) in calls {
         let op = &ops[inv];
-        let Process::Client(p) = op.process else {
+        let Some(p) = op.process.client() else {
             continue;
         };
         let code = outcome_code(history, comp);
