@@ -147,7 +147,8 @@ pub fn parse_line(text: &[u8], line: usize, position: u64) -> Result<Op, ParseEr
             if !w.has_index {
                 w.op.index = position;
             }
-            if w.op.value.has_huge_integral_float() {
+            let huge = |v: &Option<Value>| v.as_ref().is_some_and(Value::has_huge_integral_float);
+            if w.op.value.has_huge_integral_float() || huge(&w.op.key) {
                 if let Some((column, digits)) = huge_integer_literal(text) {
                     return Err(ParseError::new(
                         line,
@@ -182,10 +183,10 @@ fn huge_integer_literal(text: &[u8]) -> Option<(usize, String)> {
         let part_of_float = matches!(before, Some(b'.' | b'e' | b'E' | b'+'))
             || matches!(before, Some(b'-') if start >= 2 && matches!(text[start - 2], b'e' | b'E'))
             || matches!(after, Some(b'.' | b'e' | b'E'));
-        let digits = std::str::from_utf8(&text[start..i]).ok()?;
-        if !part_of_float && i - start >= 19 && digits.parse::<i64>().is_err() {
-            let sign = if before == Some(b'-') { "-" } else { "" };
-            return Some((start + 1, format!("{sign}{digits}")));
+        let sign = if before == Some(b'-') { "-" } else { "" };
+        let literal = format!("{sign}{}", std::str::from_utf8(&text[start..i]).ok()?);
+        if !part_of_float && i - start >= 19 && literal.parse::<i64>().is_err() {
+            return Some((start + 1, literal));
         }
     }
     None

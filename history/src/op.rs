@@ -68,7 +68,11 @@ impl Process {
     }
 
     pub fn is_client(&self) -> bool {
-        self.client().is_some()
+        // Asked per op in hot loops: no hash for a yes or no.
+        match self {
+            Process::Client(_) => true,
+            Process::Named(n) => !EVENT_PROCESSES.contains(&n.as_str()),
+        }
     }
 
     /// The client's number; `None` for an event process. A client named
