@@ -453,7 +453,7 @@ impl<'a> Scanner<'a> {
 mod tests {
     use super::*;
     use crate::jsonl::parse_line;
-    use crate::{Op, Process, Value};
+    use crate::{Op, Value};
 
     /// The micro-ops read by the fast path, as the value the general path
     /// reads from the same line.
