@@ -10,6 +10,7 @@
 //! `injector.heal_all().await`, which returns the ops to record.
 
 use crate::clock::{self, ClockMode};
+use crate::disk::{self, Mount};
 use crate::net::{self, PacketSpec, NETEM_UNSUPPORTED};
 use crate::process::{self, Outcome, ProcessHooks};
 use crate::state::{ActiveFaults, ClockSkew, StateFile};
@@ -59,6 +60,19 @@ pub enum FaultOp {
     },
     /// Resume every paused process.
     Resume,
+    /// Cut the power: SIGKILL the database's process group, then drop
+    /// every write to its data directories not yet fsync'ed.
+    PowerLoss {
+        targets: Targets,
+    },
+    /// Power back on: restart every database whose power was cut.
+    PowerOn,
+    /// With the database killed, corrupt files in its data directories,
+    /// then restart it (one step: nothing stays active).
+    Corrupt {
+        nodes: Vec<String>,
+        spec: CorruptSpec,
+    },
     /// Move the named nodes' clocks by `delta_ms` each.
     BumpClock {
         deltas: BTreeMap<String, i64>,
@@ -92,6 +106,9 @@ impl FaultOp {
             FaultOp::Start => "start",
             FaultOp::Pause { .. } => "pause",
             FaultOp::Resume => "resume",
+            FaultOp::PowerLoss { .. } => "power-loss",
+            FaultOp::PowerOn => "power-on",
+            FaultOp::Corrupt { .. } => "corrupt",
             FaultOp::BumpClock { .. } => "bump-clock",
             FaultOp::StrobeClock { .. } => "strobe-clock",
             FaultOp::ResetClock => "reset-clock",
@@ -100,6 +117,41 @@ impl FaultOp {
             FaultOp::StopPacket => "stop-packet",
         }
     }
+}
+
+/// How files are corrupted (Jepsen's file-corruption nemesis).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CorruptMode {
+    /// Flip random bits in chunks of the files.
+    Bitflip,
+    /// Cut off a file's tail.
+    Truncate,
+    /// Put chunks back as an earlier snapshot had them (lost or
+    /// misdirected writes); the first rollback on a node takes the
+    /// snapshot, the next restores it.
+    Rollback,
+}
+
+impl CorruptMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorruptMode::Bitflip => "bitflip",
+            CorruptMode::Truncate => "truncate",
+            CorruptMode::Rollback => "rollback",
+        }
+    }
+}
+
+/// One corruption, concrete (its seed drawn), so a replay does the same.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CorruptSpec {
+    pub mode: CorruptMode,
+    /// Globs relative to each data directory (`*`, `?`, `**`).
+    pub files: Vec<String>,
+    pub probability: f64,
+    pub seed: u64,
 }
 
 /// What an op actually did: record `f` and `value` as an `info` op of
@@ -151,6 +203,19 @@ pub struct Hooks {
     /// Override the clock mode (default: the clock shim on local-cluster nodes,
     /// the system clock elsewhere).
     pub clock_mode: Option<ClockMode>,
+    /// The data directories and write-back mounts, for disk faults.
+    pub disk: Option<DiskHooks>,
+}
+
+/// Where disk faults act, per node.
+#[derive(Clone, Debug, Default)]
+pub struct DiskHooks {
+    /// The shakedown binary on the nodes (`shakedown diskfs ...`).
+    pub bin: String,
+    /// The target's data directories.
+    pub dirs: BTreeMap<String, Vec<String>>,
+    /// The write-back mounts on them (power loss needs these).
+    pub mounts: BTreeMap<String, Vec<Mount>>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -159,6 +224,7 @@ impl std::fmt::Debug for Hooks {
             .field("process", &self.process)
             .field("primaries", &self.primaries.is_some())
             .field("clock_mode", &self.clock_mode)
+            .field("disk", &self.disk)
             .finish()
     }
 }
@@ -267,7 +333,18 @@ impl Injector {
             } => FaultOp::Pause {
                 targets: Targets::Nodes(self.primaries().await?),
             },
+            FaultOp::PowerLoss {
+                targets: Targets::Primaries,
+            } => FaultOp::PowerLoss {
+                targets: Targets::Nodes(self.primaries().await?),
+            },
             other => other.clone(),
+        })
+    }
+
+    fn disk(&self) -> Result<DiskHooks> {
+        self.hooks.disk.clone().ok_or_else(|| {
+            Error("disk faults need the target's data directories and shakedown's file system on the nodes, and this run set up neither".into())
         })
     }
 
@@ -386,6 +463,102 @@ impl Injector {
                 }
                 self.save()?;
                 outcomes(f, res)
+            }
+            FaultOp::PowerLoss { targets } => {
+                let nodes = self.resolve(targets).await?;
+                let disk = self.disk()?;
+                let mut hooks = BTreeMap::new();
+                for n in &nodes {
+                    let mounts = disk.mounts.get(n).cloned().unwrap_or_default();
+                    if mounts.is_empty() {
+                        return Err(Error(format!(
+                            "{n}: power-loss needs the write-back file system on its data directories, and none is mounted"
+                        )));
+                    }
+                    hooks.insert(n.clone(), (self.hooks_for(n)?, mounts));
+                }
+                for (n, (h, _)) in &hooks {
+                    self.state.powered_off.insert(n.clone(), h.clone());
+                }
+                self.save()?;
+                let res = self
+                    .cluster
+                    .each(&nodes, move |r| {
+                        let (h, mounts) = hooks[r.name()].clone();
+                        async move {
+                            power_loss(&r, &h, &mounts)
+                                .await
+                                .map_err(|e| node_err(r.name(), e))
+                        }
+                    })
+                    .await;
+                values(f, res)
+            }
+            FaultOp::PowerOn => {
+                let set = self.state.powered_off.clone();
+                let nodes: Vec<String> = set.keys().cloned().collect();
+                let res = self
+                    .cluster
+                    .each(&nodes, move |r| {
+                        let h = set[r.name()].clone();
+                        async move {
+                            process::start(&r, &h)
+                                .await
+                                .map_err(|e| node_err(r.name(), e))
+                        }
+                    })
+                    .await;
+                for (n, r) in &res {
+                    if r.is_ok() {
+                        self.state.powered_off.remove(n);
+                    }
+                }
+                self.save()?;
+                outcomes(f, res)
+            }
+            FaultOp::Corrupt { nodes, spec } => {
+                let disk = self.disk()?;
+                let mut work = BTreeMap::new();
+                for n in nodes {
+                    let dirs = disk.dirs.get(n).cloned().unwrap_or_default();
+                    if dirs.is_empty() {
+                        return Err(Error(format!(
+                            "{n}: the target declares no data directories to corrupt"
+                        )));
+                    }
+                    work.insert(n.clone(), (self.hooks_for(n)?, dirs));
+                }
+                // Killed before the files are touched: recorded first, so a
+                // crash in between still restarts it on heal.
+                for (n, (h, _)) in &work {
+                    self.state
+                        .killed
+                        .entry(n.clone())
+                        .or_insert_with(|| h.clone());
+                }
+                self.save()?;
+                let bin = disk.bin.clone();
+                let spec = spec.clone();
+                let res = self
+                    .cluster
+                    .each(nodes, move |r| {
+                        let (h, dirs) = work[r.name()].clone();
+                        let (bin, spec) = (bin.clone(), spec.clone());
+                        async move {
+                            corrupt(&r, &h, &bin, &dirs, &spec)
+                                .await
+                                .map_err(|e| node_err(r.name(), e))
+                        }
+                    })
+                    .await;
+                // Restarted (or never stopped): nothing left to undo.
+                for (n, r) in &res {
+                    if r.is_ok() {
+                        self.state.killed.remove(n);
+                    }
+                }
+                self.save()?;
+                values(f, res)
             }
             FaultOp::BumpClock { deltas } => {
                 let mut set = BTreeMap::new();
@@ -642,6 +815,12 @@ impl Injector {
                 Err(e) => errors.push(e.0),
             }
         }
+        if !self.state.powered_off.is_empty() {
+            match self.apply(&FaultOp::PowerOn).await {
+                Ok(e) => effects.push(e),
+                Err(e) => errors.push(e.0),
+            }
+        }
         if let Err(e) = self.save() {
             errors.push(e.0);
         }
@@ -739,6 +918,130 @@ fn node_err(node: &str, e: Error) -> harness::control::Error {
     harness::control::Error::new(node, harness::control::ErrorKind::Local(msg))
 }
 
+/// Power loss on one node: the database's process group killed (nothing
+/// more reaches the disk), then every unsynced write dropped. The value
+/// says what was dropped, per data directory: files and bytes.
+async fn power_loss(
+    remote: &harness::control::Remote,
+    hooks: &ProcessHooks,
+    mounts: &[Mount],
+) -> Result<serde_json::Value> {
+    let killed = process::kill(remote, hooks).await?;
+    let mut dropped = serde_json::Map::new();
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for m in mounts {
+        let mut reply = disk::request(remote, m, "drop").await?;
+        let list = reply["files"].as_array().cloned().unwrap_or_default();
+        files += list.len() as u64;
+        bytes += reply["bytes"].as_u64().unwrap_or(0);
+        // A long list is cut for the history; the totals stay exact.
+        if list.len() > 20 {
+            reply["files"] = json!(list[..20]);
+            reply["files_omitted"] = json!(list.len() - 20);
+        }
+        if let Some(o) = reply.as_object_mut() {
+            o.remove("ok");
+        }
+        dropped.insert(m.dir.clone(), reply);
+    }
+    Ok(json!({
+        "killed": killed.pid(),
+        "dropped_files": files,
+        "dropped_bytes": bytes,
+        "dirs": dropped,
+    }))
+}
+
+/// Corruption on one node: the database killed, each data directory's
+/// matching files corrupted (`shakedown diskfs corrupt`, seeded), the
+/// database restarted. For `rollback`, the first time takes the snapshot
+/// (kept beside the directory) that a later rollback restores.
+async fn corrupt(
+    remote: &harness::control::Remote,
+    hooks: &ProcessHooks,
+    bin: &str,
+    dirs: &[String],
+    spec: &CorruptSpec,
+) -> Result<serde_json::Value> {
+    use harness::control::quote::q;
+    let killed = process::kill(remote, hooks).await?;
+    let mut per_dir = serde_json::Map::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let dir = dir.trim_end_matches('/');
+        let snapshots = format!("{dir}.snapshot");
+        let globs: Vec<String> = spec.files.iter().map(|g| q(g)).collect();
+        let seed = spec.seed.wrapping_add(i as u64);
+        let cmd = match spec.mode {
+            CorruptMode::Rollback => format!(
+                "if [ -d {s} ]; then exec {bin} diskfs corrupt --dir {d} --files {g} --mode rollback --probability {p} --seed {seed} --snapshots {s}; else exec {bin} diskfs snapshot --dir {d} --files {g} --snapshots {s}; fi",
+                s = q(&snapshots),
+                bin = q(bin),
+                d = q(dir),
+                g = globs.join(" "),
+                p = spec.probability,
+            ),
+            mode => format!(
+                "exec {bin} diskfs corrupt --dir {d} --files {g} --mode {m} --probability {p} --seed {seed}",
+                bin = q(bin),
+                d = q(dir),
+                g = globs.join(" "),
+                m = mode.as_str(),
+                p = spec.probability,
+            ),
+        };
+        let out = remote
+            .run(
+                harness::control::Cmd::new(cmd)
+                    .sudo("root")
+                    .timeout(Duration::from_secs(300)),
+            )
+            .await?;
+        let reply: Option<serde_json::Value> = serde_json::from_str(out.stdout_str().trim()).ok();
+        let mut reply = match reply {
+            Some(v) if out.success() && v["ok"] == json!(true) => v,
+            Some(v) => {
+                return Err(Error(format!(
+                    "corrupt {dir}: {}",
+                    v["error"].as_str().unwrap_or("failed")
+                )))
+            }
+            None => return Err(Error(format!("corrupt {dir}: {}", out.stderr_str().trim()))),
+        };
+        if let Some(o) = reply.as_object_mut() {
+            o.remove("ok");
+        }
+        per_dir.insert(dir.to_string(), reply);
+    }
+    let started = process::start(remote, hooks).await?;
+    Ok(json!({
+        "killed": killed.pid(),
+        "dirs": per_dir,
+        "restarted": started.pid(),
+    }))
+}
+
+/// Per-node JSON values as an effect; any node's error fails the op.
+fn values(f: &str, res: harness::control::PerNode<serde_json::Value>) -> Result<Effect> {
+    let mut v = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for (n, r) in res {
+        match r {
+            Ok(o) => {
+                v.insert(n, o);
+            }
+            Err(e) => {
+                errors.push(e.to_string());
+                v.insert(n, json!({ "error": e.to_string() }));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Effect::new(f, serde_json::Value::Object(v)))
+    } else {
+        Err(Error(format!("{f}: {}", errors.join("; "))))
+    }
+}
+
 fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> {
     let mut v = serde_json::Map::new();
     let mut errors = Vec::new();
@@ -766,7 +1069,15 @@ fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> 
 /// run at any time, any number of times. Returns what was undone.
 pub async fn heal(nodes: Option<&Nodes>, file: &StateFile) -> Result<Vec<Effect>> {
     let saved = file.load()?;
-    let nodes = match (nodes, saved.as_ref().and_then(|s| s.nodes.as_ref())) {
+    let mount_file = disk::MountFile::for_state(file);
+    let mounted_on = mount_file.load()?.nodes;
+    let nodes = match (
+        nodes,
+        saved
+            .as_ref()
+            .and_then(|s| s.nodes.as_ref())
+            .or(mounted_on.as_ref()),
+    ) {
         (Some(n), _) => n.clone(),
         (None, Some(n)) => n.clone(),
         (None, None) => {
@@ -783,10 +1094,19 @@ pub async fn heal(nodes: Option<&Nodes>, file: &StateFile) -> Result<Vec<Effect>
         Hooks::default(),
         Some(file.clone()),
     )?;
+    // Mounts first: their databases are stopped and the file system
+    // flushed and unmounted before a killed database is restarted, so it
+    // restarts on its plain data directory.
+    let mounts = disk::heal_mounts(Some(&nodes), &mount_file).await;
     let r = inj.heal_all().await;
     cluster.disconnect().await;
     // Healed or not, the injector must not heal again on drop from here
     // (the state file keeps whatever is left).
     inj.state = ActiveFaults::default();
-    r
+    let mut effects = r?;
+    let unmounted = mounts?;
+    if !unmounted.is_empty() {
+        effects.push(Effect::new("unmount", json!({ "unmounted": unmounted })));
+    }
+    Ok(effects)
 }

@@ -9,6 +9,9 @@
 //!   own chains, packet loss with the `statistic` match, `tc netem` where
 //!   the kernel has it.
 //! - [`process`]: kill -9 / restart, SIGSTOP / SIGCONT by pid file.
+//! - [`disk`]: shakedown's write-back file system under the data
+//!   directories (mount, flush, drop unsynced writes, unmount), for the
+//!   `power-loss` and `corrupt` faults.
 //! - [`clock`]: bump, strobe, reset, check offsets (shakedown's clock shim on local
 //!   clusters, `date -s` on real machines).
 //! - [`schedule`]: the YAML config and a seeded, reproducible schedule of
@@ -42,6 +45,7 @@
 //! file remains for `shakedown heal --state FILE`.
 
 pub mod clock;
+pub mod disk;
 pub mod grudge;
 mod inject;
 pub mod net;
@@ -52,7 +56,10 @@ pub mod schedule;
 pub mod state;
 
 pub use grudge::{Grudge, Rng};
-pub use inject::{heal, Effect, FaultOp, Hooks, Injector, PartitionTarget, PrimariesHook, Targets};
+pub use inject::{
+    heal, CorruptMode, CorruptSpec, DiskHooks, Effect, FaultOp, Hooks, Injector, PartitionTarget,
+    PrimariesHook, Targets,
+};
 pub use net::PacketSpec;
 pub use process::ProcessHooks;
 pub use schedule::{FaultKind, NemesisConfig, Schedule};
@@ -132,6 +139,8 @@ pub const FAULT_STARTS: &[&str] = &[
     "start-partition",
     "kill",
     "pause",
+    "power-loss",
+    "corrupt",
     "bump-clock",
     "strobe-clock",
     "start-packet",

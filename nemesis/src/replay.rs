@@ -177,6 +177,13 @@ impl NodeMap {
             FaultOp::Pause { targets: t } => FaultOp::Pause {
                 targets: targets(t)?,
             },
+            FaultOp::PowerLoss { targets: t } => FaultOp::PowerLoss {
+                targets: targets(t)?,
+            },
+            FaultOp::Corrupt { nodes, spec } => FaultOp::Corrupt {
+                nodes: self.nodes(nodes)?,
+                spec: spec.clone(),
+            },
             FaultOp::BumpClock { deltas } => FaultOp::BumpClock {
                 deltas: deltas
                     .iter()
@@ -201,6 +208,7 @@ impl NodeMap {
             FaultOp::StopPartition
             | FaultOp::Start
             | FaultOp::Resume
+            | FaultOp::PowerOn
             | FaultOp::ResetClock
             | FaultOp::CheckOffsets
             | FaultOp::StopPacket => op.clone(),

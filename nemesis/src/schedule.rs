@@ -10,6 +10,8 @@
 //!   pause: { targets: [one, majority, primaries] }
 //!   clock: { modes: [bump, strobe], max-offset-ms: 30000 }
 //!   packet: { loss: 0.2, targets: [all] }
+//!   power-loss: { targets: [one] }      # the default; kill + drop unsynced writes
+//!   corrupt: { targets: [one], files: ["member/wal/*.wal"], modes: [bitflip, truncate, rollback], probability: 0.001 }
 //! ```
 //!
 //! Every setting is checked while the file is read, so a bad one is an
@@ -31,7 +33,7 @@
 //! the config, the node names and the seed.
 
 use crate::grudge::{Grudge, Rng};
-use crate::inject::{FaultOp, PartitionTarget, Targets};
+use crate::inject::{CorruptMode, CorruptSpec, FaultOp, PartitionTarget, Targets};
 use crate::net::PacketSpec;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,8 @@ pub enum FaultKind {
     Pause,
     Clock,
     Packet,
+    PowerLoss,
+    Corrupt,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,6 +74,79 @@ pub struct NemesisConfig {
     pub clock: ClockConfig,
     #[serde(default)]
     pub packet: PacketConfig,
+    #[serde(default)]
+    pub power_loss: ProcessConfig,
+    #[serde(default)]
+    pub corrupt: CorruptConfig,
+}
+
+/// `corrupt:`: which files of the data directories, how, how much.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    try_from = "CorruptFields"
+)]
+pub struct CorruptConfig {
+    /// Default: one.
+    pub targets: Vec<TargetSpec>,
+    /// Globs relative to each data directory; default every file (`**`).
+    pub files: Vec<String>,
+    /// Default: bitflip.
+    pub modes: Vec<CorruptMode>,
+    /// For bitflip, the chance of each bit of a chosen chunk flipping
+    /// (0 < p <= 1).
+    pub probability: f64,
+    /// How many distinct nodes may be corrupted over the whole run; default
+    /// a minority (a correct replicated database survives that), at least 1.
+    pub max_nodes: Option<usize>,
+}
+
+/// [`CorruptConfig`] as read, before the checks that span its fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CorruptFields {
+    #[serde(default)]
+    targets: Vec<TargetSpec>,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    modes: Vec<CorruptMode>,
+    #[serde(default = "default_corrupt_probability")]
+    probability: f64,
+    #[serde(default)]
+    max_nodes: Option<usize>,
+}
+
+impl TryFrom<CorruptFields> for CorruptConfig {
+    type Error = String;
+    fn try_from(f: CorruptFields) -> std::result::Result<CorruptConfig, String> {
+        let c = CorruptConfig {
+            targets: f.targets,
+            files: f.files,
+            modes: f.modes,
+            probability: f.probability,
+            max_nodes: f.max_nodes,
+        };
+        check::corrupt(&c).map_err(|e| format!("corrupt: {e}"))?;
+        Ok(c)
+    }
+}
+
+fn default_corrupt_probability() -> f64 {
+    0.001
+}
+
+impl Default for CorruptConfig {
+    fn default() -> Self {
+        CorruptConfig {
+            targets: Vec::new(),
+            files: Vec::new(),
+            modes: Vec::new(),
+            probability: default_corrupt_probability(),
+            max_nodes: None,
+        }
+    }
 }
 
 fn default_interval() -> f64 {
@@ -85,6 +162,7 @@ impl NemesisConfig {
         check::partition(&self.partition).map_err(|e| format!("nemesis.partition: {e}"))?;
         check::clock(&self.clock).map_err(|e| format!("nemesis.clock: {e}"))?;
         check::packet(&self.packet).map_err(|e| format!("nemesis.packet: {e}"))?;
+        check::corrupt(&self.corrupt).map_err(|e| format!("nemesis.corrupt: {e}"))?;
         if let Some(g) = &self.partition.grudge {
             g.clone()
                 .validate(names)
@@ -105,6 +183,8 @@ impl Default for NemesisConfig {
             pause: ProcessConfig::default(),
             clock: ClockConfig::default(),
             packet: PacketConfig::default(),
+            power_loss: ProcessConfig::default(),
+            corrupt: CorruptConfig::default(),
         }
     }
 }
@@ -447,6 +527,31 @@ mod check {
         Ok(())
     }
 
+    fn corrupt_probability_value(p: f64) -> Res<()> {
+        if p.is_finite() && p > 0.0 && p <= 1.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "probability: expected a chance above 0 and at most 1, found {p}"
+            ))
+        }
+    }
+
+    pub fn corrupt(c: &super::CorruptConfig) -> Res<()> {
+        corrupt_probability_value(c.probability)?;
+        for (i, g) in c.files.iter().enumerate() {
+            if g.trim().is_empty() || g.starts_with('/') || g.split('/').any(|p| p == "..") {
+                return Err(format!(
+                    "files[{i}]: expected a glob relative to the data directory (no leading /, no ..), found {g:?}"
+                ));
+            }
+        }
+        if c.max_nodes == Some(0) {
+            return Err("max-nodes: expected at least 1".into());
+        }
+        Ok(())
+    }
+
     pub fn packet(c: &PacketConfig) -> Res<()> {
         if let Some(p) = c.loss {
             in_range(p, 0.0, 1.0, "a fraction of packets").map_err(|e| format!("loss: {e}"))?;
@@ -501,6 +606,8 @@ pub struct Schedule {
     /// Active fault kinds, oldest first.
     active: VecDeque<FaultKind>,
     pending: VecDeque<FaultOp>,
+    /// Nodes corrupted so far (bounded by `corrupt.max-nodes`).
+    corrupted: std::collections::BTreeSet<String>,
 }
 
 impl Schedule {
@@ -521,6 +628,7 @@ impl Schedule {
             names: names.to_vec(),
             active: VecDeque::new(),
             pending: VecDeque::new(),
+            corrupted: Default::default(),
         })
     }
 
@@ -653,6 +761,54 @@ impl Schedule {
                 let spec = self.cfg.packet.spec();
                 FaultOp::StartPacket { nodes, spec }
             }
+            FaultKind::PowerLoss => {
+                let t = self.cfg.power_loss.targets.clone();
+                FaultOp::PowerLoss {
+                    targets: self.targets(&t, &[TargetSpec::One]),
+                }
+            }
+            FaultKind::Corrupt => {
+                let c = self.cfg.corrupt.clone();
+                let mut nodes = self.nodes_of(&c.targets, &[TargetSpec::One]);
+                // Over the whole run, at most `max-nodes` distinct nodes:
+                // once the budget is spent, corrupt among those already hit.
+                let n = self.names.len();
+                let max = c
+                    .max_nodes
+                    .unwrap_or((n.saturating_sub(1) / 2).max(1))
+                    .min(n);
+                let mut allowed: Vec<String> = self.corrupted.iter().cloned().collect();
+                for node in &nodes {
+                    if allowed.len() < max && !allowed.contains(node) {
+                        allowed.push(node.clone());
+                    }
+                }
+                nodes.retain(|n| allowed.contains(n));
+                if nodes.is_empty() {
+                    nodes.push(self.rng.pick(&allowed).clone());
+                }
+                nodes.sort();
+                self.corrupted.extend(nodes.iter().cloned());
+                let modes = if c.modes.is_empty() {
+                    vec![CorruptMode::Bitflip]
+                } else {
+                    c.modes.clone()
+                };
+                let files = if c.files.is_empty() {
+                    vec!["**".to_string()]
+                } else {
+                    c.files.clone()
+                };
+                FaultOp::Corrupt {
+                    nodes,
+                    spec: CorruptSpec {
+                        mode: *self.rng.pick(&modes),
+                        files,
+                        probability: c.probability,
+                        seed: self.rng.below(1 << 31),
+                    },
+                }
+            }
         }
     }
 
@@ -663,6 +819,9 @@ impl Schedule {
             FaultKind::Pause => FaultOp::Resume,
             FaultKind::Clock => FaultOp::ResetClock,
             FaultKind::Packet => FaultOp::StopPacket,
+            FaultKind::PowerLoss => FaultOp::PowerOn,
+            // One step (kill, corrupt, restart): never left active.
+            FaultKind::Corrupt => FaultOp::Start,
         }
     }
 }
@@ -700,8 +859,9 @@ impl Iterator for Schedule {
             _ => {
                 let kind = *self.rng.pick(&idle);
                 let op = self.start(kind);
-                // A strobe ends where it started: nothing stays active.
-                if !matches!(op, FaultOp::StrobeClock { .. }) {
+                // A strobe ends where it started, a corruption restarts
+                // the database: nothing stays active.
+                if !matches!(op, FaultOp::StrobeClock { .. } | FaultOp::Corrupt { .. }) {
                     self.active.push_back(kind);
                 }
                 (kind, op)
@@ -721,6 +881,75 @@ mod tests {
 
     fn names() -> Vec<String> {
         (1..=5).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn disk_faults_parse_and_bad_corrupt_settings_are_refused() {
+        let cfg: NemesisConfig = serde_saphyr::from_str(
+            "faults: [power-loss, corrupt]\npower-loss: {targets: [all]}\ncorrupt: {files: [\"member/wal/*.wal\"], modes: [bitflip, truncate], probability: 0.01}\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.power_loss.targets, vec![TargetSpec::All]);
+        assert_eq!(
+            cfg.corrupt.modes,
+            vec![CorruptMode::Bitflip, CorruptMode::Truncate]
+        );
+        for (yaml, want) in [
+            ("faults: [corrupt]\ncorrupt: {probability: 0}\n", "above 0"),
+            (
+                "faults: [corrupt]\ncorrupt: {probability: 2}\n",
+                "at most 1",
+            ),
+            (
+                "faults: [corrupt]\ncorrupt: {files: [/etc/passwd]}\n",
+                "relative",
+            ),
+            ("faults: [corrupt]\ncorrupt: {files: [../x]}\n", "relative"),
+            ("faults: [corrupt]\ncorrupt: {max-nodes: 0}\n", "at least 1"),
+            ("faults: [corrupt]\ncorrupt: {modes: [shred]}\n", "shred"),
+        ] {
+            let e = serde_saphyr::from_str::<NemesisConfig>(yaml)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+
+    /// Power loss cuts one node by default and is healed by power-on;
+    /// corruption is one step and, over the whole run, never reaches more
+    /// than a minority of the nodes.
+    #[test]
+    fn power_loss_is_paired_and_corruption_stays_within_a_minority() {
+        let cfg: NemesisConfig =
+            serde_saphyr::from_str("faults: [power-loss]\ninterval: 1\n").unwrap();
+        let ops: Vec<FaultOp> = Schedule::from_config(&cfg, &names(), 3)
+            .unwrap()
+            .take(40)
+            .map(|(_, op)| op)
+            .collect();
+        for pair in ops.chunks(2) {
+            assert!(
+                matches!(&pair[0], FaultOp::PowerLoss { targets: Targets::Nodes(v) } if v.len() == 1),
+                "{pair:?}"
+            );
+            assert_eq!(pair[1], FaultOp::PowerOn);
+        }
+        let cfg: NemesisConfig = serde_saphyr::from_str(
+            "faults: [corrupt]\ninterval: 1\ncorrupt: {targets: [one, majority, all]}\n",
+        )
+        .unwrap();
+        let mut hit = std::collections::BTreeSet::new();
+        for (_, op) in Schedule::from_config(&cfg, &names(), 11).unwrap().take(60) {
+            match op {
+                FaultOp::Corrupt { nodes, spec } => {
+                    assert!(!nodes.is_empty());
+                    assert_eq!(spec.files, vec!["**".to_string()]);
+                    hit.extend(nodes);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(hit.len(), 2, "a minority of 5 is 2: {hit:?}");
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct ActiveFaults {
     /// Killed processes per node (restarted by heal).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub killed: BTreeMap<String, ProcessHooks>,
+    /// Nodes whose power was cut (database killed, unsynced writes
+    /// dropped): restarted by heal.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub powered_off: BTreeMap<String, ProcessHooks>,
     /// Skewed clocks per node.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clock: BTreeMap<String, ClockSkew>,
@@ -48,6 +52,7 @@ impl ActiveFaults {
             && self.packet.is_empty()
             && self.paused.is_empty()
             && self.killed.is_empty()
+            && self.powered_off.is_empty()
             && self.clock.values().all(|c| c.offset_ms == 0)
     }
 
@@ -62,6 +67,9 @@ impl ActiveFaults {
         }
         if !self.paused.is_empty() {
             parts.push(format!("paused {}", keys(&self.paused)));
+        }
+        if !self.powered_off.is_empty() {
+            parts.push(format!("power lost {}", keys(&self.powered_off)));
         }
         let skewed: Vec<String> = self
             .clock
@@ -117,33 +125,8 @@ impl StateFile {
     /// Write atomically (temp file, fsync, rename), mode 0600 (the nodes'
     /// SSH settings are in it).
     pub fn save(&self, state: &ActiveFaults) -> Result<()> {
-        let err = |e: std::io::Error| {
-            Error(format!(
-                "cannot write fault state file {}: {e}",
-                self.path.display()
-            ))
-        };
-        if let Some(dir) = self.path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(err)?;
-            }
-        }
-        let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(state).expect("state serializes");
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(err)?;
-            f.write_all(text.as_bytes()).map_err(err)?;
-            f.write_all(b"\n").map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        write_private(&self.path, &text)
     }
 
     pub fn remove(&self) -> Result<()> {
@@ -156,6 +139,32 @@ impl StateFile {
             ))),
         }
     }
+}
+
+/// Writes `text` to `path` atomically (temp file, fsync, rename), mode
+/// 0600: the files holding the nodes' SSH settings.
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
+    let err = |e: std::io::Error| Error(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+    }
+    let tmp = path.with_extension("json.tmp");
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
+        f.write_all(text.as_bytes()).map_err(err)?;
+        f.write_all(b"\n").map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
 }
 
 #[cfg(test)]

@@ -158,6 +158,8 @@ fn classify(f: &str) -> NemesisStep {
         "kill" | "crash" => Open("kill".into()),
         "restart" | "recover" => Close("kill".into()),
         "pause" => Open("pause".into()),
+        "power-loss" => Open("power-loss".into()),
+        "power-on" => Close("power-loss".into()),
         "resume" | "unpause" | "continue" => Close("pause".into()),
         "bump-clock" | "bump" | "strobe-clock" | "strobe" | "skew-clock" | "skew" => {
             Open("clock".into())

@@ -51,6 +51,7 @@ pub fn run(cmd: Command) -> ExitCode {
             let names = if all { local::list() } else { vec![name] };
             names.iter().try_for_each(|name| {
                 let _lock = lock::acquire(&lock::local_keys(name), &lock::this_command())?;
+                unmount_disks(name);
                 local::down(name)
                     .map(|_| crate::outln!("cluster {name}: removed"))
                     .map_err(|e| e.to_string())
@@ -65,6 +66,32 @@ pub fn run(cmd: Command) -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// Unmounts shakedown's write-back file system wherever a run left it on
+/// this cluster (its mount file lists them), stopping the database on it
+/// first. Best effort: the node namespaces go next, and their mounts with
+/// them once no process holds them.
+fn unmount_disks(name: &str) {
+    let state = nemesis::StateFile::for_nodes_file(&local::nodes_file(name));
+    let file = nemesis::disk::MountFile::for_state(&state);
+    if !file.path.exists() {
+        return;
+    }
+    let res = tokio::runtime::Runtime::new()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(nemesis::disk::heal_mounts(None, &file))
+                .map_err(|e| e.0)
+        });
+    match res {
+        Ok(done) if !done.is_empty() => {
+            crate::outln!("cluster {name}: unmounted {}", done.join(", "))
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: cluster {name}: {e}"),
+    }
+    let _ = std::fs::remove_file(&file.path);
 }
 
 fn up(name: &str, nodes: usize, subnet: Ipv4Addr) -> Result<(), String> {

@@ -1,4 +1,4 @@
-//! `shakedown fault partition|kill|pause|clock|packet [options] --cluster NAME|--nodes-file F`:
+//! `shakedown fault partition|kill|pause|power-loss|corrupt|clock|packet [options] --cluster NAME|--nodes-file F`:
 //! apply one fault by hand and leave it active. The fault is recorded in
 //! the state file beside the nodes file (`nodes.faults.json`), so
 //! `shakedown heal` undoes it later, also from another shell.
@@ -116,6 +116,41 @@ enum Fault {
         #[command(flatten)]
         proc: Proc,
     },
+    /// Cut the power: SIGKILL the process group named by the pid file and
+    /// drop every write not yet fsync'ed on shakedown's write-back file
+    /// system (mounted by a run with --leave-db-running, listed beside the
+    /// nodes file); `heal` restarts it with --start.
+    PowerLoss {
+        #[command(flatten)]
+        proc: Proc,
+        /// Shell script that starts the process again in the background
+        /// (`{node}`, `{host}`, `{data_dir}` are replaced).
+        #[arg(long)]
+        start: String,
+    },
+    /// With the process killed, corrupt files in data directories, then
+    /// start it again with --start.
+    Corrupt {
+        #[command(flatten)]
+        proc: Proc,
+        #[arg(long)]
+        start: String,
+        /// The data directories on each node (comma-separated; `{node}`,
+        /// `{host}`, `{data_dir}` are replaced).
+        #[arg(long, value_delimiter = ',', required = true)]
+        dirs: Vec<String>,
+        /// Globs relative to each directory (comma-separated; default every file).
+        #[arg(long, value_delimiter = ',')]
+        files: Vec<String>,
+        #[arg(long, value_enum, default_value = "bitflip")]
+        mode: CorruptModeArg,
+        /// For bitflip: the chance of each bit of a chosen chunk flipping.
+        #[arg(long, default_value_t = 0.001)]
+        probability: f64,
+        /// Seed for the random picks (default: a fresh one, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Skew clocks (the clock shim on local clusters, `date -s` elsewhere).
     Clock {
         /// Nodes (comma-separated; default all).
@@ -169,6 +204,13 @@ enum PartMode {
     MajoritiesRing,
     Bridge,
     Grudge,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum CorruptModeArg {
+    Bitflip,
+    Truncate,
+    Rollback,
 }
 
 #[derive(clap::Args)]
@@ -227,6 +269,7 @@ fn fault(args: Args) -> Result<(), String> {
         })
     };
     let mut hooks = Hooks::default();
+    let mut disk_hooks: Option<nemesis::DiskHooks> = None;
     let op = match args.fault {
         Fault::Partition {
             mode,
@@ -295,6 +338,81 @@ fn fault(args: Args) -> Result<(), String> {
                 targets: Targets::Nodes(targets),
             }
         }
+        Fault::PowerLoss { proc, start } => {
+            let targets = pick(&proc.nodes)?;
+            let mounts = nemesis::disk::MountFile::for_state(&file)
+                .load()
+                .map_err(|e| e.0)?;
+            let mut disk = nemesis::DiskHooks::default();
+            for n in &nodes.nodes {
+                hooks.process.insert(
+                    n.name.clone(),
+                    ProcessHooks::new(fill(&proc.pid_file, n), fill(&start, n)),
+                );
+                let on: Vec<_> = mounts
+                    .mounts
+                    .iter()
+                    .filter(|m| m.node == n.name)
+                    .cloned()
+                    .collect();
+                if targets.contains(&n.name) && on.is_empty() {
+                    return Err(format!(
+                        "{}: shakedown's write-back file system is not mounted there (power loss drops what it holds): run a test with `power-loss` among its faults and --leave-db-running, then cut the power by hand",
+                        n.name
+                    ));
+                }
+                disk.mounts.insert(n.name.clone(), on);
+            }
+            disk_hooks = Some(disk);
+            FaultOp::PowerLoss {
+                targets: Targets::Nodes(targets),
+            }
+        }
+        Fault::Corrupt {
+            proc,
+            start,
+            dirs,
+            files,
+            mode,
+            probability,
+            seed,
+        } => {
+            if !(probability > 0.0 && probability <= 1.0) {
+                return Err(format!(
+                    "--probability: expected a chance above 0 and at most 1, found {probability}"
+                ));
+            }
+            let targets = pick(&proc.nodes)?;
+            let mut disk = nemesis::DiskHooks::default();
+            for n in &nodes.nodes {
+                hooks.process.insert(
+                    n.name.clone(),
+                    ProcessHooks::new(fill(&proc.pid_file, n), fill(&start, n)),
+                );
+                disk.dirs
+                    .insert(n.name.clone(), dirs.iter().map(|d| fill(d, n)).collect());
+            }
+            disk_hooks = Some(disk);
+            let seed = seed.unwrap_or_else(fresh_seed);
+            crate::outln!("seed {seed} (--seed {seed} repeats this corruption)");
+            FaultOp::Corrupt {
+                nodes: targets,
+                spec: nemesis::CorruptSpec {
+                    mode: match mode {
+                        CorruptModeArg::Bitflip => nemesis::CorruptMode::Bitflip,
+                        CorruptModeArg::Truncate => nemesis::CorruptMode::Truncate,
+                        CorruptModeArg::Rollback => nemesis::CorruptMode::Rollback,
+                    },
+                    files: if files.is_empty() {
+                        vec!["**".into()]
+                    } else {
+                        files
+                    },
+                    probability,
+                    seed,
+                },
+            }
+        }
         Fault::Clock {
             nodes: ns,
             bump_ms,
@@ -356,6 +474,12 @@ fn fault(args: Args) -> Result<(), String> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     rt.block_on(async move {
         let cluster = Cluster::new(&nodes);
+        if let Some(mut disk) = disk_hooks {
+            disk.bin = nemesis::disk::install_binary(&cluster, &nodes)
+                .await
+                .map_err(|e| e.0)?;
+            hooks.disk = Some(disk);
+        }
         let mut inj =
             Injector::new(&nodes, cluster.clone(), hooks, Some(file.clone())).map_err(|e| e.0)?;
         let res = inj.apply(&op).await;

@@ -378,11 +378,19 @@ async fn run_once(
             interrupted: true,
         });
     }
-    if let Err(e) = start_database(&*target, &cluster, &nodes).await {
+    // Disk faults: shakedown's write-back file system under the data
+    // directories (power loss), the binary on the nodes (corruption).
+    let mut disk = setup_disk(test, &*target, &cluster, &nodes, &state_file).await?;
+    if let Err(e) = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref()).await {
         for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
             tracing::warn!("log download: {p}");
         }
         let _ = target.teardown(&cluster, true).await;
+        if let Some(m) = disk.mounts.as_mut() {
+            if let Err(e) = m.unmount_all().await {
+                eprintln!("warning: unmount: {e}");
+            }
+        }
         return Err(Failed(format!(
             "{target_name} did not come up: {e} (node logs in {})",
             run_dir.display()
@@ -408,6 +416,7 @@ async fn run_once(
             })
         }),
         clock_mode: None,
+        disk: disk.hooks.clone(),
     };
     let injector =
         nemesis::Injector::new(&nodes, cluster.clone(), hooks, Some(state_file.clone()))?;
@@ -468,8 +477,28 @@ async fn run_once(
     }
     if test.leave_running {
         eprintln!("shakedown: leaving {target_name} running (--leave-db-running)");
-    } else if let Err(e) = target.teardown(&cluster, false).await {
-        eprintln!("warning: teardown: {e}");
+        if disk.mounts.is_some() {
+            eprintln!("shakedown: its data directories stay on shakedown's write-back file system; `{}` stops it and unmounts them", self::heal_command(test));
+            if let Some(m) = disk.mounts.as_mut() {
+                // Listed in the mount file for that heal; not unmounted here.
+                m.mounts.clear();
+            }
+        }
+    } else {
+        // Stopped, unmounted (flushed), then the data deleted: a mount
+        // point cannot be removed while mounted.
+        let stopped = match &disk.mounts {
+            Some(_) => target.teardown(&cluster, true).await,
+            None => Ok(()),
+        };
+        if let Some(m) = disk.mounts.as_mut() {
+            if let Err(e) = m.unmount_all().await {
+                eprintln!("warning: unmount: {e}");
+            }
+        }
+        if let Err(e) = stopped.and(target.teardown(&cluster, false).await) {
+            eprintln!("warning: teardown: {e}");
+        }
     }
     cluster.disconnect().await;
     let outcome = outcome.map_err(Failed)?;
@@ -514,6 +543,90 @@ async fn run_once(
         },
         run_dir: Some(run_dir),
         interrupted: outcome.interrupted,
+    })
+}
+
+/// What a run's disk faults need, made ready before the database starts.
+struct Disk {
+    mounts: Option<nemesis::disk::DiskMounts>,
+    hooks: Option<nemesis::DiskHooks>,
+}
+
+/// For `power-loss`: the write-back file system mounted on every node's
+/// data directories (checked first: `/dev/fuse`, `fuse3`, directories);
+/// for `corrupt`: the data directories and the binary that corrupts them.
+/// Nothing for other faults.
+async fn setup_disk(
+    test: &TestFile,
+    target: &dyn targets::Target,
+    cluster: &Cluster,
+    nodes: &Nodes,
+    state_file: &nemesis::StateFile,
+) -> Result<Disk, Failed> {
+    let faults = &test.nemesis.faults;
+    let power = faults.contains(&FaultKind::PowerLoss);
+    if !power && !faults.contains(&FaultKind::Corrupt) {
+        return Ok(Disk {
+            mounts: None,
+            hooks: None,
+        });
+    }
+    let disks: Vec<nemesis::disk::NodeDisk> = nodes
+        .nodes
+        .iter()
+        .map(|n| nemesis::disk::NodeDisk {
+            node: n.clone(),
+            dirs: target.data_dirs(n),
+            db_pid_file: target.process(n).map(|p| p.pid_file),
+        })
+        .collect();
+    if let Some(d) = disks.iter().find(|d| d.dirs.is_empty()) {
+        return Err(Failed(format!(
+            "nemesis.faults: disk faults need the data directories of the database, and target {} declares none on {}",
+            target.name(),
+            d.node.name
+        )));
+    }
+    let mounts = if power {
+        eprintln!("shakedown: mounting the write-back file system on the data directories");
+        Some(
+            nemesis::disk::DiskMounts::mount_all(
+                cluster,
+                nodes,
+                &disks,
+                nemesis::disk::MountFile::for_state(state_file),
+            )
+            .await?,
+        )
+    } else {
+        for d in &disks {
+            let r = targets::remote(cluster, &d.node.name)?;
+            nemesis::disk::preflight_dirs(r, &d.dirs).await?;
+        }
+        None
+    };
+    let bin = nemesis::disk::install_binary(cluster, nodes).await?;
+    let hooks = nemesis::DiskHooks {
+        bin,
+        dirs: disks
+            .iter()
+            .map(|d| (d.node.name.clone(), d.dirs.clone()))
+            .collect(),
+        mounts: nodes
+            .nodes
+            .iter()
+            .map(|n| {
+                let m = mounts
+                    .as_ref()
+                    .map(|m| m.for_node(&n.name))
+                    .unwrap_or_default();
+                (n.name.clone(), m)
+            })
+            .collect(),
+    };
+    Ok(Disk {
+        mounts,
+        hooks: Some(hooks),
     })
 }
 
@@ -584,8 +697,16 @@ async fn start_database(
     target: &dyn targets::Target,
     cluster: &Cluster,
     nodes: &Nodes,
+    mounts: Option<&nemesis::disk::DiskMounts>,
 ) -> Result<(), control::Error> {
     target.install(cluster).await?;
+    // What install wrote is durable: only what the database writes from
+    // here on can be lost to a power failure.
+    if let Some(m) = mounts {
+        m.flush_all()
+            .await
+            .map_err(|e| control::Error::new("diskfs", control::ErrorKind::Local(e.0)))?;
+    }
     target.start(cluster).await?;
     for node in &nodes.nodes {
         let Some(p) = target.process(node) else {

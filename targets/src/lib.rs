@@ -12,6 +12,7 @@
 //! | primaries       | [`Target::primaries`]        | the nemesis (`isolate the primary`)  |
 //! | watch primaries | [`Target::watch_primaries`]  | the run, recorded ([`watch`])        |
 //! | logs            | [`Target::logs`]             | downloaded into `<run>/<node>/`      |
+//! | data dirs       | [`Target::data_dirs`]        | disk faults (power loss, corruption) |
 //! | teardown        | [`Target::teardown`]         | before start (leftovers) and at end  |
 //! | clients         | [`Target::clients`]          | one per worker, for one workload     |
 //!
@@ -152,6 +153,17 @@ pub trait Target: Send + Sync + 'static {
 
     /// Log files to download from a node after the run.
     fn logs(&self, node: &Node) -> Vec<LogFile>;
+
+    /// The directories on a node where the database keeps what it must
+    /// not lose: disk faults act there. For power loss, shakedown mounts its
+    /// write-back file system on each (before install, so even what install
+    /// writes goes through it) and the target's teardown must empty, not
+    /// remove, them while mounted. Empty: the target declares none, and
+    /// disk faults are refused for it.
+    fn data_dirs(&self, node: &Node) -> Vec<String> {
+        let _ = node;
+        Vec::new()
+    }
 
     /// Opens clients for one workload (only ever asked for one of
     /// [`Target::workloads`]).

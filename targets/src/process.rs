@@ -380,6 +380,12 @@ impl Target for ProcessTarget {
         })
     }
 
+    /// `{data}`: a contract, where the casework of database teams keeps
+    /// its files.
+    fn data_dirs(&self, node: &Node) -> Vec<String> {
+        vec![self.data(node)]
+    }
+
     fn logs(&self, node: &Node) -> Vec<LogFile> {
         let mut logs = vec![LogFile {
             remote: self.log_file(node),

@@ -50,6 +50,11 @@ impl EtcdDb {
         }
     }
 
+    /// The member's `--data-dir`.
+    pub fn data_dir(&self, node: &Node) -> String {
+        format!("{}/data", self.dir(node))
+    }
+
     pub fn pid_file(&self, node: &Node) -> String {
         format!("{}/etcd.pid", self.dir(node))
     }
@@ -89,7 +94,7 @@ impl EtcdDb {
         let peer = format!("http://{}:{PEER_PORT}", node.host);
         let args = [
             ("--name", node.name.clone()),
-            ("--data-dir", format!("{dir}/data")),
+            ("--data-dir", self.data_dir(node)),
             ("--listen-client-urls", client.clone()),
             ("--advertise-client-urls", client),
             ("--listen-peer-urls", peer.clone()),

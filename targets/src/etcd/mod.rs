@@ -118,6 +118,11 @@ impl Target for EtcdTarget {
         }))
     }
 
+    /// `--data-dir`: the WAL (`member/wal`) and the bbolt store (`member/snap/db`).
+    fn data_dirs(&self, node: &Node) -> Vec<String> {
+        vec![self.db.data_dir(node)]
+    }
+
     fn logs(&self, node: &Node) -> Vec<LogFile> {
         vec![LogFile {
             remote: self.db.log_file(node),

@@ -205,7 +205,7 @@ impl PgDb {
         let r = remote(cluster, &primary.name)?;
         self.make_dir(r, primary).await?;
         let init = format!(
-            "cd {dir} && if [ ! -f {data}/PG_VERSION ]; then {bin}/initdb -D {data} -U {USER} --auth=trust -E UTF8 --no-locale --no-sync >> {log} 2>&1 || {{ tail -n 5 {log} >&2; exit 1; }}; printf %s {hba} > {data}/pg_hba.conf; fi",
+            "cd {dir} && if [ ! -f {data}/PG_VERSION ]; then {bin}/initdb -D {data} -U {USER} --auth=trust -E UTF8 --no-locale >> {log} 2>&1 || {{ tail -n 5 {log} >&2; exit 1; }}; printf %s {hba} > {data}/pg_hba.conf && sync -- {data}/pg_hba.conf; fi",
             dir = q(&self.dir(primary)),
             data = q(&self.data(primary)),
             bin = self.bin(),
@@ -231,7 +231,7 @@ impl PgDb {
             let r = remote(cluster, &node.name)?;
             self.make_dir(r, node).await?;
             let backup = format!(
-                "cd {dir} && if [ ! -f {data}/PG_VERSION ]; then rm -rf {data} && {bin}/pg_basebackup -h {host} -p {port} -U {USER} -D {data} -X stream -c fast >> {log} 2>&1 && touch {data}/standby.signal || {{ tail -n 5 {log} >&2; exit 1; }}; fi",
+                "cd {dir} && if [ ! -f {data}/PG_VERSION ]; then mkdir -p {data} && find {data} -mindepth 1 -maxdepth 1 -exec rm -rf -- {{}} + && {bin}/pg_basebackup -h {host} -p {port} -U {USER} -D {data} -X stream -c fast >> {log} 2>&1 && touch {data}/standby.signal || {{ tail -n 5 {log} >&2; exit 1; }}; fi",
                 dir = q(&self.dir(node)),
                 data = q(&self.data(node)),
                 bin = self.bin(),

@@ -183,6 +183,11 @@ impl Target for PostgresTarget {
         }))
     }
 
+    /// The cluster directory initdb makes (WAL under `pg_wal/`).
+    fn data_dirs(&self, node: &Node) -> Vec<String> {
+        vec![self.db.data(node)]
+    }
+
     fn logs(&self, node: &Node) -> Vec<LogFile> {
         vec![LogFile {
             remote: self.db.log_file(node),

@@ -81,6 +81,11 @@ impl RedisDb {
         }
     }
 
+    /// redis-server's `dir` (the append-only file).
+    pub fn data_dir(&self, node: &Node) -> String {
+        format!("{}/data", self.dir(node))
+    }
+
     pub fn pid_file(&self, node: &Node, role: Role) -> String {
         format!("{}/{}.pid", self.dir(node), role.file())
     }
@@ -107,7 +112,6 @@ impl RedisDb {
     /// redis-server's config for a node (as first written; Sentinel
     /// rewrites `replicaof` in it on failover).
     pub fn server_conf(&self, node: &Node) -> String {
-        let dir = self.dir(node);
         let mut c = format!(
             "# written by shakedown\n\
              bind {host}\n\
@@ -115,12 +119,14 @@ impl RedisDb {
              protected-mode no\n\
              daemonize no\n\
              logfile \"\"\n\
-             dir {dir}/data\n\
+             dir {data}\n\
              save \"\"\n\
              appendonly yes\n\
-             appendfsync everysec\n\
+             appendfsync {fsync}\n\
              replica-read-only yes\n",
             host = node.host,
+            data = self.data_dir(node),
+            fsync = self.options.appendfsync.as_str(),
         );
         if self.options.min_replicas_to_write > 0 {
             c += &format!(

@@ -11,6 +11,7 @@
 //!   min-replicas-to-write: 0    # the primary refuses writes without N replicas
 //!   quorum: 2                   # Sentinel's quorum (default: a majority)
 //!   ready-timeout-s: 30
+//!   appendfsync: everysec       # always | everysec | no: when the AOF is fsync'ed
 //! ```
 //!
 //! [`db`] runs the servers and Sentinels on the nodes, [`client`] is the
@@ -45,6 +46,31 @@ pub struct Options {
     pub quorum: Option<usize>,
     /// How long the servers and Sentinels get to come up.
     pub ready_timeout_s: u64,
+    /// When the append-only file is fsync'ed (a contract): `everysec`
+    /// (Redis's default, documented to lose up to a second of writes on
+    /// power loss), `always` (before every reply), `no` (when the kernel
+    /// decides).
+    pub appendfsync: Appendfsync,
+}
+
+/// redis.conf's `appendfsync`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Appendfsync {
+    Always,
+    #[default]
+    Everysec,
+    No,
+}
+
+impl Appendfsync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Appendfsync::Always => "always",
+            Appendfsync::Everysec => "everysec",
+            Appendfsync::No => "no",
+        }
+    }
 }
 
 impl Default for Options {
@@ -55,6 +81,7 @@ impl Default for Options {
             min_replicas_to_write: 0,
             quorum: None,
             ready_timeout_s: 30,
+            appendfsync: Appendfsync::default(),
         }
     }
 }
@@ -193,6 +220,11 @@ impl Target for RedisTarget {
                 Ok(client::self_declared_primaries(&hosts, Duration::from_millis(500)).await)
             })
         }))
+    }
+
+    /// redis.conf's `dir`: the append-only file lives there.
+    fn data_dirs(&self, node: &Node) -> Vec<String> {
+        vec![self.db.data_dir(node)]
     }
 
     fn logs(&self, node: &Node) -> Vec<LogFile> {
