@@ -252,3 +252,299 @@ fn power_loss_loses_nothing_a_store_fsyncs_before_replying() {
     );
     assert_clean("dk3");
 }
+
+/// A built-in target's test under disk faults: `target` and `nemesis` are
+/// YAML flow maps; the workload is `set` unless `workload` says otherwise.
+fn builtin_test(
+    dir: &Path,
+    cluster: &str,
+    nodes: usize,
+    subnet: &str,
+    target: &str,
+    workload: &str,
+    nemesis: &str,
+) -> PathBuf {
+    let yaml = format!(
+        "name: disk-{cluster}
+target: {target}
+cluster: {{local: {nodes}, name: {cluster}, subnet: {subnet}}}
+workload: {workload}
+concurrency: 4
+rate: 100
+time-limit: 10s
+op-timeout: 1s
+recovery-time: 2s
+seed: 7
+nemesis: {nemesis}
+"
+    );
+    let path = dir.join("test.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// The set checker's result in results.json.
+fn set_result(run: &Path) -> serde_json::Value {
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    fn find(v: &serde_json::Value) -> Option<serde_json::Value> {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("lost_count") {
+                    return Some(v.clone());
+                }
+                m.values().find_map(find)
+            }
+            serde_json::Value::Array(a) => a.iter().find_map(find),
+            _ => None,
+        }
+    }
+    find(&r).unwrap_or(serde_json::Value::Null)
+}
+
+/// No FUSE mount and no backing directory left under the cluster.
+fn assert_unmounted(cluster: &str) {
+    assert_eq!(diskfs_mounts(cluster), Vec::<String>::new(), "mounts left");
+    let left: Vec<String> = walk_dirs(Path::new(&format!("/var/lib/shakedown/{cluster}")))
+        .into_iter()
+        .filter(|p| p.ends_with(".diskfs"))
+        .collect();
+    assert!(left.is_empty(), "backing directories left: {left:?}");
+}
+
+fn walk_dirs(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(p.display().to_string());
+            if p.components().count() < 8 {
+                out.extend(walk_dirs(&p));
+            }
+        }
+    }
+    out
+}
+
+const REDIS_ONE: &str = "{name: redis, sentinel: false, appendfsync: APPENDFSYNC}";
+
+fn redis_run(
+    cluster: &str,
+    subnet: &str,
+    appendfsync: &str,
+    nemesis: &str,
+) -> (Option<i32>, String, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = REDIS_ONE.replace("APPENDFSYNC", appendfsync);
+    let test = builtin_test(
+        dir.path(),
+        cluster,
+        1,
+        subnet,
+        &target,
+        "{name: set}",
+        nemesis,
+    );
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    let run = latest_run(dir.path());
+    // Keep the run directory past the temporary one.
+    let kept = std::env::temp_dir().join(format!("shakedown-{cluster}-run"));
+    let _ = std::fs::remove_dir_all(&kept);
+    let _ = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&run)
+        .arg(&kept)
+        .status();
+    (out.status.code(), format!("{stdout}\n{stderr}"), kept)
+}
+
+/// Redis documents that with `appendfsync everysec` a power failure may
+/// lose about a second of acknowledged writes: repeated power loss shows it.
+#[test]
+fn redis_everysec_loses_acknowledged_adds_under_power_loss() {
+    require_root!();
+    let _guard = ClusterGuard("dk5");
+    let (code, out, run) = redis_run(
+        "dk5",
+        "10.77.204.0",
+        "everysec",
+        "{faults: [power-loss], interval: 1.5}",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    let r = set_result(&run);
+    assert!(r["lost_count"].as_u64().unwrap_or(0) > 0, "{r}");
+    let dropped: u64 = nemesis_ops(&run, "power-loss")
+        .iter()
+        .filter_map(|o| o["value"]["n1"]["dropped_bytes"].as_u64())
+        .sum();
+    assert!(dropped > 0, "no unsynced bytes were dropped");
+    assert_unmounted("dk5");
+}
+
+/// With `appendfsync always` Redis fsyncs before it replies: nothing
+/// acknowledged is lost.
+#[test]
+fn redis_always_loses_nothing_under_power_loss() {
+    require_root!();
+    let _guard = ClusterGuard("dk6");
+    let (code, out, run) = redis_run(
+        "dk6",
+        "10.77.205.0",
+        "always",
+        "{faults: [power-loss], interval: 1.5}",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!nemesis_ops(&run, "power-loss").is_empty());
+    assert_unmounted("dk6");
+}
+
+/// `everysec` under kills only: the file system keeps what Redis wrote, as
+/// the kernel's page cache would. So the loss above is the power loss's.
+#[test]
+fn redis_everysec_loses_nothing_under_kill() {
+    require_root!();
+    let _guard = ClusterGuard("dk7");
+    let (code, out, run) = redis_run(
+        "dk7",
+        "10.77.206.0",
+        "everysec",
+        "{faults: [kill], interval: 1.5}",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!nemesis_ops(&run, "kill").is_empty());
+}
+
+/// etcd fsyncs its WAL before it acknowledges: power loss of one node, and
+/// of all nodes at once, loses nothing.
+#[test]
+fn etcd_survives_power_loss_of_one_node_and_of_all() {
+    require_root!();
+    let _guard = ClusterGuard("dk8");
+    let dir = tempfile::tempdir().unwrap();
+    let test = builtin_test(
+        dir.path(),
+        "dk8",
+        3,
+        "10.77.207.0",
+        "etcd",
+        "{name: register}",
+        "{faults: [power-loss], interval: 2, power-loss: {targets: [one, all]}}",
+    );
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let run = latest_run(dir.path());
+    let losses = nemesis_ops(&run, "power-loss");
+    assert!(
+        losses
+            .iter()
+            .any(|o| o["value"].as_object().is_some_and(|m| m.len() == 3)),
+        "no power loss of all three nodes: {losses:?}"
+    );
+    assert!(
+        losses
+            .iter()
+            .any(|o| o["value"].as_object().is_some_and(|m| m.len() == 1)),
+        "no power loss of one node: {losses:?}"
+    );
+    assert!(
+        losses.iter().all(|o| o["value"].get("error").is_none()),
+        "{losses:?}"
+    );
+    assert_unmounted("dk8");
+}
+
+/// PostgreSQL documents that `synchronous_commit = off` may lose the last
+/// commits on a crash of the server (of the machine, too): power loss
+/// shows it; with the default `on`, nothing is lost.
+#[test]
+fn postgres_synchronous_commit_off_loses_commits_under_power_loss_and_on_does_not() {
+    require_root!();
+    let _guard = ClusterGuard("dk9");
+    for (setting, want) in [("off", 1), ("on", 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let test = builtin_test(
+            dir.path(),
+            "dk9",
+            1,
+            "10.77.208.0",
+            &format!("{{name: postgres, synchronous-commit: {setting}}}"),
+            // Lost commits show as a final read below the increments
+            // acknowledged.
+            "{name: counter}",
+            "{faults: [power-loss], interval: 1.5}",
+        );
+        let out = run(&test, dir.path());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "synchronous-commit {setting}:\n{stdout}\n{stderr}"
+        );
+        let run = latest_run(dir.path());
+        assert!(!nemesis_ops(&run, "power-loss").is_empty());
+        assert_unmounted("dk9");
+    }
+}
+
+/// Bit flips in one etcd member's WAL: the cluster stays VALID (a majority
+/// never saw them). What the member did (refused to start, or found the
+/// damage and went on) is read from its log and printed.
+#[test]
+fn bitflips_in_one_etcd_wal_leave_the_cluster_valid() {
+    require_root!();
+    let _guard = ClusterGuard("dk10");
+    let dir = tempfile::tempdir().unwrap();
+    let test = builtin_test(
+        dir.path(),
+        "dk10",
+        3,
+        "10.77.209.0",
+        "etcd",
+        "{name: register}",
+        "{faults: [corrupt], interval: 3, corrupt: {files: [\"member/wal/*.wal\"], modes: [bitflip], probability: 0.01}}",
+    );
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let run = latest_run(dir.path());
+    let corrupts = nemesis_ops(&run, "corrupt");
+    assert!(!corrupts.is_empty(), "no corruption recorded");
+    let mut hit = std::collections::BTreeSet::new();
+    for c in &corrupts {
+        let v = c["value"].as_object().expect("a value per node");
+        assert!(v.values().all(|n| n.get("error").is_none()), "{c}");
+        hit.extend(v.keys().cloned());
+    }
+    // At most a minority (one of three) over the whole run.
+    assert_eq!(hit.len(), 1, "corrupted nodes: {hit:?}");
+    let node = hit.into_iter().next().unwrap();
+    let flipped: usize = corrupts
+        .iter()
+        .flat_map(|c| {
+            c["value"][&node]["dirs"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|(_, d)| d["files"].as_array().map_or(0, |f| f.len()))
+        .sum();
+    assert!(flipped > 0, "no WAL file was corrupted: {corrupts:?}");
+    let log = std::fs::read_to_string(run.join(&node).join("etcd.log")).unwrap_or_default();
+    let refused = log
+        .lines()
+        .filter(|l| l.contains("\"level\":\"fatal\"") || l.contains("crc mismatch"))
+        .count();
+    eprintln!(
+        "etcd {node} after bit flips in its WAL: {}",
+        if refused > 0 {
+            format!("refused to start ({refused} fatal/crc lines in its log)")
+        } else {
+            "started again (no fatal line in its log)".to_string()
+        }
+    );
+}

@@ -57,6 +57,8 @@ pub struct PgDb {
     pub env: Vec<(String, Vec<(String, String)>)>,
     /// `/usr/lib/postgresql/<version>/bin` on the nodes, found at install.
     bin: OnceLock<String>,
+    /// The server's `synchronous_commit`.
+    pub synchronous_commit: String,
 }
 
 impl PgDb {
@@ -66,7 +68,13 @@ impl PgDb {
             port,
             env,
             bin: OnceLock::new(),
+            synchronous_commit: "on".into(),
         }
+    }
+
+    pub fn synchronous_commit(mut self, setting: &str) -> PgDb {
+        self.synchronous_commit = setting.to_string();
+        self
     }
 
     /// The primary: the first node.
@@ -141,6 +149,7 @@ impl PgDb {
             // Multi-key txns deadlock now and then; finding out after the
             // default 1 s stalls a short test.
             "deadlock_timeout=100ms".to_string(),
+            format!("synchronous_commit={}", self.synchronous_commit),
         ];
         if let Some(primary) = self.primary().filter(|_| !self.is_primary(node)) {
             settings.push(format!(
@@ -255,9 +264,12 @@ impl PgDb {
 
     /// The server's directory, owned by `postgres` (which runs in it).
     async fn make_dir(&self, r: &Remote, node: &Node) -> Result<(), Error> {
+        // The data directory too: it may be the mount point of shakedown's
+        // write-back file system, made by root before install.
         let dir = q(&self.dir(node));
+        let data = q(&self.data(node));
         r.run_ok(Cmd::new(format!(
-            "mkdir -p -- {dir} && chown {USER}:{USER} {dir} && chmod 700 {dir}"
+            "mkdir -p -- {dir} {data} && chown {USER}:{USER} {dir} {data} && chmod 700 {dir} {data}"
         )))
         .await
         .map(|_| ())

@@ -7,6 +7,7 @@
 //!   name: postgres
 //!   isolation: serializable     # | repeatable-read | read-committed
 //!   read-from: primary          # | replicas: read-only txns go to a hot standby
+//!   synchronous-commit: on      # | off: commits acknowledged before their WAL is flushed
 //! ```
 //!
 //! What each isolation level is expected to show is in the README
@@ -70,6 +71,16 @@ pub struct Options {
     /// How long the primary and every replica get to serve and stream.
     #[serde(default = "default_ready_timeout_s")]
     pub ready_timeout_s: u64,
+    /// The server's `synchronous_commit`: `on` (the default: a commit is
+    /// acknowledged once its WAL is flushed), `off` (acknowledged before;
+    /// PostgreSQL documents that a crash may lose the last commits), or
+    /// `local`, `remote_write`, `remote_apply`.
+    #[serde(default = "default_synchronous_commit")]
+    pub synchronous_commit: String,
+}
+
+fn default_synchronous_commit() -> String {
+    "on".into()
 }
 
 impl Default for Options {
@@ -79,6 +90,7 @@ impl Default for Options {
             read_from: ReadFrom::default(),
             port: default_port(),
             ready_timeout_s: default_ready_timeout_s(),
+            synchronous_commit: default_synchronous_commit(),
         }
     }
 }
@@ -102,6 +114,14 @@ impl Options {
                 self.ready_timeout_s
             ));
         }
+        const SYNC: [&str; 5] = ["on", "off", "local", "remote_write", "remote_apply"];
+        if !SYNC.contains(&self.synchronous_commit.as_str()) {
+            return Err(format!(
+                "target.synchronous-commit: expected one of {}, found {:?}",
+                SYNC.join(", "),
+                self.synchronous_commit
+            ));
+        }
         Ok(())
     }
 }
@@ -117,7 +137,8 @@ impl PostgresTarget {
     pub fn new(options: Options, ctx: Ctx) -> PostgresTarget {
         let env = ctx.db_env.clone().into_iter().collect();
         PostgresTarget {
-            db: PgDb::new(ctx.nodes, options.port, env),
+            db: PgDb::new(ctx.nodes, options.port, env)
+                .synchronous_commit(&options.synchronous_commit),
             options,
         }
     }
