@@ -34,8 +34,10 @@ pub mod junit;
 pub mod merge;
 pub mod record;
 
+use results::redact;
 use serde::Deserialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +61,9 @@ pub struct Campaign {
     pub dir: PathBuf,
 }
 
+/// The most cells a campaign may have.
+pub const MAX_CELLS: usize = 100_000;
+
 fn one() -> u32 {
     1
 }
@@ -67,16 +72,39 @@ fn one() -> u32 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {
     /// Stable across runs and file orders: `test.yaml[seed=1,x.y=[..]]#1`.
+    /// A secret value shows as `"<redacted-N>"`, N its place among its
+    /// setting's values (see [`Cell::settings`]).
     pub id: String,
     /// The test file as named in the campaign.
     pub test: PathBuf,
-    /// The matrix settings of this cell, sorted by key.
+    /// The matrix settings of this cell, sorted by key, as they may be
+    /// shown and written: a value holding a secret (under a secret key,
+    /// or a URL with a password; see `results::redact`) is the string
+    /// `<redacted-N>` instead, N its 1-based place in the matrix's list.
     pub settings: Vec<(String, Value)>,
     /// 1-based repeat number.
     pub repeat: u32,
     /// The test file with `set` and the cell's settings applied, as JSON
-    /// text (JSON is YAML: the test-file reader takes it as it is).
+    /// text (JSON is YAML: the test-file reader takes it as it is). It
+    /// holds the secrets: it is run, never written as it is.
     pub text: String,
+    /// What the cell's run is of: a hash of `text` with its secrets taken
+    /// out. A record of another fingerprint is of another test (the test
+    /// file or a setting changed since) and is run again. A changed
+    /// secret alone changes no test, and a hash of one, published in the
+    /// records, could be searched for it.
+    pub fingerprint: String,
+    /// The secret texts of `set` and of this cell's settings, for
+    /// scrubbing text that may quote the test file (`results::redact::scrub`).
+    pub secrets: Vec<String>,
+}
+
+/// A matrix value: as run, as shown, and the secrets taken out of it.
+#[derive(Clone)]
+struct Choice {
+    value: Value,
+    shown: Value,
+    secrets: Vec<String>,
 }
 
 impl Campaign {
@@ -120,15 +148,21 @@ impl Campaign {
                 return Err(format!("{key} is both in `matrix` and in `set`"));
             }
         }
-        let cells = self.tests.len() as u128
-            * self
-                .matrix
-                .values()
-                .map(|v| v.len() as u128)
-                .product::<u128>()
-            * self.repeat as u128;
-        if cells > 100_000 {
-            return Err(format!("the matrix makes {cells} cells; at most 100000"));
+        // Checked: a product past any integer (130 settings of two values
+        // is 2^130) must be refused, not wrapped into a small number.
+        let cells = std::iter::once(self.tests.len())
+            .chain(self.matrix.values().map(Vec::len))
+            .chain(std::iter::once(self.repeat as usize))
+            .try_fold(1usize, |n, k| n.checked_mul(k).filter(|n| *n <= MAX_CELLS));
+        if cells.is_none() {
+            let biggest = self.matrix.iter().max_by_key(|(_, v)| v.len());
+            return Err(format!(
+                "the matrix makes more than {MAX_CELLS} cells: {} test(s) x {} setting(s){} x {} repeat(s)",
+                self.tests.len(),
+                self.matrix.len(),
+                biggest.map_or(String::new(), |(k, v)| format!(" (the largest, {k}, with {} values)", v.len())),
+                self.repeat
+            ));
         }
         Ok(())
     }
@@ -141,7 +175,36 @@ impl Campaign {
     /// Every cell, ordered by id. Reads each test file once; an error names
     /// the test file.
     pub fn cells(&self) -> Result<Vec<Cell>, String> {
-        let combos = combinations(&self.matrix);
+        let matrix: BTreeMap<&str, Vec<Choice>> = self
+            .matrix
+            .iter()
+            .map(|(key, values)| {
+                let choices = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let mut secrets = Vec::new();
+                        let shown = match redact::redact_setting(key, v, &mut secrets) {
+                            // Numbered, not just `<redacted>`: two secrets
+                            // are two cells, with two ids.
+                            Some(_) => Value::String(format!("<redacted-{}>", i + 1)),
+                            None => v.clone(),
+                        };
+                        Choice {
+                            value: v.clone(),
+                            shown,
+                            secrets,
+                        }
+                    })
+                    .collect();
+                (key.as_str(), choices)
+            })
+            .collect();
+        let mut set_secrets = Vec::new();
+        for (k, v) in &self.set {
+            redact::redact_setting(k, v, &mut set_secrets);
+        }
+        let combos = combinations(&matrix);
         let mut cells = Vec::new();
         for test in &self.tests {
             let path = self.test_path(test);
@@ -149,19 +212,30 @@ impl Campaign {
                 .map_err(|e| format!("{}: cannot read the test file: {e}", path.display()))?;
             let base: Value =
                 serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            for settings in &combos {
+            for combo in &combos {
                 let mut doc = base.clone();
-                for (k, v) in self.set.iter().chain(settings.iter().map(|(k, v)| (k, v))) {
+                let chosen = combo.iter().map(|(k, c)| (*k, &c.value));
+                for (k, v) in self.set.iter().map(|(k, v)| (k.as_str(), v)).chain(chosen) {
                     apply(&mut doc, k, v.clone())
                         .map_err(|e| format!("{}: {e}", path.display()))?;
                 }
+                let settings: Vec<(String, Value)> = combo
+                    .iter()
+                    .map(|(k, c)| (k.to_string(), c.shown.clone()))
+                    .collect();
+                let mut secrets = set_secrets.clone();
+                secrets.extend(combo.iter().flat_map(|(_, c)| c.secrets.iter().cloned()));
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                let fingerprint = fingerprint(&redact::redact_secrets(&text));
                 for repeat in 1..=self.repeat {
                     cells.push(Cell {
-                        id: cell_id(test, settings, repeat),
+                        id: cell_id(test, &settings, repeat),
                         test: test.clone(),
                         settings: settings.clone(),
                         repeat,
-                        text: serde_json::to_string_pretty(&doc).unwrap_or_default(),
+                        text: text.clone(),
+                        fingerprint: fingerprint.clone(),
+                        secrets: secrets.clone(),
                     });
                 }
             }
@@ -175,6 +249,14 @@ impl Campaign {
         }
         Ok(cells)
     }
+}
+
+/// Hex sha256 of a cell's text (secrets out).
+fn fingerprint(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Keys are `word(.word)*`.
@@ -194,15 +276,15 @@ fn check_key(key: &str) -> Result<(), String> {
 }
 
 /// The cartesian product of the matrix, keys sorted.
-fn combinations(matrix: &BTreeMap<String, Vec<Value>>) -> Vec<Vec<(String, Value)>> {
-    let mut out: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+fn combinations<'a>(matrix: &'a BTreeMap<&'a str, Vec<Choice>>) -> Vec<Vec<(&'a str, &'a Choice)>> {
+    let mut out: Vec<Vec<(&str, &Choice)>> = vec![Vec::new()];
     for (key, values) in matrix {
         out = out
             .into_iter()
             .flat_map(|prefix| {
                 values.iter().map(move |v| {
                     let mut next = prefix.clone();
-                    next.push((key.clone(), v.clone()));
+                    next.push((*key, v));
                     next
                 })
             })

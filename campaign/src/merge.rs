@@ -12,9 +12,15 @@
 //!   history): the later one gets a fresh stamp, `<stamp>-m<k>`, and the
 //!   records of its campaign follow it;
 //! - a cell record (`campaigns/<c>/cells/<cell>.json`): a complete run
-//!   beats an incomplete one (interrupted, or the harness failed); of two
-//!   complete ones the first directory's is kept and the other named in a
-//!   warning (a cell run twice: a shard retried, or given twice);
+//!   beats an incomplete one (interrupted, or the harness failed); two
+//!   complete ones are both kept (`<cell>.run-2.json` beside the first),
+//!   with a warning (a cell run twice: a shard retried, or given twice),
+//!   so a disagreement makes the cell flaky whatever the order of the
+//!   directories;
+//! - a record missing or cut short: the directory's `summary*.json`
+//!   lists every cell its invocation ran, and the cell is taken from
+//!   there; a record no summary lists either is named in
+//!   [`Outcome::unreadable`] (its cell is unknown);
 //! - any other file with other bytes: the later is kept beside it as
 //!   `<name>.from-<k>`, with a warning.
 //!
@@ -35,6 +41,9 @@ pub struct Outcome {
     pub records: usize,
     /// Whatever a person should know: kept duplicates, renamed runs.
     pub warnings: Vec<String>,
+    /// Cell records that could not be read and that no summary lists:
+    /// (campaign, file). Their cells are unknown, not absent.
+    pub unreadable: Vec<(String, PathBuf)>,
 }
 
 /// Copies every directory of `dirs` into `out` (created if need be).
@@ -190,38 +199,70 @@ impl Merger<'_> {
         Ok(())
     }
 
-    /// Merges the cell records of every campaign in `src`.
+    /// Merges the cell records of every campaign in `src`. A record that
+    /// is missing or cannot be read (cut short on its way here) is taken
+    /// from the directory's summaries, which list every cell their
+    /// invocation ran; one that is in no summary either is
+    /// [`Outcome::unreadable`].
     fn records(&mut self) -> Result<(), String> {
         let Ok(campaigns) = fs::read_dir(self.src.join("campaigns")) else {
             return Ok(());
         };
-        for c in campaigns.flatten() {
+        let mut campaigns: Vec<_> = campaigns.flatten().collect();
+        campaigns.sort_by_key(|c| c.file_name());
+        for c in campaigns {
             let name = c.file_name().to_string_lossy().into_owned();
             let campaign_dir = format!("campaigns/{name}");
-            let Ok(cells) = fs::read_dir(c.path().join("cells")) else {
-                continue;
-            };
-            for cell in cells.flatten() {
-                let path = cell.path();
-                if path.extension().is_none_or(|x| x != "json") {
+            let mut readable: Vec<(PathBuf, CellRecord)> = Vec::new();
+            let mut unreadable: Vec<PathBuf> = Vec::new();
+            if let Ok(cells) = fs::read_dir(c.path().join("cells")) {
+                let mut cells: Vec<PathBuf> = cells.flatten().map(|e| e.path()).collect();
+                cells.sort();
+                for path in cells {
+                    if path.extension().is_none_or(|x| x != "json") {
+                        continue;
+                    }
+                    match fs::read(&path)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<CellRecord>(&b).ok())
+                    {
+                        Some(r) => readable.push((path, r)),
+                        None => unreadable.push(path),
+                    }
+                }
+            }
+            for (summary, r) in summary_records(&c.path()) {
+                if readable.iter().any(|(_, x)| x.cell == r.cell) {
                     continue;
                 }
-                let Some(mut record) = fs::read(&path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<CellRecord>(&b).ok())
-                else {
-                    self.o
-                        .warnings
-                        .push(format!("{}: not a cell record; left out", path.display()));
-                    continue;
-                };
-                self.relocate(&campaign_dir, &mut record);
-                let dest = self
-                    .out
-                    .join(&campaign_dir)
+                let file = c
+                    .path()
                     .join("cells")
-                    .join(cell.file_name());
-                self.record(&path, &dest, record)?;
+                    .join(format!("{}.json", crate::slug(&r.cell)));
+                self.o.warnings.push(format!(
+                    "{}: missing or cut short; cell {} ({}) taken from its summary {}",
+                    file.display(),
+                    r.cell,
+                    r.verdict,
+                    summary.display()
+                ));
+                unreadable.retain(|u| *u != file);
+                readable.push((file, r));
+            }
+            let campaign = readable
+                .first()
+                .map_or_else(|| name.clone(), |(_, r)| r.campaign.clone());
+            for path in unreadable {
+                self.o.warnings.push(format!(
+                    "{}: not a cell record, and no summary lists its cell: that cell is unknown",
+                    path.display()
+                ));
+                self.o.unreadable.push((campaign.clone(), path));
+            }
+            for (path, mut record) in readable {
+                self.relocate(&campaign_dir, &mut record);
+                let cells = self.out.join(&campaign_dir).join("cells");
+                self.record(&path, &cells, record)?;
             }
         }
         Ok(())
@@ -251,31 +292,114 @@ impl Merger<'_> {
         }
     }
 
-    fn record(&mut self, from: &Path, dest: &Path, r: CellRecord) -> Result<(), String> {
-        if let Some(old) = fs::read(dest)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<CellRecord>(&b).ok())
-        {
-            if old == r || old.complete() || !r.complete() {
-                if old != r && old.complete() && r.complete() {
-                    self.o.warnings.push(format!(
-                        "{}: cell {} was run twice ({} here, {} merged before); kept the first",
-                        from.display(),
-                        r.cell,
-                        r.verdict,
-                        old.verdict
-                    ));
+    /// Adds a run of a cell to `cells`. Every complete run of a cell is
+    /// kept, whichever directory it came from and in whatever order they
+    /// come: two shards that ran one cell and disagree make it flaky, not
+    /// the first one's verdict. An incomplete run (interrupted, or the
+    /// harness failed) says nothing about the database: it is kept only
+    /// while the cell has no complete run, and a complete one replaces it.
+    fn record(&mut self, from: &Path, cells: &Path, r: CellRecord) -> Result<(), String> {
+        let slug = crate::slug(&r.cell);
+        let existing = runs_of(cells, &slug, &r.cell);
+        if existing.iter().any(|(_, old)| *old == r) {
+            return Ok(());
+        }
+        if !r.complete() && existing.iter().any(|(_, old)| old.complete()) {
+            return Ok(());
+        }
+        if r.complete() {
+            for (path, old) in &existing {
+                if !old.complete() {
+                    fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
                 }
-                return Ok(());
+            }
+            let others: Vec<&str> = existing
+                .iter()
+                .filter(|(_, old)| old.complete())
+                .map(|(_, old)| old.verdict.as_str())
+                .collect();
+            if !others.is_empty() {
+                self.o.warnings.push(format!(
+                    "{}: cell {} was run more than once ({} here, {} merged before); every run is kept",
+                    from.display(),
+                    r.cell,
+                    r.verdict,
+                    others.join(", ")
+                ));
             }
         }
-        fs::create_dir_all(dest.parent().unwrap_or(dest))
-            .map_err(|e| format!("{}: {e}", dest.display()))?;
+        // The first run of a cell under its own name, the others beside it.
+        let mut dest = cells.join(format!("{slug}.json"));
+        let mut n = 2;
+        while dest.exists() {
+            dest = cells.join(format!("{slug}.run-{n}.json"));
+            n += 1;
+        }
+        fs::create_dir_all(cells).map_err(|e| format!("{}: {e}", cells.display()))?;
         let json = serde_json::to_vec_pretty(&r).map_err(|e| e.to_string())?;
-        results::rundir::write_atomic(dest, &json).map_err(|e| e.to_string())?;
+        results::rundir::write_atomic(&dest, &json).map_err(|e| e.to_string())?;
         self.o.records += 1;
         Ok(())
     }
+}
+
+/// The records of cell `cell` already in `cells`: `<slug>.json` and
+/// `<slug>.run-<n>.json`.
+fn runs_of(cells: &Path, slug: &str, cell: &str) -> Vec<(PathBuf, CellRecord)> {
+    let Ok(entries) = fs::read_dir(cells) else {
+        return Vec::new();
+    };
+    let base = format!("{slug}.json");
+    let more = format!("{slug}.run-");
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name == base || (name.starts_with(&more) && name.ends_with(".json"))
+        })
+        .filter_map(|e| {
+            let r = serde_json::from_slice::<CellRecord>(&fs::read(e.path()).ok()?).ok()?;
+            (r.cell == cell).then(|| (e.path(), r))
+        })
+        .collect()
+}
+
+/// The cells listed as run in a campaign directory's `summary*.json`
+/// files, each with the summary it came from.
+fn summary_records(campaign_dir: &Path) -> Vec<(PathBuf, CellRecord)> {
+    #[derive(serde::Deserialize)]
+    struct Summary {
+        #[serde(default)]
+        cells: Vec<CellRecord>,
+    }
+    let Ok(entries) = fs::read_dir(campaign_dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .is_some_and(|n| n.starts_with("summary") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    let mut out: Vec<(PathBuf, CellRecord)> = Vec::new();
+    for f in files {
+        let Some(s) = fs::read(&f)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Summary>(&b).ok())
+        else {
+            continue;
+        };
+        for r in s.cells {
+            if !out.iter().any(|(_, x)| *x == r) {
+                out.push((f.clone(), r));
+            }
+        }
+    }
+    out
 }
 
 fn parts(rel: &Path) -> Vec<&str> {
@@ -357,6 +481,7 @@ mod tests {
             )),
             duration_s: 1.0,
             interrupted: false,
+            fingerprint: None,
         };
         crate::record::save(&dir.join("campaigns/nightly"), &r).unwrap();
         fs::write(dir.join("junit.xml"), format!("<x>{cell}</x>")).unwrap();

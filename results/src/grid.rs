@@ -52,6 +52,12 @@ pub struct CellRecord {
     /// Stopped by a signal: run again on resume.
     #[serde(default)]
     pub interrupted: bool,
+    /// What the run was of (`campaign::Cell::fingerprint`): a hash of the
+    /// cell's test text, secrets out. A resumed campaign runs a cell again
+    /// when it differs, or is absent (a record written before there were
+    /// fingerprints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl CellRecord {
@@ -169,6 +175,7 @@ fn not_run_of(roots: &[PathBuf]) -> Vec<Found> {
                             run_dir: None,
                             duration_s: 0.0,
                             interrupted: false,
+                            fingerprint: None,
                         },
                     });
                 }
@@ -418,6 +425,7 @@ mod tests {
             )),
             duration_s: 1.0,
             interrupted: false,
+            fingerprint: None,
         }
     }
 

@@ -41,6 +41,7 @@
 
 pub mod grid;
 pub mod junit;
+pub mod redact;
 pub mod report;
 pub mod rundir;
 pub mod serve;

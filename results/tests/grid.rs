@@ -55,6 +55,7 @@ fn run_cell(
         )),
         duration_s: 12.5,
         interrupted: false,
+        fingerprint: None,
     };
     std::fs::create_dir_all(dir.join("cells")).unwrap();
     std::fs::write(

@@ -68,6 +68,7 @@ fn campaign(args: &Args) -> Result<u8, String> {
         .as_deref()
         .map(campaign::parse_shard)
         .transpose()?;
+    let total = cells.len();
     if let Some((i, n)) = shard {
         cells = campaign::shard(cells, i, n);
     }
@@ -76,8 +77,15 @@ fn campaign(args: &Args) -> Result<u8, String> {
     for cell in &cells {
         let path = c.test_path(&cell.test);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let test = TestFile::parse_in(&cell.text, &dir)
-            .map_err(|e| format!("{}: cell {}: {e}", args.campaign.display(), cell.id))?;
+        // The error may quote the cell's text, which holds its secrets.
+        let test = TestFile::parse_in(&cell.text, &dir).map_err(|e| {
+            format!(
+                "{}: cell {}: {}",
+                args.campaign.display(),
+                cell.id,
+                results::redact::scrub(&e, &cell.secrets)
+            )
+        })?;
         tests.push(test);
     }
     if args.list {
@@ -114,17 +122,43 @@ fn campaign(args: &Args) -> Result<u8, String> {
     let mut records = Vec::with_capacity(cells.len());
     let mut not_run = Vec::new();
     let mut stop: Option<String> = None;
+    let mut not_run_why: Option<String> = None;
+    if cells.is_empty() {
+        // More shards than cells: this one has nothing to test, which is
+        // no pass (a CI matrix of the wrong size would go green).
+        let (i, n) = shard.unwrap_or((1, 1));
+        let why =
+            format!("shard {i}/{n} holds no cell (the campaign has {total}): nothing was tested");
+        eprintln!("shakedown: {why}");
+        not_run_why = Some(why);
+    }
     for (k, (cell, test)) in cells.iter().zip(&tests).enumerate() {
         if let Some(r) = done.get(&cell.id).filter(|r| r.complete()) {
+            // A record of another test (the test file, `set` or the
+            // matrix changed since) is no run of this one.
+            if r.fingerprint.as_deref() == Some(cell.fingerprint.as_str()) {
+                eprintln!(
+                    "shakedown: [{}/{}] {}: done before ({})",
+                    k + 1,
+                    cells.len(),
+                    cell.id,
+                    r.verdict
+                );
+                records.push(r.clone());
+                continue;
+            }
             eprintln!(
-                "shakedown: [{}/{}] {}: done before ({})",
+                "shakedown: [{}/{}] {}: {} since its run ({}); running it again",
                 k + 1,
                 cells.len(),
                 cell.id,
+                if r.fingerprint.is_some() {
+                    "its test file or settings changed"
+                } else {
+                    "its record says not what it ran (written before records did), so it may have changed"
+                },
                 r.verdict
             );
-            records.push(r.clone());
-            continue;
         }
         if stop.is_none() && signals::received().count > 0 {
             // A signal between two cells: the next one does not start.
@@ -178,9 +212,31 @@ fn campaign(args: &Args) -> Result<u8, String> {
         None => "summary.json".into(),
     };
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    // No cell may have run (a zero time budget, an empty shard): the
+    // directory may not be there yet.
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     results::rundir::write_atomic(&dir.join(&name), &bytes).map_err(|e| e.to_string())?;
     if let Some(junit) = &args.junit {
-        std::fs::write(junit, campaign::junit::render(&c.name, &records))
+        let mut missing: Vec<campaign::junit::Missing> = not_run
+            .iter()
+            .map(|(id, why)| {
+                let test = cells
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| c.test.display().to_string())
+                    .unwrap_or_default();
+                campaign::junit::Missing::not_run(id, &test, why)
+            })
+            .collect();
+        if let Some(why) = &not_run_why {
+            missing.push(campaign::junit::Missing {
+                cell: "no cell".into(),
+                test: String::new(),
+                message: "no cell".into(),
+                why: why.clone(),
+            });
+        }
+        std::fs::write(junit, campaign::junit::render(&c.name, &records, &missing))
             .map_err(|e| format!("{}: {e}", junit.display()))?;
     }
     if let Some(why) = &stop {
@@ -193,7 +249,7 @@ fn campaign(args: &Args) -> Result<u8, String> {
     let mut code = records
         .iter()
         .fold(exit::VALID, |w, r| worse(w, r.exit_code));
-    if !not_run.is_empty() {
+    if !not_run.is_empty() || cells.is_empty() {
         code = worse(code, exit::UNKNOWN);
     }
     Ok(code)
@@ -238,6 +294,7 @@ fn run_cell(
         run_dir: report.run_dir.map(|d| d.display().to_string()),
         duration_s: started.elapsed().as_secs_f64(),
         interrupted,
+        fingerprint: Some(cell.fingerprint.clone()),
     }
 }
 

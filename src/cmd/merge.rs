@@ -14,6 +14,7 @@
 
 use super::exit;
 use super::run::worse;
+use campaign::junit::Missing;
 use campaign::record::{self, CellRecord};
 use campaign::Campaign;
 use results::grid::{self, Grid};
@@ -61,8 +62,34 @@ pub fn run(args: Args) -> ExitCode {
 struct Merged {
     name: String,
     records: Vec<CellRecord>,
-    /// Cells of the campaign file with no complete record.
-    not_run: Vec<String>,
+    /// Cells with no run: listed as not run by a shard's summary, or of
+    /// the campaign file with no complete record.
+    not_run: Vec<Missing>,
+    /// Record files that could not be read, of cells no summary lists:
+    /// unknown, never absent.
+    unknown: Vec<Missing>,
+}
+
+impl Merged {
+    fn new(name: &str) -> Merged {
+        Merged {
+            name: name.to_string(),
+            records: Vec::new(),
+            not_run: Vec::new(),
+            unknown: Vec::new(),
+        }
+    }
+
+    /// Every cell without a run, for JUnit (a cell with only an
+    /// incomplete run is that run's error already).
+    fn missing(&self) -> Vec<Missing> {
+        self.not_run
+            .iter()
+            .filter(|c| !self.records.iter().any(|r| r.cell == c.cell))
+            .chain(&self.unknown)
+            .cloned()
+            .collect()
+    }
 }
 
 fn merge(args: &Args) -> Result<u8, String> {
@@ -98,38 +125,48 @@ fn merge(args: &Args) -> Result<u8, String> {
     let mut campaigns: Vec<Merged> = Vec::new();
     for found in grid::gather(std::slice::from_ref(&args.out)) {
         let r = found.record;
-        let k = match campaigns.iter().position(|m| m.name == r.campaign) {
-            Some(k) => k,
-            None => {
-                campaigns.push(Merged {
-                    name: r.campaign.clone(),
-                    records: Vec::new(),
-                    not_run: Vec::new(),
-                });
-                campaigns.len() - 1
-            }
-        };
+        let k = position(&mut campaigns, &r.campaign);
         // A cell a shard's summary lists as not run (and no shard ran).
         if r.verdict == grid::NOT_RUN {
-            campaigns[k].not_run.push(r.cell);
+            campaigns[k].not_run.push(Missing::not_run(
+                &r.cell,
+                &r.test,
+                "a shard's summary lists it as not run, and no merged directory holds a run of it",
+            ));
         } else {
             campaigns[k].records.push(r);
         }
     }
+    for (name, file) in &outcome.unreadable {
+        let k = position(&mut campaigns, name);
+        let shown = file.display().to_string();
+        campaigns[k].unknown.push(Missing {
+            cell: file
+                .file_name()
+                .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned()),
+            test: String::new(),
+            message: "unknown".into(),
+            why: format!(
+                "{shown}: a cell record that cannot be read, and no summary lists its cell"
+            ),
+        });
+    }
     if let Some((name, cells)) = &expected {
         campaigns.retain(|m| &m.name == name);
         if campaigns.is_empty() {
-            campaigns.push(Merged {
-                name: name.clone(),
-                records: Vec::new(),
-                not_run: Vec::new(),
-            });
+            campaigns.push(Merged::new(name));
         }
         let m = &mut campaigns[0];
         m.not_run = cells
             .iter()
             .filter(|cell| !m.records.iter().any(|r| r.cell == cell.id && r.complete()))
-            .map(|cell| cell.id.clone())
+            .map(|cell| {
+                Missing::not_run(
+                    &cell.id,
+                    &cell.test.display().to_string(),
+                    "no merged directory holds a complete run of it",
+                )
+            })
             .collect();
     }
     if campaigns.is_empty() {
@@ -164,8 +201,11 @@ fn merge(args: &Args) -> Result<u8, String> {
                 campaigns.len()
             ));
         };
-        std::fs::write(junit, campaign::junit::render(&m.name, &m.records))
-            .map_err(|e| format!("{}: {e}", junit.display()))?;
+        std::fs::write(
+            junit,
+            campaign::junit::render(&m.name, &m.records, &m.missing()),
+        )
+        .map_err(|e| format!("{}: {e}", junit.display()))?;
     }
     if let Some(path) = &args.markdown {
         std::fs::OpenOptions::new()
@@ -189,10 +229,21 @@ fn verdict_code(m: &Merged) -> u8 {
         };
         worse(w, c)
     });
-    if !m.not_run.is_empty() || m.records.is_empty() {
+    if !m.not_run.is_empty() || !m.unknown.is_empty() || m.records.is_empty() {
         code = worse(code, exit::UNKNOWN);
     }
     code
+}
+
+/// The index of campaign `name` among `campaigns`, added if need be.
+fn position(campaigns: &mut Vec<Merged>, name: &str) -> usize {
+    match campaigns.iter().position(|m| m.name == name) {
+        Some(k) => k,
+        None => {
+            campaigns.push(Merged::new(name));
+            campaigns.len() - 1
+        }
+    }
 }
 
 fn flaky_count(g: Option<&Grid>) -> usize {
@@ -234,18 +285,29 @@ fn print_campaign(m: &Merged, g: Option<&Grid>) {
             }
         }
     }
-    rows.extend(m.not_run.iter().map(|id| Row {
-        test: id.clone(),
+    rows.extend(m.not_run.iter().map(|c| Row {
+        test: c.cell.clone(),
         settings: String::new(),
         runs: "not run".into(),
         flaky: String::new(),
     }));
+    rows.extend(m.unknown.iter().map(|c| Row {
+        test: c.why.clone(),
+        settings: String::new(),
+        runs: "UNKNOWN".into(),
+        flaky: String::new(),
+    }));
     crate::outln!(
-        "campaign {}: {} run(s), {} flaky cell(s), {} cell(s) not run",
+        "campaign {}: {} run(s), {} flaky cell(s), {} cell(s) not run{}",
         m.name,
         m.records.len(),
         flaky_count(g),
-        m.not_run.len()
+        m.not_run.len(),
+        if m.unknown.is_empty() {
+            String::new()
+        } else {
+            format!(", {} unreadable record(s): unknown", m.unknown.len())
+        }
     );
     crate::outln!("{}", tabled::Table::new(rows));
 }
@@ -305,8 +367,15 @@ fn markdown_of(m: &Merged, g: Option<&Grid>) -> String {
     }
     if !m.not_run.is_empty() {
         s.push_str("Not run:\n\n");
-        for id in &m.not_run {
-            s.push_str(&format!("- {}\n", md(id)));
+        for c in &m.not_run {
+            s.push_str(&format!("- {}\n", md(&c.cell)));
+        }
+        s.push('\n');
+    }
+    if !m.unknown.is_empty() {
+        s.push_str("Unknown (unreadable records):\n\n");
+        for c in &m.unknown {
+            s.push_str(&format!("- {}\n", md(&c.why)));
         }
         s.push('\n');
     }
@@ -332,7 +401,8 @@ fn write_summary(args: &Args, m: &Merged, g: Option<&Grid>) -> Result<(), String
         "merged-from": args.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>(),
         "cells": m.records,
         "flaky": g.map(|g| &g.flaky),
-        "not-run": m.not_run.iter().map(|id| serde_json::json!({"cell": id, "why": "no merged directory holds a complete run of it"})).collect::<Vec<_>>(),
+        "not-run": m.not_run.iter().map(|c| serde_json::json!({"cell": c.cell, "why": c.why})).collect::<Vec<_>>(),
+        "unknown": m.unknown.iter().map(|c| serde_json::json!({"record": c.cell, "why": c.why})).collect::<Vec<_>>(),
     });
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     results::rundir::write_atomic(&dir.join("summary.json"), &bytes).map_err(|e| e.to_string())
