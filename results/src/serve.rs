@@ -6,7 +6,10 @@
 //!   filters by verdict and by a substring of the test name;
 //! - `/runs.json` — the same list as JSON (same filters);
 //! - `/runs/<test>/<timestamp>/` — a run directory's files, and
-//!   `/runs/<path>` any file under the results directory;
+//!   `/runs/<path>` any file under the results directory: a run's own
+//!   `report.html` as HTML (see [`is_report`]), every other file as plain
+//!   text or a download, with `Content-Security-Policy: sandbox`, so a
+//!   node's log named `evil.html` shows its source and runs nothing;
 //! - `/campaigns` — every campaign found under `campaigns/` as a grid of
 //!   cells (rows = tests, columns = matrix settings, one square per run
 //!   coloured by verdict, linking to its report) and its flaky cells (see
@@ -103,26 +106,88 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The content type served for a file name.
+/// The content type a file under a results directory is sent with, by
+/// its name: `text/plain; charset=utf-8` for text (histories, logs, test
+/// files, JSON, XML, and HTML, SVG or scripts a node left: shown as their
+/// source, never run), `application/octet-stream` (a download) for
+/// anything else. The one exception, a run's own report, is
+/// [`is_report`]'s: no file name alone makes a file HTML.
 pub fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "application/xml; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gz" => "application/gzip",
-        "jsonl" | "log" | "yaml" | "yml" | "edn" | "txt" | "out" | "err" | "csv" | "tsv" => {
-            "text/plain; charset=utf-8"
-        }
-        _ => "application/octet-stream",
+        "jsonl" | "json" | "log" | "yaml" | "yml" | "edn" | "txt" | "out" | "err" | "csv"
+        | "tsv" | "xml" | "html" | "htm" | "xhtml" | "svg" | "js" | "css" | "md" => TEXT,
+        _ => DOWNLOAD,
+    }
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const DOWNLOAD: &str = "application/octet-stream";
+
+/// The policy of every file served as it is: no script, no plugin, no
+/// request, an origin of its own, whatever the browser makes of it.
+const FILE_CSP: &str = "default-src 'none'; sandbox";
+
+/// The policy of a run's report: its own inline script and style (what
+/// its `<meta>` allows), nothing fetched, and an origin of its own.
+const REPORT_CSP: &str =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; sandbox allow-scripts";
+
+/// Whether `file` (canonical, under a served directory) is a report
+/// shakedown wrote: `report.html` in a run directory, one holding the
+/// run's `results.json`, that is not itself inside a run directory (a
+/// node's logs are saved in `<run>/<node>/`, and a log may be named
+/// anything, `report.html` and `results.json` included).
+pub fn is_report(file: &Path) -> bool {
+    let holds_results = |d: &Path| d.join(crate::rundir::RESULTS_FILE).is_file();
+    file.file_name()
+        .is_some_and(|n| n == crate::rundir::REPORT_FILE)
+        && file
+            .parent()
+            .is_some_and(|run| holds_results(run) && !run.parent().is_some_and(holds_results))
+}
+
+/// A file sent as it is: a report as HTML, anything else as text or a
+/// download (see [`content_type`]).
+fn file_response(file: PathBuf, len: u64) -> Response {
+    if is_report(&file) {
+        return Response {
+            status: 200,
+            content_type: "text/html; charset=utf-8".into(),
+            body: Body::File(file, len),
+            headers: vec![("Content-Security-Policy".into(), REPORT_CSP.into())],
+        };
+    }
+    let content_type = content_type(&file);
+    let mut headers = vec![("Content-Security-Policy".into(), FILE_CSP.into())];
+    if content_type == DOWNLOAD {
+        // A name for the saved file that no header parser can misread.
+        let name: String = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        headers.push((
+            "Content-Disposition".into(),
+            format!("attachment; filename=\"{name}\""),
+        ));
+    }
+    Response {
+        status: 200,
+        content_type: content_type.into(),
+        body: Body::File(file, len),
+        headers,
     }
 }
 
@@ -274,12 +339,7 @@ fn file_or_dir(roots: &[PathBuf], k: usize, top: &str, rel: &str, p: &str) -> Re
             Response::html(dir_page(root, &file, p, top))
         }
         Ok(file) => match fs::metadata(&file) {
-            Ok(m) => Response {
-                status: 200,
-                content_type: content_type(&file).into(),
-                body: Body::File(file, m.len()),
-                headers: Vec::new(),
-            },
+            Ok(m) => file_response(file, m.len()),
             Err(_) => Response::text(404, "no such file"),
         },
     }
