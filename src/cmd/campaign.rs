@@ -5,7 +5,10 @@
 //! Every cell's test file is read and checked before the first runs, so a
 //! typo in the matrix stops the campaign before any node is touched. A
 //! campaign run again skips the cells whose run is complete (resume); an
-//! interrupted cell runs again.
+//! interrupted cell runs again, and so does a cell whose record has
+//! another fingerprint (its test file or settings changed since). A shard
+//! with no cell, or a time budget that lets none start, writes its
+//! summary and exits 2: nothing tested is no pass.
 //!
 //! Signals: Ctrl-C, SIGTERM or SIGHUP during a cell interrupt that cell's
 //! run the way they interrupt `shakedown run` (clients stop, faults heal,
