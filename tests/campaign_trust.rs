@@ -56,13 +56,18 @@ fn run_campaign(campaign: &Path, results: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Every file under `dir`, with its bytes (lossy text).
+/// Every file under `dir` (not following links), with its bytes (lossy
+/// text).
 fn files(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let p = e.path();
+        // `latest` links lead to files listed already.
+        if e.file_type().is_ok_and(|t| t.is_symlink()) {
+            continue;
+        }
         if p.is_dir() {
             files(&p, out);
         } else {
@@ -565,5 +570,74 @@ fn a_bad_cell_is_reported_without_its_secrets() {
         assert_eq!(o.status.code(), Some(3), "{t}");
         assert!(t.contains("c.yaml: cell t.yaml["), "{t}");
         assert!(!t.contains("set-pwd"), "{t}");
+    }
+}
+
+/// The same secrets through a cell that really runs (a one-node local
+/// cluster, `tc7` on 10.77.227.0/24; needs root): nothing in its run
+/// directory (test.yaml, run.json, results, report, logs, the clients'
+/// stderr) holds one, and the stored test file says `<redacted>` where
+/// they were (a URL keeps all but its password).
+#[test]
+fn no_secret_of_a_campaign_reaches_a_run_directory() {
+    if !harness::control::local::is_root() {
+        eprintln!("skipped: needs root (a local cluster)");
+        return;
+    }
+    let _guard = common::ClusterGuard("tc7");
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "t.yaml",
+        "name: tcsecret
+target:
+  name: process
+  start: 'sleep 1000'
+  ready: 'true'
+  client: {command: [/bin/cat]}
+cluster: {local: 1, name: tc7, subnet: 10.77.227.0}
+workload: {name: register}
+concurrency: 1
+rate: 5
+time-limit: 1s
+recovery-time: 0s
+",
+    );
+    let c = write(
+        tmp.path(),
+        "c.yaml",
+        "name: runsecret
+tests: [t.yaml]
+matrix:
+  target.client.env.DB_PASS: [hunter2-a]
+set:
+  target.client.env.DATABASE_URL: 'postgres://admin:url-secret@db.example/app'
+  target.client.env.REDIS_AUTH: auth-secret
+",
+    );
+    let results = tmp.path().join("results");
+    let o = run_campaign(&c, &results, &[]);
+    let t = text(&o);
+    // /bin/cat is no client: nothing succeeds, the cell is unknown.
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    let mut all = Vec::new();
+    files(&results, &mut all);
+    let stored: Vec<&(PathBuf, String)> = all
+        .iter()
+        .filter(|(p, _)| p.ends_with("test.yaml"))
+        .collect();
+    assert_eq!(stored.len(), 1, "one run, one stored test file: {all:?}");
+    let yaml = &stored[0].1;
+    assert!(
+        yaml.contains("\"DATABASE_URL\": \"postgres://admin:<redacted>@db.example/app\"")
+            && yaml.contains("\"DB_PASS\": \"<redacted>\"")
+            && yaml.contains("\"REDIS_AUTH\": \"<redacted>\""),
+        "{yaml}"
+    );
+    for secret in ["hunter2-a", "url-secret", "auth-secret"] {
+        assert!(!t.contains(secret), "the output holds {secret}: {t}");
+        for (path, body) in &all {
+            assert!(!body.contains(secret), "{} holds {secret}", path.display());
+        }
     }
 }
