@@ -1,0 +1,3 @@
+//! diskfs (work in progress)
+pub mod cache;
+mod rng;
