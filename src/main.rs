@@ -43,6 +43,11 @@ enum Command {
     /// Merge the results directories of many machines (CI shards) into one,
     /// with one summary per campaign.
     Merge(cmd::merge::Args),
+    /// Disk faults on a node: a write-back FUSE mount that can drop unsynced
+    /// writes (power loss), and file corruption. Run by the nemesis over
+    /// SSH; see `shakedown diskfs --help`.
+    #[command(subcommand, hide = true)]
+    Diskfs(cmd::diskfs::Command),
     /// Print a shell completion script, e.g. `shakedown completions bash >
     /// /etc/bash_completion.d/shakedown`.
     Completions {
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Diskfs(c) => cmd::diskfs::run(c),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "shakedown", &mut out);

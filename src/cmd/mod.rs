@@ -3,6 +3,7 @@
 pub mod campaign;
 pub mod check;
 pub mod cluster;
+pub mod diskfs;
 pub mod fault;
 pub mod heal;
 pub mod merge;
