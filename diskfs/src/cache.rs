@@ -387,8 +387,9 @@ mod tests {
                 match rng.below(10) {
                     0..=4 => {
                         let off = rng.below(160) as usize;
-                        let data: Vec<u8> =
-                            (0..1 + rng.below(40)).map(|_| rng.below(256) as u8).collect();
+                        let data: Vec<u8> = (0..1 + rng.below(40))
+                            .map(|_| rng.below(256) as u8)
+                            .collect();
                         c.write(off as u64, &data);
                         if current.len() < off + data.len() {
                             current.resize(off + data.len(), 0);
@@ -420,7 +421,11 @@ mod tests {
                             .take(len)
                             .copied()
                             .collect();
-                        assert_eq!(c.read(&b, off, len).unwrap(), want, "seed {seed} step {step}");
+                        assert_eq!(
+                            c.read(&b, off, len).unwrap(),
+                            want,
+                            "seed {seed} step {step}"
+                        );
                     }
                 }
                 assert_eq!(c.size(), current.len() as u64);

@@ -303,7 +303,13 @@ fn flip_positions(total: u64, p: f64, rng: &mut Rng) -> Vec<u64> {
     }
 }
 
-fn bitflip(file: &File, size: u64, p: f64, chunk: u64, rng: &mut Rng) -> std::io::Result<FileReport> {
+fn bitflip(
+    file: &File,
+    size: u64,
+    p: f64,
+    chunk: u64,
+    rng: &mut Rng,
+) -> std::io::Result<FileReport> {
     let bits = flip_positions(size.saturating_mul(8), p, rng);
     let mut r = empty_report(size);
     r.bits = Some(bits.len() as u64);
@@ -328,7 +334,13 @@ fn bitflip(file: &File, size: u64, p: f64, chunk: u64, rng: &mut Rng) -> std::io
     Ok(r)
 }
 
-fn truncate(file: &File, size: u64, p: f64, chunk: u64, rng: &mut Rng) -> std::io::Result<FileReport> {
+fn truncate(
+    file: &File,
+    size: u64,
+    p: f64,
+    chunk: u64,
+    rng: &mut Rng,
+) -> std::io::Result<FileReport> {
     let mut r = empty_report(size);
     // Draw for every file, even empty ones, so one file's size does not
     // shift the choices for the next.
@@ -344,7 +356,13 @@ fn truncate(file: &File, size: u64, p: f64, chunk: u64, rng: &mut Rng) -> std::i
     Ok(r)
 }
 
-fn rollback(file: &File, snap: &Path, p: f64, chunk: u64, rng: &mut Rng) -> std::io::Result<FileReport> {
+fn rollback(
+    file: &File,
+    snap: &Path,
+    p: f64,
+    chunk: u64,
+    rng: &mut Rng,
+) -> std::io::Result<FileReport> {
     let old = std::fs::read(snap)?;
     let size = file.metadata()?.len();
     let mut r = empty_report(size);
@@ -447,7 +465,11 @@ mod tests {
             assert_eq!(f.offsets, vec![len]);
             assert_eq!(f.size_after, len);
             assert_eq!(f.size_before - len, f.bytes);
-            assert!((1..=4096).contains(&f.bytes), "at most one chunk: {}", f.bytes);
+            assert!(
+                (1..=4096).contains(&f.bytes),
+                "at most one chunk: {}",
+                f.bytes
+            );
         }
         let after = std::fs::read(dir.join("a.dat")).unwrap();
         assert_eq!(after[..], before[..after.len()], "a prefix survives");

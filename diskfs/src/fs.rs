@@ -22,7 +22,8 @@ use crate::cache::{Dropped, FileCache};
 use fuser::{
     FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
     Notifier, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow,
+    WriteFlags,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CStr, CString, OsStr, OsString};
@@ -93,6 +94,16 @@ struct DirEntry {
     ino: u64,
     kind: FileType,
     name: OsString,
+}
+
+/// The changes of one setattr request that diskfs applies.
+struct SetAttr {
+    mode: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    size: Option<u64>,
+    atime: Option<TimeOrNow>,
+    mtime: Option<TimeOrNow>,
 }
 
 /// One file in a drop report.
@@ -256,7 +267,12 @@ impl Shared {
     /// Applies `f` to the inode's cache (created from the backing file's
     /// size if the file was clean), keeping the global accounting and the
     /// dirty index right.
-    fn mutate(&self, inode: &Inode, d: &mut Data, f: impl FnOnce(&mut FileCache)) -> io::Result<()> {
+    fn mutate(
+        &self,
+        inode: &Inode,
+        d: &mut Data,
+        f: impl FnOnce(&mut FileCache),
+    ) -> io::Result<()> {
         let mut c = match d.cache.take() {
             Some(c) => c,
             None => {
@@ -269,9 +285,11 @@ impl Shared {
         f(&mut c);
         let after = c.dirty_bytes();
         if after >= before {
-            self.dirty_bytes.fetch_add(after - before, Ordering::Relaxed);
+            self.dirty_bytes
+                .fetch_add(after - before, Ordering::Relaxed);
         } else {
-            self.dirty_bytes.fetch_sub(before - after, Ordering::Relaxed);
+            self.dirty_bytes
+                .fetch_sub(before - after, Ordering::Relaxed);
         }
         match (was_dirty, c.is_dirty()) {
             (false, true) => {
@@ -336,7 +354,10 @@ impl Shared {
                 continue;
             }
             if let Err(e) = self.write_back(&inode, &mut d) {
-                tracing::warn!(nodeid, "diskfs: write-back under memory pressure failed: {e}");
+                tracing::warn!(
+                    nodeid,
+                    "diskfs: write-back under memory pressure failed: {e}"
+                );
                 lock(&self.dirty).insert(seq, nodeid);
                 return;
             }
@@ -361,11 +382,8 @@ impl Shared {
     fn collect(&self, nodeid: u64) {
         let mut t = self.inodes.write().unwrap_or_else(|e| e.into_inner());
         if let Some(inode) = t.get(&nodeid) {
-            let clean = inode
-                .data
-                .try_lock()
-                .map(|d| d.cache.is_none())
-                .unwrap_or(false);
+            // Table before inode: the one lock order used everywhere.
+            let clean = lock(&inode.data).cache.is_none();
             if inode.lookups.load(Ordering::Relaxed) == 0 && clean {
                 t.remove(&nodeid);
             }
@@ -375,7 +393,8 @@ impl Shared {
     /// The inode's path relative to the mount (from its descriptor, so
     /// current after renames); `None` once unlinked.
     fn rel_path(&self, inode: &Inode) -> Option<String> {
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", inode.path_fd.as_raw_fd())).ok()?;
+        let link =
+            std::fs::read_link(format!("/proc/self/fd/{}", inode.path_fd.as_raw_fd())).ok()?;
         if fstat(inode.path_fd.as_raw_fd()).ok()?.st_nlink == 0 {
             return None;
         }
@@ -560,27 +579,21 @@ impl DiskFs {
         // chown clears set-id bits of a regular file, even as root: restore.
         if mode & (libc::S_ISUID | libc::S_ISGID) != 0 && mode & libc::S_IFMT != libc::S_IFDIR {
             cvt(unsafe {
-                libc::fchmodat(
-                    parent.path_fd.as_raw_fd(),
-                    name.as_ptr(),
-                    mode & 0o7777,
-                    0,
-                )
+                libc::fchmodat(parent.path_fd.as_raw_fd(), name.as_ptr(), mode & 0o7777, 0)
             })?;
         }
         Ok(())
     }
 
-    fn do_setattr(
-        &self,
-        ino: INodeNo,
-        mode: Option<u32>,
-        uid: Option<u32>,
-        gid: Option<u32>,
-        size: Option<u64>,
-        atime: Option<TimeOrNow>,
-        mtime: Option<TimeOrNow>,
-    ) -> Result<FileAttr, fuser::Errno> {
+    fn do_setattr(&self, ino: INodeNo, a: SetAttr) -> Result<FileAttr, fuser::Errno> {
+        let SetAttr {
+            mode,
+            uid,
+            gid,
+            size,
+            atime,
+            mtime,
+        } = a;
         let s = &*self.0;
         let inode = s.inode(ino)?;
         let fd = inode.path_fd.as_raw_fd();
@@ -766,7 +779,9 @@ impl DiskFs {
         let parent = if ino.0 == 1 {
             1
         } else {
-            fstatat(fd, c"..").map(|st| s.nodeid(st.st_ino)).unwrap_or(1)
+            fstatat(fd, c"..")
+                .map(|st| s.nodeid(st.st_ino))
+                .unwrap_or(1)
         };
         let mut entries = vec![
             DirEntry {
@@ -882,7 +897,15 @@ impl Filesystem for DiskFs {
         _flags: Option<fuser::BsdFileFlags>,
         reply: ReplyAttr,
     ) {
-        match self.do_setattr(ino, mode, uid, gid, size, atime, mtime) {
+        let a = SetAttr {
+            mode,
+            uid,
+            gid,
+            size,
+            atime,
+            mtime,
+        };
+        match self.do_setattr(ino, a) {
             Ok(attr) => reply.attr(&TTL, &attr),
             Err(e) => reply.error(e),
         }
@@ -1128,7 +1151,14 @@ impl Filesystem for DiskFs {
         reply.ok();
     }
 
-    fn fsync(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         match self.do_fsync(ino, datasync) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -1238,6 +1268,56 @@ impl Filesystem for DiskFs {
             ),
             Err(e) => reply.error(e),
         }
+    }
+
+    // Extended attributes are not passed through. Answering ENOSYS (without
+    // fuser's log line) makes the kernel stop asking: it then answers
+    // EOPNOTSUPP itself, also for `security.capability` at every write.
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: ReplyXattr,
+    ) {
+        reply.error(fuser::Errno::ENOSYS);
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, _size: u32, reply: ReplyXattr) {
+        reply.error(fuser::Errno::ENOSYS);
+    }
+
+    fn setxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _value: &[u8],
+        _flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
+        reply.error(fuser::Errno::ENOSYS);
+    }
+
+    fn removexattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        reply.error(fuser::Errno::ENOSYS);
+    }
+
+    /// No ioctls (isatty() on a file asks for TCGETS): not a terminal.
+    fn ioctl(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _flags: fuser::IoctlFlags,
+        _cmd: u32,
+        _in_data: &[u8],
+        _out_size: u32,
+        reply: fuser::ReplyIoctl,
+    ) {
+        reply.error(fuser::Errno::ENOTTY);
     }
 
     fn fallocate(

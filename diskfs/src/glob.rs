@@ -118,7 +118,10 @@ mod tests {
         assert!(!matches("a*b*c", "aXXbYY"));
         assert!(matches("*", "x"));
         assert!(!matches("*", "x/y"));
-        assert!(matches("base/*/[]", "base/16384/[]"), "no classes: [ is literal");
+        assert!(
+            matches("base/*/[]", "base/16384/[]"),
+            "no classes: [ is literal"
+        );
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), Error> {
     ];
     config.acl = fuser::SessionACL::All;
     // Requests for different files run in parallel (each inode has its own
-    // lock); two threads keep one slow fsync from stalling every reader.
+    // lock): one slow fsync does not stall every reader.
     config.n_threads = Some(4);
     let session = match fuser::spawn_mount(DiskFs(shared.clone()), &opts.mountpoint, &config) {
         Ok(s) => s,
@@ -462,7 +462,9 @@ fn install_signal_handlers(tx: mpsc::Sender<Event>) -> Result<SignalGuard, Error
                 let n = unsafe { libc::read(read_fd, (&mut b as *mut u8).cast(), 1) };
                 if n == 1 {
                     let _ = tx.send(Event::Signal(b as i32));
-                } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                } else if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
                     continue;
                 } else {
                     return;

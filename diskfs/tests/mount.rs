@@ -43,6 +43,12 @@ fn skip() -> bool {
         eprintln!("skipped: no /dev/fuse");
         return true;
     }
+    let fusermount = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("fusermount3").is_file()));
+    if !fusermount {
+        eprintln!("skipped: no fusermount3 (apt-get install fuse3)");
+        return true;
+    }
     false
 }
 
@@ -92,7 +98,12 @@ impl Daemon {
             }
             if let Ok(Some(status)) = d.child.try_wait() {
                 let mut err = String::new();
-                d.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                d.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
                 panic!("daemon exited ({status}) before answering: {err}");
             }
             assert!(Instant::now() < deadline, "daemon did not answer in 20 s");
@@ -140,7 +151,9 @@ impl Drop for Daemon {
 fn mounted(mount: &Path) -> bool {
     let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
     let m = mount.display().to_string();
-    mounts.lines().any(|l| l.split(' ').nth(1) == Some(m.as_str()))
+    mounts
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some(m.as_str()))
 }
 
 fn write_file(path: &Path, data: &[u8], sync: bool) {
@@ -171,7 +184,10 @@ fn drop_loses_exactly_the_unsynced_writes() {
     assert_eq!(fs::metadata(d.m("a")).unwrap().len(), 13);
     assert_eq!(fs::read(d.b("a")).unwrap(), b"synced-A");
     let s = d.ctl("stats");
-    assert_eq!((s["dirty_files"].as_u64(), s["dirty_bytes"].as_u64()), (Some(2), Some(15)));
+    assert_eq!(
+        (s["dirty_files"].as_u64(), s["dirty_bytes"].as_u64()),
+        (Some(2), Some(15))
+    );
     assert_eq!(s["mount"], d.mount.display().to_string());
 
     // A descriptor open across the drop must see the dropped state too
@@ -223,7 +239,10 @@ fn size_changes_are_unsynced_too() {
     let now = fs::read(d.m("t")).unwrap();
     assert_eq!(now.len(), 202);
     assert_eq!(&now[..10], &data[..10]);
-    assert!(now[10..200].iter().all(|&b| b == 0), "cut bytes read as zeros");
+    assert!(
+        now[10..200].iter().all(|&b| b == 0),
+        "cut bytes read as zeros"
+    );
     assert_eq!(fs::read(d.b("t")).unwrap(), data, "backing untouched");
     // O_TRUNC is a size change like any other.
     write_file(&d.m("o"), b"kept", true);
@@ -281,7 +300,13 @@ fn files_belong_to_the_user_who_made_them() {
         d.m("shared").display()
     );
     let st = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+        ])
         .arg(&script)
         .status()
         .unwrap();
@@ -296,7 +321,13 @@ fn files_belong_to_the_user_who_made_them() {
     // default_permissions: nobody may not write root's 0644 file.
     write_file(&d.m("shared/root"), b"r", true);
     let st = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+        ])
         .arg(format!("echo y >> {}", d.m("shared/root").display()))
         .stderr(Stdio::null())
         .status()
@@ -356,7 +387,10 @@ fn unmount_command_flushes_and_unmounts() {
     let mut d = Daemon::start(diskfs::DEFAULT_CACHE_LIMIT);
     write_file(&d.m("w"), b"at unmount", false);
     let r = d.ctl("unmount");
-    assert_eq!((r["files"].as_u64(), r["bytes"].as_u64()), (Some(1), Some(10)));
+    assert_eq!(
+        (r["files"].as_u64(), r["bytes"].as_u64()),
+        (Some(1), Some(10))
+    );
     assert_eq!(d.wait(), 0);
     assert!(!mounted(&d.mount), "still in /proc/self/mounts");
     assert!(!d.control.exists(), "socket left behind");
@@ -391,14 +425,20 @@ fn bad_options_are_refused_with_the_path() {
     };
     let missing = dir.path().join("missing");
     let e = diskfs::serve(opts(&missing, dir.path())).unwrap_err();
-    assert!(e.message().contains("backing directory") && e.message().contains("missing"), "{e}");
+    assert!(
+        e.message().contains("backing directory") && e.message().contains("missing"),
+        "{e}"
+    );
     let full = dir.path().join("full");
     fs::create_dir(&full).unwrap();
     fs::write(full.join("x"), b"").unwrap();
     let back = dir.path().join("back");
     fs::create_dir(&back).unwrap();
     let e = diskfs::serve(opts(&back, &full)).unwrap_err();
-    assert!(e.message().contains("not empty") && e.message().contains("full"), "{e}");
+    assert!(
+        e.message().contains("not empty") && e.message().contains("full"),
+        "{e}"
+    );
     let e = diskfs::request(&dir.path().join("none.sock"), "stats").unwrap_err();
     assert!(e.message().contains("none.sock"), "{e}");
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Mount a write-back view of DIR that keeps unsynced writes in memory
+    /// Mount a write-back view of --backing that keeps unsynced writes in memory
     /// (foreground; stops on `ctl unmount` or SIGTERM/SIGINT/SIGHUP, after
     /// writing back and fsyncing every file). Needs root, /dev/fuse and
     /// fusermount3.
@@ -142,7 +142,11 @@ pub fn run(cmd: Command) -> ExitCode {
             dir,
             files,
             snapshots,
-        } => print_report(diskfs::corrupt::snapshot(&dir, &files, snapshots.as_deref())),
+        } => print_report(diskfs::corrupt::snapshot(
+            &dir,
+            &files,
+            snapshots.as_deref(),
+        )),
     }
 }
 
