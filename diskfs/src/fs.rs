@@ -393,13 +393,42 @@ impl Shared {
     /// The inode's path relative to the mount (from its descriptor, so
     /// current after renames); `None` once unlinked.
     fn rel_path(&self, inode: &Inode) -> Option<String> {
+        let st = fstat(inode.path_fd.as_raw_fd()).ok()?;
+        if st.st_nlink == 0 {
+            return None;
+        }
         let link =
             std::fs::read_link(format!("/proc/self/fd/{}", inode.path_fd.as_raw_fd())).ok()?;
-        if fstat(inode.path_fd.as_raw_fd()).ok()?.st_nlink == 0 {
-            return None;
+        // The name the descriptor was opened by is gone but another hard
+        // link lives on: find it (a walk, but only in this rare case).
+        if link.to_string_lossy().ends_with(" (deleted)") {
+            return self
+                .find_by_ino(st.st_ino)
+                .map(|p| p.to_string_lossy().into_owned());
         }
         let rel = link.strip_prefix(&self.backing).unwrap_or(&link);
         Some(rel.to_string_lossy().into_owned())
+    }
+
+    /// A path, relative to the backing directory, of the file with backing
+    /// inode number `ino`.
+    fn find_by_ino(&self, ino: u64) -> Option<PathBuf> {
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(self.backing.join(&rel)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = rel.join(e.file_name());
+                if e.ino() == ino {
+                    return Some(path);
+                }
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(path);
+                }
+            }
+        }
+        None
     }
 
     fn dirty_inodes(&self) -> Vec<u64> {

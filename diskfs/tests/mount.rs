@@ -277,6 +277,15 @@ fn rename_of_a_dirty_file_keeps_its_data() {
     assert_eq!(fs::read(d.m("dir/f")).unwrap(), b"payload");
     assert_eq!(fs::read(d.m("g")).unwrap(), b"");
     assert!(!d.b("g.tmp").exists());
+    // A hard link keeps the inode (and its dirty data) when the name it
+    // was written through goes: the drop names the surviving link.
+    write_file(&d.m("x"), b"linked", false);
+    fs::hard_link(d.m("x"), d.m("y")).unwrap();
+    assert_eq!(fs::read(d.m("y")).unwrap(), b"linked");
+    fs::remove_file(d.m("x")).unwrap();
+    let r = d.ctl("drop");
+    assert_eq!(r["files"][0]["path"], "y", "{r}");
+    assert_eq!(r["files"][0]["bytes"], 6);
     // Unlinking a dirty file discards its dirty data with it.
     write_file(&d.m("h"), b"gone", false);
     fs::remove_file(d.m("h")).unwrap();
