@@ -356,7 +356,11 @@ async fn run_once(
     eprintln!("shakedown: setting up the nodes, installing and starting {target_name}");
     // OS setup: each node's hostname and a hosts block naming every node,
     // and the database's packages (idempotent; waits for the dpkg lock).
-    let packages = target.packages();
+    let mut packages = target.packages();
+    if test.nemesis.faults.contains(&FaultKind::PowerLoss) {
+        // shakedown's write-back file system mounts through fusermount3.
+        packages.push("fuse3".into());
+    }
     let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
     control::debian::setup(&cluster, &packages).await?;
     // Whatever an earlier run left running is stopped first, so the

@@ -75,12 +75,30 @@ pub struct Options {
     /// acknowledged once its WAL is flushed), `off` (acknowledged before;
     /// PostgreSQL documents that a crash may lose the last commits), or
     /// `local`, `remote_write`, `remote_apply`.
-    #[serde(default = "default_synchronous_commit")]
+    #[serde(
+        default = "default_synchronous_commit",
+        deserialize_with = "on_off_or_word"
+    )]
     pub synchronous_commit: String,
 }
 
 fn default_synchronous_commit() -> String {
     "on".into()
+}
+
+/// YAML reads a bare `on` / `off` as a boolean: take it as the word.
+fn on_off_or_word<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OnOff {
+        Bool(bool),
+        Word(String),
+    }
+    Ok(match OnOff::deserialize(d)? {
+        OnOff::Bool(true) => "on".into(),
+        OnOff::Bool(false) => "off".into(),
+        OnOff::Word(w) => w,
+    })
 }
 
 impl Default for Options {
