@@ -43,7 +43,8 @@ pub fn render(campaign: &str, records: &[CellRecord], missing: &[Missing]) -> St
     let nothing = records.is_empty() && missing.is_empty();
     let failures = outcomes.iter().filter(|o| o.failure).count();
     let errors = outcomes.iter().filter(|o| o.error).count() + missing.len() + nothing as usize;
-    let time: f64 = records.iter().map(|r| r.duration_s).sum();
+    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.000".
+    let time: f64 = records.iter().map(|r| r.duration_s).sum::<f64>() + 0.0;
     let mut x = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{n}\" tests=\"{t}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time:.3}\">\n  <testsuite name=\"{n}\" tests=\"{t}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time:.3}\">\n",
         n = xml_escape(campaign),
