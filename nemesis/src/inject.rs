@@ -342,6 +342,16 @@ impl Injector {
         })
     }
 
+    /// The processes a restarting op undoes: killed ones for `start`,
+    /// powered-off ones for `power-on`, paused ones for `resume`.
+    fn undone_by(&mut self, op: &FaultOp) -> &mut BTreeMap<String, ProcessHooks> {
+        match op {
+            FaultOp::Start => &mut self.state.killed,
+            FaultOp::PowerOn => &mut self.state.powered_off,
+            _ => &mut self.state.paused,
+        }
+    }
+
     fn disk(&self) -> Result<DiskHooks> {
         self.hooks.disk.clone().ok_or_else(|| {
             Error("disk faults need the target's data directories and shakedown's file system on the nodes, and this run set up neither".into())
@@ -430,23 +440,19 @@ impl Injector {
                 self.save()?;
                 outcomes(f, res)
             }
-            FaultOp::Start | FaultOp::Resume => {
-                let start = matches!(op, FaultOp::Start);
-                let set = if start {
-                    self.state.killed.clone()
-                } else {
-                    self.state.paused.clone()
-                };
+            FaultOp::Start | FaultOp::Resume | FaultOp::PowerOn => {
+                let resume = matches!(op, FaultOp::Resume);
+                let set = self.undone_by(op).clone();
                 let nodes: Vec<String> = set.keys().cloned().collect();
                 let res = self
                     .cluster
                     .each(&nodes, move |r| {
                         let h = set[r.name()].clone();
                         async move {
-                            let out = if start {
-                                process::start(&r, &h).await
-                            } else {
+                            let out = if resume {
                                 process::resume(&r, &h).await
+                            } else {
+                                process::start(&r, &h).await
                             };
                             out.map_err(|e| node_err(r.name(), e))
                         }
@@ -454,11 +460,7 @@ impl Injector {
                     .await;
                 for (n, r) in &res {
                     if r.is_ok() {
-                        if start {
-                            self.state.killed.remove(n);
-                        } else {
-                            self.state.paused.remove(n);
-                        }
+                        self.undone_by(op).remove(n);
                     }
                 }
                 self.save()?;
@@ -493,28 +495,6 @@ impl Injector {
                     })
                     .await;
                 values(f, res)
-            }
-            FaultOp::PowerOn => {
-                let set = self.state.powered_off.clone();
-                let nodes: Vec<String> = set.keys().cloned().collect();
-                let res = self
-                    .cluster
-                    .each(&nodes, move |r| {
-                        let h = set[r.name()].clone();
-                        async move {
-                            process::start(&r, &h)
-                                .await
-                                .map_err(|e| node_err(r.name(), e))
-                        }
-                    })
-                    .await;
-                for (n, r) in &res {
-                    if r.is_ok() {
-                        self.state.powered_off.remove(n);
-                    }
-                }
-                self.save()?;
-                outcomes(f, res)
             }
             FaultOp::Corrupt { nodes, spec } => {
                 let disk = self.disk()?;
@@ -1043,24 +1023,16 @@ fn values(f: &str, res: harness::control::PerNode<serde_json::Value>) -> Result<
 }
 
 fn outcomes(f: &str, res: harness::control::PerNode<Outcome>) -> Result<Effect> {
-    let mut v = serde_json::Map::new();
-    let mut errors = Vec::new();
-    for (n, r) in res {
-        match r {
-            Ok(o) => {
-                v.insert(n, serde_json::to_value(&o).unwrap());
-            }
-            Err(e) => {
-                errors.push(e.to_string());
-                v.insert(n, json!({ "error": e.to_string() }));
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(Effect::new(f, serde_json::Value::Object(v)))
-    } else {
-        Err(Error(format!("{f}: {}", errors.join("; "))))
-    }
+    let res = res
+        .into_iter()
+        .map(|(n, r)| {
+            (
+                n,
+                r.map(|o| serde_json::to_value(&o).expect("an outcome is plain data")),
+            )
+        })
+        .collect();
+    values(f, res)
 }
 
 /// `shakedown heal`: undo everything in the state file `file` (if any) and,
