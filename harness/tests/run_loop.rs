@@ -358,6 +358,80 @@ async fn an_interrupt_stops_clients_heals_and_skips_the_final_phase() {
     assert_eq!(out.counts.invoke, out.counts.completed());
 }
 
+/// Answers every write; the first read fails, the second hangs (a timeout),
+/// the third answers: a node that is still coming back at the end.
+struct SlowToRecover {
+    reads: Arc<AtomicUsize>,
+}
+struct SlowToRecoverClient {
+    reads: Arc<AtomicUsize>,
+}
+
+impl Client for SlowToRecoverClient {
+    async fn invoke(&mut self, op: &OpRequest) -> Completion {
+        if op.f != "read" {
+            return Completion::Ok(op.value.clone());
+        }
+        match self.reads.fetch_add(1, Ordering::SeqCst) {
+            0 => Completion::fail("connection reset"),
+            1 => std::future::pending().await,
+            _ => Completion::Ok(Value::Int(7)),
+        }
+    }
+}
+
+impl Connect for SlowToRecover {
+    type Client = SlowToRecoverClient;
+    async fn open(&self, _node: &str, _process: u64) -> Result<Self::Client, String> {
+        Ok(SlowToRecoverClient {
+            reads: self.reads.clone(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_final_read_that_fails_or_times_out_is_tried_again_until_it_succeeds() {
+    let mut cfg = config(None, 0.2);
+    cfg.nodes = vec!["n1".into()];
+    cfg.concurrency = 1;
+    cfg.rate = Some(50.0);
+    cfg.op_timeout = Duration::from_millis(100);
+    let reads = Arc::new(AtomicUsize::new(0));
+    struct WritesThenOneRead;
+    impl Generator for WritesThenOneRead {
+        fn next(&mut self, _: &GenCtx, _: &mut Rng) -> Option<OpRequest> {
+            Some(OpRequest::new("write", 1))
+        }
+        fn final_ops(&mut self, _: &GenCtx) -> Vec<OpRequest> {
+            vec![OpRequest::new("read", Value::Nil)]
+        }
+    }
+    let out = run::run(
+        cfg,
+        Arc::new(SlowToRecover {
+            reads: reads.clone(),
+        }),
+        WritesThenOneRead,
+        NoNemesis,
+    )
+    .await
+    .unwrap();
+    let reads: Vec<_> = out
+        .history
+        .ops()
+        .iter()
+        .filter(|o| o.f == "read" && o.kind != OpType::Invoke)
+        .map(|o| o.kind)
+        .collect();
+    // One final op, three attempts: failed, timed out (info), ok; nothing after.
+    assert_eq!(reads, vec![OpType::Fail, OpType::Info, OpType::Ok]);
+    let last = out.history.ops().last().unwrap();
+    assert_eq!(
+        (last.f.as_str(), last.value.clone()),
+        ("read", Value::Int(7))
+    );
+}
+
 /// Opens fail on node n1 for the first half second.
 struct Flaky {
     started: Instant,

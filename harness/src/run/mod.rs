@@ -465,11 +465,33 @@ impl<C: Connect, G: Generator> Worker<C, G> {
     async fn final_phase(&mut self, stop: &Cancel, deadline: Instant) {
         let ctx = self.ctx();
         let ops = self.common.sched.lock().unwrap().generator.final_ops(&ctx);
+        // Like Jepsen's `until-ok`: a final op that failed or timed out is
+        // tried again until one succeeds or the phase ends. A single failed
+        // final read (a connection the last restart broke, a node still
+        // catching up) would otherwise leave nothing to compare with, and
+        // the verdict unknown. Final ops are reads and drains: another
+        // attempt is just another op in the history, and checkers already
+        // treat a drain of unknown outcome as one that may have taken
+        // elements.
         for req in ops {
-            if stop.is_cancelled() || !self.ensure_client(stop, deadline).await {
-                return;
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                if stop.is_cancelled() || !self.ensure_client(stop, deadline).await {
+                    return;
+                }
+                if self.perform(req.clone()).await == OpType::Ok {
+                    break;
+                }
+                let wake = (Instant::now() + backoff).min(deadline);
+                tokio::select! {
+                    _ = sleep_until(wake) => {}
+                    _ = stop.cancelled() => return,
+                }
+                if Instant::now() >= deadline {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
-            self.perform(req).await;
         }
     }
 
@@ -506,7 +528,9 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         true
     }
 
-    async fn perform(&mut self, req: OpRequest) {
+    /// Performs one op and records its invocation and completion; returns
+    /// how it completed.
+    async fn perform(&mut self, req: OpRequest) -> OpType {
         let c = &*self.common;
         let client = self.client.as_mut().expect("a client");
         c.rec.wait_for_room().await;
@@ -541,5 +565,6 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         // A client that answers without awaiting would otherwise never
         // yield to the other tasks on this thread.
         tokio::task::coop::consume_budget().await;
+        kind
     }
 }
