@@ -41,6 +41,18 @@ pub fn groups_for(file_bytes: u64, memory_limit: usize) -> usize {
     (held.div_ceil(per_group) as usize).clamp(2, MAX_GROUPS)
 }
 
+/// What the search cache may take of `memory_limit` beside a history of
+/// `held_file_bytes` (of JSON text, or of a spill group) held as ops:
+/// the cache alone used to be allowed the whole limit, on top of the
+/// history, so the process could reach one and a half times the limit.
+/// At least an eighth of the limit is left to the cache (a history held
+/// whole takes at most half of it, a group an eighth: [`groups_for`]).
+pub fn cache_share(memory_limit: usize, held_file_bytes: u64) -> usize {
+    let held = held_file_bytes.saturating_mul(HELD_PER_FILE_BYTE);
+    let held = usize::try_from(held).unwrap_or(usize::MAX);
+    memory_limit.saturating_sub(held).max(memory_limit / 8)
+}
+
 /// Where spill files go by default: `$TMPDIR`, else `/var/tmp` (on disk,
 /// where `/tmp` may be memory).
 pub fn default_dir() -> PathBuf {
@@ -86,7 +98,12 @@ pub fn check_file(
         return check_by_groups(path, format, opts, spill_dir, groups);
     }
     let history = history::read_file(path, format).map_err(|e| e.to_string())?;
-    let result = super::check(&history, opts).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The search cache shares the limit with the history held whole.
+    let opts = Options {
+        memory_limit: cache_share(opts.memory_limit, len),
+        ..opts.clone()
+    };
+    let result = super::check(&history, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(FileCheck {
         result,
         ops: history.len() as u64,
@@ -105,10 +122,15 @@ pub fn check_by_groups(
     groups: usize,
 ) -> Result<FileCheck, String> {
     let started = Instant::now();
-    let budget = Budget::new(opts.time_limit.map(|t| started + t), opts.memory_limit);
     let mut writer = GroupWriter::new(dir, groups.clamp(1, MAX_GROUPS))?;
     let read = spill_ops(path, format, opts, &mut writer)?;
     let mut files = writer.finish()?;
+    // The search cache shares the limit with the largest group held.
+    let largest = files.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    let budget = Budget::new(
+        opts.time_limit.map(|t| started + t),
+        cache_share(opts.memory_limit, largest),
+    );
     let spill_ms = started.elapsed().as_millis() as u64;
 
     // The group opts: ops are already split from [key value] tuples.
