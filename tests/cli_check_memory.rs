@@ -107,7 +107,9 @@ fn a_txn_history_that_does_not_fit_is_unknown_naming_the_limit_and_the_estimate(
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("unknown"), "{text}");
     assert!(
-        text.contains("the history needs more than --memory-limit 100 MB to check"),
+        text.contains(
+            "the history needs more than the memory limit (--memory-limit 100 MB) to check"
+        ),
         "{text}"
     );
     assert!(text.contains("already need about"), "{text}");

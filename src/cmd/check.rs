@@ -109,7 +109,7 @@ fn memory_exceeded(progress: &Mutex<Progress>, rss: usize) {
         return;
     };
     let reason = format!(
-        "stopped: resident memory reached {} of --memory-limit {} (the guard stops just below the limit); the history needs more memory than that to check: raise --memory-limit",
+        "stopped at the memory limit: resident memory reached {} of --memory-limit {} (the guard stops just below it), so checking this history needs more: raise --memory-limit",
         memory::human_bytes(rss),
         memory::human_bytes(p.limit)
     );
@@ -573,7 +573,7 @@ fn txn_memory_reason(
     let gb = memory::human_bytes;
     if whole {
         return format!(
-            "the history needs about {} of memory to check ({txns} txns, {mops} micro-ops), more than --memory-limit {}",
+            "the history needs about {} of memory to check ({txns} txns, {mops} micro-ops), more than the memory limit (--memory-limit {})",
             gb(needs),
             gb(limit)
         );
@@ -592,7 +592,7 @@ fn txn_memory_reason(
         })
         .unwrap_or_default();
     format!(
-        "the history needs more than --memory-limit {} to check: reading stopped at op {ops}, where the {txns} txns and {mops} micro-ops read so far already need about {}{whole_file}",
+        "the history needs more than the memory limit (--memory-limit {}) to check: reading stopped at op {ops}, where the {txns} txns and {mops} micro-ops read so far already need about {}{whole_file}",
         gb(limit),
         gb(needs)
     )

@@ -25,6 +25,12 @@ use std::time::Instant;
 /// (988 MB of JSON) peak at 3.2 GB held whole.
 pub const HELD_PER_FILE_BYTE: u64 = 4;
 
+/// What the process holds whatever the history: its code, and the chunks
+/// the parallel reader has in flight (4 MB of text each, parsed into ops:
+/// ~50 MB at the peak on 2 cores). Taken off the limit before a history
+/// or a group is sized against it, or small limits are overshot.
+pub const READ_OVERHEAD: usize = 64 << 20;
+
 /// At most this many group files are written at once (each has a buffer).
 pub const MAX_GROUPS: usize = 512;
 
@@ -33,7 +39,7 @@ pub const MAX_GROUPS: usize = 512;
 /// the limit, else enough groups that each takes about an eighth of it.
 pub fn groups_for(file_bytes: u64, memory_limit: usize) -> usize {
     let held = file_bytes.saturating_mul(HELD_PER_FILE_BYTE);
-    let limit = memory_limit as u64;
+    let limit = memory_limit.saturating_sub(READ_OVERHEAD) as u64;
     if held <= limit / 2 {
         return 1;
     }
@@ -50,7 +56,9 @@ pub fn groups_for(file_bytes: u64, memory_limit: usize) -> usize {
 pub fn cache_share(memory_limit: usize, held_file_bytes: u64) -> usize {
     let held = held_file_bytes.saturating_mul(HELD_PER_FILE_BYTE);
     let held = usize::try_from(held).unwrap_or(usize::MAX);
-    memory_limit.saturating_sub(held).max(memory_limit / 8)
+    memory_limit
+        .saturating_sub(held.saturating_add(READ_OVERHEAD))
+        .max(memory_limit / 8)
 }
 
 /// Where spill files go by default: `$TMPDIR`, else `/var/tmp` (on disk,
@@ -788,7 +796,8 @@ mod tests {
             "400 MB held fits in half of 4 GB"
         );
         assert_eq!(groups_for(988_000_000, 4 * G), 8);
-        assert_eq!(groups_for(10_274_541_249, 4 * G), 77);
+        // 78 since the reader's 64 MB are taken off the limit (77 before).
+        assert_eq!(groups_for(10_274_541_249, 4 * G), 78);
         assert_eq!(groups_for(u64::MAX, 4 * G), MAX_GROUPS);
         assert_eq!(groups_for(1 << 20, 1000), MAX_GROUPS);
     }

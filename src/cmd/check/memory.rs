@@ -66,11 +66,15 @@ pub fn start(limit: usize, on_over: OnOver) {
 /// them (`4G` is 4 GiB).
 pub fn human_bytes(b: usize) -> String {
     const GIB: f64 = (1u64 << 30) as f64;
-    let b = b as f64;
-    if b >= GIB {
-        format!("{:.1} GB", b / GIB)
+    let f = b as f64;
+    if f >= GIB {
+        format!("{:.1} GB", f / GIB)
+    } else if b >= 1 << 20 {
+        format!("{:.0} MB", f / (1u64 << 20) as f64)
+    } else if b >= 1 << 10 {
+        format!("{:.0} KB", f / 1024.0)
     } else {
-        format!("{:.0} MB", b / (1u64 << 20) as f64)
+        format!("{b} bytes")
     }
 }
 
@@ -89,6 +93,8 @@ mod tests {
     fn sizes_read_as_the_flag_writes_them() {
         assert_eq!(human_bytes(2 << 30), "2.0 GB");
         assert_eq!(human_bytes(512 << 20), "512 MB");
+        assert_eq!(human_bytes(512 << 10), "512 KB");
+        assert_eq!(human_bytes(100), "100 bytes");
         assert_eq!(threshold(1 << 30), (1 << 30) - (64 << 20));
     }
 }
