@@ -263,8 +263,9 @@ fn memory_limit_figures() {
                 args.extend(["--workload", "list-append"]);
             }
             let (rss, code, text) = measured(&args).expect("measured");
+            let unit = if kind == "list-append" { "txns" } else { "ops" };
             println!(
-                "| {kind} {n} ops | {limit} | {text} (exit {code:?}) | {} MB |",
+                "| {kind} {n} {unit} | {limit} | {text} (exit {code:?}) | {} MB |",
                 rss >> 20
             );
             assert!(rss <= bytes, "{kind} {n} at {limit}: peak {rss} bytes");
