@@ -365,10 +365,13 @@ fn a_history_past_the_memory_limit_is_unknown_not_an_abort() {
 #[test]
 fn a_history_too_large_to_hold_is_checked_by_key_groups_with_the_same_evidence() {
     let dir = tempfile::tempdir().unwrap();
-    // 300 registers, each written then read by its own process; the read
-    // of k117 returns a value never written.
+    // 60,000 registers, each written then read by its own process; the
+    // read of k117 returns a value never written. (Large enough to spill
+    // under a limit the process itself fits in: the --memory-limit guard
+    // answers unknown past the limit, and reading in parallel holds ~50 MB
+    // of chunks in flight whatever the history.)
     let mut lines = String::new();
-    for k in 0..300 {
+    for k in 0..60_000 {
         let read = if k == 117 { 2 } else { 1 };
         for (kind, f, value) in [
             ("invoke", "write", "1".to_string()),
@@ -397,13 +400,13 @@ fn a_history_too_large_to_hold_is_checked_by_key_groups_with_the_same_evidence()
         json[0].clone()
     };
     let whole = check(&[]);
-    // 80 KB of history held would take ~320 KB: more than half of 512 KB.
-    let grouped = check(&["--memory-limit", "512K"]);
+    // 17 MB of history held would take ~70 MB: more than half of 128 MB.
+    let grouped = check(&["--memory-limit", "128M"]);
     assert!(whole["linearizable"]["spilled"].is_null());
     let spilled = &grouped["linearizable"]["spilled"];
     assert!(spilled["groups"].as_u64().unwrap() > 1, "{spilled}");
     assert_eq!(grouped["valid"], "invalid");
-    assert_eq!(grouped["ops"], 1200);
+    assert_eq!(grouped["ops"], 240_000);
     for field in ["failures", "calls"] {
         assert_eq!(
             grouped["linearizable"][field], whole["linearizable"][field],
@@ -413,7 +416,7 @@ fn a_history_too_large_to_hold_is_checked_by_key_groups_with_the_same_evidence()
     // The groups after the one that proved the history invalid are not
     // read: their partitions are not counted.
     let partitions = grouped["linearizable"]["partitions"].as_u64().unwrap();
-    assert!(partitions <= 300, "{partitions}");
+    assert!(partitions <= 60_000, "{partitions}");
     let failure = &grouped["linearizable"]["failures"][0];
     assert_eq!(failure["key"], "k117");
     assert_eq!(failure["op"]["index"], 117 * 4 + 2);
@@ -424,7 +427,7 @@ fn a_history_too_large_to_hold_is_checked_by_key_groups_with_the_same_evidence()
     let out = Command::new(env!("CARGO_BIN_EXE_shakedown"))
         .arg("check")
         .arg(&file)
-        .args(["--memory-limit", "512K"])
+        .args(["--memory-limit", "128M"])
         .env("TMPDIR", spill.path())
         .output()
         .unwrap();

@@ -1,6 +1,7 @@
 //! `shakedown check FILE...`: checks recorded histories and prints one line
 //! per file, then a summary table (or, with `--json`, the full results).
 
+pub mod memory;
 pub mod simple;
 
 use super::exit;
@@ -12,6 +13,7 @@ use history::{Format, Value};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -66,11 +68,15 @@ pub struct Args {
     /// Give up with `unknown` after this long per file (e.g. 90s, 5m).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub time_limit: Duration,
-    /// Memory to stay within (e.g. 512M, 4G). Linearizability: a history
-    /// that would take more than half of it held whole is spilled to files
-    /// under $TMPDIR (default /var/tmp) and checked key group by key group
-    /// (same verdict and evidence); a search cache past it gives `unknown`.
-    /// Transactions: reading past it gives `unknown`.
+    /// Memory to stay within (e.g. 512M, 4G): peak resident memory of the
+    /// whole process. Linearizability: a history that would take more than
+    /// half of it held whole is spilled to files under $TMPDIR (default
+    /// /var/tmp) and checked key group by key group (same verdict and
+    /// evidence); the search cache gets what the history leaves, and past
+    /// that gives `unknown`. Transactions: a history whose check is
+    /// estimated to need more gives `unknown` (with the estimate) while it
+    /// is read. Whatever the checker, a guard watching resident memory
+    /// ends the check with `unknown` (exit 2) just below the limit.
     #[arg(long, default_value = "4G", value_parser = parse_bytes)]
     pub memory_limit: usize,
     /// Worker threads (0: one per core).
@@ -79,6 +85,53 @@ pub struct Args {
     /// Print the full results as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What the memory guard needs to answer for the whole run when it stops
+/// the process: the reports so far and the file being checked.
+struct Progress {
+    json: bool,
+    limit: usize,
+    /// The file being checked, since when.
+    current: Option<(PathBuf, Instant)>,
+    reports: Vec<FileReport>,
+}
+
+/// Called by the memory guard (on its thread) when resident memory comes
+/// near `--memory-limit`: the file being checked is `unknown`, with the
+/// reason; everything is printed as a normal end would print it, and the
+/// process exits with the combined code (2 unless an earlier file was
+/// invalid or an error). Once every file is checked (no current file) it
+/// does nothing: the results are being printed.
+fn memory_exceeded(progress: &Mutex<Progress>, rss: usize) {
+    let mut p = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some((file, since)) = p.current.clone() else {
+        return;
+    };
+    let reason = format!(
+        "stopped at the memory limit: resident memory reached {} of --memory-limit {} (the guard stops just below it), so checking this history needs more: raise --memory-limit",
+        memory::human_bytes(rss),
+        memory::human_bytes(p.limit)
+    );
+    let mut report = FileReport::empty(&file);
+    report.valid = Some(Validity::Unknown);
+    report.reason = Some(reason);
+    report.seconds = since.elapsed().as_secs_f64();
+    if !p.json {
+        print_line(&report);
+    }
+    p.reports.push(report);
+    if p.json {
+        match serde_json::to_string_pretty(&p.reports) {
+            Ok(s) => crate::outln!("{s}"),
+            Err(e) => eprintln!("error: cannot encode results as JSON: {e}"),
+        }
+    } else if p.reports.len() > 1 {
+        print_summary(&p.reports);
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    std::process::exit(exit_code(&p.reports).into())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -150,6 +203,10 @@ struct FileReport {
     valid: Option<Validity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Why the verdict is unknown when no checker result says it: the
+    /// memory guard stopped the check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     ops: usize,
     seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,8 +244,20 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let mut reports = Vec::with_capacity(args.files.len());
+    let progress = Arc::new(Mutex::new(Progress {
+        json: args.json,
+        limit: args.memory_limit,
+        current: None,
+        reports: Vec::with_capacity(args.files.len()),
+    }));
+    let shared = Arc::clone(&progress);
+    memory::start(
+        args.memory_limit,
+        Box::new(move |rss| memory_exceeded(&shared, rss)),
+    );
+    let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
     for file in &args.files {
+        lock().current = Some((file.clone(), Instant::now()));
         let input = match Input::resolve(file) {
             Ok(input) => input,
             Err(e) => {
@@ -196,7 +265,7 @@ pub fn run(args: Args) -> ExitCode {
                 if !args.json {
                     print_line(&report);
                 }
-                reports.push(report);
+                lock().reports.push(report);
                 continue;
             }
         };
@@ -235,8 +304,14 @@ pub fn run(args: Args) -> ExitCode {
                 Err(e) => eprintln!("error: {e}"),
             }
         }
-        reports.push(report);
+        lock().reports.push(report);
     }
+    // Checking is over: the guard no longer answers for a file.
+    let reports = {
+        let mut p = lock();
+        p.current = None;
+        std::mem::take(&mut p.reports)
+    };
     if args.json {
         match serde_json::to_string_pretty(&reports) {
             Ok(s) => crate::outln!("{s}"),
@@ -409,7 +484,10 @@ fn write_run_dir(
 
 /// Checks transactions read straight from the file into the checker's
 /// compact form (the ops are not kept); the ops the evidence shows are read
-/// again. Reading stops with `unknown` past `memory_limit`.
+/// again. Reading stops with `unknown` as soon as the check of what was
+/// read is estimated to need more than `memory_limit` at its peak
+/// ([`txn::Txns::peak_estimate`]): stopping then, rather than when the
+/// graph is built, is what keeps the process within the limit.
 fn check_txn_file(
     file: &Path,
     format: Option<Format>,
@@ -419,34 +497,36 @@ fn check_txn_file(
     let started = Instant::now();
     let mut report = FileReport::empty(file);
     let mut b = txn::Builder::new(opts.workload == txn::Workload::ListAppend);
-    let mut over = false;
+    let mut over = None;
     let read = history::stream::for_each_txn_line(file, format, b.lists(), |item| {
         match item {
             TxnItem::Fast(line, raw) => b.push_line(line, raw)?,
             TxnItem::Op(op) => b.push_owned(*op)?,
         }
-        if b.ops() % 4096 == 0 && b.bytes() > memory_limit {
-            over = true;
-            return Ok(std::ops::ControlFlow::Break(()));
+        if b.ops() % 4096 == 0 {
+            let needs = b.peak_estimate();
+            if needs > memory_limit {
+                over = Some(needs);
+                return Ok(std::ops::ControlFlow::Break(()));
+            }
         }
         Ok(std::ops::ControlFlow::Continue(()))
     });
     report.ops = b.ops();
-    over |= b.bytes() > memory_limit;
+    let (txns, mops) = (b.txns(), b.mops());
+    let too_big = |needs: usize, whole: bool| {
+        txn::TxnResult::unknown(
+            opts,
+            txn_memory_reason(file, needs, memory_limit, txns, mops, report.ops, whole),
+        )
+    };
     let r = match read {
         Err(e) => {
             report.error = Some(e.to_string());
             report.seconds = started.elapsed().as_secs_f64();
             return report;
         }
-        Ok(_) if over => txn::TxnResult::unknown(
-            opts,
-            format!(
-                "reading the history took more than the memory limit ({} MB, --memory-limit) after {} ops",
-                memory_limit >> 20,
-                b.ops()
-            ),
-        ),
+        Ok(_) if over.is_some() => too_big(over.unwrap_or_default(), false),
         Ok(_) if b.wrong_workload().is_some() => {
             // The other workload's history would be misread: refuse it.
             let why = b.wrong_workload().unwrap_or_default();
@@ -456,18 +536,88 @@ fn check_txn_file(
         }
         Ok(format) => {
             let read_ms = started.elapsed().as_millis() as u64;
-            let mut r = txn::check_txns(b.finish(), opts, |positions| {
-                history::stream::ops_at(file, format, positions).unwrap_or_default()
-            });
-            r.phase_ms.insert("read", read_ms);
-            r.elapsed_ms = started.elapsed().as_millis() as u64;
-            r
+            let t = b.finish();
+            // Txns left open at the end add their micro-ops only now.
+            let needs = t.peak_estimate();
+            if needs > memory_limit {
+                too_big(needs, true)
+            } else {
+                let mut r = txn::check_txns(t, opts, |positions| {
+                    history::stream::ops_at(file, format, positions).unwrap_or_default()
+                });
+                r.phase_ms.insert("read", read_ms);
+                r.elapsed_ms = started.elapsed().as_millis() as u64;
+                r
+            }
         }
     };
     report.valid = Some(r.valid);
     report.transactional = Some(r);
     report.seconds = started.elapsed().as_secs_f64();
     report
+}
+
+/// Why a transactional history was not checked: what its check needs, by
+/// the estimate, against the limit. `whole`: the file was read to its end;
+/// else reading stopped after `ops` ops, and what the whole file would
+/// need is extrapolated from the length of its first lines.
+fn txn_memory_reason(
+    file: &Path,
+    needs: usize,
+    limit: usize,
+    txns: usize,
+    mops: usize,
+    ops: usize,
+    whole: bool,
+) -> String {
+    let gb = memory::human_bytes;
+    if whole {
+        return format!(
+            "the history needs about {} of memory to check ({txns} txns, {mops} micro-ops), more than the memory limit (--memory-limit {})",
+            gb(needs),
+            gb(limit)
+        );
+    }
+    let whole_file = file_ops_estimate(file)
+        .filter(|&total| total > ops as u64)
+        .map(|total| {
+            // The process's own share does not grow with the history.
+            let fixed = txn::txns::PEAK_FIXED.min(needs);
+            let per_op = (needs - fixed) as f64 / ops.max(1) as f64;
+            let scaled = fixed as f64 + per_op * total as f64;
+            format!(
+                "; the whole file (about {total} ops) would need about {}",
+                gb(scaled as usize)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "the history needs more than the memory limit (--memory-limit {}) to check: reading stopped at op {ops}, where the {txns} txns and {mops} micro-ops read so far already need about {}{whole_file}",
+        gb(limit),
+        gb(needs)
+    )
+}
+
+/// About how many ops (lines) `file` holds, from the lines in four 1 MB
+/// windows spread over it (a history's first lines are shorter than the
+/// rest: its reads grow): only for the wording of a reason, never for a
+/// verdict.
+fn file_ops_estimate(file: &Path) -> Option<u64> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    const WINDOW: u64 = 1 << 20;
+    let len = std::fs::metadata(file).ok()?.len();
+    let mut f = std::fs::File::open(file).ok()?;
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let mut buf = Vec::with_capacity(WINDOW as usize);
+    for i in 0..4 {
+        f.seek(SeekFrom::Start(len.saturating_sub(WINDOW) * i / 3))
+            .ok()?;
+        buf.clear();
+        (&mut f).take(WINDOW).read_to_end(&mut buf).ok()?;
+        lines += buf.iter().filter(|&&c| c == b'\n').count() as u64;
+        bytes += buf.len() as u64;
+    }
+    (lines > 0).then(|| (len as f64 * lines as f64 / bytes as f64) as u64)
 }
 
 fn check_lin_file(file: &Path, format: Option<Format>, opts: &linearizable::Options) -> FileReport {
@@ -535,6 +685,7 @@ impl FileReport {
             file: file.to_path_buf(),
             valid: None,
             error: None,
+            reason: None,
             ops: 0,
             seconds: 0.0,
             linearizable: None,
@@ -570,6 +721,9 @@ fn print_line(r: &FileReport) {
     );
     if let Some(e) = &r.error {
         eprintln!("  error: {e}");
+    }
+    if let Some(reason) = &r.reason {
+        crate::outln!("  {reason}");
     }
     if let Some(lin) = &r.linearizable {
         let mut rules = format!("  model {}", lin.model.name());

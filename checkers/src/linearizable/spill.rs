@@ -25,6 +25,12 @@ use std::time::Instant;
 /// (988 MB of JSON) peak at 3.2 GB held whole.
 pub const HELD_PER_FILE_BYTE: u64 = 4;
 
+/// What the process holds whatever the history: its code, and the chunks
+/// the parallel reader has in flight (4 MB of text each, parsed into ops:
+/// ~50 MB at the peak on 2 cores). Taken off the limit before a history
+/// or a group is sized against it, or small limits are overshot.
+pub const READ_OVERHEAD: usize = 64 << 20;
+
 /// At most this many group files are written at once (each has a buffer).
 pub const MAX_GROUPS: usize = 512;
 
@@ -33,12 +39,26 @@ pub const MAX_GROUPS: usize = 512;
 /// the limit, else enough groups that each takes about an eighth of it.
 pub fn groups_for(file_bytes: u64, memory_limit: usize) -> usize {
     let held = file_bytes.saturating_mul(HELD_PER_FILE_BYTE);
-    let limit = memory_limit as u64;
+    let limit = memory_limit.saturating_sub(READ_OVERHEAD) as u64;
     if held <= limit / 2 {
         return 1;
     }
     let per_group = (limit / 8).max(1);
     (held.div_ceil(per_group) as usize).clamp(2, MAX_GROUPS)
+}
+
+/// What the search cache may take of `memory_limit` beside a history of
+/// `held_file_bytes` (of JSON text, or of a spill group) held as ops:
+/// the cache alone used to be allowed the whole limit, on top of the
+/// history, so the process could reach one and a half times the limit.
+/// At least an eighth of the limit is left to the cache (a history held
+/// whole takes at most half of it, a group an eighth: [`groups_for`]).
+pub fn cache_share(memory_limit: usize, held_file_bytes: u64) -> usize {
+    let held = held_file_bytes.saturating_mul(HELD_PER_FILE_BYTE);
+    let held = usize::try_from(held).unwrap_or(usize::MAX);
+    memory_limit
+        .saturating_sub(held.saturating_add(READ_OVERHEAD))
+        .max(memory_limit / 8)
 }
 
 /// Where spill files go by default: `$TMPDIR`, else `/var/tmp` (on disk,
@@ -86,7 +106,12 @@ pub fn check_file(
         return check_by_groups(path, format, opts, spill_dir, groups);
     }
     let history = history::read_file(path, format).map_err(|e| e.to_string())?;
-    let result = super::check(&history, opts).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The search cache shares the limit with the history held whole.
+    let opts = Options {
+        memory_limit: cache_share(opts.memory_limit, len),
+        ..opts.clone()
+    };
+    let result = super::check(&history, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(FileCheck {
         result,
         ops: history.len() as u64,
@@ -105,10 +130,15 @@ pub fn check_by_groups(
     groups: usize,
 ) -> Result<FileCheck, String> {
     let started = Instant::now();
-    let budget = Budget::new(opts.time_limit.map(|t| started + t), opts.memory_limit);
     let mut writer = GroupWriter::new(dir, groups.clamp(1, MAX_GROUPS))?;
     let read = spill_ops(path, format, opts, &mut writer)?;
     let mut files = writer.finish()?;
+    // The search cache shares the limit with the largest group held.
+    let largest = files.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    let budget = Budget::new(
+        opts.time_limit.map(|t| started + t),
+        cache_share(opts.memory_limit, largest),
+    );
     let spill_ms = started.elapsed().as_millis() as u64;
 
     // The group opts: ops are already split from [key value] tuples.
@@ -766,7 +796,8 @@ mod tests {
             "400 MB held fits in half of 4 GB"
         );
         assert_eq!(groups_for(988_000_000, 4 * G), 8);
-        assert_eq!(groups_for(10_274_541_249, 4 * G), 77);
+        // 78 since the reader's 64 MB are taken off the limit (77 before).
+        assert_eq!(groups_for(10_274_541_249, 4 * G), 78);
         assert_eq!(groups_for(u64::MAX, 4 * G), MAX_GROUPS);
         assert_eq!(groups_for(1 << 20, 1000), MAX_GROUPS);
     }
