@@ -345,10 +345,13 @@ fn txn_answers_that_differ_from_the_request_are_protocol_errors_not_anomalies() 
                     }
                 }
             }
-            "info" => {
-                if op["error"].as_str().unwrap_or("").contains("protocol error") {
-                    protocol_infos += 1;
-                }
+            "info"
+                if op["error"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("protocol error") =>
+            {
+                protocol_infos += 1;
             }
             _ => {}
         }
@@ -493,7 +496,14 @@ fn a_server_this_run_did_not_start_is_never_tested() {
     let probe = format!("nc -z {} 7700", node.host);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !Command::new("ip")
-        .args(["netns", "exec", node.netns.as_deref().unwrap(), "sh", "-c", &probe])
+        .args([
+            "netns",
+            "exec",
+            node.netns.as_deref().unwrap(),
+            "sh",
+            "-c",
+            &probe,
+        ])
         .status()
         .unwrap()
         .success()
@@ -589,7 +599,11 @@ fn each_run_keeps_its_own_logs_all_of_them_and_never_over_process_log() {
         all += &std::fs::read_to_string(e.path()).unwrap_or_default();
     }
     for want in ["from-a", "from-b", "user-process-log"] {
-        assert!(all.contains(want), "{want} not kept in {}", node_dir.display());
+        assert!(
+            all.contains(want),
+            "{want} not kept in {}",
+            node_dir.display()
+        );
     }
 }
 

@@ -821,8 +821,7 @@ async fn download_logs(
                 problems.push(e.to_string());
                 continue;
             }
-            let Some(&(inode, before)) = marks.get(&(node.name.clone(), log.remote.clone()))
-            else {
+            let Some(&(inode, before)) = marks.get(&(node.name.clone(), log.remote.clone())) else {
                 continue;
             };
             match log_mark(remote, &log.remote).await {

@@ -336,13 +336,15 @@ impl ExecClient {
 
     /// The start of what is unread, for a message.
     async fn unread_text(&mut self) -> String {
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_millis(20),
-            self.stdout.fill_buf(),
-        )
-        .await;
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(20), self.stdout.fill_buf())
+            .await;
         let text = String::from_utf8_lossy(self.stdout.buffer());
-        text.lines().next().unwrap_or("").chars().take(120).collect()
+        text.lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect()
     }
 
     fn exited(&mut self) -> String {

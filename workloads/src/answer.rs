@@ -35,7 +35,10 @@ pub fn check_ok(workload: &Workload, req: &OpRequest, value: &Value) -> Result<(
         (W::Queue(_) | W::TotalQueue(_), "drain") => ints(value, "the elements drained"),
         (W::UniqueIds(_), "generate") => match value {
             Value::Int(_) | Value::Str(_) => Ok(()),
-            other => Err(format!("expected an id (an integer or a string), got {}", short(other))),
+            other => Err(format!(
+                "expected an id (an integer or a string), got {}",
+                short(other)
+            )),
         },
         // Every other op's `ok` is the request's value: a write, a cas, an
         // add, an enqueue, a transfer. Anything else is a value where none
@@ -70,7 +73,10 @@ fn txn(req: &OpRequest, value: &Value, reads: Reads) -> Result<(), String> {
         return Err("the request is not a list of micro-ops".into());
     };
     let Some(got) = value.as_list() else {
-        return Err(format!("expected the list of micro-ops, got {}", short(value)));
+        return Err(format!(
+            "expected the list of micro-ops, got {}",
+            short(value)
+        ));
     };
     if got.len() != asked.len() {
         return Err(format!(
@@ -158,9 +164,9 @@ fn ints(v: &Value, what: &str) -> Result<(), String> {
 fn balances(v: &Value) -> Result<(), String> {
     match v {
         Value::Map(kvs)
-            if kvs
-                .iter()
-                .all(|(k, b)| matches!(k, Value::Int(_) | Value::Str(_)) && matches!(b, Value::Int(_))) =>
+            if kvs.iter().all(|(k, b)| {
+                matches!(k, Value::Int(_) | Value::Str(_)) && matches!(b, Value::Int(_))
+            }) =>
         {
             Ok(())
         }
@@ -315,7 +321,10 @@ mod tests {
         ]);
         check_ok(&la(), &req, &ok).unwrap();
         for (bad, expect) in [
-            (Value::List(vec![mop("append", 1, 5.into())]), "2 micro-op(s) asked, 1"),
+            (
+                Value::List(vec![mop("append", 1, 5.into())]),
+                "2 micro-op(s) asked, 1",
+            ),
             (
                 Value::List(vec![
                     mop("r", 2, Value::List(vec![])),
@@ -348,7 +357,12 @@ mod tests {
         let req = OpRequest::new("txn", Value::List(vec![mop("r", 2, Value::Nil)]));
         check_ok(&rw, &req, &Value::List(vec![mop("r", 2, Value::Nil)])).unwrap();
         check_ok(&rw, &req, &Value::List(vec![mop("r", 2, 3.into())])).unwrap();
-        assert!(check_ok(&rw, &req, &Value::List(vec![mop("r", 2, Value::List(vec![]))])).is_err());
+        assert!(check_ok(
+            &rw,
+            &req,
+            &Value::List(vec![mop("r", 2, Value::List(vec![]))])
+        )
+        .is_err());
     }
 
     #[test]
