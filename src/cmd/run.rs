@@ -385,8 +385,12 @@ async fn run_once(
     // Disk faults: shakedown's write-back file system under the data
     // directories (power loss), the binary on the nodes (corruption).
     let mut disk = setup_disk(test, &*target, &cluster, &nodes, &state_file).await?;
+    // Where each log ends now (under the disk's mounts, if any): this
+    // run's copies start there, so a log an earlier run appended to holds
+    // this run's output only.
+    let marks = log_marks(&*target, &cluster, &nodes).await;
     if let Err(e) = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref()).await {
-        for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
+        for p in download_logs(&*target, &cluster, &nodes, &run_dir, &marks).await {
             tracing::warn!("log download: {p}");
         }
         let _ = target.teardown(&cluster, true).await;
@@ -448,6 +452,10 @@ async fn run_once(
             op_timeout,
         })
         .map_err(Failed)?;
+    // Every client's answers are held to the workload's op shapes, here,
+    // for built-in and exec clients alike: an answer that does not fit its
+    // request is the client's error (info, restarted), never an anomaly.
+    let connect = workloads::answer::Validated::new(connect, test.workload.clone());
     let cfg = RunConfig {
         nodes: names.clone(),
         concurrency: test.concurrency,
@@ -476,7 +484,7 @@ async fn run_once(
     );
 
     // 5. Logs and teardown, whatever happened.
-    for p in download_logs(&*target, &cluster, &nodes, &run_dir).await {
+    for p in download_logs(&*target, &cluster, &nodes, &run_dir, &marks).await {
         tracing::warn!("log download: {p}");
     }
     if test.leave_running {
@@ -739,13 +747,53 @@ async fn start_database(
     Ok(())
 }
 
-/// Copies each node's logs to `<run>/<node>/`. Problems are returned, not
-/// fatal: logs are evidence, and the verdict must not depend on them.
+/// A log file's identity and length on its node: (inode, bytes).
+type LogMark = (u64, u64);
+
+/// Where each node's logs end before the database starts, by (node,
+/// remote path); a log that does not exist yet is absent.
+async fn log_marks(
+    target: &dyn targets::Target,
+    cluster: &Cluster,
+    nodes: &Nodes,
+) -> std::collections::HashMap<(String, String), LogMark> {
+    let mut marks = std::collections::HashMap::new();
+    for node in &nodes.nodes {
+        let Some(remote) = cluster.node(&node.name) else {
+            continue;
+        };
+        for log in target.logs(node) {
+            if let Some(mark) = log_mark(remote, &log.remote).await {
+                marks.insert((node.name.clone(), log.remote), mark);
+            }
+        }
+    }
+    marks
+}
+
+async fn log_mark(remote: &control::Remote, path: &str) -> Option<LogMark> {
+    let cmd = format!(
+        "stat -Lc '%i %s' -- {} 2>/dev/null",
+        control::quote::q(path)
+    );
+    let out = remote.stdout(cmd).await.ok()?;
+    let mut words = out.split_whitespace().map(|w| w.parse::<u64>().ok());
+    Some((words.next()??, words.next()??))
+}
+
+/// Copies each node's logs to `<run>/<node>/`, each from where it ended
+/// before this run's database started (`marks`; all of a log that was
+/// replaced or cut since). Names are unique per node, first come first
+/// served: the target's own logs (the process target's `process.log`)
+/// come first, and a later log of the same name is kept under another.
+/// Problems are returned, not fatal: logs are evidence, and the verdict
+/// must not depend on them.
 async fn download_logs(
     target: &dyn targets::Target,
     cluster: &Cluster,
     nodes: &Nodes,
     run_dir: &Path,
+    marks: &std::collections::HashMap<(String, String), LogMark>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for node in &nodes.nodes {
@@ -757,13 +805,77 @@ async fn download_logs(
             problems.push(format!("{}: {e}", dest.display()));
             continue;
         }
+        let mut taken = std::collections::HashSet::new();
         for log in target.logs(node) {
-            if let Err(e) = remote.download(&log.remote, &dest.join(&log.name)).await {
+            let name = unique_log_name(&mut taken, &log);
+            if name != log.name {
+                tracing::info!(
+                    "{}: {} saved as {name} ({} is taken)",
+                    node.name,
+                    log.remote,
+                    log.name
+                );
+            }
+            let local = dest.join(&name);
+            if let Err(e) = remote.download(&log.remote, &local).await {
                 problems.push(e.to_string());
+                continue;
+            }
+            let Some(&(inode, before)) = marks.get(&(node.name.clone(), log.remote.clone())) else {
+                continue;
+            };
+            match log_mark(remote, &log.remote).await {
+                Some((now_inode, now)) if now_inode == inode && now >= before && before > 0 => {
+                    if let Err(e) = drop_prefix(&local, before) {
+                        problems.push(format!("{}: {e}", local.display()));
+                    }
+                }
+                _ => {}
             }
         }
     }
     problems
+}
+
+/// A name for `log` in its node's directory that no earlier log took:
+/// its own, else `<parent dir>-<name>`, else `<stem>-<n>.<ext>`.
+fn unique_log_name(
+    taken: &mut std::collections::HashSet<String>,
+    log: &targets::LogFile,
+) -> String {
+    let mut candidates = vec![log.name.clone()];
+    if let Some(parent) = Path::new(&log.remote)
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|p| p.to_string_lossy().into_owned())
+    {
+        candidates.push(format!("{parent}-{}", log.name));
+    }
+    let (stem, ext) = match log.name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (log.name.clone(), String::new()),
+    };
+    for c in candidates {
+        if taken.insert(c.clone()) {
+            return c;
+        }
+    }
+    (2..)
+        .map(|n| format!("{stem}-{n}{ext}"))
+        .find(|c| taken.insert(c.clone()))
+        .expect("some name is free")
+}
+
+/// Drops the first `bytes` of a downloaded log (what earlier runs wrote).
+fn drop_prefix(path: &Path, bytes: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut from = std::fs::File::open(path)?;
+    from.seek(SeekFrom::Start(bytes))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let part = path.with_file_name(format!(".{name}.part"));
+    let mut to = std::fs::File::create(&part)?;
+    std::io::copy(&mut from, &mut to)?;
+    std::fs::rename(&part, path)
 }
 
 /// The command that heals this test's cluster (named when a second signal

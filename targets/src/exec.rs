@@ -28,13 +28,22 @@
 //! with an unknown `type`, or hangs past the run's `op-timeout` gives an
 //! `info` for that operation and a warning naming it and its stderr file;
 //! the run loop then drops it (the process is killed) and the worker goes
-//! on with a fresh client under a new process id.
+//! on with a fresh client under a new process id. So does a client that
+//! prints a second line after its reply, or prints anything while no
+//! request is outstanding: without request ids in the protocol such a line
+//! would be taken as the answer to the next request, and every answer after
+//! it would shift onto the wrong op. An `ok` whose value does not fit the
+//! request (see `workloads::answer`) is a protocol error too.
+//!
+//! Each client runs in a process group of its own, killed whole when the
+//! client is dropped: a wrapper script's children die with it.
 
 use crate::Ctx;
 use harness::run::{Client, Completion, Connect, OpRequest};
 use history::Value;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -79,8 +88,41 @@ impl ExecSpec {
                 "target.client.command: {program:?} is not on the PATH"
             ));
         }
+        // Nothing in `client` is expanded: a `{host}` would reach the
+        // program as text, and the client would talk to no node.
+        const WHY: &str = "is not expanded in client settings (the client runs on the controller; its node is in SHAKEDOWN_NODE and SHAKEDOWN_HOST, all nodes in SHAKEDOWN_NODES and SHAKEDOWN_HOSTS)";
+        for (i, arg) in self.command.iter().enumerate() {
+            if let Some(word) = braced_words(arg).first() {
+                return Err(format!("target.client.command[{i}]: {{{word}}} {WHY}"));
+            }
+        }
+        for (key, value) in &self.env {
+            if let Some(word) = braced_words(value).first() {
+                return Err(format!("target.client.env.{key}: {{{word}}} {WHY}"));
+            }
+        }
         Ok(())
     }
+}
+
+/// The `{word}`s in `text` that look like placeholders (a word of letters,
+/// digits and `_`), in order: a shell's `{ true; }` or JSON is not one.
+pub fn braced_words(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let word = &after[..close];
+        if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            found.push(word);
+            rest = &after[close + 1..];
+        } else {
+            // `{{a}` or `{ {a}`: the word may start at a later brace.
+            rest = after;
+        }
+    }
+    found
 }
 
 fn on_path(program: &str) -> bool {
@@ -151,13 +193,18 @@ impl Connect for ExecConnect {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
+            // Its own process group, so that dropping the client kills
+            // what it started too (a wrapper script's children).
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("starting client {:?}: {e}", self.spec.command.join(" ")))?;
+        let pgid = child.id();
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         Ok(ExecClient {
             child,
+            pgid,
             stdin,
             stdout,
             line: String::new(),
@@ -208,6 +255,9 @@ impl Warnings {
 /// One running client program.
 pub struct ExecClient {
     child: Child,
+    /// The client's process group (its pid at spawn): kept, because the
+    /// child's pid is gone once it is reaped while its children may live.
+    pgid: Option<u32>,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     line: String,
@@ -254,16 +304,47 @@ fn to_json(v: &Value) -> serde_json::Value {
 
 impl ExecClient {
     fn broken(&mut self, what: String) -> Completion {
-        self.in_flight = None;
-        let msg = format!("{}: {what}", self.name);
         // The problem's kind: its first words ("the client exited", "not a reply").
         let kind: String = what
             .split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
             .join(" ");
-        self.warnings.push(&kind, msg);
+        self.broken_as(&kind, what)
+    }
+
+    /// [`ExecClient::broken`], counted under `kind` for the warnings' cap.
+    fn broken_as(&mut self, kind: &str, what: String) -> Completion {
+        self.in_flight = None;
+        let msg = format!("{}: {what}", self.name);
+        self.warnings.push(kind, msg);
         Completion::info(what)
+    }
+
+    /// Bytes the client printed that were not read yet: in the reader's
+    /// buffer, or still in the pipe (asked of the kernel, so a line that
+    /// arrived while nobody polled the pipe is seen too).
+    fn unread(&self) -> usize {
+        let mut queued: libc::c_int = 0;
+        let fd = self.stdout.get_ref().as_raw_fd();
+        // SAFETY: FIONREAD stores one c_int through the pointer, which
+        // points at `queued`; `fd` is the pipe this client owns.
+        let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) };
+        let queued = if r == 0 { queued.max(0) as usize } else { 0 };
+        self.stdout.buffer().len() + queued
+    }
+
+    /// The start of what is unread, for a message.
+    async fn unread_text(&mut self) -> String {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(20), self.stdout.fill_buf())
+            .await;
+        let text = String::from_utf8_lossy(self.stdout.buffer());
+        text.lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect()
     }
 
     fn exited(&mut self) -> String {
@@ -276,6 +357,18 @@ impl ExecClient {
 
 impl Client for ExecClient {
     async fn invoke(&mut self, op: &OpRequest) -> Completion {
+        // Anything printed while no request was outstanding would be read
+        // as this request's answer: refuse it before sending.
+        if self.unread() > 0 {
+            let shown = self.unread_text().await;
+            return self.broken_as(
+                "stray line",
+                format!(
+                    "protocol error: printed a line when no request was outstanding (before {:?} was sent): {shown:?}; the request was not sent",
+                    op.f
+                ),
+            );
+        }
         let request = request_line(op);
         self.in_flight = Some(op.f);
         if let Err(e) = self.stdin.write_all(request.as_bytes()).await {
@@ -309,6 +402,17 @@ impl Client for ExecClient {
             Ok(_) => {}
             Err(e) => return self.broken(format!("reading the reply failed: {e}")),
         }
+        if self.unread() > 0 {
+            // Which line answers this request is unknown now.
+            let shown = self.unread_text().await;
+            return self.broken_as(
+                "second line",
+                format!(
+                    "protocol error: printed a second line after its reply to {:?}: {shown:?}",
+                    op.f
+                ),
+            );
+        }
         self.in_flight = None;
         let reply: Reply = match serde_json::from_str(self.line.trim_end()) {
             Ok(r) => r,
@@ -328,6 +432,10 @@ impl Client for ExecClient {
             )),
         }
     }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.name.clone())
+    }
 }
 
 impl Drop for ExecClient {
@@ -340,6 +448,15 @@ impl Drop for ExecClient {
                     self.name
                 ),
             );
+        }
+        // The whole group: a wrapper script's children too. The group id
+        // cannot name an unrelated group while any member lives (the kernel
+        // keeps the number taken), and this runs once, right away.
+        if let Some(pgid) = self.pgid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals that group only.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
         }
         // kill_on_drop ends the process; this reaps it sooner.
         let _ = self.child.start_kill();

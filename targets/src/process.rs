@@ -18,13 +18,22 @@
 //! `start` is a foreground command: shakedown runs it in its own session
 //! under a pid file, output appended to `process.log` beside the data
 //! directory, so kill, pause and restart work as for any built-in target.
+//! A start command that daemonizes (returns while what it started runs
+//! on, or whose processes leave its session: `--daemonize yes`, `pg_ctl
+//! start`, a double fork) is refused, and what it left is stopped: its
+//! processes are found by the mark every daemon carries
+//! (`harness::control::daemon`), whatever session they moved to. Before
+//! anything starts, `ready` must fail on every node: a probe that already
+//! succeeds is answered by a server this run did not start, which the run
+//! would otherwise test.
 //! Placeholders in `install`, `start`, `ready` and `logs`: `{node}`,
 //! `{host}`, `{data}` (a per-node directory shakedown creates, and wipes at
 //! teardown), `{nodes}` and `{hosts}` (all, comma-separated), `{index}`
-//! (0-based). The client is any program speaking the [`exec`](crate::exec)
+//! (0-based); nowhere else (a placeholder in `files` or `client` is an
+//! error). The client is any program speaking the [`exec`](crate::exec)
 //! protocol, one per worker, on the controller.
 
-use crate::exec::{ExecConnect, ExecSpec};
+use crate::exec::{braced_words, ExecConnect, ExecSpec};
 use crate::{log_tail, remote, ClientCtx, Ctx, LogFile, Process, Target};
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
@@ -83,6 +92,16 @@ impl Spec {
     /// placeholders are known, the client command is runnable.
     pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
         for (i, f) in self.files.iter().enumerate() {
+            // Copied as written: a `{node}` would make a directory of
+            // that name on every node, not one per node.
+            let from_text = f.from.to_string_lossy();
+            for (field, text) in [("from", from_text.as_ref()), ("to", f.to.as_str())] {
+                if let Some(word) = braced_words(text).first() {
+                    return Err(format!(
+                        "target.files[{i}].{field}: {{{word}}} is not expanded in files (each is copied as written to every node); placeholders work in install, start, ready and logs"
+                    ));
+                }
+            }
             let from = test_dir.join(&f.from);
             if !from.is_file() {
                 return Err(format!(
@@ -238,6 +257,48 @@ impl ProcessTarget {
         }
     }
 
+    /// Before anything starts: `ready` must not succeed yet on any node,
+    /// or what answers it is a server this run did not start (left by
+    /// another run, or another program on the port), which it would test.
+    async fn nothing_answers_yet(&self, cluster: &Cluster) -> Result<(), Error> {
+        for node in &self.ctx.nodes {
+            let r = remote(cluster, &node.name)?;
+            let probe = self.expand(&self.spec.ready, node);
+            let out = r
+                .run(Cmd::new(probe.clone()).timeout(Duration::from_secs(10)))
+                .await;
+            if matches!(&out, Ok(o) if o.success()) {
+                return Err(Error::new(
+                    &node.name,
+                    ErrorKind::Local(format!(
+                        "before the database was started, its ready probe `{probe}` already succeeds: a server this run did not start answers there (left by another run, or another program on that port); stop it, or make `ready` check this database"
+                    )),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An error if what the start command made on `node` runs outside
+    /// the session shakedown started it in (or on after it returned).
+    async fn refuse_daemonized(&self, cluster: &Cluster, node: &Node) -> Result<(), Error> {
+        let r = remote(cluster, &node.name)?;
+        let strays = daemon::strays(r, &self.pid_file(node)).await?;
+        if strays.is_empty() {
+            return Ok(());
+        }
+        // Stopped here so the error can say so; teardown would too.
+        daemon::stop(r, &self.pid_file(node), Duration::from_secs(2)).await?;
+        Err(Error::new(
+            &node.name,
+            ErrorKind::Local(format!(
+                "the start command daemonized: {} process(es) it started run outside the session shakedown started it in ({}); shakedown kills, pauses and restarts the database through that session, so `start` must run the database in the foreground (e.g. `redis-server --daemonize no`, `postgres -D DIR` instead of `pg_ctl start`); they were stopped",
+                strays.len(),
+                strays.join("; ")
+            )),
+        ))
+    }
+
     /// Runs `ready` on every node not yet ready until all are, or the
     /// timeout passes; also fails at once when a node's process died.
     async fn wait_ready(&self, cluster: &Cluster) -> Result<(), Error> {
@@ -250,6 +311,8 @@ impl ProcessTarget {
             for node in waiting {
                 let r = remote(cluster, &node.name)?;
                 if daemon::running(r, &self.pid_file(node)).await?.is_none() {
+                    // Gone, but perhaps only into the background.
+                    self.refuse_daemonized(cluster, node).await?;
                     return Err(self.not_up(cluster, node, "the start command exited").await);
                 }
                 let probe =
@@ -268,6 +331,10 @@ impl ProcessTarget {
             }
             waiting = still;
             if waiting.is_empty() {
+                // Ready, and by what this run started, in its session.
+                for node in &self.ctx.nodes {
+                    self.refuse_daemonized(cluster, node).await?;
+                }
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -342,6 +409,7 @@ impl Target for ProcessTarget {
 
     fn start<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
+            self.nothing_answers_yet(cluster).await?;
             // Start every member before waiting for any: clusters elect a
             // leader only once a quorum runs.
             for node in &self.ctx.nodes {

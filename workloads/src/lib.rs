@@ -23,6 +23,7 @@
 //!   read: serializable
 //! ```
 
+pub mod answer;
 pub mod bank;
 pub mod counter;
 pub mod list_append;
@@ -39,7 +40,8 @@ pub mod unique_ids;
 /// whether it carries a `key`, the shape of the request's value and of the
 /// value an `ok` completion carries. This is what a target's client (or an
 /// exec client in any language) must implement; the README's workload
-/// table is written from these.
+/// table is written from these, and every `ok` a client gives is held to
+/// them ([`answer::check_ok`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct OpSpec {
     pub f: &'static str,

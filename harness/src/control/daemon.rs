@@ -6,6 +6,13 @@
 //! runs in its own session (`setsid`), so stop and signal reach its whole
 //! process group (children included; `env kill` because dash's builtin
 //! cannot signal a group).
+//!
+//! A process that leaves the session (a double fork, `--daemonize yes`,
+//! `pg_ctl start`) escapes the group, so every daemon also carries
+//! `SHAKEDOWN_DAEMON=<its pid file>` in its environment, which its
+//! children inherit whatever session they move to: [`stop`] kills every
+//! process carrying it, and [`strays`] names those outside the daemon's
+//! session, so a target can refuse a start command that daemonizes.
 
 use super::quote::q;
 use super::{Cmd, Error, ErrorKind, Remote};
@@ -41,6 +48,14 @@ impl Started {
     }
 }
 
+/// The environment variable that marks a daemon's processes.
+pub const TAG: &str = "SHAKEDOWN_DAEMON";
+
+/// Shell function: the pids of the live processes whose environment
+/// carries `SHAKEDOWN_DAEMON=$p` (`$p`: the pid file), one a line. Read
+/// from /proc, one `grep` for all of them.
+const TAGGED: &str = "tagged() { grep -lsxzF -- \"SHAKEDOWN_DAEMON=$p\" /proc/[0-9]*/environ 2>/dev/null | sed 's#^/proc/##; s#/environ$##'; }\n";
+
 /// Shell function: is pid $1 alive and not a zombie?
 const ALIVE: &str = "alive() { kill -0 \"$1\" 2>/dev/null || return 1; \
      st=$(sed 's/.*) //' /proc/\"$1\"/stat 2>/dev/null | cut -d' ' -f1); [ \"$st\" != Z ]; }\n";
@@ -65,6 +80,8 @@ pub fn start_script(d: &Daemon) -> String {
     for (k, v) in &d.env {
         script.push_str(&format!("export {k}={}\n", q(v)));
     }
+    // Inherited by everything the daemon starts, in any session.
+    script.push_str(&format!("export {TAG}=\"$p\"\n"));
     script.push_str(&format!(
         "setsid {} >> {log} 2>&1 < /dev/null &\n\
          echo $! > \"$p\"\n\
@@ -124,29 +141,59 @@ pub async fn signal(remote: &Remote, pidfile: &str, signal: &str) -> Result<Opti
     Ok(remote.stdout(script).await?.parse().ok())
 }
 
-/// Stop the daemon: TERM to its process group (and CONT, in case it is
-/// paused), up to `grace` to exit, then KILL. Removes the pid file. The
-/// group is stopped even when its leader is gone: a database started
-/// through `sh -c` outlives a shell killed alone.
+/// Stop the daemon: TERM to its process group and to every process
+/// carrying its tag (and CONT, in case they are paused), up to `grace` to
+/// exit, then KILL. Removes the pid file. Stopped even when the group's
+/// leader is gone (a database started through `sh -c` outlives a shell
+/// killed alone) or when it left the group (a database that daemonized).
 /// Returns the pid it stopped, if any was running.
 pub async fn stop(remote: &Remote, pidfile: &str, grace: Duration) -> Result<Option<u32>, Error> {
     let tenths = (grace.as_millis() / 100).max(1);
     let script = format!(
-        "{ALIVE}p={p}; pid=''\n\
-         up() {{ env kill -0 -- -\"$pid\" 2>/dev/null || alive \"$pid\"; }}\n\
-         if [ -f \"$p\" ] && pid=$(cat \"$p\") && [ -n \"$pid\" ] && up; then\n\
-           env kill -s TERM -- -\"$pid\" 2>/dev/null || kill -s TERM \"$pid\" 2>/dev/null\n\
-           env kill -s CONT -- -\"$pid\" 2>/dev/null\n\
+        "{ALIVE}{TAGGED}p={p}; pid=''\n\
+         [ -f \"$p\" ] && pid=$(tr -dc 0-9 < \"$p\")\n\
+         group() {{ [ -n \"$pid\" ] && {{ env kill -0 -- -\"$pid\" 2>/dev/null || alive \"$pid\"; }}; }}\n\
+         up() {{ group || [ -n \"$(tagged)\" ]; }}\n\
+         sig() {{ [ -n \"$pid\" ] && {{ env kill -s \"$1\" -- -\"$pid\" 2>/dev/null || kill -s \"$1\" \"$pid\" 2>/dev/null; }}; for t in $(tagged); do kill -s \"$1\" \"$t\" 2>/dev/null; done; }}\n\
+         if up; then\n\
+           first=${{pid:-$(tagged | head -n 1)}}\n\
+           sig TERM; sig CONT\n\
            i=0; while up && [ $i -lt {tenths} ]; do sleep 0.1; i=$((i+1)); done\n\
-           env kill -s KILL -- -\"$pid\" 2>/dev/null || kill -s KILL \"$pid\" 2>/dev/null\n\
+           sig KILL\n\
            i=0; while up && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done\n\
-           echo \"$pid\"\n\
+           echo \"$first\"\n\
          fi\n\
          rm -f -- \"$p\"",
         p = q(pidfile)
     );
     let cmd = Cmd::new(script).timeout(grace + Duration::from_secs(30));
     Ok(remote.stdout(cmd).await?.parse().ok())
+}
+
+/// The daemon's processes that live outside the session it was started
+/// in (all of them, when its session leader is gone): what a start
+/// command that daemonizes leaves. Each as `pid command line`.
+pub async fn strays(remote: &Remote, pidfile: &str) -> Result<Vec<String>, Error> {
+    let script = format!(
+        "{ALIVE}{TAGGED}p={p}; lead=''\n\
+         [ -f \"$p\" ] && lead=$(tr -dc 0-9 < \"$p\")\n\
+         [ -n \"$lead\" ] && alive \"$lead\" || lead=''\n\
+         for t in $(tagged); do\n\
+           alive \"$t\" || continue\n\
+           sid=$(sed 's/.*) //' /proc/\"$t\"/stat 2>/dev/null | cut -d' ' -f4)\n\
+           if [ -z \"$lead\" ] || [ \"$sid\" != \"$lead\" ]; then\n\
+             echo \"$t $(tr '\\0' ' ' < /proc/\"$t\"/cmdline 2>/dev/null | cut -c1-160)\"\n\
+           fi\n\
+         done",
+        p = q(pidfile)
+    );
+    let out = remote.stdout(script).await?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 fn relabel(mut e: Error, d: &Daemon) -> Error {

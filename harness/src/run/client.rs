@@ -72,6 +72,13 @@ pub trait Client: Send + 'static {
     /// wraps the call in its own per-op timeout and records `info` when it
     /// fires.
     fn invoke(&mut self, op: &OpRequest) -> impl Future<Output = Completion> + Send;
+
+    /// Who this client is, for a warning about what it answered (an exec
+    /// client names its program and stderr file); None: the warning names
+    /// it by process and node.
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Opens clients: one per worker, bound to the node `worker % nodes`.
@@ -104,11 +111,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// target from the test file, so it cannot name the client type.
 pub trait DynClient: Send + 'static {
     fn invoke_boxed<'a>(&'a mut self, op: &'a OpRequest) -> BoxFuture<'a, Completion>;
+    fn describe_boxed(&self) -> Option<String>;
 }
 
 impl<C: Client> DynClient for C {
     fn invoke_boxed<'a>(&'a mut self, op: &'a OpRequest) -> BoxFuture<'a, Completion> {
         Box::pin(self.invoke(op))
+    }
+    fn describe_boxed(&self) -> Option<String> {
+        self.describe()
     }
 }
 
@@ -125,6 +136,10 @@ impl BoxClient {
 impl Client for BoxClient {
     async fn invoke(&mut self, op: &OpRequest) -> Completion {
         self.0.invoke_boxed(op).await
+    }
+
+    fn describe(&self) -> Option<String> {
+        self.0.describe_boxed()
     }
 }
 
