@@ -544,3 +544,310 @@ fn bitflips_in_one_etcd_wal_leave_the_cluster_valid() {
         }
     );
 }
+
+// ---------------------------------------------------------------------------
+// Bad input: one clear error before the clients start, nothing left behind.
+// ---------------------------------------------------------------------------
+
+/// Runs `script` inside the mount namespace of `cluster`'s node n1 (its
+/// sshd's: every command the run sends there sees the change, the rest of
+/// the machine does not).
+fn in_node_mount_ns(cluster: &str, script: &str) {
+    let pids = std::process::Command::new("ip")
+        .args(["netns", "pids", &format!("shk-{cluster}-n1")])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a process in the node's namespace (its sshd)")
+        .to_string();
+    let st = std::process::Command::new("nsenter")
+        .args(["-t", &pid, "-m", "sh", "-ec", script])
+        .status()
+        .unwrap();
+    assert!(st.success(), "{script}");
+}
+
+fn cluster_up(cluster: &str, subnet: &str) {
+    let out = shakedown()
+        .args(["cluster", "up", "--nodes", "1", "--name", cluster])
+        .args(["--subnet", subnet])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+/// The run stopped before any client op: no history, or one without a
+/// client op.
+fn assert_no_client_op(dir: &Path) {
+    let Ok(run) = std::fs::canonicalize(dir.join("results/latest")) else {
+        return;
+    };
+    let text = std::fs::read_to_string(run.join("history.jsonl")).unwrap_or_default();
+    assert!(
+        !text.lines().any(|l| l.contains("\"process\":0")
+            || l.contains("\"process\":1")
+            || l.contains("\"process\":2")),
+        "client ops recorded:\n{text}"
+    );
+}
+
+#[test]
+fn a_node_without_fusermount3_or_dev_fuse_is_one_error_naming_it_before_anything_starts() {
+    require_root!();
+    let _guard = ClusterGuard("dk11");
+    cluster_up("dk11", "10.77.220.0");
+    let dir = tempfile::tempdir().unwrap();
+    let test = toy_test(dir.path(), "dk11", "10.77.220.0", "", POWER_LOSS);
+
+    // fuse3 "uninstalled" on n1 only: its fusermount3 cannot run.
+    in_node_mount_ns("dk11", "mount --bind /dev/null /usr/bin/fusermount3");
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("n1: disk faults: fusermount3 is not installed")
+            && errors[0].contains("fuse3"),
+        "{stderr}"
+    );
+    assert_no_client_op(dir.path());
+    assert_clean("dk11");
+
+    // /dev/fuse gone (a plain file in its place): the same, naming it.
+    in_node_mount_ns(
+        "dk11",
+        "umount /usr/bin/fusermount3; touch /tmp/dk11-not-fuse; mount --bind /tmp/dk11-not-fuse /dev/fuse",
+    );
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("n1: disk faults: /dev/fuse is absent") && stderr.contains("modprobe fuse"),
+        "{stderr}"
+    );
+    assert_no_client_op(dir.path());
+    assert_clean("dk11");
+    // The rest of the machine never saw either change.
+    assert!(std::process::Command::new("fusermount3")
+        .arg("-V")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let _ = std::fs::remove_file("/tmp/dk11-not-fuse");
+}
+
+#[test]
+fn a_data_directory_that_cannot_be_a_directory_is_one_error_before_anything_starts() {
+    require_root!();
+    let _guard = ClusterGuard("dk12");
+    cluster_up("dk12", "10.77.221.0");
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the process target's directory (holding `{data}`) goes.
+    let blocker = Path::new("/var/lib/shakedown/dk12/n1/process");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(blocker);
+    std::fs::write(blocker, b"not a directory\n").unwrap();
+    for (nemesis, what) in [
+        (POWER_LOSS, "power-loss"),
+        ("{faults: [corrupt], interval: 1.5}", "corrupt"),
+    ] {
+        let test = toy_test(dir.path(), "dk12", "10.77.221.0", "", nemesis);
+        let out = run(&test, dir.path());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{what}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains(
+                "n1: disk faults: data directory /var/lib/shakedown/dk12/n1/process/data cannot be made: /var/lib/shakedown/dk12/n1/process is not a directory"
+            ),
+            "{what}: {stderr}"
+        );
+        assert_no_client_op(dir.path());
+        assert!(running_under("dk12").is_empty(), "{what}: processes left");
+        assert_eq!(diskfs_mounts("dk12"), Vec::<String>::new(), "{what}");
+        assert!(blocker.is_file(), "{what}: the file was not touched");
+    }
+    std::fs::remove_file(blocker).unwrap();
+}
+
+#[test]
+fn corrupt_globs_that_match_no_file_are_one_error_before_the_clients_start() {
+    require_root!();
+    let _guard = ClusterGuard("dk13");
+    let dir = tempfile::tempdir().unwrap();
+    let nemesis = "{faults: [corrupt], interval: 1.5, corrupt: {files: [set.log, \"**/*.wal\"], modes: [truncate]}}";
+    let test = toy_test(dir.path(), "dk13", "10.77.222.0", "", nemesis);
+    let out = run(&test, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    // Only the second glob is wrong; the error shows what is there.
+    assert!(
+        errors[0].contains("nemesis.corrupt.files[1] \"**/*.wal\" matches no file")
+            && !errors[0].contains("files[0]")
+            && errors[0].contains("n1:/var/lib/shakedown/dk13/n1/process/data holds set.log"),
+        "{stderr}"
+    );
+    assert_no_client_op(dir.path());
+    assert!(running_under("dk13").is_empty(), "processes left running");
+}
+
+// ---------------------------------------------------------------------------
+// By hand: `shakedown fault power-loss|corrupt --cluster NAME`, and heal.
+// ---------------------------------------------------------------------------
+
+/// Sends `lines` to the toy store on `host` and returns its replies.
+fn toy_request(host: &str, lines: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::net::TcpStream::connect((host, 7710))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    s.write_all(lines.as_bytes())?;
+    let mut r = BufReader::new(s);
+    let mut out = String::new();
+    for _ in 0..lines.lines().count() {
+        r.read_line(&mut out)?;
+    }
+    Ok(out)
+}
+
+/// The elements the toy store answers, retrying while it (re)starts.
+fn toy_elements(host: &str) -> Vec<u64> {
+    for _ in 0..50 {
+        if let Ok(reply) = toy_request(host, "R\n") {
+            let body = reply.trim().trim_start_matches('V').trim();
+            return body
+                .split(',')
+                .filter(|x| !x.is_empty())
+                .map(|x| x.parse().unwrap())
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("the toy store on {host} does not answer");
+}
+
+#[test]
+fn power_loss_and_corrupt_by_hand_take_effect_and_heal() {
+    require_root!();
+    let _guard = ClusterGuard("dk14");
+    let dir = tempfile::tempdir().unwrap();
+    // A short run that mounts the file system and leaves the store running
+    // on it (a schedule too slow to fire in two seconds).
+    let test = toy_test(
+        dir.path(),
+        "dk14",
+        "10.77.223.0",
+        "",
+        "{faults: [power-loss], interval: 600}",
+    );
+    let yaml = std::fs::read_to_string(&test)
+        .unwrap()
+        .replace("time-limit: 8s", "time-limit: 2s");
+    std::fs::write(&test, yaml).unwrap();
+    let out = shakedown()
+        .arg("run")
+        .arg(&test)
+        .arg("--results")
+        .arg(dir.path().join("results"))
+        .arg("--leave-db-running")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stderr.contains("leaving process running"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        diskfs_mounts("dk14").len(),
+        1,
+        "the data directory is mounted"
+    );
+
+    let host = "10.77.223.11";
+    let data = "/var/lib/shakedown/dk14/n1/process/data";
+    let pid_file = "/var/lib/shakedown/dk14/n1/process/process.pid";
+    let start = format!(
+        "cd /tmp && setsid /usr/bin/python3 /opt/shakedown-dk14/toyset.py {host} 7710 {data} >>/var/lib/shakedown/dk14/n1/process/process.log 2>&1 < /dev/null & echo $! > {pid_file}"
+    );
+    let before = toy_elements(host).len();
+    let adds: String = (1_000_000..1_000_050).map(|i| format!("A {i}\n")).collect();
+    assert_eq!(toy_request(host, &adds).unwrap().matches("OK").count(), 50);
+    assert_eq!(
+        toy_elements(host).len(),
+        before + 50,
+        "acknowledged and readable"
+    );
+
+    // Power loss: the store dies, the 50 unsynced appends are dropped.
+    let out = shakedown()
+        .args([
+            "fault",
+            "power-loss",
+            "--cluster",
+            "dk14",
+            "--pid-file",
+            pid_file,
+        ])
+        .args(["--start", &start])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("dropped"), "{stdout}");
+    assert!(toy_request(host, "R\n").is_err(), "the store still answers");
+    let on_disk = std::fs::read_to_string(format!("{data}.diskfs/set.log")).unwrap_or_default();
+    assert!(
+        !on_disk.contains("1000000"),
+        "unsynced bytes reached the disk"
+    );
+
+    // Heal: unmounted, the store restarted on the plain directory, without
+    // the 50 elements.
+    let out = shakedown()
+        .args(["heal", "--cluster", "dk14"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(diskfs_mounts("dk14"), Vec::<String>::new(), "mount left");
+    let after = toy_elements(host);
+    assert!(
+        !after.contains(&1_000_000) && after.len() <= before,
+        "{} elements after power loss, {before} before the adds",
+        after.len()
+    );
+
+    // Corrupt by hand: the store's file truncated, the store restarted.
+    assert_eq!(toy_request(host, &adds).unwrap().matches("OK").count(), 50);
+    let size = std::fs::metadata(format!("{data}/set.log")).unwrap().len();
+    let out = shakedown()
+        .args([
+            "fault",
+            "corrupt",
+            "--cluster",
+            "dk14",
+            "--pid-file",
+            pid_file,
+        ])
+        .args(["--start", &start, "--dirs", data, "--files", "set.log"])
+        .args(["--mode", "truncate", "--seed", "7"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("set.log"), "{stdout}");
+    let cut = std::fs::metadata(format!("{data}/set.log")).unwrap().len();
+    assert!(cut < size, "set.log not truncated ({size} -> {cut} bytes)");
+    assert!(
+        toy_elements(host).len() < after.len() + 50,
+        "restarted on the cut file"
+    );
+    let out = shakedown()
+        .args(["heal", "--cluster", "dk14"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+}

@@ -104,9 +104,86 @@ pub fn find(dir: &Path, globs: &[String]) -> Result<Vec<PathBuf>, Error> {
     Ok(found)
 }
 
+/// What a directory holds, seen through some globs: how many regular files
+/// each glob matches, and the first few files (for an error that shows
+/// what is there).
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Survey {
+    /// Per glob, in order: matching regular files.
+    pub matched: Vec<usize>,
+    /// Regular files under the directory.
+    pub total: usize,
+    /// The first [`SURVEY_SAMPLE`] of them, sorted.
+    pub sample: Vec<String>,
+}
+
+/// How many file names a [`Survey`] keeps.
+pub const SURVEY_SAMPLE: usize = 12;
+
+/// Counts, per glob, the regular files under `dir` it matches (a missing
+/// directory holds nothing). Unlike [`find`], matching nothing is not an
+/// error here: the caller decides what it means.
+pub fn survey(dir: &Path, globs: &[String]) -> Result<Survey, Error> {
+    for g in globs {
+        check(g)?;
+    }
+    let mut all = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let abs = dir.join(&rel);
+        let entries = match std::fs::read_dir(&abs) {
+            Ok(e) => e,
+            Err(e) if rel.as_os_str().is_empty() && e.kind() == std::io::ErrorKind::NotFound => {
+                break
+            }
+            Err(e) => {
+                return Err(Error::new(format!(
+                    "diskfs: reading {}: {e}",
+                    abs.display()
+                )))
+            }
+        };
+        for e in entries.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            let path = rel.join(e.file_name());
+            if t.is_dir() {
+                stack.push(path);
+            } else if t.is_file() {
+                all.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    all.sort();
+    Ok(Survey {
+        matched: globs
+            .iter()
+            .map(|g| all.iter().filter(|f| matches(g, f)).count())
+            .collect(),
+        total: all.len(),
+        sample: all.into_iter().take(SURVEY_SAMPLE).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_survey_counts_matches_per_glob_and_a_missing_directory_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("member/wal")).unwrap();
+        for f in ["member/wal/0.wal", "member/wal/1.wal", "member/snap.db"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        let globs = ["**/*.wal".to_string(), "*.wall".into(), "**".into()];
+        let s = survey(dir.path(), &globs).unwrap();
+        assert_eq!(s.matched, vec![2, 0, 3]);
+        assert_eq!(s.total, 3);
+        assert_eq!(s.sample[0], "member/snap.db");
+        let none = survey(&dir.path().join("absent"), &globs).unwrap();
+        assert_eq!((none.matched, none.total), (vec![0, 0, 0], 0));
+        assert!(survey(dir.path(), &["../x".into()]).is_err());
+    }
 
     #[test]
     fn stars_and_question_marks_stay_in_a_segment() {

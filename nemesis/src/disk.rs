@@ -236,14 +236,20 @@ pub async fn preflight_dirs(remote: &Remote, dirs: &[String]) -> Result<()> {
     check(remote, "", dirs).await
 }
 
-const FUSE_CHECK: &str = "[ -e /dev/fuse ] || { echo '/dev/fuse is absent: load the fuse module (modprobe fuse) or give the node /dev/fuse'; exit 3; }\n\
-     command -v fusermount3 >/dev/null 2>&1 || { echo 'fusermount3 is not installed: install Debian package fuse3'; exit 3; }\n";
+/// The node can mount FUSE: the device is there (a character device, not a
+/// leftover file) and fusermount3 runs (not merely a name on PATH).
+const FUSE_CHECK: &str = "[ -c /dev/fuse ] || { echo '/dev/fuse is absent (or not the FUSE character device): load the fuse module (modprobe fuse) or give the node /dev/fuse'; exit 3; }\n\
+     fusermount3 -V >/dev/null 2>&1 || { echo 'fusermount3 is not installed or does not run: install Debian package fuse3'; exit 3; }\n";
 
 async fn check(remote: &Remote, first: &str, dirs: &[String]) -> Result<()> {
     let mut script = first.to_string();
     for d in dirs {
+        // The directory, or the nearest of its ancestors that exists, must
+        // be a directory: a file in its place (or on its path) would make
+        // every mkdir of the database's setup fail far from the cause.
         script += &format!(
-            "d={}; if [ -e \"$d\" ] && [ ! -d \"$d\" ]; then echo \"data directory $d exists and is not a directory\"; exit 3; fi\n",
+            "d={}; p=\"$d\"; while [ \"$p\" != / ] && [ ! -e \"$p\" ] && [ ! -L \"$p\" ]; do p=$(dirname -- \"$p\"); done\n\
+             if [ ! -d \"$p\" ]; then if [ \"$p\" = \"$d\" ]; then echo \"data directory $d exists and is not a directory\"; else echo \"data directory $d cannot be made: $p is not a directory\"; fi; exit 3; fi\n",
             q(d)
         );
     }
@@ -265,6 +271,82 @@ async fn check(remote: &Remote, first: &str, dirs: &[String]) -> Result<()> {
         };
         Err(Error(format!("{}: disk faults: {why}", remote.name())))
     }
+}
+
+/// Per glob, the files it matches in one data directory, and what the
+/// directory holds (the JSON of `shakedown diskfs survey`).
+#[derive(Deserialize)]
+struct Survey {
+    matched: Vec<usize>,
+    total: usize,
+    sample: Vec<String>,
+}
+
+/// Checks, once the database runs, that each of the corrupt fault's globs
+/// matches a file in some node's data directory: a glob that matches none
+/// (a typo, a file the database does not write) would make every corrupt
+/// step a no-op or an error in the middle of the run. The error names the
+/// glob by its index in `field` and shows what the directories hold.
+pub async fn check_globs(
+    cluster: &Cluster,
+    hooks: &crate::DiskHooks,
+    globs: &[String],
+    field: &str,
+) -> Result<()> {
+    let mut matched = vec![0usize; globs.len()];
+    let mut holds = Vec::new();
+    let files: Vec<String> = globs.iter().map(|g| q(g)).collect();
+    for (node, dirs) in &hooks.dirs {
+        let r = remote_of(cluster, node)?;
+        for dir in dirs {
+            let cmd = format!(
+                "exec {} diskfs survey --dir {} --files {}",
+                q(&hooks.bin),
+                q(dir),
+                files.join(" ")
+            );
+            let out = r
+                .run(Cmd::new(cmd).sudo("root").timeout(Duration::from_secs(60)))
+                .await?;
+            let survey: Survey = serde_json::from_str(out.stdout_str().trim()).map_err(|e| {
+                Error(format!(
+                    "{node}: listing {dir} for {field}: {e}: {}{}",
+                    out.stdout_str().trim(),
+                    out.stderr_str().trim()
+                ))
+            })?;
+            for (m, n) in matched.iter_mut().zip(&survey.matched) {
+                *m += n;
+            }
+            let more = survey.total.saturating_sub(survey.sample.len());
+            holds.push(if survey.total == 0 {
+                format!("{node}:{dir} holds no file")
+            } else if more > 0 {
+                format!(
+                    "{node}:{dir} holds {} and {more} more",
+                    survey.sample.join(", ")
+                )
+            } else {
+                format!("{node}:{dir} holds {}", survey.sample.join(", "))
+            });
+        }
+    }
+    let unmatched: Vec<String> = globs
+        .iter()
+        .zip(&matched)
+        .enumerate()
+        .filter(|(_, (_, &n))| n == 0)
+        .map(|(i, (g, _))| format!("{field}[{i}] {g:?}"))
+        .collect();
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    Err(Error(format!(
+        "{} {} no file in any node's data directory once the database runs (globs are relative to the data directory; `**` matches any depth); {}",
+        unmatched.join(", "),
+        if unmatched.len() == 1 { "matches" } else { "match" },
+        holds.join("; ")
+    )))
 }
 
 /// Mounts the file system on `m.dir`: whatever the directory holds moves

@@ -951,21 +951,29 @@ async fn corrupt(
         let snapshots = format!("{dir}.snapshot");
         let globs: Vec<String> = spec.files.iter().map(|g| q(g)).collect();
         let seed = spec.seed.wrapping_add(i as u64);
+        // `probability` is the bit flip's (per bit). Truncate cuts every
+        // matching file and rollback restores every chunk that changed
+        // (diskfs's defaults for them): a per-bit 0.001 passed to them
+        // would make them near no-ops.
         let cmd = match spec.mode {
             CorruptMode::Rollback => format!(
-                "if [ -d {s} ]; then exec {bin} diskfs corrupt --dir {d} --files {g} --mode rollback --probability {p} --seed {seed} --snapshots {s}; else exec {bin} diskfs snapshot --dir {d} --files {g} --snapshots {s}; fi",
+                "if [ -d {s} ]; then exec {bin} diskfs corrupt --dir {d} --files {g} --mode rollback --seed {seed} --snapshots {s}; else exec {bin} diskfs snapshot --dir {d} --files {g} --snapshots {s}; fi",
                 s = q(&snapshots),
                 bin = q(bin),
                 d = q(dir),
                 g = globs.join(" "),
-                p = spec.probability,
             ),
-            mode => format!(
-                "exec {bin} diskfs corrupt --dir {d} --files {g} --mode {m} --probability {p} --seed {seed}",
+            CorruptMode::Truncate => format!(
+                "exec {bin} diskfs corrupt --dir {d} --files {g} --mode truncate --seed {seed}",
                 bin = q(bin),
                 d = q(dir),
                 g = globs.join(" "),
-                m = mode.as_str(),
+            ),
+            CorruptMode::Bitflip => format!(
+                "exec {bin} diskfs corrupt --dir {d} --files {g} --mode bitflip --probability {p} --seed {seed}",
+                bin = q(bin),
+                d = q(dir),
+                g = globs.join(" "),
                 p = spec.probability,
             ),
         };

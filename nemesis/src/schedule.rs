@@ -102,6 +102,17 @@ pub struct CorruptConfig {
     pub max_nodes: Option<usize>,
 }
 
+impl CorruptConfig {
+    /// The globs corrupt steps match: `files`, or every file (`**`).
+    pub fn globs(&self) -> Vec<String> {
+        if self.files.is_empty() {
+            vec!["**".to_string()]
+        } else {
+            self.files.clone()
+        }
+    }
+}
+
 /// [`CorruptConfig`] as read, before the checks that span its fields.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -794,11 +805,7 @@ impl Schedule {
                 } else {
                     c.modes.clone()
                 };
-                let files = if c.files.is_empty() {
-                    vec!["**".to_string()]
-                } else {
-                    c.files.clone()
-                };
+                let files = c.globs();
                 FaultOp::Corrupt {
                     nodes,
                     spec: CorruptSpec {

@@ -1,4 +1,5 @@
-//! `shakedown diskfs mount|ctl|corrupt|snapshot`: disk faults on a node.
+//! `shakedown diskfs mount|ctl|corrupt|survey|snapshot`: disk faults on a
+//! node.
 //! `mount` runs the write-back FUSE file system in the foreground (the
 //! nemesis starts it with setsid over SSH and talks to it with `ctl`);
 //! `corrupt` and `snapshot` damage files. The logic is in the `diskfs`
@@ -66,6 +67,15 @@ pub enum Command {
         /// /tmp/shakedown-diskfs/snapshots/<absolute --dir>).
         #[arg(long)]
         snapshots: Option<PathBuf>,
+    },
+    /// Count the regular files under --dir each glob matches, and show the
+    /// first few files there (JSON; the run checks the corrupt fault's
+    /// globs with this before its clients start).
+    Survey {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, num_args = 1.., required = true)]
+        files: Vec<String>,
     },
     /// Copy files aside, for a later `corrupt --mode rollback`.
     Snapshot {
@@ -138,6 +148,13 @@ pub fn run(cmd: Command) -> ExitCode {
             });
             print_report(res)
         }
+        Command::Survey { dir, files } => match diskfs::glob::survey(&dir, &files) {
+            Ok(s) => {
+                crate::outln!("{}", serde_json::to_string(&s).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
         Command::Snapshot {
             dir,
             files,

@@ -389,7 +389,31 @@ async fn run_once(
     // run's copies start there, so a log an earlier run appended to holds
     // this run's output only.
     let marks = log_marks(&*target, &cluster, &nodes).await;
-    if let Err(e) = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref()).await {
+    let started = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref())
+        .await
+        .map_err(|e| {
+            format!(
+                "{target_name} did not come up: {e} (node logs in {})",
+                run_dir.display()
+            )
+        });
+    // The corrupt fault's globs, against the files the running database
+    // has: one that matches nothing is a mistake to report now, not a
+    // no-op (or an error) in the middle of the run.
+    let checked = match (&started, &disk.hooks) {
+        (Ok(()), Some(hooks)) if test.nemesis.faults.contains(&FaultKind::Corrupt) => {
+            nemesis::disk::check_globs(
+                &cluster,
+                hooks,
+                &test.nemesis.corrupt.globs(),
+                "nemesis.corrupt.files",
+            )
+            .await
+            .map_err(|e| e.0)
+        }
+        _ => Ok(()),
+    };
+    if let Err(why) = started.and(checked) {
         for p in download_logs(&*target, &cluster, &nodes, &run_dir, &marks).await {
             tracing::warn!("log download: {p}");
         }
@@ -399,10 +423,7 @@ async fn run_once(
                 eprintln!("warning: unmount: {e}");
             }
         }
-        return Err(Failed(format!(
-            "{target_name} did not come up: {e} (node logs in {})",
-            run_dir.display()
-        )));
+        return Err(Failed(why));
     }
     tracing::info!("{target_name} is up on every node");
 
