@@ -592,8 +592,8 @@ fn no_secret_of_a_campaign_reaches_a_run_directory() {
         "name: tcsecret
 target:
   name: process
-  start: 'sleep 1000'
-  ready: 'true'
+  start: 'touch {data}/up; exec sleep 1000'
+  ready: 'test -f {data}/up'
   client: {command: [/bin/cat]}
 cluster: {local: 1, name: tc7, subnet: 10.77.227.0}
 workload: {name: register}
