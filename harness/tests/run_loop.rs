@@ -430,6 +430,73 @@ async fn a_final_read_that_fails_or_times_out_is_tried_again_until_it_succeeds()
         (last.f.as_str(), last.value.clone()),
         ("read", Value::Int(7))
     );
+    assert!(
+        out.final_unanswered.is_empty(),
+        "{:?}",
+        out.final_unanswered
+    );
+}
+
+/// A database that never answers a read again: every final op is retried
+/// until the final phase ends, and the outcome names them, so the run can
+/// say what it did not read (and not call lost writes a pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_ops_that_never_succeed_are_named_in_the_outcome() {
+    let mut cfg = config(None, 0.2);
+    cfg.nodes = vec!["n1".into()];
+    cfg.concurrency = 1;
+    cfg.rate = Some(50.0);
+    cfg.final_time_limit = Duration::from_millis(600);
+    struct NeverReads;
+    struct NeverReadsClient;
+    impl Client for NeverReadsClient {
+        async fn invoke(&mut self, op: &OpRequest) -> Completion {
+            match op.f {
+                "read" => Completion::fail("the database is still recovering"),
+                _ => Completion::Ok(op.value.clone()),
+            }
+        }
+    }
+    impl Connect for NeverReads {
+        type Client = NeverReadsClient;
+        async fn open(&self, _node: &str, _process: u64) -> Result<Self::Client, String> {
+            Ok(NeverReadsClient)
+        }
+    }
+    struct WritesThenTwoReads;
+    impl Generator for WritesThenTwoReads {
+        fn next(&mut self, _: &GenCtx, _: &mut Rng) -> Option<OpRequest> {
+            Some(OpRequest::new("write", 1))
+        }
+        fn final_ops(&mut self, _: &GenCtx) -> Vec<OpRequest> {
+            vec![
+                OpRequest::new("read", Value::Nil),
+                OpRequest::new("read", Value::Nil).with_key(3),
+            ]
+        }
+    }
+    let started = Instant::now();
+    let out = run::run(cfg, Arc::new(NeverReads), WritesThenTwoReads, NoNemesis)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!out.interrupted);
+    // The first read was tried again and again; the second never got a turn.
+    let failed_reads = out
+        .history
+        .ops()
+        .iter()
+        .filter(|o| o.f == "read" && o.kind == OpType::Fail)
+        .count();
+    assert!(failed_reads >= 3, "{failed_reads} attempts");
+    assert_eq!(
+        out.final_unanswered,
+        vec!["read on n1".to_string(), "read of key 3 on n1".to_string()]
+    );
 }
 
 /// Opens fail on node n1 for the first half second.

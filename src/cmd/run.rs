@@ -716,6 +716,23 @@ fn untrusted(test: &TestFile, outcome: &run_loop::Outcome) -> Option<String> {
             why.push(w.clone());
         }
     }
+    // A final read that never answered (the database did not come back
+    // after the faults) leaves what it kept unread: lost writes would go
+    // unseen. What the checker did find still counts (invalid stays invalid).
+    if !outcome.final_unanswered.is_empty() && !outcome.interrupted {
+        let n = outcome.final_unanswered.len();
+        let shown: Vec<&str> = outcome
+            .final_unanswered
+            .iter()
+            .take(3)
+            .map(String::as_str)
+            .collect();
+        why.push(format!(
+            "{n} final op(s) never succeeded before the final phase ended ({}{}): what the database kept after the faults was not read",
+            shown.join(", "),
+            if n > 3 { ", ..." } else { "" }
+        ));
+    }
     if why.is_empty() {
         None
     } else {

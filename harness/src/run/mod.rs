@@ -150,6 +150,9 @@ pub struct Outcome {
     /// Things that went wrong without stopping the run: clients that could
     /// not be opened, a panicked worker or nemesis, history write errors.
     pub warnings: Vec<String>,
+    /// Final ops (reads, drains) that never succeeded before the final
+    /// phase ended, in words: what the database kept is then not known.
+    pub final_unanswered: Vec<String>,
 }
 
 /// Runs a test: main phase with the nemesis, heal, recovery, final ops.
@@ -295,6 +298,7 @@ where
             _ = interrupt.cancelled() => {}
         }
     }
+    let mut final_unanswered = Vec::new();
     if !interrupt.is_cancelled() {
         let _ = phase_tx.send("final");
         let deadline = Instant::now() + cfg.final_time_limit;
@@ -306,11 +310,12 @@ where
             })
             .collect();
         for h in handles {
-            if let Err(e) = h.await {
-                warn(
+            match h.await {
+                Ok(unanswered) => final_unanswered.extend(unanswered),
+                Err(e) => warn(
                     &warnings,
                     format!("a client worker panicked in the final phase: {e}"),
-                );
+                ),
             }
         }
     }
@@ -336,6 +341,7 @@ where
         main_elapsed,
         elapsed: started.elapsed(),
         warnings,
+        final_unanswered,
     })
 }
 
@@ -462,9 +468,11 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         }
     }
 
-    async fn final_phase(&mut self, stop: &Cancel, deadline: Instant) {
+    /// Returns the final ops that never succeeded, in words ("read on n1").
+    async fn final_phase(&mut self, stop: &Cancel, deadline: Instant) -> Vec<String> {
         let ctx = self.ctx();
         let ops = self.common.sched.lock().unwrap().generator.final_ops(&ctx);
+        let mut unanswered = Vec::new();
         // Like Jepsen's `until-ok`: a final op that failed or timed out is
         // tried again until one succeeds or the phase ends. A single failed
         // final read (a connection the last restart broke, a node still
@@ -473,26 +481,38 @@ impl<C: Connect, G: Generator> Worker<C, G> {
         // attempt is just another op in the history, and checkers already
         // treat a drain of unknown outcome as one that may have taken
         // elements.
-        for req in ops {
+        let mut ops = ops.into_iter();
+        while let Some(req) = ops.next() {
             let mut backoff = Duration::from_millis(50);
-            loop {
+            let answered = loop {
                 if stop.is_cancelled() || !self.ensure_client(stop, deadline).await {
-                    return;
+                    break false;
                 }
                 if self.perform(req.clone()).await == OpType::Ok {
-                    break;
+                    break true;
                 }
                 let wake = (Instant::now() + backoff).min(deadline);
                 tokio::select! {
                     _ = sleep_until(wake) => {}
-                    _ = stop.cancelled() => return,
+                    _ = stop.cancelled() => break false,
                 }
                 if Instant::now() >= deadline {
-                    return;
+                    break false;
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(1));
+            };
+            if !answered {
+                // This op and every one after it: the phase is over.
+                let node = &self.common.nodes[self.node];
+                for r in std::iter::once(req).chain(ops.by_ref()) {
+                    unanswered.push(match &r.key {
+                        Some(k) => format!("{} of key {k} on {node}", r.f),
+                        None => format!("{} on {node}", r.f),
+                    });
+                }
             }
         }
+        unanswered
     }
 
     /// Opens a client if there is none, retrying with backoff; false if the
