@@ -84,14 +84,27 @@ impl Outcome {
 
 /// Shell functions: `$p` = pid from the pid file (digits only), `st PID`
 /// = process state letter (empty when gone), `alive` = `$p` is a live
-/// (non-zombie) process, `sig SIGNAL` = signal `$p`'s process group (a
-/// daemon started under `setsid` leads its own: a database started through
-/// `sh -c`, and its children, go down together), or `$p` alone when it
-/// leads none.
+/// (non-zombie) process, `tagged` = the live processes carrying the
+/// daemon's tag (`SHAKEDOWN_DAEMON=<pid file>`, inherited by everything it
+/// starts), `desc PID` = its descendants, `sig SIGNAL` = signal `$p`'s
+/// process group (a daemon started under `setsid` leads its own), or `$p`
+/// alone when it leads none, its descendants and every tagged process;
+/// the ones signalled stay in `$d`, and `up` = any of them is alive.
+///
+/// The group alone is not enough: each PostgreSQL child calls `setsid`, so
+/// the postmaster's group holds the postmaster alone, and PostgreSQL
+/// rewrites its environment for its process titles, so its children carry
+/// no readable tag. A kill of the group left a recovering startup process
+/// running through a power loss, holding the shared memory every later
+/// start then refused. So the leader is stopped first (it cannot fork
+/// while its children are listed), then its descendants are signalled with
+/// it. `each_state L` = every one still there is in state L; `none_in L`
+/// = none is.
 fn prelude(pid_file: &str) -> String {
     format!(
-        "pf={}\nst() {{ sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1; }}\nreadpid() {{ p=$(tr -dc 0-9 < \"$pf\" 2>/dev/null); }}\nalive() {{ [ -n \"$p\" ] && s=$(st \"$p\") && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$s\" != X ]; }}\nsig() {{ env kill -s \"$1\" -- -\"$p\" 2>/dev/null || kill -s \"$1\" \"$p\"; }}\nreadpid\n",
-        harness::control::quote::q(pid_file)
+        "pf={}\nst() {{ sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1; }}\nreadpid() {{ p=$(tr -dc 0-9 < \"$pf\" 2>/dev/null); }}\nalive() {{ [ -n \"$p\" ] && s=$(st \"$p\") && [ -n \"$s\" ] && [ \"$s\" != Z ] && [ \"$s\" != X ]; }}\n{}desc() {{ ps -e -o pid=,ppid= | awk -v r=\"$1\" '{{ par[$1] = $2 }} END {{ for (c in par) {{ q = c; n = 0; while ((q in par) && q != r && n++ < 64) q = par[q]; if (q == r && c != r) print c }} }}'; }}\nlive() {{ for t in \"$@\"; do x=$(st \"$t\"); [ -n \"$x\" ] && [ \"$x\" != Z ] && [ \"$x\" != X ] && return 0; done; return 1; }}\nd=''\nup() {{ alive || [ -n \"$(tagged)\" ] || live $d; }}\nsig() {{ if alive; then kill -s STOP \"$p\" 2>/dev/null; d=\"$d $(desc \"$p\")\"; env kill -s \"$1\" -- -\"$p\" 2>/dev/null || kill -s \"$1\" \"$p\"; [ \"$1\" = STOP ] || kill -s \"$1\" \"$p\" 2>/dev/null; fi; for t in $d $(tagged); do kill -s \"$1\" \"$t\" 2>/dev/null; done; true; }}\neach_state() {{ for t in $p $d $(tagged); do x=$(st \"$t\"); [ -z \"$x\" ] || [ \"$x\" = Z ] || [ \"$x\" = X ] || [ \"$x\" = \"$1\" ] || return 1; done; }}\nnone_in() {{ for t in $p $d $(tagged); do [ \"$(st \"$t\")\" = \"$1\" ] && return 1; done; true; }}\nfirst() {{ if alive; then echo \"$p\"; else tagged | head -n 1; fi; }}\nreadpid\n",
+        harness::control::quote::q(pid_file),
+        harness::control::daemon::tagged_function("pf"),
     )
 }
 
@@ -116,31 +129,58 @@ async fn run(remote: &Remote, script: String, timeout: Duration) -> Result<Outco
     Ok(parse(&out.stdout_str()))
 }
 
-/// SIGKILL the process named by the pid file and wait until it is gone.
+/// SIGKILL the process named by the pid file, its group and every process
+/// carrying its tag, and wait until all are gone.
 pub async fn kill(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
-    let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nsig KILL\ni=0; while [ $i -lt 200 ]; do alive || {{ echo killed \"$p\"; exit 0; }}; sleep 0.025; i=$((i+1)); done\necho \"pid $p survived SIGKILL for 5 s\" >&2; exit 1\n",
-        prelude(&hooks.pid_file)
-    );
-    run(remote, script, Duration::from_secs(20)).await
+    run(
+        remote,
+        kill_script(&hooks.pid_file),
+        Duration::from_secs(20),
+    )
+    .await
 }
 
-/// SIGSTOP the process and wait until it is stopped (state `T`).
+fn kill_script(pid_file: &str) -> String {
+    format!(
+        "{}up || {{ echo not-running; exit 0; }}\nk=$(first)\nsig KILL\ni=0; while [ $i -lt 200 ]; do up || {{ echo killed \"$k\"; exit 0; }}; sig KILL; sleep 0.025; i=$((i+1)); done\necho \"pid $k (or a process it started) survived SIGKILL for 5 s: $(tagged | tr '\\n' ' ')\" >&2; exit 1\n",
+        prelude(pid_file)
+    )
+}
+
+/// SIGSTOP the process, its group and its tagged processes, and wait
+/// until every one is stopped (state `T`).
 pub async fn pause(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
-    let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nsig STOP\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" = T ] && {{ echo paused \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not stop\" >&2; exit 1\n",
-        prelude(&hooks.pid_file)
-    );
-    run(remote, script, Duration::from_secs(20)).await
+    run(
+        remote,
+        pause_script(&hooks.pid_file),
+        Duration::from_secs(20),
+    )
+    .await
 }
 
-/// SIGCONT the process (a no-op for one that is not stopped).
+fn pause_script(pid_file: &str) -> String {
+    format!(
+        "{}up || {{ echo not-running; exit 0; }}\nk=$(first)\nsig STOP\ni=0; while [ $i -lt 200 ]; do each_state T && {{ echo paused \"$k\"; exit 0; }}; sig STOP; sleep 0.01; i=$((i+1)); done\necho \"pid $k (or a process it started) did not stop\" >&2; exit 1\n",
+        prelude(pid_file)
+    )
+}
+
+/// SIGCONT the process, its group and its tagged processes (a no-op for
+/// those not stopped).
 pub async fn resume(remote: &Remote, hooks: &ProcessHooks) -> Result<Outcome> {
-    let script = format!(
-        "{}alive || {{ echo not-running; exit 0; }}\nsig CONT\ni=0; while [ $i -lt 200 ]; do [ \"$(st \"$p\")\" != T ] && {{ echo resumed \"$p\"; exit 0; }}; sleep 0.01; i=$((i+1)); done\necho \"pid $p did not resume\" >&2; exit 1\n",
-        prelude(&hooks.pid_file)
-    );
-    run(remote, script, Duration::from_secs(20)).await
+    run(
+        remote,
+        resume_script(&hooks.pid_file),
+        Duration::from_secs(20),
+    )
+    .await
+}
+
+fn resume_script(pid_file: &str) -> String {
+    format!(
+        "{}up || {{ echo not-running; exit 0; }}\nk=$(first)\nsig CONT\ni=0; while [ $i -lt 200 ]; do none_in T && {{ echo resumed \"$k\"; exit 0; }}; sig CONT; sleep 0.01; i=$((i+1)); done\necho \"pid $k (or a process it started) did not resume\" >&2; exit 1\n",
+        prelude(pid_file)
+    )
 }
 
 /// Start the process unless it runs; wait for its pid file to name a live
@@ -209,5 +249,89 @@ mod tests {
         assert_eq!(sh("alive && echo yes || echo no"), "no");
         assert_eq!(parse("killed 12"), Outcome::Killed(12));
         assert_eq!(parse("not-running"), Outcome::NotRunning);
+    }
+
+    /// A daemon whose child leaves its session (as each PostgreSQL child
+    /// does): pause stops both, resume continues both, kill leaves neither,
+    /// though a signal to the leader's group never reaches the child.
+    #[test]
+    fn kill_pause_and_resume_reach_children_that_left_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pf = dir.path().join("pid");
+        let pf_s = pf.to_str().unwrap().to_string();
+        let child_pid = dir.path().join("child");
+        let mut leader = std::process::Command::new("setsid")
+            .arg("sh")
+            .arg("-c")
+            .arg(format!(
+                "setsid sleep 300 & echo $! > {}; exec sleep 300",
+                child_pid.display()
+            ))
+            .env(harness::control::daemon::TAG, &pf_s)
+            .spawn()
+            .unwrap();
+        std::fs::write(&pf, format!("{}\n", leader.id())).unwrap();
+        let child: u32 = loop {
+            if let Some(p) = std::fs::read_to_string(&child_pid)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break p;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let state = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit(") ").next().map(|r| r[..1].to_string()))
+        };
+        // Its own session: the leader's group does not hold it.
+        let sid = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap()
+                .rsplit(") ")
+                .next()
+                .unwrap()
+                .split(' ')
+                .nth(3)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(sid(child), child.to_string());
+        let sh = |script: String| {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .unwrap();
+            (
+                String::from_utf8_lossy(&out.stdout).trim().to_string(),
+                out.status.success(),
+            )
+        };
+        let leader_pid = leader.id();
+        assert_eq!(
+            sh(pause_script(&pf_s)),
+            (format!("paused {leader_pid}"), true)
+        );
+        assert_eq!(state(child).as_deref(), Some("T"));
+        assert_eq!(state(leader_pid).as_deref(), Some("T"));
+        assert_eq!(
+            sh(resume_script(&pf_s)),
+            (format!("resumed {leader_pid}"), true)
+        );
+        assert_ne!(state(child).as_deref(), Some("T"));
+        assert_eq!(
+            sh(kill_script(&pf_s)),
+            (format!("killed {leader_pid}"), true)
+        );
+        leader.wait().unwrap();
+        // The child is gone too (not a zombie left to init either).
+        assert!(
+            state(child).is_none() || state(child).as_deref() == Some("Z"),
+            "{:?}",
+            state(child)
+        );
+        assert_eq!(sh(kill_script(&pf_s)), ("not-running".to_string(), true));
     }
 }

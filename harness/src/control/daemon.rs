@@ -51,10 +51,15 @@ impl Started {
 /// The environment variable that marks a daemon's processes.
 pub const TAG: &str = "SHAKEDOWN_DAEMON";
 
-/// Shell function: the pids of the live processes whose environment
-/// carries `SHAKEDOWN_DAEMON=$p` (`$p`: the pid file), one a line. Read
-/// from /proc, one `grep` for all of them.
-const TAGGED: &str = "tagged() { grep -lsxzF -- \"SHAKEDOWN_DAEMON=$p\" /proc/[0-9]*/environ 2>/dev/null | sed 's#^/proc/##; s#/environ$##'; }\n";
+/// Shell function `tagged`: the pids of the live processes whose
+/// environment carries `SHAKEDOWN_DAEMON=<pid file>`, the pid file being
+/// the value of the shell variable `pid_file_var`, one a line. Read from
+/// /proc, one `grep` for all of them (a zombie's environ reads empty).
+pub fn tagged_function(pid_file_var: &str) -> String {
+    format!(
+        "tagged() {{ grep -lsxzF -- \"{TAG}=${pid_file_var}\" /proc/[0-9]*/environ 2>/dev/null | sed 's#^/proc/##; s#/environ$##'; }}\n"
+    )
+}
 
 /// Shell function: is pid $1 alive and not a zombie?
 const ALIVE: &str = "alive() { kill -0 \"$1\" 2>/dev/null || return 1; \
@@ -150,7 +155,7 @@ pub async fn signal(remote: &Remote, pidfile: &str, signal: &str) -> Result<Opti
 pub async fn stop(remote: &Remote, pidfile: &str, grace: Duration) -> Result<Option<u32>, Error> {
     let tenths = (grace.as_millis() / 100).max(1);
     let script = format!(
-        "{ALIVE}{TAGGED}p={p}; pid=''\n\
+        "{ALIVE}{tagged}p={p}; pid=''\n\
          [ -f \"$p\" ] && pid=$(tr -dc 0-9 < \"$p\")\n\
          group() {{ [ -n \"$pid\" ] && {{ env kill -0 -- -\"$pid\" 2>/dev/null || alive \"$pid\"; }}; }}\n\
          up() {{ group || [ -n \"$(tagged)\" ]; }}\n\
@@ -164,7 +169,8 @@ pub async fn stop(remote: &Remote, pidfile: &str, grace: Duration) -> Result<Opt
            echo \"$first\"\n\
          fi\n\
          rm -f -- \"$p\"",
-        p = q(pidfile)
+        p = q(pidfile),
+        tagged = tagged_function("p"),
     );
     let cmd = Cmd::new(script).timeout(grace + Duration::from_secs(30));
     Ok(remote.stdout(cmd).await?.parse().ok())
@@ -175,7 +181,7 @@ pub async fn stop(remote: &Remote, pidfile: &str, grace: Duration) -> Result<Opt
 /// command that daemonizes leaves. Each as `pid command line`.
 pub async fn strays(remote: &Remote, pidfile: &str) -> Result<Vec<String>, Error> {
     let script = format!(
-        "{ALIVE}{TAGGED}p={p}; lead=''\n\
+        "{ALIVE}{tagged}p={p}; lead=''\n\
          [ -f \"$p\" ] && lead=$(tr -dc 0-9 < \"$p\")\n\
          [ -n \"$lead\" ] && alive \"$lead\" || lead=''\n\
          for t in $(tagged); do\n\
@@ -185,7 +191,8 @@ pub async fn strays(remote: &Remote, pidfile: &str) -> Result<Vec<String>, Error
              echo \"$t $(tr '\\0' ' ' < /proc/\"$t\"/cmdline 2>/dev/null | cut -c1-160)\"\n\
            fi\n\
          done",
-        p = q(pidfile)
+        p = q(pidfile),
+        tagged = tagged_function("p"),
     );
     let out = remote.stdout(script).await?;
     Ok(out
