@@ -16,8 +16,9 @@
 //! | teardown        | [`Target::teardown`]         | before start (leftovers) and at end  |
 //! | clients         | [`Target::clients`]          | one per worker, for one workload     |
 //!
-//! The modules: [`etcd`], [`postgres`] and [`redis`] (built in), [`process`] (any database described in
-//! the test file, with clients in any language through [`exec`]). The test
+//! The modules: [`etcd`], [`mariadb`], [`postgres`] and [`redis`] (built in), [`process`] (any database described in
+//! the test file, with clients in any language through [`exec`], or the
+//! built-in SQL clients of [`sql`]). The test
 //! file names a target with [`TargetSpec`]; [`TargetSpec::build`] makes it.
 //!
 //! A new built-in target is one module that implements [`Target`] plus a
@@ -25,10 +26,12 @@
 
 pub mod etcd;
 pub mod exec;
+pub mod mariadb;
 pub mod postgres;
 pub mod process;
 pub mod redis;
 mod spec;
+pub mod sql;
 pub mod watch;
 
 pub use spec::TargetSpec;

@@ -31,15 +31,6 @@ pub const PACKAGE: &str = "postgresql";
 /// The database user the servers run as and the clients log in as.
 pub const USER: &str = "postgres";
 
-/// The tables the workloads use (created on the primary once it serves).
-pub const SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS lists (k bigint PRIMARY KEY, v bigint[] NOT NULL);
-CREATE TABLE IF NOT EXISTS registers (k bigint PRIMARY KEY, v bigint);
-CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (k bigint PRIMARY KEY, v bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS ids (id bigserial PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS queue (id bigserial PRIMARY KEY, v bigint NOT NULL);";
-
 /// Who may connect: anyone, without a password. A test database is
 /// throwaway; the data is wiped at teardown.
 const PG_HBA: &str = "\
@@ -229,12 +220,16 @@ impl PgDb {
             })?;
         daemon::start(r, &self.daemon(primary)).await?;
         let client = self.wait_accepting(cluster, primary, deadline).await?;
-        client.batch_execute(SCHEMA).await.map_err(|e| {
-            Error::new(
-                &primary.name,
-                ErrorKind::Local(format!("creating the tables: {}", describe(&e))),
-            )
-        })?;
+        // Every workload's tables, before the replicas copy the primary:
+        // reads on a standby find them from the first op.
+        for ddl in crate::sql::Dialect::Postgres.all_tables() {
+            client.batch_execute(ddl).await.map_err(|e| {
+                Error::new(
+                    &primary.name,
+                    ErrorKind::Local(format!("creating the tables: {}", describe(&e))),
+                )
+            })?;
+        }
 
         for node in &self.nodes[1..] {
             let r = remote(cluster, &node.name)?;
