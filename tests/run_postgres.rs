@@ -415,10 +415,6 @@ fn a_wrong_isolation_name_and_no_nodes_are_one_error_line_before_any_node() {
             "name: x\ntarget: postgres\nnodes: []\nworkload: {name: list-append}\n",
             vec!["no nodes"],
         ),
-        (
-            "name: x\ntarget: postgres\ncluster: {local: 1, name: pg5, subnet: 10.77.174.0}\nworkload: {name: set}\n",
-            vec!["target postgres has no client", "list-append"],
-        ),
     ] {
         let r = run(yaml);
         assert_eq!(r.code, Some(3), "{yaml}\n{}", r.stderr);
