@@ -12,6 +12,8 @@
 //!   skew) only, VALID for `--consistency snapshot-isolation` (writes to a
 //!   row changed since the snapshot fail with error 1020);
 //! - READ COMMITTED: VALID for read-committed, INVALID for serializable;
+//!   and clock faults reach the server (`UNIX_TIMESTAMP()` through the
+//!   clock shim);
 //! - register, bank, set, counter, long-fork and unique-ids under kills:
 //!   VALID;
 //! - PostgreSQL through the process target: SERIALIZABLE VALID, REPEATABLE
@@ -28,91 +30,10 @@ use harness::control::{local, Nodes};
 use std::path::PathBuf;
 
 mod common;
-use common::{live_processes, shakedown, text, ClusterGuard};
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    dir: tempfile::TempDir,
-}
-
-impl Run {
-    fn run_dir(&self) -> PathBuf {
-        std::fs::canonicalize(self.dir.path().join("results/latest")).expect("results/latest")
-    }
-
-    fn results(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.run_dir().join("results.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn txn(&self) -> serde_json::Value {
-        self.results()["checkers"][0]["result"].clone()
-    }
-
-    fn anomaly_types(&self) -> Vec<String> {
-        self.txn()["anomaly_types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn history(&self) -> history::History {
-        history::read_file(&self.run_dir().join("history.jsonl"), None).unwrap()
-    }
-
-    /// `shakedown check` of this run's history for one model.
-    fn check_as(&self, model: &str) -> (Option<i32>, String) {
-        let out = shakedown()
-            .args(["check"])
-            .arg(self.run_dir().join("history.jsonl"))
-            .args(["--workload", "list-append", "--consistency", model])
-            .output()
-            .unwrap();
-        let (stdout, stderr) = text(&out);
-        (out.status.code(), format!("{stdout}{stderr}"))
-    }
-
-    fn says(&self, name: &str, verdict: &str) {
-        assert!(
-            self.stdout.contains(&format!("{name}  {verdict}")),
-            "{name}: expected {verdict}\n{}\n{}",
-            self.stdout,
-            self.stderr
-        );
-    }
-}
-
-fn run_with(yaml: &str, files: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let test = dir.path().join("test.yaml");
-    std::fs::write(&test, yaml).unwrap();
-    for (name, body) in files {
-        std::fs::write(dir.path().join(name), body).unwrap();
-    }
-    let mut cmd = shakedown();
-    cmd.arg("run")
-        .arg(&test)
-        .arg("--results")
-        .arg(dir.path().join("results"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let (stdout, stderr) = text(&out);
-    Run {
-        code: out.status.code(),
-        stdout,
-        stderr,
-        dir,
-    }
-}
+use common::{live_processes, run_test, ClusterGuard, Run};
 
 fn run(yaml: &str) -> Run {
-    run_with(yaml, &[], &[])
+    run_test(yaml, &[], &[])
 }
 
 /// No server of this cluster runs (under `sub`, the target's directory in
@@ -297,6 +218,66 @@ fn read_committed_is_read_committed_and_not_serializable() {
     ));
     assert_read_committed_only(&r, "mdb-rc");
     assert_torn_down("sq4", "mariadb");
+    clock_faults_reach_the_server("sq4");
+}
+
+/// On the cluster a test left up: MariaDB started with the clock shim's
+/// environment; an hour's offset on its node shows in the server's
+/// `UNIX_TIMESTAMP()`, and goes away when reset.
+fn clock_faults_reach_the_server(name: &str) {
+    let nodes = Nodes::load(&local::nodes_file(name)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cluster = harness::control::Cluster::new(&nodes);
+        harness::control::all_ok(cluster.connect_all().await).unwrap();
+        let ctx = targets::Ctx {
+            nodes: nodes.nodes.clone(),
+            test_dir: PathBuf::from("."),
+            run_id: name.into(),
+            db_env: nodes
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), nemesis::clock::clock_env(n).unwrap()))
+                .collect(),
+        };
+        let target = targets::mariadb::MariaDbTarget::new(Default::default(), ctx);
+        use targets::Target;
+        target.teardown(&cluster, false).await.unwrap();
+        target.install(&cluster).await.unwrap();
+        target.start(&cluster).await.unwrap();
+        let n1 = cluster.node("n1").unwrap();
+        let sock = format!(
+            "{}/mariadb/mariadb.sock",
+            nodes.nodes[0].data_dir.as_ref().unwrap()
+        );
+        let skew = || async {
+            let out = n1
+                .stdout(format!(
+                    "mariadb --no-defaults -S {sock} -u root -N -B -e 'SELECT UNIX_TIMESTAMP()'"
+                ))
+                .await
+                .unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            out.trim().parse::<f64>().unwrap() - now
+        };
+        assert!(skew().await.abs() < 30.0);
+        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Shim, 0, 3_600_000)
+            .await
+            .unwrap();
+        let s = skew().await;
+        eprintln!("UNIX_TIMESTAMP() on n1: {s:+.1} s from the controller's clock");
+        assert!((s - 3600.0).abs() < 30.0, "n1 is skewed: {s}");
+        nemesis::clock::set_offset(n1, nemesis::clock::ClockMode::Shim, 3_600_000, 0)
+            .await
+            .unwrap();
+        assert!(skew().await.abs() < 30.0, "n1 is back");
+        target.teardown(&cluster, false).await.unwrap();
+        cluster.disconnect().await;
+    });
+    assert_torn_down(name, "mariadb");
 }
 
 /// MariaDB as any database is tested: started by the test file, with the
@@ -324,7 +305,7 @@ fn mariadb_through_the_process_target_with_the_sql_client_gives_the_same_verdict
     ];
     for (isolation, setup, expect) in cases {
         let name = format!("proc-mdb-{expect}");
-        let r = run_with(
+        let r = run_test(
             &format!(
                 "name: {name}
 target:

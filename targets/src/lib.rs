@@ -195,3 +195,14 @@ pub async fn log_tail(remote: &Remote, path: &str, lines: usize) -> String {
         _ => String::new(),
     }
 }
+
+/// An error naming the node, why it is not up and the end of its log.
+pub async fn not_up(remote: &Remote, node: &str, log: &str, why: &str) -> Error {
+    let tail = log_tail(remote, log, 5).await;
+    let log = if tail.is_empty() {
+        format!("; its log {log} is empty")
+    } else {
+        format!("; end of its log:\n    {tail}")
+    };
+    Error::new(node, ErrorKind::Local(format!("{why}{log}")))
+}

@@ -13,7 +13,7 @@
 //! through the socket as root.
 
 use super::Options;
-use crate::{log_tail, remote};
+use crate::remote;
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
 use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
@@ -238,13 +238,7 @@ impl MariaDb {
     }
 
     async fn not_up(&self, r: &Remote, node: &Node, why: &str) -> Error {
-        let tail = log_tail(r, &self.log_file(node), 5).await;
-        let log = if tail.is_empty() {
-            format!("; its log {} is empty", self.log_file(node))
-        } else {
-            format!("; end of its log:\n    {tail}")
-        };
-        Error::new(&node.name, ErrorKind::Local(format!("{why}{log}")))
+        crate::not_up(r, &node.name, &self.log_file(node), why).await
     }
 
     /// Stops every server (resuming paused ones) and, unless `keep_data`,

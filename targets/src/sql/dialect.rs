@@ -94,17 +94,7 @@ impl Dialect {
 
     /// The workloads this dialect has statements for.
     pub fn workloads(self) -> &'static [&'static str] {
-        const COMMON: &[&str] = &[
-            "list-append",
-            "rw-register",
-            "register",
-            "bank",
-            "set",
-            "counter",
-            "long-fork",
-            "unique-ids",
-        ];
-        const WITH_QUEUES: &[&str] = &[
+        const ALL: &[&str] = &[
             "list-append",
             "rw-register",
             "register",
@@ -118,8 +108,8 @@ impl Dialect {
         ];
         match self {
             // No DELETE ... RETURNING in MySQL.
-            Dialect::Mysql => COMMON,
-            Dialect::Postgres => WITH_QUEUES,
+            Dialect::Mysql => &ALL[..ALL.len() - 2],
+            Dialect::Postgres => ALL,
         }
     }
 

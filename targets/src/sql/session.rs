@@ -212,10 +212,7 @@ impl Session {
         match self {
             Session::Postgres { client, prepared } => {
                 let st = Self::pg_statement(client, prepared, s).await?;
-                let args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
+                let args = pg_params(params);
                 Ok(client.execute(&st, &args).await?)
             }
             Session::Mysql(c) => {
@@ -235,10 +232,7 @@ impl Session {
         match self {
             Session::Postgres { client, prepared } => {
                 let st = Self::pg_statement(client, prepared, s).await?;
-                let args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
+                let args = pg_params(params);
                 let rows = client.query(&st, &args).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
@@ -293,10 +287,7 @@ impl Session {
         match self {
             Session::Postgres { client, prepared } => {
                 let st = Self::pg_statement(client, prepared, s).await?;
-                let args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
+                let args = pg_params(params);
                 match client.query_opt(&st, &args).await? {
                     Some(r) => Ok(Some(r.try_get::<_, Vec<i64>>(0)?)),
                     None => Ok(None),
@@ -310,6 +301,14 @@ impl Session {
             }
         }
     }
+}
+
+/// The parameters as tokio-postgres takes them.
+fn pg_params(params: &[i64]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
 }
 
 /// MySQL's list: decimal integers joined by commas ("" is empty).
