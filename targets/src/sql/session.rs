@@ -133,6 +133,12 @@ impl Session {
             .into_iter()
             .collect();
         first.extend(setup.iter().cloned());
+        if dialect == Dialect::Mysql {
+            // Single statements commit on their own (a `setup` that turned
+            // autocommit off would leave every acknowledged write
+            // uncommitted).
+            first.push("SET autocommit = 1".into());
+        }
         let mut s = match server {
             Server::Postgres(config) => Session::Postgres {
                 client: crate::postgres::db::connect(config).await?,
