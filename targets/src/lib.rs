@@ -16,8 +16,9 @@
 //! | teardown        | [`Target::teardown`]         | before start (leftovers) and at end  |
 //! | clients         | [`Target::clients`]          | one per worker, for one workload     |
 //!
-//! The modules: [`etcd`], [`postgres`] and [`redis`] (built in), [`process`] (any database described in
-//! the test file, with clients in any language through [`exec`]). The test
+//! The modules: [`etcd`], [`mariadb`], [`postgres`] and [`redis`] (built in), [`process`] (any database described in
+//! the test file, with clients in any language through [`exec`], or the
+//! built-in SQL clients of [`sql`]). The test
 //! file names a target with [`TargetSpec`]; [`TargetSpec::build`] makes it.
 //!
 //! A new built-in target is one module that implements [`Target`] plus a
@@ -25,10 +26,12 @@
 
 pub mod etcd;
 pub mod exec;
+pub mod mariadb;
 pub mod postgres;
 pub mod process;
 pub mod redis;
 mod spec;
+pub mod sql;
 pub mod watch;
 
 pub use spec::TargetSpec;
@@ -191,4 +194,15 @@ pub async fn log_tail(remote: &Remote, path: &str, lines: usize) -> String {
         Ok(out) if !out.trim().is_empty() => out.trim().replace('\n', "\n    "),
         _ => String::new(),
     }
+}
+
+/// An error naming the node, why it is not up and the end of its log.
+pub async fn not_up(remote: &Remote, node: &str, log: &str, why: &str) -> Error {
+    let tail = log_tail(remote, log, 5).await;
+    let log = if tail.is_empty() {
+        format!("; its log {log} is empty")
+    } else {
+        format!("; end of its log:\n    {tail}")
+    };
+    Error::new(node, ErrorKind::Local(format!("{why}{log}")))
 }

@@ -15,6 +15,16 @@
 //!     command: ["python3", "mydb_client.py"]
 //! ```
 //!
+//! or, for a database that speaks the MySQL or PostgreSQL protocol, a
+//! built-in SQL client instead of a program ([`crate::sql`]):
+//!
+//! ```yaml
+//!   client: {sql: mysql, port: 3306, user: jepsen, password: {env: DB_PASSWORD},
+//!            database: jepsen, isolation: repeatable-read}
+//! ```
+//!
+//! Each worker's SQL client connects to its own node's `{host}`.
+//!
 //! `start` is a foreground command: shakedown runs it in its own session
 //! under a pid file, output appended to `process.log` beside the data
 //! directory, so kill, pause and restart work as for any built-in target.
@@ -34,6 +44,7 @@
 //! protocol, one per worker, on the controller.
 
 use crate::exec::{braced_words, ExecConnect, ExecSpec};
+use crate::sql::{self, Route, SqlConnect, SqlSpec};
 use crate::{log_tail, remote, ClientCtx, Ctx, LogFile, Process, Target};
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
@@ -68,8 +79,9 @@ pub struct Spec {
     /// Files on the node to download after the run (placeholders allowed).
     #[serde(default)]
     pub logs: Vec<String>,
-    pub client: ExecSpec,
-    /// The workloads the client implements (default: every workload).
+    pub client: ClientSpec,
+    /// The workloads the client implements (default: every workload the
+    /// client can run: all for a program, the SQL client's own list).
     #[serde(default)]
     pub workloads: Option<Vec<String>>,
 }
@@ -81,6 +93,82 @@ pub struct FileCopy {
     pub from: PathBuf,
     /// Absolute path on the node.
     pub to: String,
+}
+
+/// `client:`: a program speaking the exec protocol (`command`), or a
+/// built-in SQL client (`sql`), never both.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "RawClient")]
+pub enum ClientSpec {
+    Exec(ExecSpec),
+    Sql(SqlSpec),
+}
+
+/// Every key either form has, to say which form a mix was meant to be.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawClient {
+    command: Option<Vec<String>>,
+    env: Option<std::collections::BTreeMap<String, String>>,
+    sql: Option<sql::Dialect>,
+    port: Option<u16>,
+    user: Option<String>,
+    password: Option<harness::control::Secret>,
+    database: Option<String>,
+    isolation: Option<sql::Isolation>,
+    setup: Option<Vec<String>>,
+}
+
+impl TryFrom<RawClient> for ClientSpec {
+    type Error = String;
+    fn try_from(r: RawClient) -> Result<ClientSpec, String> {
+        let sql_keys: Vec<&str> = [
+            ("port", r.port.is_some()),
+            ("user", r.user.is_some()),
+            ("password", r.password.is_some()),
+            ("database", r.database.is_some()),
+            ("isolation", r.isolation.is_some()),
+            ("setup", r.setup.is_some()),
+        ]
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(k, _)| *k)
+        .collect();
+        match (r.command, r.sql) {
+            (Some(_), Some(_)) => Err("target.client: give either `command` (a client program) or `sql` (a built-in SQL client: mysql or postgres), not both".into()),
+            (None, None) => Err("target.client: expected `command` (a client program speaking the exec protocol) or `sql` (a built-in SQL client: mysql or postgres)".into()),
+            (Some(command), None) => match sql_keys.first() {
+                Some(k) => Err(format!("target.client.{k}: only for a built-in SQL client (`sql: mysql | postgres`), not with `command`")),
+                None => Ok(ClientSpec::Exec(ExecSpec {
+                    command,
+                    env: r.env.unwrap_or_default(),
+                })),
+            },
+            (None, Some(dialect)) => {
+                if r.env.is_some() {
+                    return Err("target.client.env: only for a client program (`command`), not with `sql`".into());
+                }
+                Ok(ClientSpec::Sql(SqlSpec {
+                    sql: dialect,
+                    port: r.port,
+                    user: r.user,
+                    password: r.password,
+                    database: r.database,
+                    isolation: r.isolation,
+                    setup: r.setup.unwrap_or_default(),
+                }))
+            }
+        }
+    }
+}
+
+impl ClientSpec {
+    pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
+        match self {
+            ClientSpec::Exec(e) => e.validate(test_dir),
+            ClientSpec::Sql(s) => s.validate(),
+        }
+    }
 }
 
 fn default_ready_timeout() -> Duration {
@@ -146,6 +234,15 @@ impl Spec {
                         workloads::Workload::NAMES.join(", ")
                     ));
                 }
+                if let ClientSpec::Sql(s) = &self.client {
+                    if !s.sql.workloads().contains(&w.as_str()) {
+                        return Err(format!(
+                            "target.workloads: the built-in {} SQL client has no statements for {w:?}; it runs {}",
+                            s.sql.name(),
+                            s.sql.workloads().join(", ")
+                        ));
+                    }
+                }
             }
         }
         self.client.validate(test_dir)
@@ -156,7 +253,10 @@ impl Spec {
     /// The workloads the client implements: those listed, else all.
     pub fn workloads(&self) -> Vec<&'static str> {
         match &self.workloads {
-            None => workloads::Workload::NAMES.to_vec(),
+            None => match &self.client {
+                ClientSpec::Exec(_) => workloads::Workload::NAMES.to_vec(),
+                ClientSpec::Sql(s) => s.sql.workloads().to_vec(),
+            },
             Some(ws) => workloads::Workload::NAMES
                 .iter()
                 .copied()
@@ -471,13 +571,27 @@ impl Target for ProcessTarget {
     }
 
     fn clients(&self, ctx: &ClientCtx<'_>) -> Result<BoxConnect, String> {
-        let connect = ExecConnect::new(
-            self.spec.client.clone(),
-            &self.ctx,
-            ctx.workload.name(),
-            ctx.run_dir,
-        )?;
-        Ok(BoxConnect::new(connect))
+        match &self.spec.client {
+            ClientSpec::Exec(spec) => {
+                let connect =
+                    ExecConnect::new(spec.clone(), &self.ctx, ctx.workload.name(), ctx.run_dir)?;
+                Ok(BoxConnect::new(connect))
+            }
+            ClientSpec::Sql(spec) => {
+                let (timeout, connect_timeout) = sql::timeouts(ctx.op_timeout);
+                let servers = self
+                    .ctx
+                    .nodes
+                    .iter()
+                    .map(|n| Ok((n.name.clone(), spec.server(&n.host, connect_timeout)?)))
+                    .collect::<Result<_, String>>()?;
+                let connect =
+                    SqlConnect::new(spec.sql, servers, Route::Own, ctx.workload, timeout)?
+                        .isolation(spec.isolation)
+                        .setup(spec.setup.clone());
+                Ok(BoxConnect::new(connect))
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! and that target's settings (`target: {name: process, start: ...}`).
 //! Unknown keys are errors, reported by the YAML reader with their line.
 
-use crate::{etcd, postgres, process, redis, Ctx, Target};
+use crate::{etcd, mariadb, postgres, process, redis, Ctx, Target};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -12,6 +12,7 @@ use std::fmt;
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum TargetSpec {
     Etcd(etcd::Options),
+    Mariadb(mariadb::Options),
     Postgres(postgres::Options),
     Process(Box<process::Spec>),
     Redis(redis::Options),
@@ -19,11 +20,12 @@ pub enum TargetSpec {
 
 impl TargetSpec {
     /// Every built-in target's name.
-    pub const NAMES: &'static [&'static str] = &["etcd", "postgres", "process", "redis"];
+    pub const NAMES: &'static [&'static str] = &["etcd", "mariadb", "postgres", "process", "redis"];
 
     pub fn name(&self) -> &'static str {
         match self {
             TargetSpec::Etcd(_) => "etcd",
+            TargetSpec::Mariadb(_) => "mariadb",
             TargetSpec::Postgres(_) => "postgres",
             TargetSpec::Process(_) => "process",
             TargetSpec::Redis(_) => "redis",
@@ -36,6 +38,7 @@ impl TargetSpec {
     pub fn validate(&self, test_dir: &std::path::Path, nodes: usize) -> Result<(), String> {
         match self {
             TargetSpec::Etcd(o) => o.validate(),
+            TargetSpec::Mariadb(o) => o.validate(nodes),
             TargetSpec::Postgres(o) => o.validate(),
             TargetSpec::Process(s) => s.validate(test_dir),
             TargetSpec::Redis(o) => o.validate(nodes),
@@ -46,7 +49,8 @@ impl TargetSpec {
     pub fn workloads(&self) -> Vec<&'static str> {
         match self {
             TargetSpec::Etcd(_) => etcd::client::WORKLOADS.to_vec(),
-            TargetSpec::Postgres(_) => postgres::client::WORKLOADS.to_vec(),
+            TargetSpec::Mariadb(_) => crate::sql::Dialect::Mysql.workloads().to_vec(),
+            TargetSpec::Postgres(_) => crate::sql::Dialect::Postgres.workloads().to_vec(),
             TargetSpec::Process(s) => s.workloads(),
             TargetSpec::Redis(_) => redis::client::WORKLOADS.to_vec(),
         }
@@ -73,6 +77,7 @@ impl TargetSpec {
     pub fn build(&self, ctx: Ctx) -> Box<dyn Target> {
         match self {
             TargetSpec::Etcd(o) => Box::new(etcd::EtcdTarget::new(o.clone(), ctx)),
+            TargetSpec::Mariadb(o) => Box::new(mariadb::MariaDbTarget::new(o.clone(), ctx)),
             TargetSpec::Postgres(o) => Box::new(postgres::PostgresTarget::new(o.clone(), ctx)),
             TargetSpec::Process(s) => Box::new(process::ProcessTarget::new((**s).clone(), ctx)),
             TargetSpec::Redis(o) => Box::new(redis::RedisTarget::new(o.clone(), ctx)),

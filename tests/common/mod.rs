@@ -335,3 +335,87 @@ impl Background {
         }
     }
 }
+
+/// A finished `shakedown run` of a test file, in a temporary directory
+/// (kept while this lives).
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn run_dir(&self) -> std::path::PathBuf {
+        std::fs::canonicalize(self.dir.path().join("results/latest")).expect("results/latest")
+    }
+
+    pub fn results(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.run_dir().join("results.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn txn(&self) -> serde_json::Value {
+        self.results()["checkers"][0]["result"].clone()
+    }
+
+    pub fn anomaly_types(&self) -> Vec<String> {
+        self.txn()["anomaly_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn history(&self) -> history::History {
+        history::read_file(&self.run_dir().join("history.jsonl"), None).unwrap()
+    }
+
+    /// `shakedown check` of this run's history for one model.
+    pub fn check_as(&self, model: &str) -> (Option<i32>, String) {
+        let out = shakedown()
+            .args(["check"])
+            .arg(self.run_dir().join("history.jsonl"))
+            .args(["--workload", "list-append", "--consistency", model])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        (out.status.code(), format!("{stdout}{stderr}"))
+    }
+
+    pub fn says(&self, name: &str, verdict: &str) {
+        assert!(
+            self.stdout.contains(&format!("{name}  {verdict}")),
+            "{name}: expected {verdict}\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// Runs `yaml` as `test.yaml` beside `files`, with extra environment.
+pub fn run_test(yaml: &str, files: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let test = dir.path().join("test.yaml");
+    std::fs::write(&test, yaml).unwrap();
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    let mut cmd = shakedown();
+    cmd.arg("run")
+        .arg(&test)
+        .arg("--results")
+        .arg(dir.path().join("results"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    Run {
+        code: out.status.code(),
+        stdout,
+        stderr,
+        dir,
+    }
+}

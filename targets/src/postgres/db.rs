@@ -18,7 +18,7 @@
 //! process group (a dead leader's group: the pid cannot have been reused
 //! while the group exists).
 
-use crate::{log_tail, remote};
+use crate::remote;
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
 use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
@@ -30,15 +30,6 @@ use tokio_postgres::NoTls;
 pub const PACKAGE: &str = "postgresql";
 /// The database user the servers run as and the clients log in as.
 pub const USER: &str = "postgres";
-
-/// The tables the workloads use (created on the primary once it serves).
-pub const SCHEMA: &str = "\
-CREATE TABLE IF NOT EXISTS lists (k bigint PRIMARY KEY, v bigint[] NOT NULL);
-CREATE TABLE IF NOT EXISTS registers (k bigint PRIMARY KEY, v bigint);
-CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (k bigint PRIMARY KEY, v bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS ids (id bigserial PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS queue (id bigserial PRIMARY KEY, v bigint NOT NULL);";
 
 /// Who may connect: anyone, without a password. A test database is
 /// throwaway; the data is wiped at teardown.
@@ -229,12 +220,16 @@ impl PgDb {
             })?;
         daemon::start(r, &self.daemon(primary)).await?;
         let client = self.wait_accepting(cluster, primary, deadline).await?;
-        client.batch_execute(SCHEMA).await.map_err(|e| {
-            Error::new(
-                &primary.name,
-                ErrorKind::Local(format!("creating the tables: {}", describe(&e))),
-            )
-        })?;
+        // Every workload's tables, before the replicas copy the primary:
+        // reads on a standby find them from the first op.
+        for ddl in crate::sql::Dialect::Postgres.all_tables() {
+            client.batch_execute(ddl).await.map_err(|e| {
+                Error::new(
+                    &primary.name,
+                    ErrorKind::Local(format!("creating the tables: {}", describe(&e))),
+                )
+            })?;
+        }
 
         for node in &self.nodes[1..] {
             let r = remote(cluster, &node.name)?;
@@ -351,15 +346,8 @@ impl PgDb {
         }
     }
 
-    /// An error naming the node, what happened and the end of its log.
     async fn not_up(&self, r: &Remote, node: &Node, why: &str) -> Error {
-        let tail = log_tail(r, &self.log_file(node), 5).await;
-        let log = if tail.is_empty() {
-            format!("; its log {} is empty", self.log_file(node))
-        } else {
-            format!("; end of its log:\n    {tail}")
-        };
-        Error::new(&node.name, ErrorKind::Local(format!("{why}{log}")))
+        crate::not_up(r, &node.name, &self.log_file(node), why).await
     }
 
     /// Stops every server (resuming paused ones), kills what is left of a

@@ -1,5 +1,5 @@
-//! PostgreSQL: a primary and streaming replicas on the nodes ([`db`]), and
-//! the run-loop client on tokio-postgres ([`client`]), behind the
+//! PostgreSQL: a primary and streaming replicas on the nodes ([`db`]),
+//! with the built-in `postgres` SQL client ([`crate::sql`]), behind the
 //! [`Target`] contract.
 //!
 //! ```yaml
@@ -13,11 +13,10 @@
 //! What each isolation level is expected to show is in the README
 //! ("PostgreSQL").
 
-pub mod client;
 pub mod db;
 
+use crate::sql::{self, Dialect, Route, SqlConnect};
 use crate::{ClientCtx, Ctx, LogFile, PrimariesFn, Process, Target};
-use client::PgConnect;
 use db::PgDb;
 use harness::control::{Cluster, Error, Node};
 use harness::run::{BoxConnect, BoxFuture};
@@ -25,26 +24,9 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The transaction isolation level every transaction runs at.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Isolation {
-    #[default]
-    Serializable,
-    RepeatableRead,
-    ReadCommitted,
-}
-
-impl Isolation {
-    /// As SQL writes it (`BEGIN ISOLATION LEVEL ...`).
-    pub fn sql(self) -> &'static str {
-        match self {
-            Isolation::Serializable => "SERIALIZABLE",
-            Isolation::RepeatableRead => "REPEATABLE READ",
-            Isolation::ReadCommitted => "READ COMMITTED",
-        }
-    }
-}
+/// The transaction isolation level every transaction runs at
+/// (`read-uncommitted` runs as READ COMMITTED: PostgreSQL has no lower).
+pub use crate::sql::Isolation;
 
 /// Where read-only transactions go.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -176,7 +158,7 @@ impl Target for PostgresTarget {
     }
 
     fn workloads(&self) -> Vec<&'static str> {
-        client::WORKLOADS.to_vec()
+        Dialect::Postgres.workloads().to_vec()
     }
 
     fn install<'a>(&'a self, cluster: &'a Cluster) -> BoxFuture<'a, Result<(), Error>> {
@@ -235,34 +217,30 @@ impl Target for PostgresTarget {
     }
 
     fn clients(&self, ctx: &ClientCtx<'_>) -> Result<BoxConnect, String> {
-        let workload = client::WORKLOADS
-            .iter()
-            .find(|w| **w == ctx.workload.name())
-            .ok_or_else(|| format!("postgres has no client for {}", ctx.workload.name()))?;
         let primary = self
             .db
             .primary()
             .ok_or("postgres: no nodes to connect to")?
             .name
             .clone();
-        let timeout = ctx
-            .op_timeout
-            .saturating_sub(Duration::from_millis(500))
-            .max(Duration::from_millis(500));
-        let connect_timeout = timeout.min(Duration::from_secs(2));
-        Ok(BoxConnect::new(PgConnect {
-            configs: self
-                .db
-                .nodes
-                .iter()
-                .map(|n| (n.name.clone(), self.db.config(n, connect_timeout)))
-                .collect(),
-            primary,
-            isolation: self.options.isolation,
-            read_from: self.options.read_from,
-            workload,
-            negative_balances: matches!(ctx.workload, workloads::Workload::Bank(o) if o.negative_balances),
-            timeout,
-        }))
+        let (timeout, connect_timeout) = sql::timeouts(ctx.op_timeout);
+        let route = match self.options.read_from {
+            ReadFrom::Primary => Route::Primary(primary),
+            ReadFrom::Replicas => Route::ReplicaReads { primary },
+        };
+        let servers = self
+            .db
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    sql::Server::Postgres(Box::new(self.db.config(n, connect_timeout))),
+                )
+            })
+            .collect();
+        let connect = SqlConnect::new(Dialect::Postgres, servers, route, ctx.workload, timeout)?
+            .isolation(Some(self.options.isolation));
+        Ok(BoxConnect::new(connect))
     }
 }
