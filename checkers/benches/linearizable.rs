@@ -6,7 +6,10 @@
 //!   partitioning by key): the search over the whole state space;
 //! - a generated 1,000,000-op cas-register history over 1,000 keys, 20
 //!   clients, 1% crashed calls (parsing excluded; partitioned, parallel);
-//! - the same length on ONE key (no partitioning possible), no crashes.
+//! - the same length on ONE key (no partitioning possible), no crashes;
+//! - the slowest kind of history: ~170 ops on one key with many calls of
+//!   unknown outcome, as partitions produce (the two slowest etcd logs, and
+//!   generated ones with 15% and 30% crashed calls, 5 values, 5 clients).
 
 use checkers::linearizable::generate::CasRegisterGen;
 use checkers::linearizable::{check, ModelKind, Options};
@@ -102,5 +105,42 @@ fn generated_1m_ops_single_key_20_clients(bencher: divan::Bencher) {
     bencher.bench(|| {
         let r = check(&h, &opts).unwrap();
         assert_eq!(r.valid, Validity::Valid);
+    });
+}
+
+#[divan::bench(args = [2, 7], sample_count = 50)]
+fn etcd_log_with_many_crashed_calls(bencher: divan::Bencher, log: usize) {
+    let h = history::read_file(&corpus(&format!("etcd/etcd_{log:03}.log")), None).unwrap();
+    let opts = Options::new(ModelKind::CasRegister);
+    bencher.bench(|| {
+        let r = check(&h, &opts).unwrap();
+        divan::black_box(r.valid);
+    });
+}
+
+/// Ten seeds of a 170-op single-key history with `crash_percent`% of calls
+/// crashed (valid by construction), checked one after another.
+#[divan::bench(args = [15, 30], sample_count = 20)]
+fn generated_170_ops_crashed_percent(bencher: divan::Bencher, crash_percent: u32) {
+    let histories: Vec<History> = (0..10)
+        .map(|seed| {
+            CasRegisterGen {
+                ops: 170,
+                keys: 1,
+                processes: 5,
+                crash_rate: crash_percent as f64 / 100.0,
+                fail_rate: 0.05,
+                values: 5,
+                seed,
+            }
+            .history()
+        })
+        .collect();
+    let opts = Options::new(ModelKind::CasRegister);
+    bencher.bench(|| {
+        for h in &histories {
+            let r = check(h, &opts).unwrap();
+            assert_eq!(r.valid, Validity::Valid);
+        }
     });
 }

@@ -380,23 +380,57 @@ proptest! {
 
     #[test]
     fn agrees_with_brute_force_on_small_histories(seed: u64) {
-        let h = random_small_history(seed);
-        let r = check(&h, &Options::new(ModelKind::CasRegister)).unwrap();
-        let expected = if brute_force(&h) { Validity::Valid } else { Validity::Invalid };
-        let shown = h.ops().iter().map(|o| format!("{} {} {} {}", o.process, o.kind, o.f, o.value)).collect::<Vec<_>>();
-        if r.reason.as_deref().is_some_and(|s| s.starts_with("no client operation") || s.starts_with("nothing observed")) {
-            // Only failed calls and crashed reads: nothing constrains the
-            // register, so nothing can be wrong, yet nothing was tested.
-            prop_assert_eq!(r.valid, Validity::Unknown, "history: {:?}", shown);
-            prop_assert_eq!(expected, Validity::Valid, "history: {:?}", shown);
-        } else {
-            prop_assert_eq!(r.valid, expected, "history: {:?}", shown);
-        }
+        agrees_with_brute_force(random_small_history(seed))?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// A third of the calls crash: the dominance rule of the search's cache
+    /// (a configuration that consumed more crashed calls, to the same state,
+    /// is pruned) against the oracle, which knows nothing of it.
+    #[test]
+    fn agrees_with_brute_force_when_many_calls_crash(seed: u64) {
+        agrees_with_brute_force(random_small_history_crashing(seed, 4))?;
+    }
+}
+
+/// The checker's verdict on `h` is the oracle's.
+fn agrees_with_brute_force(h: History) -> Result<(), proptest::test_runner::TestCaseError> {
+    let r = check(&h, &Options::new(ModelKind::CasRegister)).unwrap();
+    let expected = if brute_force(&h) {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    };
+    let shown = h
+        .ops()
+        .iter()
+        .map(|o| format!("{} {} {} {}", o.process, o.kind, o.f, o.value))
+        .collect::<Vec<_>>();
+    if r.reason
+        .as_deref()
+        .is_some_and(|s| s.starts_with("no client operation") || s.starts_with("nothing observed"))
+    {
+        // Only failed calls and crashed reads: nothing constrains the
+        // register, so nothing can be wrong, yet nothing was tested.
+        prop_assert_eq!(r.valid, Validity::Unknown, "history: {:?}", shown);
+        prop_assert_eq!(expected, Validity::Valid, "history: {:?}", shown);
+    } else {
+        prop_assert_eq!(r.valid, expected, "history: {:?}", shown);
+    }
+    Ok(())
 }
 
 /// Up to 8 calls by 3 processes with random (often wrong) outputs.
 fn random_small_history(seed: u64) -> History {
+    random_small_history_crashing(seed, 1)
+}
+
+/// The same with `crashed` in 12 completions crashing (`info`): many calls
+/// of unknown outcome, where the search's dominance pruning works.
+fn random_small_history_crashing(seed: u64, crashed: u64) -> History {
     let mut rng = Rng::new(seed);
     let value = |rng: &mut Rng| match rng.below(4) {
         0 => Value::Nil,
@@ -424,12 +458,12 @@ fn random_small_history(seed: u64) -> History {
             None => {}
             Some((p, f, v)) => {
                 let outcome = rng.below(12);
-                if outcome == 0 {
+                if outcome < crashed {
                     ops.push(Op::info(p, f, v));
                     next_pid[slot] += 3;
-                } else if outcome == 1 && f != "read" {
+                } else if outcome == crashed && f != "read" {
                     ops.push(Op::fail(p, f, v));
-                } else if outcome == 2 && invoked >= calls {
+                } else if outcome == crashed + 1 && invoked >= calls {
                     // Never completes: unknown outcome at the end of the history.
                     unfinished += 1;
                     pending[slot] = Some((p, f, v));
@@ -525,6 +559,13 @@ fn random_small_histories_mix_both_verdicts() {
         .filter(|&s| brute_force(&random_small_history(s)))
         .count();
     assert!((200..800).contains(&valid), "{valid} of 1000 valid");
+    let valid = (0..1000u64)
+        .filter(|&s| brute_force(&random_small_history_crashing(s, 4)))
+        .count();
+    assert!(
+        (200..800).contains(&valid),
+        "{valid} of 1000 valid with many crashes"
+    );
 }
 
 /// A long single-key history fits a small budget: cache keys hold only the

@@ -513,31 +513,38 @@ impl Run<'_> {
 
         let budget = self.budget;
         let threads = match self.opts.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => cores(),
             n => n,
         }
         .min(partition_count.max(1));
         let next = std::sync::atomic::AtomicUsize::new(0);
         let verdicts: Lock<Vec<PartitionVerdict>> = Lock::new(Vec::new());
         let totals: Lock<(u64, usize)> = Lock::new((0, 0));
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = encoded.get(i) else { break };
-                    let p = p.lock().unwrap();
-                    let (verdict, stats) = self.search(&p, budget);
-                    if matches!(verdict, PartitionVerdict::Invalid(_)) {
-                        budget.cancel.store(true, Ordering::Relaxed);
-                    }
-                    let mut t = totals.lock().unwrap();
-                    t.0 += stats.steps;
-                    t.1 += stats.cache_entries;
-                    drop(t);
-                    verdicts.lock().unwrap().push(verdict);
-                });
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(p) = encoded.get(i) else { break };
+            let p = p.lock().unwrap();
+            let (verdict, stats) = self.search(&p, budget);
+            if matches!(verdict, PartitionVerdict::Invalid(_)) {
+                budget.cancel.store(true, Ordering::Relaxed);
             }
-        });
+            let mut t = totals.lock().unwrap();
+            t.0 += stats.steps;
+            t.1 += stats.cache_entries;
+            drop(t);
+            verdicts.lock().unwrap().push(verdict);
+        };
+        if threads == 1 {
+            // One partition (or one thread asked for): no thread to start,
+            // which costs more than searching a short history.
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(work);
+                }
+            });
+        }
 
         let (search_steps, cache_entries) = totals.into_inner().unwrap();
         Ok(Part {
@@ -744,4 +751,11 @@ fn explain(op: &CallRef, prefix_len: usize, state: &Value, pending: &[PendingCal
         ));
     }
     s
+}
+
+/// The cores this process may use, asked once (two system calls each time
+/// otherwise, for every history of a batch).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

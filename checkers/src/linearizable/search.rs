@@ -221,10 +221,13 @@ impl Linearized {
     fn flip(&mut self, i: u32) {
         let w = i as usize / 64;
         self.words[w] ^= 1 << (i % 64);
-        self.hash ^= zobrist(i);
         if w >= self.completed_words {
+            // The hash covers completed calls only: configurations that
+            // differ in calls of unknown outcome alone must meet in the
+            // cache, where one may dominate the other.
             return;
         }
+        self.hash ^= zobrist(i);
         if self.words[w] & (1 << (i % 64)) != 0 {
             self.end = self.end.max(w + 1);
             while self.low < self.completed_words && self.words[self.low] == u64::MAX {
@@ -267,15 +270,70 @@ fn bit_ids<O>(calls: &[SearchCall<O>]) -> (Vec<u32>, usize, usize) {
     (ids, completed, calls.len() - completed)
 }
 
-/// A cached configuration. Its key words (the window, then the
-/// unknown-outcome words) live in the search's arena at `at ..`: one
-/// allocation for all entries instead of one each.
+/// Cached configurations with one set of completed calls and one state.
+/// The key's window words live in the search's arena at `at ..` (one
+/// allocation for all entries instead of one each). The sets of calls of
+/// unknown outcome reached with it, only the minimal ones (a superset is
+/// dominated), are `unknown_words` words each in `Dominance::sets[sets]`;
+/// a history without such calls has none to keep.
 struct CacheEntry<S> {
     hash: u64,
     at: u32,
     low: u32,
     window: u32,
+    sets: u32,
     state: S,
+}
+
+/// The minimal sets of calls of unknown outcome of each cache entry.
+struct Dominance {
+    words: usize,
+    sets: Vec<Vec<u64>>,
+}
+
+impl Dominance {
+    /// True when a set at `sets` is a subset of `now` (the configuration is
+    /// dominated); else `now` joins them (its supersets leave) and the
+    /// function returns false.
+    fn seen_or_add(&mut self, sets: u32, now: &[u64]) -> (bool, usize) {
+        let w = self.words;
+        let list = &mut self.sets[sets as usize];
+        let subset = |set: &[u64]| set.iter().zip(now).all(|(s, n)| s & !n == 0);
+        if list.chunks_exact(w).any(subset) {
+            return (true, 0);
+        }
+        let before = list.len();
+        let mut keep = 0;
+        for i in 0..before / w {
+            let superset = now
+                .iter()
+                .zip(&list[i * w..(i + 1) * w])
+                .all(|(n, s)| n & !s == 0);
+            if !superset {
+                list.copy_within(i * w..(i + 1) * w, keep * w);
+                keep += 1;
+            }
+        }
+        list.truncate(keep * w);
+        list.extend_from_slice(now);
+        (false, (list.len().saturating_sub(before)) * 8)
+    }
+
+    fn insert(&mut self, now: &[u64]) -> u32 {
+        if self.words == 0 {
+            return u32::MAX;
+        }
+        self.sets.push(now.to_vec());
+        (self.sets.len() - 1) as u32
+    }
+}
+
+/// Word slices equal, compared in a loop: cache keys are a few words, and
+/// a call to `memcmp` (what `==` on slices becomes) cost a quarter of the
+/// whole check of the etcd corpus.
+#[inline]
+fn same_words(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 fn state_hash<S: Hash>(linearized: u64, state: &S) -> u64 {
@@ -301,13 +359,49 @@ pub enum Evidence {
 
 struct Frame<S> {
     entry: u32,
+    /// The pass the call was lifted in (see `search`).
+    pass: Pass,
     previous: S,
     /// A read lifted because it was legal: there is no alternative to try
     /// for it, so backtracking over it goes on to the frame below.
     forced: bool,
 }
 
+/// Which calls a walk of the list tries: first those that completed, then,
+/// walking again from the head, those of unknown outcome. Every call is
+/// still tried in every configuration (the order of siblings in a
+/// depth-first search does not change what it finds); trying crashed calls
+/// last finds the linearizations that need few of them (most crashed
+/// writes are overwritten before anyone reads them) before the ones that
+/// consume many, and reaches a configuration its dominating one was
+/// reached first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Completed,
+    Unknown,
+}
+
 /// Searches for a linearization of `calls`.
+///
+/// The cache prunes by *dominance*, not only by equality: a configuration
+/// (lifted calls S plus calls of unknown outcome P, state s) is pruned when
+/// (S plus a subset of P, state s) was reached before. Soundness: a call of
+/// unknown outcome may take effect at any later time or never, and its
+/// return lies at infinity, so the configuration that consumed fewer of
+/// them has the same completed calls still to place (the same returns to
+/// reach) and strictly more choices; every linearization of the rest from
+/// the dominated one is one from the dominating one too. If the dominating
+/// configuration was fully explored, neither has an extension; if it is an
+/// ancestor still being explored (the path since consumed only calls of
+/// unknown outcome and came back to the same state), its remaining children
+/// include the first call of any such extension, which it will try. By
+/// induction on the length of a remaining linearization, the search finds
+/// one whenever one exists. (Twin order is kept: an extension using a later
+/// twin can use the earliest unconsumed one instead.) This is what makes
+/// histories with many timed-out writes cheap: consuming a crashed write
+/// that no later operation observes (overwritten, or rewritten to the same
+/// value) leads back to a dominated configuration at once, instead of
+/// multiplying every later configuration by the subsets of such writes.
 pub fn search<M: Model>(
     model: &M,
     calls: &[SearchCall<M::Op>],
@@ -335,7 +429,17 @@ pub fn search<M: Model>(
     let mut stats = Stats::default();
     let mut memory_pending = 0usize;
     let mut memory_total = 0usize;
-    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>() + 8 + unknown_words * 8;
+    let entry_bytes = std::mem::size_of::<CacheEntry<M::State>>()
+        + 8
+        + if unknown_words > 0 {
+            std::mem::size_of::<Vec<u64>>() + unknown_words * 8
+        } else {
+            0
+        };
+    let mut dominance = Dominance {
+        words: unknown_words,
+        sets: Vec::new(),
+    };
     let mut stuck = Stuck {
         prefixes: Vec::new(),
     };
@@ -345,7 +449,9 @@ pub fn search<M: Model>(
         budget.memory_used.fetch_sub(total, Ordering::Relaxed);
     };
 
+    let unknown_outcome: Vec<bool> = calls.iter().map(|c| c.complete.is_none()).collect();
     let mut entry = entries.nodes[HEAD as usize].next;
+    let mut pass = Pass::Completed;
     loop {
         if entry == END {
             release(memory_total);
@@ -385,6 +491,10 @@ pub fn search<M: Model>(
         let node = entries.nodes[entry as usize];
         let c = node.call as usize;
         if node.is_call {
+            if unknown_outcome[c] != (pass == Pass::Unknown) {
+                entry = node.next;
+                continue;
+            }
             // Of identical calls of unknown outcome, the earliest goes first.
             if twin[c].is_some_and(|t| !linearized.contains(bit[t as usize])) {
                 entry = node.next;
@@ -398,43 +508,57 @@ pub fn search<M: Model>(
             let hash = state_hash(linearized.hash, &next);
             let (low, window, unknown) =
                 (linearized.low, linearized.window(), linearized.unknown());
-            let seen = cache
-                .find(hash, |e| {
-                    let (at, len) = (e.at as usize, e.window as usize);
-                    e.hash == hash
-                        && e.low as usize == low
-                        && len == window.len()
-                        && e.state == next
-                        && arena[at..at + len] == *window
-                        && arena[at + len..at + len + unknown_words] == *unknown
-                })
-                .is_some();
-            if !seen {
-                memory_pending += entry_bytes + window.len() * 8 + model.heap_bytes(&next);
-                stats.cache_entries += 1;
-                let at = arena.len() as u32;
-                let window_len = window.len() as u32;
-                arena.extend_from_slice(window);
-                arena.extend_from_slice(unknown);
-                cache.insert_unique(
-                    hash,
-                    CacheEntry {
+            // Seen, or dominated: a configuration with the same completed
+            // calls and state, and a subset of these calls of unknown
+            // outcome, was reached before (see `search`).
+            let found = cache.find(hash, |e| {
+                let (at, len) = (e.at as usize, e.window as usize);
+                e.hash == hash
+                    && e.low as usize == low
+                    && len == window.len()
+                    && e.state == next
+                    && same_words(&arena[at..at + len], window)
+            });
+            let seen = match found {
+                Some(_) if unknown_words == 0 => true,
+                Some(e) => {
+                    let (seen, bytes) = dominance.seen_or_add(e.sets, unknown);
+                    memory_pending += bytes;
+                    seen
+                }
+                None => {
+                    memory_pending += entry_bytes + window.len() * 8 + model.heap_bytes(&next);
+                    stats.cache_entries += 1;
+                    let at = arena.len() as u32;
+                    let window_len = window.len() as u32;
+                    arena.extend_from_slice(window);
+                    let sets = dominance.insert(unknown);
+                    cache.insert_unique(
                         hash,
-                        at,
-                        low: low as u32,
-                        window: window_len,
-                        state: next.clone(),
-                    },
-                    |e| e.hash,
-                );
+                        CacheEntry {
+                            hash,
+                            at,
+                            low: low as u32,
+                            window: window_len,
+                            sets,
+                            state: next.clone(),
+                        },
+                        |e| e.hash,
+                    );
+                    false
+                }
+            };
+            if !seen {
                 stack.push(Frame {
                     entry,
+                    pass,
                     previous: std::mem::replace(&mut state, next),
                     forced: forced[c],
                 });
                 stats.max_depth = stats.max_depth.max(stack.len());
                 entries.lift(entry);
                 entry = entries.nodes[HEAD as usize].next;
+                pass = Pass::Completed;
                 continue;
             }
             linearized.flip(bit[c]);
@@ -449,6 +573,13 @@ pub fn search<M: Model>(
                 // Only calls of unknown outcome are left: they never happened.
                 release(memory_total);
                 return (Outcome::Linearizable, stats);
+            }
+            if pass == Pass::Completed {
+                // The completed calls that could go next were tried: now
+                // the crashed ones invoked before this return.
+                pass = Pass::Unknown;
+                entry = entries.nodes[HEAD as usize].next;
+                continue;
             }
             let depth = stack.len();
             let keep = match evidence {
@@ -480,6 +611,7 @@ pub fn search<M: Model>(
             linearized.flip(bit[entries.nodes[frame.entry as usize].call as usize]);
             entries.unlift(frame.entry);
             entry = entries.nodes[frame.entry as usize].next;
+            pass = frame.pass;
             if !frame.forced {
                 break;
             }
