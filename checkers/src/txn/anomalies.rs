@@ -10,6 +10,9 @@ use std::fmt::Write;
 #[derive(Clone, Debug)]
 pub struct Finding {
     pub kind: &'static str,
+    /// What kind of `kind` it is, when one name covers several: Elle's
+    /// `internal` is a `non-repeatable-read` or an `own-write-not-seen`.
+    pub form: Option<&'static str>,
     /// The txns involved (txn ids, not history indexes).
     pub txns: Vec<u32>,
     pub key: Option<u32>,

@@ -206,6 +206,7 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                 let reader = t.mop_txn[longest as usize];
                 found.push(Finding {
                     kind: "duplicate-elements",
+                    form: None,
                     txns: vec![reader],
                     key: Some(k),
                     value: Some(e),
@@ -374,6 +375,7 @@ fn dirty_update(t: &Txns, found: &mut Findings, k: u32, omops: &[u32], first_abo
             let e = t.mops[w as usize].val;
             found.push(Finding {
                 kind: "dirty-update",
+                form: None,
                 txns: vec![aborted, wt],
                 key: Some(k),
                 value: Some(e),
@@ -421,6 +423,7 @@ fn check_read(
             let list = t.list(&t.mops[longest as usize]);
             found.push(Finding {
                 kind: "incompatible-order",
+                form: None,
                 txns: vec![reader, lt],
                 key: Some(k),
                 value: None,
@@ -454,6 +457,7 @@ fn check_read(
         if found.want("garbage-read") {
             found.push(Finding {
                 kind: "garbage-read",
+                form: None,
                 txns: vec![reader],
                 key: Some(k),
                 value: Some(e),
@@ -473,6 +477,7 @@ fn check_read(
         if found.want("G1a") {
             found.push(Finding {
                 kind: "G1a",
+                form: None,
                 txns: vec![reader, w],
                 key: Some(k),
                 value: Some(e),
@@ -499,6 +504,7 @@ fn intermediate_read(
         let shown = show_elem(&t.names, last);
         found.push(Finding {
             kind: "G1b",
+            form: None,
             txns: vec![reader, wt],
             key: Some(k),
             value: Some(last),
@@ -531,6 +537,7 @@ fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
         if found.want("future-read") {
             found.push(Finding {
                 kind: "future-read",
+                form: None,
                 txns: vec![reader],
                 key: Some(m.key),
                 value: Some(e),
@@ -547,9 +554,11 @@ fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
 }
 
 /// A read that follows the txn's own earlier micro-ops on the key must end
-/// with the txn's appends since its last read of the key (else `internal`:
-/// it does not see its own writes); and if there was such a read, it must
-/// be exactly that read plus those appends (else `non-repeatable-read`).
+/// with the txn's appends since its last read of the key (else `internal`,
+/// form `own-write-not-seen`); and if there was such a read, it must be
+/// exactly that read plus those appends (else `internal`, form
+/// `non-repeatable-read`: the key changed under the txn). Elle names both
+/// `internal`, and so do we, with the same ruled-out models.
 fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let reader = t.mop_txn[r as usize];
     let txn = &t.txns[reader as usize];
@@ -574,11 +583,12 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
         if found.want("internal") {
             found.push(Finding {
                 kind: "internal",
+                form: Some("own-write-not-seen"),
                 txns: vec![reader],
                 key: Some(m.key),
                 value: None,
                 explanation: format!(
-                    "{} appended {} to {} and then read {} = {}, which does not end with its own appends: the txn does not see its own writes (internal).",
+                    "{} appended {} to {} and then read {} = {}, which does not end with its own appends: the txn does not see its own writes (internal: own write not seen).",
                     tname(t, reader),
                     show(t, &appended),
                     show_key(&t.names, m.key),
@@ -595,14 +605,15 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let prev = t.list(&before[i]);
     let mut expected: Vec<Elem> = prev.to_vec();
     expected.extend_from_slice(&appended);
-    if got != expected && found.want("non-repeatable-read") {
+    if got != expected && found.want("internal") {
         found.push(Finding {
-            kind: "non-repeatable-read",
+            kind: "internal",
+            form: Some("non-repeatable-read"),
             txns: vec![reader],
             key: Some(m.key),
             value: None,
             explanation: format!(
-                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (non-repeatable-read).",
+                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (internal: non-repeatable read).",
                 tname(t, reader),
                 show_key(&t.names, m.key),
                 show_elems_short(&t.names, prev),

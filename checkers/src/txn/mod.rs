@@ -9,8 +9,9 @@
 //! shortest cycle of each class ([`cycles`]): G0, G1c, G-single,
 //! G-nonadjacent, G2-item, and their `-process` / `-realtime` variants.
 //! Non-cycle anomalies (aborted and intermediate reads, garbage, duplicates,
-//! incompatible orders, internal inconsistencies, non-repeatable and
-//! future reads, dirty and lost updates) come straight out of the analyses. Each anomaly rules out a set of
+//! incompatible orders, internal inconsistencies (Elle's `internal`: a
+//! read not showing the txn's own write, or a non-repeatable read), future
+//! reads, dirty and lost updates) come straight out of the analyses. Each anomaly rules out a set of
 //! consistency models ([`models`]); the history is invalid when one of the
 //! models asked for is ruled out. Every anomaly carries a step-by-step
 //! explanation in plain words ([`explain`]).
@@ -181,6 +182,14 @@ pub struct CycleStep {
 pub struct Anomaly {
     /// `G-single-realtime`, `G1a`, `internal` ...
     pub kind: String,
+    /// Elle's name for it, where it differs: shakedown's cycles are over
+    /// items, so its `G-single` is Elle's `G-single-item`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elle: Option<String>,
+    /// Which form of `kind`, when one name covers several: `internal` is a
+    /// `non-repeatable-read` or an `own-write-not-seen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<&'static str>,
     pub txns: Vec<TxnView>,
     /// The cycle, for cycle anomalies (empty otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -270,8 +279,11 @@ impl TxnResult {
                 .collect();
             s.push_str(&format!("anomalies: {}\n", counts.join(", ")));
         }
-        s.push_str(&format!("ruled out: {}\n", names(&self.ruled_out)));
-        s.push_str(&format!("not ruled out: {}\n", names(&self.not_ruled_out)));
+        s.push_str(&format!("ruled out: {}\n", self.ruled_out_line()));
+        s.push_str(&format!(
+            "not ruled out: {}\n",
+            names(&self.strongest_possible())
+        ));
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }
@@ -279,6 +291,54 @@ impl TxnResult {
             s.push_str(&format!("\n{}\n{}\n", a.kind, a.explanation.trim_end()));
         }
         s
+    }
+}
+
+impl TxnResult {
+    /// The weakest models ruled out: every other ruled-out model is
+    /// stronger than one of them (Elle's boundary `:not`).
+    pub fn weakest_ruled_out(&self) -> Vec<ConsistencyModel> {
+        let out = &self.ruled_out;
+        out.iter()
+            .copied()
+            .filter(|m| !out.iter().any(|w| w != m && m.implies(*w)))
+            .collect()
+    }
+
+    /// The strongest models not ruled out: every other one is implied by
+    /// one of them.
+    pub fn strongest_possible(&self) -> Vec<ConsistencyModel> {
+        let ok = &self.not_ruled_out;
+        ok.iter()
+            .copied()
+            .filter(|m| !ok.iter().any(|s| s != m && s.implies(*m)))
+            .collect()
+    }
+
+    /// `consistent-view, repeatable-read and every model stronger (10 in
+    /// all)`, or `none`.
+    pub fn ruled_out_line(&self) -> String {
+        let weakest = self.weakest_ruled_out();
+        let shown: Vec<&str> = weakest.iter().map(|m| m.name()).collect();
+        match self.ruled_out.len() {
+            0 => "none".to_string(),
+            n if n == weakest.len() => shown.join(", "),
+            n => format!("{} and every model stronger ({n} in all)", shown.join(", ")),
+        }
+    }
+
+    /// `G-single ×2 (Elle: G-single-item), internal ×1`: each kind found,
+    /// how many, and Elle's name where it differs.
+    pub fn anomaly_counts_line(&self) -> String {
+        let parts: Vec<String> = self
+            .anomaly_counts
+            .iter()
+            .map(|(k, n)| match elle_alias(k) {
+                Some(e) => format!("{k} ×{n} (Elle: {e})"),
+                None => format!("{k} ×{n}"),
+            })
+            .collect();
+        parts.join(", ")
     }
 }
 
@@ -590,6 +650,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         }
         anomalies.push(Anomaly {
             kind: f.kind.to_string(),
+            elle: elle_alias(f.kind),
+            form: f.form,
             txns,
             cycle: Vec::new(),
             key: f.key.map(|k| t.names.key_value(k).clone()),
@@ -856,6 +918,12 @@ fn collapse(cycle: &Cycle, n: usize) -> Cycle {
     out
 }
 
+/// Elle's name for `kind`, if it is not `kind` itself.
+pub fn elle_alias(kind: &str) -> Option<String> {
+    let elle = models::elle_name(kind);
+    (elle != kind).then_some(elle)
+}
+
 fn view(ops: &Fetched, t: &Txns, txn: u32) -> TxnView {
     let x = &t.txns[txn as usize];
     TxnView {
@@ -949,6 +1017,8 @@ fn explain_cycle(ops: &Fetched, t: &Txns, an: &Analysis, c: &CycleFound) -> Anom
     }
     Anomaly {
         kind: c.kind.clone(),
+        elle: elle_alias(&c.kind),
+        form: None,
         txns: views,
         cycle: steps,
         key: None,

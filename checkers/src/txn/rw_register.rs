@@ -14,8 +14,9 @@
 //!
 //! Each inferred "version a precedes version b" yields ww (writer of a ->
 //! writer of b) and rw (readers of a -> writer of b) edges. Non-cycle
-//! anomalies: G1a, G1b, garbage reads, internal inconsistency,
-//! non-repeatable reads, future reads, lost update.
+//! anomalies: G1a, G1b, garbage reads, internal inconsistency (a read not
+//! showing the txn's own write, or a non-repeatable read), future reads,
+//! lost update.
 
 use super::anomalies::{show_elem, show_key, tname, Finding, Findings};
 use super::graph::{Edge, RW, WR, WW};
@@ -85,6 +86,7 @@ pub fn analyze(
             if found.want("garbage-read") {
                 found.push(Finding {
                     kind: "garbage-read",
+                    form: None,
                     txns: vec![reader],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -105,6 +107,7 @@ pub fn analyze(
             if found.want("future-read") {
                 found.push(Finding {
                     kind: "future-read",
+                    form: None,
                     txns: vec![reader],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -122,6 +125,7 @@ pub fn analyze(
             if found.want("G1a") {
                 found.push(Finding {
                     kind: "G1a",
+                    form: None,
                     txns: vec![reader, wt],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -143,6 +147,7 @@ pub fn analyze(
         if later_write(t, w) && found.want("G1b") {
             found.push(Finding {
                 kind: "G1b",
+                form: None,
                 txns: vec![reader, wt],
                 key: Some(m.key),
                 value: Some(m.val),
@@ -180,6 +185,7 @@ pub fn analyze(
             let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
             found.push(Finding {
                 kind: "lost-update",
+                form: None,
                 txns,
                 key: Some(k),
                 value: Some(v),
@@ -255,7 +261,8 @@ pub fn analyze(
 }
 
 /// A read after the txn's own earlier micro-ops on the key must return the
-/// last value it wrote or read there.
+/// last value it wrote or read there (else `internal`, form
+/// `own-write-not-seen` or `non-repeatable-read`).
 fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
     let txn = t.mop_txn[r];
     let m = t.mops[r];
@@ -268,18 +275,22 @@ fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
         return;
     };
     if prev.val != m.val && found.want("internal") {
-        let did = if prev.kind == MopKind::Write {
-            "wrote"
+        // The same two forms as list-append's: a read that does not show
+        // the txn's own write, or a second read that differs from the first
+        // with no write of the txn's own between (a non-repeatable read).
+        let (did, form, what) = if prev.kind == MopKind::Write {
+            ("wrote", "own-write-not-seen", "own write not seen")
         } else {
-            "read"
+            ("read", "non-repeatable-read", "non-repeatable read")
         };
         found.push(Finding {
             kind: "internal",
+            form: Some(form),
             txns: vec![txn],
             key: Some(m.key),
             value: Some(m.val),
             explanation: format!(
-                "{} {} {} = {} and then read {} = {}: the txn contradicts itself (internal).",
+                "{} {} {} = {} and then read {} = {}: the txn contradicts itself (internal: {what}).",
                 tname(t, txn),
                 did,
                 show_key(&t.names, m.key),
