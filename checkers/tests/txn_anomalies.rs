@@ -701,7 +701,9 @@ fn text_report() {
     );
     assert!(text.contains("anomalies: G-single x1\n"), "{text}");
     assert!(
-        text.contains("ruled out: consistent-view, repeatable-read and every model stronger (10 in all)\n"),
+        text.contains(
+            "ruled out: consistent-view, repeatable-read and every model stronger (10 in all)\n"
+        ),
         "{text}"
     );
     assert!(

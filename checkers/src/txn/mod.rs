@@ -327,15 +327,32 @@ impl TxnResult {
         }
     }
 
-    /// `G-single ×2 (Elle: G-single-item), internal ×1`: each kind found,
-    /// how many, and Elle's name where it differs.
+    /// `G-single ×2 (Elle: G-single-item), internal ×1
+    /// (non-repeatable-read)`: each kind found, how many, the forms of it
+    /// among the examples kept, and Elle's name where it differs.
     pub fn anomaly_counts_line(&self) -> String {
         let parts: Vec<String> = self
             .anomaly_counts
             .iter()
-            .map(|(k, n)| match elle_alias(k) {
-                Some(e) => format!("{k} ×{n} (Elle: {e})"),
-                None => format!("{k} ×{n}"),
+            .map(|(k, n)| {
+                let mut forms: Vec<&str> = Vec::new();
+                for f in self.anomalies.iter().filter(|a| &a.kind == k) {
+                    if let Some(f) = f.form.filter(|f| !forms.contains(f)) {
+                        forms.push(f);
+                    }
+                }
+                let mut notes: Vec<String> = Vec::new();
+                if !forms.is_empty() {
+                    notes.push(forms.join(", "));
+                }
+                if let Some(e) = elle_alias(k) {
+                    notes.push(format!("Elle: {e}"));
+                }
+                if notes.is_empty() {
+                    format!("{k} ×{n}")
+                } else {
+                    format!("{k} ×{n} ({})", notes.join("; "))
+                }
             })
             .collect();
         parts.join(", ")

@@ -260,9 +260,7 @@ impl FromStr for ConsistencyModel {
         ConsistencyModel::ALL
             .into_iter()
             .find(|m| {
-                m.name() == alias
-                    || m.canonical()
-                        .is_some_and(|c| c.eq_ignore_ascii_case(alias))
+                m.name() == alias || m.canonical().is_some_and(|c| c.eq_ignore_ascii_case(alias))
             })
             .ok_or_else(|| {
                 let names: Vec<&str> = ConsistencyModel::ALL.iter().map(|m| m.name()).collect();
