@@ -882,3 +882,137 @@ fn explanations_name_the_node_that_served_each_txn() {
         "{g1a}"
     );
 }
+
+/// Elle's lost update in list-append: two committed txns read the same
+/// version of x and both append to it. Elle rules out cursor stability
+/// (and update atomic); read committed allows it.
+#[test]
+fn list_append_lost_update() {
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["append","x",1]]"#),
+        ('i', 1, r#"[["r","x",null],["append","x",2]]"#),
+        ('o', 0, r#"[["r","x",[]],["append","x",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["append","x",2]]"#),
+        ('i', 2, r#"[["r","x",null]]"#),
+        ('o', 2, r#"[["r","x",[1,2]]]"#),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert!(
+        r.anomaly_types.contains(&"lost-update".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert_eq!(txns_of(&r, "lost-update"), vec!["T2", "T3"]);
+    assert_eq!(r.anomaly_counts["lost-update"], 1);
+    let e = explanation(&r, "lost-update");
+    assert!(
+        e.contains("read x = []") && e.contains("appended to x"),
+        "{e}"
+    );
+    assert_eq!(r.valid, Validity::Valid, "{:#?}", r.anomalies);
+    for m in [M::CursorStability, M::UpdateAtomic, M::RepeatableRead] {
+        assert_eq!(la(&h, &[m]).valid, Validity::Invalid, "{m}");
+    }
+    // Each read a different version: no lost update.
+    let h = hist(&[
+        ('i', 0, r#"[["r","x",null],["append","x",1]]"#),
+        ('o', 0, r#"[["r","x",[]],["append","x",1]]"#),
+        ('i', 1, r#"[["r","x",null],["append","x",2]]"#),
+        ('o', 1, r#"[["r","x",[1]],["append","x",2]]"#),
+    ]);
+    let r = la(&h, &[M::StrictSerializable]);
+    assert_eq!(r.valid, Validity::Valid, "{:#?}", r.anomalies);
+}
+
+/// A read after the txn's first micro-op on the key that shows what the
+/// txn appends only later: a future read (Elle: implies G1c, so read
+/// committed is ruled out).
+#[test]
+fn future_read_inside_a_txn() {
+    let h = hist(&[
+        (
+            'i',
+            0,
+            r#"[["append","x",1],["r","x",null],["append","x",2]]"#,
+        ),
+        (
+            'o',
+            0,
+            r#"[["append","x",1],["r","x",[1,2]],["append","x",2]]"#,
+        ),
+    ]);
+    let r = la(&h, &[M::ReadCommitted]);
+    assert!(
+        r.anomaly_types.contains(&"future-read".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert_eq!(txns_of(&r, "future-read"), vec!["T1"]);
+    assert!(explanation(&r, "future-read").contains("appends only later"));
+    assert_eq!(r.valid, Validity::Invalid);
+    assert!(!r.ruled_out.contains(&M::ReadUncommitted));
+}
+
+/// Versions inferred under sequential keys that form a cycle: process 0
+/// sees x = 1 then 2, process 1 sees 2 then 1. Elle's cyclic-versions,
+/// which no model allows.
+#[test]
+fn register_cyclic_versions() {
+    let h = hist(&[
+        ('i', 2, r#"[["w","x",1]]"#),
+        ('o', 2, r#"[["w","x",1]]"#),
+        ('i', 3, r#"[["w","x",2]]"#),
+        ('o', 3, r#"[["w","x",2]]"#),
+        ('i', 0, r#"[["r","x",null]]"#),
+        ('o', 0, r#"[["r","x",1]]"#),
+        ('i', 0, r#"[["r","x",null]]"#),
+        ('o', 0, r#"[["r","x",2]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 1, r#"[["r","x",2]]"#),
+        ('i', 1, r#"[["r","x",null]]"#),
+        ('o', 1, r#"[["r","x",1]]"#),
+    ]);
+    let r = reg(
+        &h,
+        RwAssume {
+            sequential_keys: true,
+            ..RwAssume::default()
+        },
+    );
+    assert!(
+        r.anomaly_types.contains(&"cyclic-versions".to_string()),
+        "{:?}",
+        r.anomaly_types
+    );
+    assert_eq!(txns_of(&r, "cyclic-versions"), vec!["T1", "T3"]);
+    let e = explanation(&r, "cyclic-versions");
+    assert!(e.contains("1 < 2 < 1") || e.contains("2 < 1 < 2"), "{e}");
+    assert!(r.ruled_out.contains(&M::ReadUncommitted));
+    assert_eq!(r.valid, Validity::Invalid);
+    // Without the assumption nothing orders the versions.
+    let r = reg(&h, RwAssume::default());
+    assert!(!r.anomaly_types.contains(&"cyclic-versions".to_string()));
+}
+
+/// Shakedown's G-single is Elle's G-single-item: the alias is in the
+/// result, its JSON and the summary.
+#[test]
+fn cycle_names_carry_elles_item_alias() {
+    use checkers::result::CheckerResult;
+    let h = hist(&[
+        ('i', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('i', 1, r#"[["r","x",null],["r","y",null]]"#),
+        ('o', 0, r#"[["append","x",1],["append","y",1]]"#),
+        ('o', 1, r#"[["r","x",[]],["r","y",[1]]]"#),
+    ]);
+    let r = la(&h, &[M::Serializable]);
+    assert_eq!(r.anomalies[0].kind, "G-single");
+    assert_eq!(r.anomalies[0].elle.as_deref(), Some("G-single-item"));
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["anomalies"][0]["elle"], "G-single-item");
+    assert_eq!(
+        r.summary()[0],
+        "anomalies: G-single ×1 (Elle: G-single-item)"
+    );
+    assert!(r.ruled_out.contains(&M::RepeatableRead));
+}

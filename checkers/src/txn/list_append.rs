@@ -16,7 +16,9 @@
 //!
 //! and the non-cycle anomalies: aborted reads (G1a), intermediate reads
 //! (G1b), garbage reads, duplicate elements, incompatible orders, dirty
-//! updates, internal inconsistencies, non-repeatable reads and future reads.
+//! updates, lost updates, internal inconsistencies (Elle's `internal`: own
+//! writes not seen, non-repeatable reads) and future reads (also inside a
+//! txn, after its first read of the key).
 
 use super::anomalies::{show_elem, show_elems_short, show_key, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
@@ -271,6 +273,7 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
     // order (ww from its last writer, rw from readers of the longest
     // version); wr and rw edges from every external read.
     let mut unseen: Vec<u32> = Vec::new();
+    let mut rmw: Vec<(u32, u32, u32)> = Vec::new();
     for k in 0..nkeys as u32 {
         let omops = &order_mop[range(&order_start, k)];
         let last_writer = omops
@@ -302,15 +305,21 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                 unseen.push(txn);
             }
         }
+        rmw.clear();
         for &r in &reads[range(&read_start, k)] {
             let reader = t.mop_txn[r as usize];
             if !is_external(t, r) {
+                // A later read can show the txn's own later append too.
+                check_future_read(t, found, r);
                 check_internal(t, found, r);
                 continue;
             }
             check_future_read(t, found, r);
             let rl = t.list(&t.mops[r as usize]);
             let compatible = !info.incompatible.contains(&r);
+            if compatible && t.txns[reader as usize].status == Status::Ok && appends_later(t, r) {
+                rmw.push((rl.len() as u32, reader, r));
+            }
             // wr: the writer of the last element read precedes the reader.
             if let Some(&last) = rl.last() {
                 let w = if compatible {
@@ -358,8 +367,49 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                 }
             }
         }
+        lost_updates(t, found, k, &mut rmw);
     }
     info
+}
+
+/// True if the txn of read `r` appends to the read's key after it.
+fn appends_later(t: &Txns, r: u32) -> bool {
+    let txn = &t.txns[t.mop_txn[r as usize] as usize];
+    let key = t.mops[r as usize].key;
+    t.mops[r as usize + 1..txn.end as usize]
+        .iter()
+        .any(|m| m.key == key && m.kind == MopKind::Append)
+}
+
+/// Two committed txns that read the same version of key `k` (reads of one
+/// length, all prefixes of one order) and both append to it afterwards:
+/// each updated the key without seeing the other's update
+/// (`lost-update`). `rmw` holds (length read, txn, read) per such read.
+fn lost_updates(t: &Txns, found: &mut Findings, k: u32, rmw: &mut [(u32, u32, u32)]) {
+    rmw.sort_unstable();
+    for group in rmw.chunk_by(|a, b| a.0 == b.0) {
+        let mut txns: Vec<u32> = group.iter().map(|g| g.1).collect();
+        txns.dedup();
+        if txns.len() < 2 || !found.want("lost-update") {
+            continue;
+        }
+        let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
+        let read = show_elems_short(&t.names, t.list(&t.mops[group[0].2 as usize]));
+        found.push(Finding {
+            kind: "lost-update",
+            form: None,
+            txns,
+            key: Some(k),
+            value: None,
+            explanation: format!(
+                "{} all read {} = {} and then appended to {}: each updated the version the others updated, without seeing their updates (lost-update).",
+                names.join(" and "),
+                show_key(&t.names, k),
+                read,
+                show_key(&t.names, k)
+            ),
+        });
+    }
 }
 
 /// A committed append lands after an aborted one.

@@ -227,6 +227,7 @@ pub fn analyze(
     // Opt-in version orders.
     if assume.sequential_keys || assume.linearizable_keys {
         infer_versions(t, assume, &mut info.versions);
+        cyclic_versions(t, &info, found);
     }
     for &(k, a, b) in &info.versions {
         let Some(&wb) = info.writers.get(&(k, b)) else {
@@ -381,4 +382,93 @@ fn infer_versions(t: &Txns, assume: &RwAssume, versions: &mut FxHashSet<(u32, El
             }
         }
     }
+}
+
+/// The versions inferred for a key must be totally ordered: a cycle among
+/// them (`cyclic-versions`, Elle's name) means the assumed key consistency
+/// does not hold, and no model allows it. One cycle per key is reported.
+fn cyclic_versions(t: &Txns, info: &RegInfo, found: &mut Findings) {
+    let mut by_key: FxHashMap<u32, FxHashMap<Elem, Vec<Elem>>> = FxHashMap::default();
+    for &(k, a, b) in &info.versions {
+        by_key.entry(k).or_default().entry(a).or_default().push(b);
+    }
+    let mut keys: Vec<u32> = by_key.keys().copied().collect();
+    keys.sort_unstable();
+    for k in keys {
+        let adj = &by_key[&k];
+        let Some(cycle) = find_cycle(adj) else {
+            continue;
+        };
+        if !found.want("cyclic-versions") {
+            continue;
+        }
+        let mut txns: Vec<u32> = Vec::new();
+        for v in &cycle {
+            if let Some(&w) = info.writers.get(&(k, *v)) {
+                let wt = t.mop_txn[w as usize];
+                if !txns.contains(&wt) {
+                    txns.push(wt);
+                }
+            }
+        }
+        let shown: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&v| show_elem(&t.names, v))
+            .collect();
+        found.push(Finding {
+            kind: "cyclic-versions",
+            form: None,
+            txns,
+            key: Some(k),
+            value: cycle.first().copied(),
+            explanation: format!(
+                "The versions inferred for {} (from the assumed key consistency) form a cycle: {}; a key's versions must be totally ordered (cyclic-versions).",
+                show_key(&t.names, k),
+                shown.join(" < ")
+            ),
+        });
+    }
+}
+
+/// A cycle in a version graph, if it has one (iterative depth-first
+/// search, vertices visited in value order).
+fn find_cycle(adj: &FxHashMap<Elem, Vec<Elem>>) -> Option<Vec<Elem>> {
+    const ON_STACK: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state: FxHashMap<Elem, u8> = FxHashMap::default();
+    let mut starts: Vec<Elem> = adj.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        if state.contains_key(&start) {
+            continue;
+        }
+        let mut stack: Vec<(Elem, usize)> = vec![(start, 0)];
+        state.insert(start, ON_STACK);
+        while let Some(&(v, i)) = stack.last() {
+            match adj.get(&v).and_then(|n| n.get(i)).copied() {
+                Some(w) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    match state.get(&w) {
+                        Some(&ON_STACK) => {
+                            let from = stack.iter().position(|&(x, _)| x == w)?;
+                            return Some(stack[from..].iter().map(|&(x, _)| x).collect());
+                        }
+                        Some(_) => {}
+                        None => {
+                            state.insert(w, ON_STACK);
+                            stack.push((w, 0));
+                        }
+                    }
+                }
+                None => {
+                    state.insert(v, DONE);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    None
 }
