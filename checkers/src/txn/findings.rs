@@ -123,6 +123,13 @@ impl CheckerResult for TxnResult {
 
     fn section(&self) -> Section {
         let mut blocks = Vec::new();
+        // The models checked, first: what the verdict is about.
+        let checked = names(&self.consistency).join(", ");
+        blocks.push(Block::text(match self.valid {
+            Validity::Valid => format!("Checked for {checked}: holds."),
+            Validity::Invalid => format!("Checked for {checked}: ruled out."),
+            Validity::Unknown => format!("Checked for {checked}: unknown."),
+        }));
         if let Some(reason) = &self.reason {
             blocks.push(Block::text(reason.clone()));
         }
@@ -182,10 +189,19 @@ impl CheckerResult for TxnResult {
                 .take(DRAWN)
                 .map(|a| Block::Cycle(drawn(a))),
         );
+        // Where the rest are: the examples kept beyond those drawn are in
+        // results.json; beyond those, only counts.
         if self.anomalies.len() > DRAWN {
             blocks.push(Block::text(format!(
-                "{} more anomalies are in results.json.",
+                "{} more examples (the earliest of each kind) are in results.json, under checkers[].result.anomalies.",
                 self.anomalies.len() - DRAWN
+            )));
+        }
+        let total: usize = self.anomaly_counts.values().sum();
+        if total > self.anomalies.len() {
+            blocks.push(Block::text(format!(
+                "{} more anomalies were counted but not kept: results.json keeps the earliest few of each kind, and its anomaly_counts has every count.",
+                total - self.anomalies.len()
             )));
         }
         Section::new(blocks)

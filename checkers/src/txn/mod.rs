@@ -630,6 +630,15 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     }
 
     phase("cycles");
+    // The earliest cycles first: those are the ones kept as examples.
+    let earliest = |c: &CycleFound| {
+        c.cycle
+            .iter()
+            .map(|&(a, _, _)| t.txns[a as usize].index)
+            .min()
+            .unwrap_or(u64::MAX)
+    };
+    cycles.sort_by_key(earliest);
 
     // Assemble the result.
     let mut counts: BTreeMap<String, usize> = found
@@ -638,7 +647,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
     // The ops the evidence shows, fetched back in one go.
-    let mut shown: Vec<u32> = found.items.iter().flat_map(|f| f.txns.clone()).collect();
+    let kept = found.items();
+    let mut shown: Vec<u32> = kept.iter().flat_map(|f| f.txns.clone()).collect();
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &cycles {
         let n = per_kind.entry(&c.kind).or_insert(0);
@@ -658,7 +668,7 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     positions.dedup();
     let ops = fetch(&positions);
     let mut anomalies = Vec::new();
-    for f in &found.items {
+    for f in &kept {
         let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(&ops, &t, x)).collect();
         // The sentence, then each txn it names: what it did and where.
         let mut explanation = f.explanation.clone();
@@ -685,6 +695,9 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
             anomalies.push(explain_cycle(&ops, &t, &analysis, c));
         }
     }
+    // Earliest first (by the first txn each names), whatever the kind: the
+    // report and the terminal show them in this order.
+    anomalies.sort_by_key(|a: &Anomaly| a.txns.iter().map(|v| v.index).min().unwrap_or(u64::MAX));
     let anomaly_types: Vec<String> = counts.keys().cloned().collect();
     let ruled_out: Vec<ConsistencyModel> = ConsistencyModel::ALL
         .into_iter()
