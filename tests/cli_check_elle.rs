@@ -32,6 +32,21 @@ fn write(dir: &Path, name: &str, edn: &str) -> PathBuf {
     p
 }
 
+/// `check` of `edn` as rw-register for `model`, writing run directory `run`.
+fn check_into_run_dir(dir: &Path, edn: &str, model: &str, run: &Path) -> Output {
+    let h = write(dir, "history.edn", edn);
+    shakedown(&[
+        "check",
+        h.to_str().unwrap(),
+        "--workload",
+        "rw-register",
+        "--consistency",
+        model,
+        "--out",
+        run.to_str().unwrap(),
+    ])
+}
+
 /// READ COMMITTED: process 0 reads x twice, between the commits of two
 /// writers, and sees 1 then 2.
 const READ_COMMITTED: &str = "\
@@ -58,18 +73,8 @@ const WRITE_SKEW: &str = "\
 #[test]
 fn read_committed_non_repeatable_read_is_internal_and_valid_for_read_committed() {
     let dir = tempfile::tempdir().unwrap();
-    let h = write(dir.path(), "rc.edn", READ_COMMITTED);
     let run = dir.path().join("rc");
-    let out = shakedown(&[
-        "check",
-        h.to_str().unwrap(),
-        "--workload",
-        "rw-register",
-        "--consistency",
-        "read-committed",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let out = check_into_run_dir(dir.path(), READ_COMMITTED, "read-committed", &run);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     // Elle's name, the form spelled out, and what it rules out: not read
@@ -113,19 +118,9 @@ fn read_committed_non_repeatable_read_is_internal_and_valid_for_read_committed()
 #[test]
 fn repeatable_read_write_skew_is_valid_for_snapshot_isolation_through_the_run_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let h = write(dir.path(), "rr.edn", WRITE_SKEW);
     let run = dir.path().join("rr");
     // Recorded as checked for repeatable read: G2-item rules it out.
-    let out = shakedown(&[
-        "check",
-        h.to_str().unwrap(),
-        "--workload",
-        "rw-register",
-        "--consistency",
-        "repeatable-read",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let out = check_into_run_dir(dir.path(), WRITE_SKEW, "repeatable-read", &run);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("G2-item ×1"), "{t}");

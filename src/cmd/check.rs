@@ -264,19 +264,12 @@ pub fn run(args: Args) -> ExitCode {
     let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
     for file in &args.files {
         lock().current = Some((file.clone(), Instant::now()));
-        let input = match Input::resolve(file) {
-            Ok(input) => input,
-            Err(e) => {
-                let report = FileReport::error(file, e);
-                if !args.json {
-                    print_line(&report);
-                }
-                lock().reports.push(report);
-                continue;
-            }
-        };
-        let checker = match input.checker(&args, &initial, &simple_initial) {
-            Ok(c) => c,
+        let resolved = Input::resolve(file).and_then(|input| {
+            let checker = input.checker(&args, &initial, &simple_initial)?;
+            Ok((input, checker))
+        });
+        let (input, checker) = match resolved {
+            Ok(r) => r,
             Err(e) => {
                 let report = FileReport::error(file, e);
                 if !args.json {

@@ -90,7 +90,8 @@ pub fn is_external(t: &Txns, mop: u32) -> bool {
         .any(|m| m.key == key)
 }
 
-/// True if the txn of append `mop` appends again to the same key later.
+/// True if the txn of `mop` appends to its key after it (for an append:
+/// the appended version is intermediate).
 fn is_intermediate(t: &Txns, mop: u32) -> bool {
     let txn = &t.txns[t.mop_txn[mop as usize] as usize];
     let key = t.mops[mop as usize].key;
@@ -317,7 +318,7 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
             check_future_read(t, found, r);
             let rl = t.list(&t.mops[r as usize]);
             let compatible = !info.incompatible.contains(&r);
-            if compatible && t.txns[reader as usize].status == Status::Ok && appends_later(t, r) {
+            if compatible && t.txns[reader as usize].status == Status::Ok && is_intermediate(t, r) {
                 rmw.push((rl.len() as u32, reader, r));
             }
             // wr: the writer of the last element read precedes the reader.
@@ -370,15 +371,6 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
         lost_updates(t, found, k, &mut rmw);
     }
     info
-}
-
-/// True if the txn of read `r` appends to the read's key after it.
-fn appends_later(t: &Txns, r: u32) -> bool {
-    let txn = &t.txns[t.mop_txn[r as usize] as usize];
-    let key = t.mops[r as usize].key;
-    t.mops[r as usize + 1..txn.end as usize]
-        .iter()
-        .any(|m| m.key == key && m.kind == MopKind::Append)
 }
 
 /// Two committed txns that read the same version of key `k` (reads of one

@@ -298,21 +298,13 @@ impl TxnResult {
     /// The weakest models ruled out: every other ruled-out model is
     /// stronger than one of them (Elle's boundary `:not`).
     pub fn weakest_ruled_out(&self) -> Vec<ConsistencyModel> {
-        let out = &self.ruled_out;
-        out.iter()
-            .copied()
-            .filter(|m| !out.iter().any(|w| w != m && m.implies(*w)))
-            .collect()
+        models::weakest(&self.ruled_out)
     }
 
     /// The strongest models not ruled out: every other one is implied by
     /// one of them.
     pub fn strongest_possible(&self) -> Vec<ConsistencyModel> {
-        let ok = &self.not_ruled_out;
-        ok.iter()
-            .copied()
-            .filter(|m| !ok.iter().any(|s| s != m && s.implies(*m)))
-            .collect()
+        models::strongest(&self.not_ruled_out)
     }
 
     /// `consistent-view, repeatable-read and every model stronger (10 in

@@ -366,10 +366,26 @@ pub fn all_implied(elle: &str) -> Vec<String> {
 /// The weakest models that forbid `kind` (directly or through an anomaly
 /// it implies): Elle's boundary `:not`.
 pub fn weakest_ruling_out(kind: &str) -> Vec<ConsistencyModel> {
-    let out = ruled_out_by(kind);
-    out.iter()
+    weakest(&ruled_out_by(kind))
+}
+
+/// The models of `ms` that imply no other one of `ms`.
+pub fn weakest(ms: &[ConsistencyModel]) -> Vec<ConsistencyModel> {
+    extremes(ms, |a, b| a.implies(b))
+}
+
+/// The models of `ms` that no other one of `ms` implies.
+pub fn strongest(ms: &[ConsistencyModel]) -> Vec<ConsistencyModel> {
+    extremes(ms, |a, b| b.implies(a))
+}
+
+fn extremes(
+    ms: &[ConsistencyModel],
+    beyond: impl Fn(ConsistencyModel, ConsistencyModel) -> bool,
+) -> Vec<ConsistencyModel> {
+    ms.iter()
         .copied()
-        .filter(|m| !out.iter().any(|w| w != m && m.implies(*w)))
+        .filter(|&m| !ms.iter().any(|&o| o != m && beyond(m, o)))
         .collect()
 }
 
