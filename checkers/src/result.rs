@@ -35,6 +35,18 @@ pub trait CheckerResult {
     fn elapsed_ms(&self) -> Option<f64> {
         None
     }
+    /// A few lines a terminal shows after the summary: one example per
+    /// kind of problem found (the key, the op, what was lost). By default
+    /// the first blamed operation, for a result that is not valid.
+    fn examples(&self) -> Vec<String> {
+        if self.valid() == Validity::Valid {
+            return Vec::new();
+        }
+        self.blamed()
+            .first()
+            .map(|b| vec![format!("e.g. op {}: {}", b.index, b.why)])
+            .unwrap_or_default()
+    }
 }
 
 /// An operation a checker blames, by its history index.

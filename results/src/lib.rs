@@ -53,4 +53,4 @@ pub use rundir::{
     list_runs, read_summary, regenerate, write_history, write_results, write_run, Error, RunDir,
     RunEntry,
 };
-pub use summary::{CheckerOutput, Fault, RunInfo, RunSummary, Verdict};
+pub use summary::{terminal_lines, CheckerOutput, Fault, RunInfo, RunSummary, Verdict};

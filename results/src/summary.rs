@@ -44,6 +44,10 @@ pub struct CheckerOutput {
     /// The checker's section of the report.
     #[serde(default, skip_serializing_if = "Section::is_empty")]
     pub section: Section,
+    /// A few lines for a terminal after the summary: one example per kind
+    /// of problem found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
     #[serde(default)]
     pub result: serde_json::Value,
 }
@@ -68,6 +72,7 @@ impl CheckerOutput {
             summary: result.summary(),
             blamed: result.blamed(),
             section: result.section(),
+            examples: result.examples(),
             result: json,
         }
     }
@@ -94,9 +99,34 @@ impl CheckerOutput {
             summary: Vec::new(),
             blamed: Vec::new(),
             section: Section::new(vec![Block::alert(error)]),
+            examples: Vec::new(),
             result: serde_json::json!({ "valid": "unknown", "error": error }),
         }
     }
+}
+
+/// What a terminal shows of a checker's result, a few lines a CI log
+/// reader can act on: the verdict, the summary (for transactions: the
+/// anomalies with counts, the models ruled out, the models checked), the
+/// reason for an unknown verdict, and one example per kind of problem.
+/// Each line is indented by two spaces.
+pub fn terminal_lines(c: &CheckerOutput) -> Vec<String> {
+    let verdict = match c.valid {
+        Verdict::Valid => "valid",
+        Verdict::Invalid => "INVALID",
+        Verdict::Unknown => "unknown",
+    };
+    let mut lines = vec![format!("  {}: {verdict}", c.name)];
+    for l in &c.summary {
+        lines.push(format!("    {l}"));
+    }
+    if let Some(r) = c.reason.as_ref().filter(|r| !c.summary.contains(r)) {
+        lines.push(format!("    {r}"));
+    }
+    for l in &c.examples {
+        lines.push(format!("    {l}"));
+    }
+    lines
 }
 
 /// What the caller knows about a run that the history does not say.

@@ -324,8 +324,60 @@ fn invalid_transactional_run_shows_the_cycle() {
             "chips chips-ruled-out",
             "serializable",
             "id=\"perf-none\"",
+            "Checked for serializable: ruled out.",
         ],
     );
+}
+
+/// An invalid transactional run with anomalies of several kinds, the
+/// earliest (an internal read at the start) found last by the analysis:
+/// the report names the model checked and shows the earliest anomaly
+/// first (issue 27's screenshot check: `report-txn-earliest*.png`).
+#[test]
+fn invalid_transactional_report_names_the_model_and_shows_the_earliest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let edn = "\
+{:index 0 :type :invoke :process 0 :f :txn :value [[:append :z 1] [:r :z nil]]}
+{:index 1 :type :ok :process 0 :f :txn :value [[:append :z 1] [:r :z []]]}
+{:index 2 :type :invoke :process 1 :f :txn :value [[:append :x 1] [:append :y 1]]}
+{:index 3 :type :invoke :process 2 :f :txn :value [[:r :x nil] [:r :y nil]]}
+{:index 4 :type :ok :process 1 :f :txn :value [[:append :x 1] [:append :y 1]]}
+{:index 5 :type :ok :process 2 :f :txn :value [[:r :x []] [:r :y [1]]]}
+";
+    let path = tmp.path().join("h.edn");
+    std::fs::write(&path, edn).unwrap();
+    let h = history::read_file(&path, None).unwrap();
+    let r = checkers::txn::check(&h, &checkers::txn::Options::default());
+    let kinds: Vec<&str> = r.anomalies.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["internal", "G-single"], "{:#?}", r.anomalies);
+    let c = results::CheckerOutput::txn("elle list-append", &r);
+    let i = results::RunInfo {
+        test: "txn-earliest".into(),
+        workload: Some("list-append".into()),
+        ..results::RunInfo::default()
+    };
+    let dir = tmp.path().join("run");
+    results::write_run(&dir, &i, &h, vec![c]).unwrap();
+    let dom = check_render(
+        "txn-earliest",
+        &dir,
+        &[
+            "data-verdict=\"invalid\"",
+            "Checked for serializable: ruled out.",
+            "id=\"txn-anomaly-0\"",
+            "id=\"txn-anomaly-1\"",
+        ],
+    );
+    if dom.is_empty() {
+        return;
+    }
+    let first = dom.split("id=\"txn-anomaly-0\"").nth(1).unwrap();
+    let first = first.split("id=\"txn-anomaly-1\"").next().unwrap();
+    assert!(first.contains("internal"), "{first}");
+    assert!(!first.contains("G-single"), "{first}");
+    // The model checked comes before the anomalies.
+    let checked = dom.find("Checked for serializable").unwrap();
+    assert!(checked < dom.find("id=\"txn-anomaly-0\"").unwrap());
 }
 
 /// The detectors themselves: a page that loads an image, fetches a URL

@@ -161,8 +161,16 @@ fn regenerate_keeps_typed_sections_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let s = common::invalid_txn_run(tmp.path());
     let c = &s.checkers[0];
-    assert_eq!(c.summary[0], "anomalies: G-single");
+    // The anomaly with its count and Elle's name, the models it rules out,
+    // the model checked; and one example for a terminal.
+    assert_eq!(c.summary[0], "anomalies: G-single ×1 (Elle: G-single-item)");
     assert!(c.summary[1].starts_with("rules out "), "{:?}", c.summary);
+    assert!(
+        c.summary[2].starts_with("checked serializable: serializable ruled out"),
+        "{:?}",
+        c.summary
+    );
+    assert!(c.examples[0].starts_with("G-single: "), "{:?}", c.examples);
     assert!(!c.blamed.is_empty() && c.blamed[0].why.starts_with("G-single ("));
     let cycle = c
         .section

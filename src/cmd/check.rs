@@ -47,9 +47,15 @@ pub struct Args {
     #[arg(long)]
     pub workload: Option<simple::WorkloadArg>,
     /// Consistency models a transactional history must satisfy
-    /// (comma-separated): strict-serializable, serializable,
-    /// snapshot-isolation, repeatable-read, read-committed, read-uncommitted.
-    #[arg(long, value_delimiter = ',', default_value = "serializable")]
+    /// (comma-separated; default serializable, or for a run directory the
+    /// models it was checked for): Elle's names, e.g. strict-serializable,
+    /// serializable, snapshot-isolation, repeatable-read, read-atomic,
+    /// update-atomic, monotonic-atomic-view, cursor-stability,
+    /// read-committed, read-uncommitted, parallel-snapshot-isolation,
+    /// update-serializable, strong-session-read-committed (all 25 are in
+    /// the README), or Adya's (PL-2, PL-SI ...). Given for a history that
+    /// is not transactional, it is an error.
+    #[arg(long, value_delimiter = ',')]
     pub consistency: Vec<ConsistencyModel>,
     /// rw-register only: assume every key is linearizable
     /// (`linearizable-keys`) or sequentially consistent (`sequential-keys`),
@@ -258,8 +264,12 @@ pub fn run(args: Args) -> ExitCode {
     let lock = || progress.lock().unwrap_or_else(PoisonError::into_inner);
     for file in &args.files {
         lock().current = Some((file.clone(), Instant::now()));
-        let input = match Input::resolve(file) {
-            Ok(input) => input,
+        let resolved = Input::resolve(file).and_then(|input| {
+            let checker = input.checker(&args, &initial, &simple_initial)?;
+            Ok((input, checker))
+        });
+        let (input, checker) = match resolved {
+            Ok(r) => r,
             Err(e) => {
                 let report = FileReport::error(file, e);
                 if !args.json {
@@ -269,7 +279,6 @@ pub fn run(args: Args) -> ExitCode {
                 continue;
             }
         };
-        let checker = input.checker(&args, &initial, &simple_initial);
         // Without --out (which writes the history) transactions need not
         // be held as general ops: read them straight into compact form.
         let (report, history) = match &checker {
@@ -381,7 +390,15 @@ impl Input {
     }
 
     /// The checker the flags ask for, or else the one the stored run used.
-    fn checker(&self, args: &Args, initial: &Value, simple_initial: &simple::Initial) -> Checker {
+    /// Flags the checker would ignore are an error: what the user asks
+    /// for is what is checked (`--consistency` for a stored run rechecks
+    /// it under those models, not the recorded ones).
+    fn checker(
+        &self,
+        args: &Args,
+        initial: &Value,
+        simple_initial: &simple::Initial,
+    ) -> Result<Checker, String> {
         let stored = |kind: &str| {
             self.stored
                 .as_ref()
@@ -407,7 +424,7 @@ impl Input {
                     .flatten()
                     .filter_map(|m| m.as_str()?.parse().ok())
                     .collect();
-                if !models.is_empty() {
+                if !models.is_empty() && consistency.is_empty() {
                     consistency = models;
                 }
             } else if let Some(r) = stored("linearizable") {
@@ -415,7 +432,33 @@ impl Input {
                 nil_reads = nil_reads.or(r["nil_reads"].as_str().and_then(|m| m.parse().ok()));
             }
         }
-        match workload {
+        let txn_workload = match workload {
+            Some(simple::WorkloadArg::Txn(w)) => Some(w),
+            _ => None,
+        };
+        let checked = || match (workload, model) {
+            (Some(w), _) => format!("the {} workload", w.name()),
+            (None, Some(m)) => format!("the {} model", m.name()),
+            (None, None) => "linearizability (no --workload given)".to_string(),
+        };
+        if txn_workload.is_none() && !args.consistency.is_empty() {
+            return Err(format!(
+                "--consistency applies to transactional histories (--workload list-append or rw-register), but {} is checked for {}",
+                self.history.display(),
+                checked()
+            ));
+        }
+        if txn_workload != Some(txn::Workload::RwRegister) && !args.assume.is_empty() {
+            return Err(format!(
+                "--assume applies to rw-register histories, but {} is checked for {}",
+                self.history.display(),
+                checked()
+            ));
+        }
+        if consistency.is_empty() {
+            consistency = vec![ConsistencyModel::Serializable];
+        }
+        Ok(match workload {
             None => Checker::Linearizable(linearizable::Options {
                 model: model.unwrap_or(ModelKind::CasRegister),
                 initial: initial.clone(),
@@ -436,7 +479,7 @@ impl Input {
                 ..Default::default()
             }),
             Some(w) => Checker::Simple(w, simple_initial.or_stored(stored("bank"))),
-        }
+        })
     }
 }
 
@@ -760,26 +803,20 @@ fn print_line(r: &FileReport) {
         }
     }
     if let Some(t) = &r.transactional {
+        use checkers::result::CheckerResult;
         if let Some(reason) = &t.reason {
             crate::outln!("  {reason}");
         }
-        if !t.anomaly_types.is_empty() {
-            let ruled: Vec<&str> = t.ruled_out.iter().map(|m| m.name()).collect();
-            crate::outln!(
-                "  anomalies: {}; ruled out: {}",
-                t.anomaly_types.join(", "),
-                if ruled.is_empty() {
-                    "none".to_string()
-                } else {
-                    ruled.join(", ")
-                }
-            );
+        // What was checked, the anomalies with counts, the models ruled
+        // out; then one example per kind.
+        for line in t.summary() {
+            crate::outln!("  {line}");
         }
         for w in &t.warnings {
             crate::outln!("  warning: {w}");
         }
-        for a in t.anomalies.iter().take(3) {
-            crate::outln!("  {}: {}", a.kind, a.explanation);
+        for line in t.examples() {
+            crate::outln!("  {line}");
         }
     }
     if let Some(c) = &r.workload {

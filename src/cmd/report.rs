@@ -21,6 +21,11 @@ pub fn run(args: Args) -> ExitCode {
                 summary.valid,
                 summary.ops.ops
             );
+            for c in &summary.checkers {
+                for line in results::terminal_lines(c) {
+                    println!("{line}");
+                }
+            }
             ExitCode::from(exit::of(summary.valid))
         }
         Err(e) => {

@@ -566,6 +566,13 @@ async fn run_once(
             ""
         }
     );
+    // Per checker, what it checked and found: a CI log reader need not
+    // open the report to act on it.
+    for c in &summary.checkers {
+        for line in results::terminal_lines(c) {
+            crate::outln!("{line}");
+        }
+    }
     crate::outln!("report: {}", run_dir.join("report.html").display());
     Ok(Report {
         // A test that did not run its course is unknown at best, never a pass.

@@ -10,6 +10,9 @@ use std::fmt::Write;
 #[derive(Clone, Debug)]
 pub struct Finding {
     pub kind: &'static str,
+    /// What kind of `kind` it is, when one name covers several: Elle's
+    /// `internal` is a `non-repeatable-read` or an `own-write-not-seen`.
+    pub form: Option<&'static str>,
     /// The txns involved (txn ids, not history indexes).
     pub txns: Vec<u32>,
     pub key: Option<u32>,
@@ -17,10 +20,18 @@ pub struct Finding {
     pub explanation: String,
 }
 
+/// The anomalies found, counted per kind; of each kind the `cap` earliest
+/// (by the history index of the first txn they name) are kept, whatever
+/// order the analyses find them in, so examples do not suggest the
+/// anomalies started late.
 pub struct Findings {
     pub counts: BTreeMap<&'static str, usize>,
-    pub items: Vec<Finding>,
+    /// (order, finding), in the order kept.
+    items: Vec<(u64, Finding)>,
     cap: usize,
+    /// The order given to the last [`Findings::want`] that said yes: the
+    /// next [`Findings::push`] is that finding.
+    next: u64,
 }
 
 impl Findings {
@@ -29,19 +40,56 @@ impl Findings {
             counts: BTreeMap::new(),
             items: Vec::new(),
             cap,
+            next: 0,
         }
     }
 
-    /// Counts one more anomaly of `kind`; true if its details should be kept.
-    pub fn want(&mut self, kind: &'static str) -> bool {
+    /// Counts one more anomaly of `kind`, at `order` (the history index of
+    /// its first txn); true if its details should be kept: fewer than
+    /// `cap` of the kind are, or it is earlier than the latest kept one
+    /// (which the following [`Findings::push`] then replaces).
+    pub fn want(&mut self, kind: &'static str, order: u64) -> bool {
         let c = self.counts.entry(kind).or_insert(0);
         *c += 1;
-        *c <= self.cap
+        let keep = *c <= self.cap || self.latest(kind).is_some_and(|i| order < self.items[i].0);
+        if keep {
+            self.next = order;
+        }
+        keep
     }
 
-    pub fn push(&mut self, f: Finding) {
-        self.items.push(f);
+    /// The kept finding of `kind` latest in the history, by position.
+    fn latest(&self, kind: &str) -> Option<usize> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, f))| f.kind == kind)
+            .max_by_key(|(_, (o, _))| *o)
+            .map(|(i, _)| i)
     }
+
+    /// Keeps the finding [`Findings::want`] just said yes to.
+    pub fn push(&mut self, f: Finding) {
+        let kept = self.items.iter().filter(|(_, x)| x.kind == f.kind).count();
+        if kept >= self.cap {
+            if let Some(i) = self.latest(f.kind) {
+                self.items.swap_remove(i);
+            }
+        }
+        self.items.push((self.next, f));
+    }
+
+    /// The kept findings, earliest first.
+    pub fn items(&self) -> Vec<&Finding> {
+        let mut v: Vec<&(u64, Finding)> = self.items.iter().collect();
+        v.sort_by_key(|(o, _)| *o);
+        v.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+/// The history index of txn `txn`, the order findings are kept in.
+pub fn at(t: &Txns, txn: u32) -> u64 {
+    t.txns[txn as usize].index
 }
 
 /// "T12" for a txn id.

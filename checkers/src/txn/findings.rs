@@ -9,6 +9,13 @@ use crate::verdict::Validity;
 /// Anomalies drawn in the report; the rest are in results.json.
 const DRAWN: usize = 40;
 
+fn workload(r: &TxnResult) -> &'static str {
+    match r.workload {
+        super::Workload::ListAppend => "list-append",
+        super::Workload::RwRegister => "rw-register",
+    }
+}
+
 fn names(models: &[ConsistencyModel]) -> Vec<String> {
     models.iter().map(|m| m.name().to_string()).collect()
 }
@@ -34,19 +41,95 @@ impl CheckerResult for TxnResult {
             .collect()
     }
 
+    /// The anomalies with counts (and Elle's name where it differs), the
+    /// models they rule out, and the models checked with the outcome. A
+    /// valid result with anomalies says they are allowed.
     fn summary(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let checked = names(&self.consistency).join(", ");
+        let txns = format!("{} {} transactions", self.txn_count, workload(self));
         if self.anomaly_types.is_empty() {
-            return vec![format!("no anomaly in {} transactions", self.txn_count)];
+            lines.push(match self.valid {
+                Validity::Valid => format!("checked {checked}: holds, no anomaly in {txns}"),
+                _ => format!(
+                    "checked {checked}: {}, no anomaly in {txns}",
+                    self.valid.name()
+                ),
+            });
+            return lines;
         }
-        let mut lines = vec![format!("anomalies: {}", self.anomaly_types.join(", "))];
-        if !self.ruled_out.is_empty() {
-            lines.push(format!("rules out {}", names(&self.ruled_out).join(", ")));
+        if self.valid == Validity::Valid {
+            lines.push(format!(
+                "anomalies {checked} allows: {}",
+                self.anomaly_counts_line()
+            ));
+        } else {
+            lines.push(format!("anomalies: {}", self.anomaly_counts_line()));
         }
+        if self.valid == Validity::Valid {
+            if !self.ruled_out.is_empty() {
+                lines.push(format!(
+                    "not checked, ruled out by them: {}",
+                    self.ruled_out_line()
+                ));
+            }
+        } else if !self.ruled_out.is_empty() {
+            lines.push(format!("rules out {}", self.ruled_out_line()));
+        }
+        let outcome = match self.valid {
+            Validity::Valid => "holds".to_string(),
+            Validity::Invalid => {
+                let violated: Vec<&str> = self
+                    .consistency
+                    .iter()
+                    .filter(|m| self.ruled_out.contains(m))
+                    .map(|m| m.name())
+                    .collect();
+                format!("{} ruled out", violated.join(", "))
+            }
+            Validity::Unknown => "unknown".to_string(),
+        };
+        lines.push(format!("checked {checked}: {outcome} ({txns})"));
         lines
+    }
+
+    /// For a result that is not valid, one example per anomaly kind (the
+    /// first kept): its first line
+    /// (the key and what was read) and the txns it names (their ops).
+    fn examples(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.valid == Validity::Valid {
+            // Anomalies the models checked allow: the summary names them.
+            return out;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for a in &self.anomalies {
+            if seen.contains(&a.kind.as_str()) {
+                continue;
+            }
+            seen.push(&a.kind);
+            let mut lines = a.explanation.lines();
+            let first = lines.next().unwrap_or_default();
+            out.push(format!("{}: {first}", a.kind));
+            for l in lines.filter(|l| l.trim_start().starts_with('T')).take(3) {
+                out.push(format!("  {}", l.trim_start()));
+            }
+            if seen.len() == 6 {
+                break;
+            }
+        }
+        out
     }
 
     fn section(&self) -> Section {
         let mut blocks = Vec::new();
+        // The models checked, first: what the verdict is about.
+        let checked = names(&self.consistency).join(", ");
+        blocks.push(Block::text(match self.valid {
+            Validity::Valid => format!("Checked for {checked}: holds."),
+            Validity::Invalid => format!("Checked for {checked}: ruled out."),
+            Validity::Unknown => format!("Checked for {checked}: unknown."),
+        }));
         if let Some(reason) = &self.reason {
             blocks.push(Block::text(reason.clone()));
         }
@@ -106,10 +189,19 @@ impl CheckerResult for TxnResult {
                 .take(DRAWN)
                 .map(|a| Block::Cycle(drawn(a))),
         );
+        // Where the rest are: the examples kept beyond those drawn are in
+        // results.json; beyond those, only counts.
         if self.anomalies.len() > DRAWN {
             blocks.push(Block::text(format!(
-                "{} more anomalies are in results.json.",
+                "{} more examples (the earliest of each kind) are in results.json, under checkers[].result.anomalies.",
                 self.anomalies.len() - DRAWN
+            )));
+        }
+        let total: usize = self.anomaly_counts.values().sum();
+        if total > self.anomalies.len() {
+            blocks.push(Block::text(format!(
+                "{} more anomalies were counted but not kept: results.json keeps the earliest few of each kind, and its anomaly_counts has every count.",
+                total - self.anomalies.len()
             )));
         }
         Section::new(blocks)

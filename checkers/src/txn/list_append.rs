@@ -16,9 +16,11 @@
 //!
 //! and the non-cycle anomalies: aborted reads (G1a), intermediate reads
 //! (G1b), garbage reads, duplicate elements, incompatible orders, dirty
-//! updates, internal inconsistencies, non-repeatable reads and future reads.
+//! updates, lost updates, internal inconsistencies (Elle's `internal`: own
+//! writes not seen, non-repeatable reads) and future reads (also inside a
+//! txn, after its first read of the key).
 
-use super::anomalies::{show_elem, show_elems_short, show_key, tname, Finding, Findings};
+use super::anomalies::{at, show_elem, show_elems_short, show_key, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
 use super::txns::{Elem, Lists, MopKind, Status, Txns};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -88,7 +90,8 @@ pub fn is_external(t: &Txns, mop: u32) -> bool {
         .any(|m| m.key == key)
 }
 
-/// True if the txn of append `mop` appends again to the same key later.
+/// True if the txn of `mop` appends to its key after it (for an append:
+/// the appended version is intermediate).
 fn is_intermediate(t: &Txns, mop: u32) -> bool {
     let txn = &t.txns[t.mop_txn[mop as usize] as usize];
     let key = t.mops[mop as usize].key;
@@ -202,10 +205,11 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                     false
                 }
             };
-            if dup && found.want("duplicate-elements") {
+            if dup && found.want("duplicate-elements", at(t, t.mop_txn[longest as usize])) {
                 let reader = t.mop_txn[longest as usize];
                 found.push(Finding {
                     kind: "duplicate-elements",
+                    form: None,
                     txns: vec![reader],
                     key: Some(k),
                     value: Some(e),
@@ -270,6 +274,7 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
     // order (ww from its last writer, rw from readers of the longest
     // version); wr and rw edges from every external read.
     let mut unseen: Vec<u32> = Vec::new();
+    let mut rmw: Vec<(u32, u32, u32)> = Vec::new();
     for k in 0..nkeys as u32 {
         let omops = &order_mop[range(&order_start, k)];
         let last_writer = omops
@@ -301,15 +306,21 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                 unseen.push(txn);
             }
         }
+        rmw.clear();
         for &r in &reads[range(&read_start, k)] {
             let reader = t.mop_txn[r as usize];
             if !is_external(t, r) {
+                // A later read can show the txn's own later append too.
+                check_future_read(t, found, r);
                 check_internal(t, found, r);
                 continue;
             }
             check_future_read(t, found, r);
             let rl = t.list(&t.mops[r as usize]);
             let compatible = !info.incompatible.contains(&r);
+            if compatible && t.txns[reader as usize].status == Status::Ok && is_intermediate(t, r) {
+                rmw.push((rl.len() as u32, reader, r));
+            }
             // wr: the writer of the last element read precedes the reader.
             if let Some(&last) = rl.last() {
                 let w = if compatible {
@@ -357,8 +368,40 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                 }
             }
         }
+        lost_updates(t, found, k, &mut rmw);
     }
     info
+}
+
+/// Two committed txns that read the same version of key `k` (reads of one
+/// length, all prefixes of one order) and both append to it afterwards:
+/// each updated the key without seeing the other's update
+/// (`lost-update`). `rmw` holds (length read, txn, read) per such read.
+fn lost_updates(t: &Txns, found: &mut Findings, k: u32, rmw: &mut [(u32, u32, u32)]) {
+    rmw.sort_unstable();
+    for group in rmw.chunk_by(|a, b| a.0 == b.0) {
+        let mut txns: Vec<u32> = group.iter().map(|g| g.1).collect();
+        txns.dedup();
+        if txns.len() < 2 || !found.want("lost-update", at(t, txns[0])) {
+            continue;
+        }
+        let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
+        let read = show_elems_short(&t.names, t.list(&t.mops[group[0].2 as usize]));
+        found.push(Finding {
+            kind: "lost-update",
+            form: None,
+            txns,
+            key: Some(k),
+            value: None,
+            explanation: format!(
+                "{} all read {} = {} and then appended to {}: each updated the version the others updated, without seeing their updates (lost-update).",
+                names.join(" and "),
+                show_key(&t.names, k),
+                read,
+                show_key(&t.names, k)
+            ),
+        });
+    }
 }
 
 /// A committed append lands after an aborted one.
@@ -370,10 +413,11 @@ fn dirty_update(t: &Txns, found: &mut Findings, k: u32, omops: &[u32], first_abo
         (wt != aborted && t.txns[wt as usize].status != Status::Fail).then_some((wt, w))
     });
     if let Some((wt, w)) = later {
-        if found.want("dirty-update") {
+        if found.want("dirty-update", at(t, aborted)) {
             let e = t.mops[w as usize].val;
             found.push(Finding {
                 kind: "dirty-update",
+                form: None,
                 txns: vec![aborted, wt],
                 key: Some(k),
                 value: Some(e),
@@ -416,11 +460,12 @@ fn check_read(
             || rl.iter().zip(order).all(|(a, b)| a == b));
     if !compatible {
         info.incompatible.insert(r);
-        if found.want("incompatible-order") {
+        if found.want("incompatible-order", at(t, reader)) {
             let lt = t.mop_txn[longest as usize];
             let list = t.list(&t.mops[longest as usize]);
             found.push(Finding {
                 kind: "incompatible-order",
+                form: None,
                 txns: vec![reader, lt],
                 key: Some(k),
                 value: None,
@@ -451,9 +496,10 @@ fn check_read(
         (g, a)
     };
     if let Some(e) = garbage {
-        if found.want("garbage-read") {
+        if found.want("garbage-read", at(t, reader)) {
             found.push(Finding {
                 kind: "garbage-read",
+                form: None,
                 txns: vec![reader],
                 key: Some(k),
                 value: Some(e),
@@ -470,9 +516,10 @@ fn check_read(
     }
     if let Some(e) = aborted {
         let w = t.mop_txn[local[&e] as usize];
-        if found.want("G1a") {
+        if found.want("G1a", at(t, reader)) {
             found.push(Finding {
                 kind: "G1a",
+                form: None,
                 txns: vec![reader, w],
                 key: Some(k),
                 value: Some(e),
@@ -495,10 +542,11 @@ fn intermediate_read(
     rl: &[Elem],
     last: Elem,
 ) {
-    if found.want("G1b") {
+    if found.want("G1b", at(t, reader)) {
         let shown = show_elem(&t.names, last);
         found.push(Finding {
             kind: "G1b",
+            form: None,
             txns: vec![reader, wt],
             key: Some(k),
             value: Some(last),
@@ -528,9 +576,10 @@ fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
     let rl = t.list(&m);
     let seen = rl.iter().find(|e| later.contains(e));
     if let Some(&e) = seen {
-        if found.want("future-read") {
+        if found.want("future-read", at(t, reader)) {
             found.push(Finding {
                 kind: "future-read",
+                form: None,
                 txns: vec![reader],
                 key: Some(m.key),
                 value: Some(e),
@@ -547,9 +596,11 @@ fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
 }
 
 /// A read that follows the txn's own earlier micro-ops on the key must end
-/// with the txn's appends since its last read of the key (else `internal`:
-/// it does not see its own writes); and if there was such a read, it must
-/// be exactly that read plus those appends (else `non-repeatable-read`).
+/// with the txn's appends since its last read of the key (else `internal`,
+/// form `own-write-not-seen`); and if there was such a read, it must be
+/// exactly that read plus those appends (else `internal`, form
+/// `non-repeatable-read`: the key changed under the txn). Elle names both
+/// `internal`, and so do we, with the same ruled-out models.
 fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let reader = t.mop_txn[r as usize];
     let txn = &t.txns[reader as usize];
@@ -571,14 +622,15 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
         format!("[{}]", shown.join(" "))
     };
     if !got.ends_with(&appended) {
-        if found.want("internal") {
+        if found.want("internal", at(t, reader)) {
             found.push(Finding {
                 kind: "internal",
+                form: Some("own-write-not-seen"),
                 txns: vec![reader],
                 key: Some(m.key),
                 value: None,
                 explanation: format!(
-                    "{} appended {} to {} and then read {} = {}, which does not end with its own appends: the txn does not see its own writes (internal).",
+                    "{} appended {} to {} and then read {} = {}, which does not end with its own appends: the txn does not see its own writes (internal: own write not seen).",
                     tname(t, reader),
                     show(t, &appended),
                     show_key(&t.names, m.key),
@@ -595,14 +647,15 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let prev = t.list(&before[i]);
     let mut expected: Vec<Elem> = prev.to_vec();
     expected.extend_from_slice(&appended);
-    if got != expected && found.want("non-repeatable-read") {
+    if got != expected && found.want("internal", at(t, reader)) {
         found.push(Finding {
-            kind: "non-repeatable-read",
+            kind: "internal",
+            form: Some("non-repeatable-read"),
             txns: vec![reader],
             key: Some(m.key),
             value: None,
             explanation: format!(
-                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (non-repeatable-read).",
+                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (internal: non-repeatable read).",
                 tname(t, reader),
                 show_key(&t.names, m.key),
                 show_elems_short(&t.names, prev),

@@ -9,8 +9,9 @@
 //! shortest cycle of each class ([`cycles`]): G0, G1c, G-single,
 //! G-nonadjacent, G2-item, and their `-process` / `-realtime` variants.
 //! Non-cycle anomalies (aborted and intermediate reads, garbage, duplicates,
-//! incompatible orders, internal inconsistencies, non-repeatable and
-//! future reads, dirty and lost updates) come straight out of the analyses. Each anomaly rules out a set of
+//! incompatible orders, internal inconsistencies (Elle's `internal`: a
+//! read not showing the txn's own write, or a non-repeatable read), future
+//! reads, dirty and lost updates) come straight out of the analyses. Each anomaly rules out a set of
 //! consistency models ([`models`]); the history is invalid when one of the
 //! models asked for is ruled out. Every anomaly carries a step-by-step
 //! explanation in plain words ([`explain`]).
@@ -181,6 +182,14 @@ pub struct CycleStep {
 pub struct Anomaly {
     /// `G-single-realtime`, `G1a`, `internal` ...
     pub kind: String,
+    /// Elle's name for it, where it differs: shakedown's cycles are over
+    /// items, so its `G-single` is Elle's `G-single-item`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elle: Option<String>,
+    /// Which form of `kind`, when one name covers several: `internal` is a
+    /// `non-repeatable-read` or an `own-write-not-seen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<&'static str>,
     pub txns: Vec<TxnView>,
     /// The cycle, for cycle anomalies (empty otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -270,8 +279,11 @@ impl TxnResult {
                 .collect();
             s.push_str(&format!("anomalies: {}\n", counts.join(", ")));
         }
-        s.push_str(&format!("ruled out: {}\n", names(&self.ruled_out)));
-        s.push_str(&format!("not ruled out: {}\n", names(&self.not_ruled_out)));
+        s.push_str(&format!("ruled out: {}\n", self.ruled_out_line()));
+        s.push_str(&format!(
+            "not ruled out: {}\n",
+            names(&self.strongest_possible())
+        ));
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }
@@ -279,6 +291,63 @@ impl TxnResult {
             s.push_str(&format!("\n{}\n{}\n", a.kind, a.explanation.trim_end()));
         }
         s
+    }
+}
+
+impl TxnResult {
+    /// The weakest models ruled out: every other ruled-out model is
+    /// stronger than one of them (Elle's boundary `:not`).
+    pub fn weakest_ruled_out(&self) -> Vec<ConsistencyModel> {
+        models::weakest(&self.ruled_out)
+    }
+
+    /// The strongest models not ruled out: every other one is implied by
+    /// one of them.
+    pub fn strongest_possible(&self) -> Vec<ConsistencyModel> {
+        models::strongest(&self.not_ruled_out)
+    }
+
+    /// `consistent-view, repeatable-read and every model stronger (10 in
+    /// all)`, or `none`.
+    pub fn ruled_out_line(&self) -> String {
+        let weakest = self.weakest_ruled_out();
+        let shown: Vec<&str> = weakest.iter().map(|m| m.name()).collect();
+        match self.ruled_out.len() {
+            0 => "none".to_string(),
+            n if n == weakest.len() => shown.join(", "),
+            n => format!("{} and every model stronger ({n} in all)", shown.join(", ")),
+        }
+    }
+
+    /// `G-single ×2 (Elle: G-single-item), internal ×1
+    /// (non-repeatable-read)`: each kind found, how many, the forms of it
+    /// among the examples kept, and Elle's name where it differs.
+    pub fn anomaly_counts_line(&self) -> String {
+        let parts: Vec<String> = self
+            .anomaly_counts
+            .iter()
+            .map(|(k, n)| {
+                let mut forms: Vec<&str> = Vec::new();
+                for f in self.anomalies.iter().filter(|a| &a.kind == k) {
+                    if let Some(f) = f.form.filter(|f| !forms.contains(f)) {
+                        forms.push(f);
+                    }
+                }
+                let mut notes: Vec<String> = Vec::new();
+                if !forms.is_empty() {
+                    notes.push(forms.join(", "));
+                }
+                if let Some(e) = elle_alias(k) {
+                    notes.push(format!("Elle: {e}"));
+                }
+                if notes.is_empty() {
+                    format!("{k} ×{n}")
+                } else {
+                    format!("{k} ×{n} ({})", notes.join("; "))
+                }
+            })
+            .collect();
+        parts.join(", ")
     }
 }
 
@@ -553,6 +622,15 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     }
 
     phase("cycles");
+    // The earliest cycles first: those are the ones kept as examples.
+    let earliest = |c: &CycleFound| {
+        c.cycle
+            .iter()
+            .map(|&(a, _, _)| t.txns[a as usize].index)
+            .min()
+            .unwrap_or(u64::MAX)
+    };
+    cycles.sort_by_key(earliest);
 
     // Assemble the result.
     let mut counts: BTreeMap<String, usize> = found
@@ -561,7 +639,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
     // The ops the evidence shows, fetched back in one go.
-    let mut shown: Vec<u32> = found.items.iter().flat_map(|f| f.txns.clone()).collect();
+    let kept = found.items();
+    let mut shown: Vec<u32> = kept.iter().flat_map(|f| f.txns.clone()).collect();
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &cycles {
         let n = per_kind.entry(&c.kind).or_insert(0);
@@ -581,7 +660,7 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     positions.dedup();
     let ops = fetch(&positions);
     let mut anomalies = Vec::new();
-    for f in &found.items {
+    for f in &kept {
         let txns: Vec<TxnView> = f.txns.iter().map(|&x| view(&ops, &t, x)).collect();
         // The sentence, then each txn it names: what it did and where.
         let mut explanation = f.explanation.clone();
@@ -590,6 +669,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         }
         anomalies.push(Anomaly {
             kind: f.kind.to_string(),
+            elle: elle_alias(f.kind),
+            form: f.form,
             txns,
             cycle: Vec::new(),
             key: f.key.map(|k| t.names.key_value(k).clone()),
@@ -606,6 +687,9 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
             anomalies.push(explain_cycle(&ops, &t, &analysis, c));
         }
     }
+    // Earliest first (by the first txn each names), whatever the kind: the
+    // report and the terminal show them in this order.
+    anomalies.sort_by_key(|a: &Anomaly| a.txns.iter().map(|v| v.index).min().unwrap_or(u64::MAX));
     let anomaly_types: Vec<String> = counts.keys().cloned().collect();
     let ruled_out: Vec<ConsistencyModel> = ConsistencyModel::ALL
         .into_iter()
@@ -856,6 +940,12 @@ fn collapse(cycle: &Cycle, n: usize) -> Cycle {
     out
 }
 
+/// Elle's name for `kind`, if it is not `kind` itself.
+pub fn elle_alias(kind: &str) -> Option<String> {
+    let elle = models::elle_name(kind);
+    (elle != kind).then_some(elle)
+}
+
 fn view(ops: &Fetched, t: &Txns, txn: u32) -> TxnView {
     let x = &t.txns[txn as usize];
     TxnView {
@@ -949,6 +1039,8 @@ fn explain_cycle(ops: &Fetched, t: &Txns, an: &Analysis, c: &CycleFound) -> Anom
     }
     Anomaly {
         kind: c.kind.clone(),
+        elle: elle_alias(&c.kind),
+        form: None,
         txns: views,
         cycle: steps,
         key: None,

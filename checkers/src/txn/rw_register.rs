@@ -14,10 +14,11 @@
 //!
 //! Each inferred "version a precedes version b" yields ww (writer of a ->
 //! writer of b) and rw (readers of a -> writer of b) edges. Non-cycle
-//! anomalies: G1a, G1b, garbage reads, internal inconsistency,
-//! non-repeatable reads, future reads, lost update.
+//! anomalies: G1a, G1b, garbage reads, internal inconsistency (a read not
+//! showing the txn's own write, or a non-repeatable read), future reads,
+//! lost update.
 
-use super::anomalies::{show_elem, show_key, tname, Finding, Findings};
+use super::anomalies::{at, show_elem, show_key, tname, Finding, Findings};
 use super::graph::{Edge, RW, WR, WW};
 use super::txns::{Elem, MopKind, Status, Txns, NIL};
 use super::RwAssume;
@@ -82,9 +83,10 @@ pub fn analyze(
             continue;
         }
         let Some(&w) = info.writers.get(&(m.key, m.val)) else {
-            if found.want("garbage-read") {
+            if found.want("garbage-read", at(t, reader)) {
                 found.push(Finding {
                     kind: "garbage-read",
+                    form: None,
                     txns: vec![reader],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -102,9 +104,10 @@ pub fn analyze(
         };
         let wt = t.mop_txn[w as usize];
         if wt == reader {
-            if found.want("future-read") {
+            if found.want("future-read", at(t, reader)) {
                 found.push(Finding {
                     kind: "future-read",
+                    form: None,
                     txns: vec![reader],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -119,9 +122,10 @@ pub fn analyze(
             continue;
         }
         if status(wt) == Status::Fail {
-            if found.want("G1a") {
+            if found.want("G1a", at(t, reader)) {
                 found.push(Finding {
                     kind: "G1a",
+                    form: None,
                     txns: vec![reader, wt],
                     key: Some(m.key),
                     value: Some(m.val),
@@ -140,9 +144,10 @@ pub fn analyze(
             to: reader,
             ty: WR,
         });
-        if later_write(t, w) && found.want("G1b") {
+        if later_write(t, w) && found.want("G1b", at(t, reader)) {
             found.push(Finding {
                 kind: "G1b",
+                form: None,
                 txns: vec![reader, wt],
                 key: Some(m.key),
                 value: Some(m.val),
@@ -174,12 +179,13 @@ pub fn analyze(
     rmw.sort_unstable();
     rmw.dedup();
     for group in rmw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
-        if group.len() > 1 && found.want("lost-update") {
+        if group.len() > 1 && found.want("lost-update", at(t, group[0].2)) {
             let (k, v, _) = group[0];
             let txns: Vec<u32> = group.iter().map(|g| g.2).collect();
             let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
             found.push(Finding {
                 kind: "lost-update",
+                form: None,
                 txns,
                 key: Some(k),
                 value: Some(v),
@@ -221,6 +227,7 @@ pub fn analyze(
     // Opt-in version orders.
     if assume.sequential_keys || assume.linearizable_keys {
         infer_versions(t, assume, &mut info.versions);
+        cyclic_versions(t, &info, found);
     }
     for &(k, a, b) in &info.versions {
         let Some(&wb) = info.writers.get(&(k, b)) else {
@@ -255,7 +262,8 @@ pub fn analyze(
 }
 
 /// A read after the txn's own earlier micro-ops on the key must return the
-/// last value it wrote or read there.
+/// last value it wrote or read there (else `internal`, form
+/// `own-write-not-seen` or `non-repeatable-read`).
 fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
     let txn = t.mop_txn[r];
     let m = t.mops[r];
@@ -267,19 +275,23 @@ fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
     else {
         return;
     };
-    if prev.val != m.val && found.want("internal") {
-        let did = if prev.kind == MopKind::Write {
-            "wrote"
+    if prev.val != m.val && found.want("internal", at(t, txn)) {
+        // The same two forms as list-append's: a read that does not show
+        // the txn's own write, or a second read that differs from the first
+        // with no write of the txn's own between (a non-repeatable read).
+        let (did, form, what) = if prev.kind == MopKind::Write {
+            ("wrote", "own-write-not-seen", "own write not seen")
         } else {
-            "read"
+            ("read", "non-repeatable-read", "non-repeatable read")
         };
         found.push(Finding {
             kind: "internal",
+            form: Some(form),
             txns: vec![txn],
             key: Some(m.key),
             value: Some(m.val),
             explanation: format!(
-                "{} {} {} = {} and then read {} = {}: the txn contradicts itself (internal).",
+                "{} {} {} = {} and then read {} = {}: the txn contradicts itself (internal: {what}).",
                 tname(t, txn),
                 did,
                 show_key(&t.names, m.key),
@@ -370,4 +382,94 @@ fn infer_versions(t: &Txns, assume: &RwAssume, versions: &mut FxHashSet<(u32, El
             }
         }
     }
+}
+
+/// The versions inferred for a key must be totally ordered: a cycle among
+/// them (`cyclic-versions`, Elle's name) means the assumed key consistency
+/// does not hold, and no model allows it. One cycle per key is reported.
+fn cyclic_versions(t: &Txns, info: &RegInfo, found: &mut Findings) {
+    let mut by_key: FxHashMap<u32, FxHashMap<Elem, Vec<Elem>>> = FxHashMap::default();
+    for &(k, a, b) in &info.versions {
+        by_key.entry(k).or_default().entry(a).or_default().push(b);
+    }
+    let mut keys: Vec<u32> = by_key.keys().copied().collect();
+    keys.sort_unstable();
+    for k in keys {
+        let adj = &by_key[&k];
+        let Some(cycle) = find_cycle(adj) else {
+            continue;
+        };
+        let mut txns: Vec<u32> = Vec::new();
+        for v in &cycle {
+            if let Some(&w) = info.writers.get(&(k, *v)) {
+                let wt = t.mop_txn[w as usize];
+                if !txns.contains(&wt) {
+                    txns.push(wt);
+                }
+            }
+        }
+        let order = txns.iter().map(|&x| at(t, x)).min().unwrap_or(0);
+        if !found.want("cyclic-versions", order) {
+            continue;
+        }
+        let shown: Vec<String> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|&v| show_elem(&t.names, v))
+            .collect();
+        found.push(Finding {
+            kind: "cyclic-versions",
+            form: None,
+            txns,
+            key: Some(k),
+            value: cycle.first().copied(),
+            explanation: format!(
+                "The versions inferred for {} (from the assumed key consistency) form a cycle: {}; a key's versions must be totally ordered (cyclic-versions).",
+                show_key(&t.names, k),
+                shown.join(" < ")
+            ),
+        });
+    }
+}
+
+/// A cycle in a version graph, if it has one (iterative depth-first
+/// search, vertices visited in value order).
+fn find_cycle(adj: &FxHashMap<Elem, Vec<Elem>>) -> Option<Vec<Elem>> {
+    const ON_STACK: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state: FxHashMap<Elem, u8> = FxHashMap::default();
+    let mut starts: Vec<Elem> = adj.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        if state.contains_key(&start) {
+            continue;
+        }
+        let mut stack: Vec<(Elem, usize)> = vec![(start, 0)];
+        state.insert(start, ON_STACK);
+        while let Some(&(v, i)) = stack.last() {
+            match adj.get(&v).and_then(|n| n.get(i)).copied() {
+                Some(w) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    match state.get(&w) {
+                        Some(&ON_STACK) => {
+                            let from = stack.iter().position(|&(x, _)| x == w)?;
+                            return Some(stack[from..].iter().map(|&(x, _)| x).collect());
+                        }
+                        Some(_) => {}
+                        None => {
+                            state.insert(w, ON_STACK);
+                            stack.push((w, 0));
+                        }
+                    }
+                }
+                None => {
+                    state.insert(v, DONE);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    None
 }

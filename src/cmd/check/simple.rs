@@ -43,6 +43,18 @@ impl std::str::FromStr for WorkloadArg {
 }
 
 impl WorkloadArg {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadArg::Txn(txn::Workload::ListAppend) => "list-append",
+            WorkloadArg::Txn(txn::Workload::RwRegister) => "rw-register",
+            WorkloadArg::Bank => "bank",
+            WorkloadArg::Counter => "counter",
+            WorkloadArg::Queue => "queue",
+            WorkloadArg::UniqueIds => "unique-ids",
+            WorkloadArg::LongFork => "long-fork",
+        }
+    }
+
     /// The simple workload a stored run was checked with, from the kind of
     /// its checker in results.json.
     pub fn from_kind(kind: &str) -> Option<WorkloadArg> {
