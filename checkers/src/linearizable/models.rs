@@ -449,7 +449,11 @@ struct KvTables {
     appended: FxHashMap<(u32, u32), u32>,
     state_ids: FxHashMap<Box<[u32]>, u32>,
     states: Vec<Box<[u32]>>,
-    transitions: FxHashMap<(u32, KvOp), Option<u32>>,
+    /// Writes only: a read needs no table (one comparison).
+    transitions: FxHashMap<(u32, KvOp), u32>,
+    /// The next state's values, built here and looked up before any
+    /// allocation (most are states seen before).
+    scratch: Vec<u32>,
 }
 
 impl KvTables {
@@ -476,34 +480,37 @@ impl KvTables {
         id
     }
 
-    fn state(&mut self, values: Box<[u32]>) -> u32 {
-        if let Some(&id) = self.state_ids.get(&values) {
+    fn state(&mut self, values: &[u32]) -> u32 {
+        if let Some(&id) = self.state_ids.get(values) {
             return id;
         }
         let id = self.states.len() as u32;
-        self.states.push(values.clone());
-        self.state_ids.insert(values, id);
+        self.states.push(values.into());
+        self.state_ids.insert(values.into(), id);
         id
     }
 
-    fn step(&mut self, state: u32, op: KvOp) -> Option<u32> {
+    /// A get is legal when its key holds the value read: answered from the
+    /// state's values, with no table to look in or grow.
+    fn get(&self, state: u32, k: u32, v: u32) -> Option<u32> {
+        (self.states[state as usize][k as usize] == v).then_some(state)
+    }
+
+    /// A put or an append: always legal, its next state computed once.
+    fn write(&mut self, state: u32, op: KvOp) -> u32 {
         if let Some(&next) = self.transitions.get(&(state, op)) {
             return next;
         }
-        let values = &self.states[state as usize];
-        let next = match op {
-            KvOp::Get(k, v) => (values[k as usize] == v).then_some(state),
-            KvOp::Put(k, v) => {
-                let mut next = values.clone();
-                next[k as usize] = v;
-                Some(self.state(next))
-            }
-            KvOp::Append(k, v) => {
-                let mut next = values.clone();
-                next[k as usize] = self.append(values[k as usize], v);
-                Some(self.state(next))
-            }
-        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(&self.states[state as usize]);
+        match op {
+            KvOp::Get(..) => {}
+            KvOp::Put(k, v) => scratch[k as usize] = v,
+            KvOp::Append(k, v) => scratch[k as usize] = self.append(scratch[k as usize], v),
+        }
+        let next = self.state(&scratch);
+        self.scratch = scratch;
         self.transitions.insert((state, op), next);
         next
     }
@@ -550,13 +557,14 @@ impl Model for KeyValue {
     fn init(&self) -> u32 {
         // Every key seen while encoding starts at the initial value.
         let keys = self.keys.values.len() - 1;
-        self.tables
-            .borrow_mut()
-            .state(vec![self.initial; keys].into_boxed_slice())
+        self.tables.borrow_mut().state(&vec![self.initial; keys])
     }
 
     fn step(&self, &state: &u32, op: &KvOp) -> Option<u32> {
-        self.tables.borrow_mut().step(state, *op)
+        match *op {
+            KvOp::Get(k, v) => self.tables.borrow().get(state, k, v),
+            op => Some(self.tables.borrow_mut().write(state, op)),
+        }
     }
 
     fn encode(&mut self, call: &CallView) -> Result<Encoded<KvOp>, String> {
