@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{running_under, shakedown, text, ClusterGuard};
+use common::{diskfs_mounts, running_under, shakedown, text, ClusterGuard};
 
 /// The toy set store: `A n` appends `n` to `{data}/set.log` (fsync'ed
 /// first with `--fsync`), `R` answers every element in the file.
@@ -132,28 +132,6 @@ fn run(test: &Path, dir: &Path) -> Output {
 
 fn latest_run(dir: &Path) -> PathBuf {
     std::fs::canonicalize(dir.join("results/latest")).expect("results/latest")
-}
-
-/// Every FUSE mount of shakedown's file system any process on this machine
-/// sees (each local node's sshd has its own mount namespace, so its mounts
-/// show only in its processes' `/proc/PID/mounts`), under `cluster`'s
-/// directory.
-fn diskfs_mounts(cluster: &str) -> Vec<String> {
-    let mut found = std::collections::BTreeSet::new();
-    let under = format!("/var/lib/shakedown/{cluster}/");
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(text) = std::fs::read_to_string(e.path().join("mounts")) else {
-            continue;
-        };
-        for line in text.lines() {
-            let mut w = line.split_whitespace();
-            let (_, at, kind) = (w.next(), w.next().unwrap_or(""), w.next().unwrap_or(""));
-            if kind.starts_with("fuse") && at.starts_with(&under) {
-                found.insert(at.to_string());
-            }
-        }
-    }
-    found.into_iter().collect()
 }
 
 /// The history's nemesis ops named `f`, as JSON.

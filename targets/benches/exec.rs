@@ -7,12 +7,9 @@
 //! `cargo bench -p targets --bench exec`
 
 use harness::control::Node;
-use harness::run::{self, GenCtx, NoNemesis, OpRequest, Progress, RecorderConfig, Rng, RunConfig};
-use history::Value;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 use targets::exec::{ExecConnect, ExecSpec};
+
+mod common;
 
 const OPS: usize = 20_000;
 const WORKERS: usize = 10;
@@ -58,33 +55,7 @@ fn ops_20k_10_workers(bencher: divan::Bencher, client: &str) {
                 dir.path(),
             )
             .unwrap();
-            let left = Arc::new(AtomicUsize::new(OPS));
-            let generator = run::from_fn(move |_: &GenCtx, rng: &mut Rng| {
-                left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                    .ok()?;
-                let op = match rng.below(2) {
-                    0 => OpRequest::new("read", Value::Nil),
-                    _ => OpRequest::new("write", rng.below(5) as i64),
-                };
-                Some(op.with_key(rng.below(10) as i64))
-            });
-            let cfg = RunConfig {
-                nodes: vec!["n1".into()],
-                concurrency: WORKERS,
-                time_limit: Duration::from_secs(600),
-                op_timeout: Duration::from_secs(5),
-                recovery_time: Duration::ZERO,
-                progress: Progress::Off,
-                recorder: RecorderConfig {
-                    path: Some(dir.path().join("history.jsonl")),
-                    keep_in_memory: false,
-                    flush_interval: Duration::from_millis(500),
-                },
-                ..RunConfig::default()
-            };
-            let out = rt
-                .block_on(run::run(cfg, Arc::new(connect), generator, NoNemesis))
-                .unwrap();
+            let out = common::register_ops(&rt, connect, dir.path(), OPS, WORKERS);
             assert_eq!(out.counts.ok as usize, OPS, "{:?}", out.warnings);
         });
 }

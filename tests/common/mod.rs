@@ -419,3 +419,25 @@ pub fn run_test(yaml: &str, files: &[(&str, &str)], env: &[(&str, &str)]) -> Run
         dir,
     }
 }
+
+/// Every FUSE mount of shakedown's file system any process on this machine
+/// sees (each local node's sshd has its own mount namespace, so its mounts
+/// show only in its processes' `/proc/PID/mounts`), under `cluster`'s
+/// directory.
+pub fn diskfs_mounts(cluster: &str) -> Vec<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let under = format!("/var/lib/shakedown/{cluster}/");
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path().join("mounts")) else {
+            continue;
+        };
+        for line in text.lines() {
+            let mut w = line.split_whitespace();
+            let (_, at, kind) = (w.next(), w.next().unwrap_or(""), w.next().unwrap_or(""));
+            if kind.starts_with("fuse") && at.starts_with(&under) {
+                found.insert(at.to_string());
+            }
+        }
+    }
+    found.into_iter().collect()
+}

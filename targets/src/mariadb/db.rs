@@ -194,8 +194,30 @@ impl MariaDb {
             let r = remote(cluster, &node.name)?;
             daemon::start(r, &self.daemon(node, false)).await?;
             self.wait_ready(r, node, deadline).await?;
+            self.sync_state_transfer(r, node).await?;
         }
         Ok(())
+    }
+
+    /// fsyncs every file and directory of a joiner's datadir once it is
+    /// synced. Its datadir came by rsync state transfer, which never
+    /// fsyncs: a real kernel writes those pages back within about 30 s,
+    /// but shakedown's write-back file system keeps unsynced writes until
+    /// an fsync, so a power loss at any time in the test would drop the
+    /// whole transfer (all of `ibdata1`) and InnoDB would refuse to start
+    /// (corruption). Without this the test would be about the state
+    /// transfer, not the settings under test (see the README).
+    async fn sync_state_transfer(&self, r: &Remote, node: &Node) -> Result<(), Error> {
+        r.run_ok(
+            Cmd::new(format!("find {} -exec sync -- {{}} +", q(&self.data(node))))
+                .timeout(Duration::from_secs(120)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|mut e| {
+            e.command = Some("fsyncing the state transfer".into());
+            e
+        })
     }
 
     /// The `mariadb` client on the node, as root through the socket.
