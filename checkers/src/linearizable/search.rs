@@ -361,6 +361,8 @@ struct Frame<S> {
     entry: u32,
     /// The pass the call was lifted in (see `search`).
     pass: Pass,
+    /// Whether that walk had gone past a crashed call before it.
+    skipped_unknown: bool,
     previous: S,
     /// A read lifted because it was legal: there is no alternative to try
     /// for it, so backtracking over it goes on to the frame below.
@@ -452,6 +454,8 @@ pub fn search<M: Model>(
     let unknown_outcome: Vec<bool> = calls.iter().map(|c| c.complete.is_none()).collect();
     let mut entry = entries.nodes[HEAD as usize].next;
     let mut pass = Pass::Completed;
+    // This walk (in the completed pass) went past a crashed call.
+    let mut skipped_unknown = false;
     loop {
         if entry == END {
             release(memory_total);
@@ -492,6 +496,7 @@ pub fn search<M: Model>(
         let c = node.call as usize;
         if node.is_call {
             if unknown_outcome[c] != (pass == Pass::Unknown) {
+                skipped_unknown |= unknown_outcome[c];
                 entry = node.next;
                 continue;
             }
@@ -552,6 +557,7 @@ pub fn search<M: Model>(
                 stack.push(Frame {
                     entry,
                     pass,
+                    skipped_unknown,
                     previous: std::mem::replace(&mut state, next),
                     forced: forced[c],
                 });
@@ -559,6 +565,7 @@ pub fn search<M: Model>(
                 entries.lift(entry);
                 entry = entries.nodes[HEAD as usize].next;
                 pass = Pass::Completed;
+                skipped_unknown = false;
                 continue;
             }
             linearized.flip(bit[c]);
@@ -574,10 +581,12 @@ pub fn search<M: Model>(
                 release(memory_total);
                 return (Outcome::Linearizable, stats);
             }
-            if pass == Pass::Completed {
+            if pass == Pass::Completed && skipped_unknown {
                 // The completed calls that could go next were tried: now
-                // the crashed ones invoked before this return.
+                // the crashed ones invoked before this return (if the walk
+                // passed none, there is nothing to walk again for).
                 pass = Pass::Unknown;
+                skipped_unknown = false;
                 entry = entries.nodes[HEAD as usize].next;
                 continue;
             }
@@ -612,6 +621,7 @@ pub fn search<M: Model>(
             entries.unlift(frame.entry);
             entry = entries.nodes[frame.entry as usize].next;
             pass = frame.pass;
+            skipped_unknown = frame.skipped_unknown;
             if !frame.forced {
                 break;
             }
