@@ -3,7 +3,6 @@
 //! harness or its input failed). Each subcommand lives in `src/cmd/`.
 
 mod cmd;
-mod test_file;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;

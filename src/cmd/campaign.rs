@@ -17,8 +17,8 @@
 //! a finished cell was invalid). A second signal quits at once (130).
 
 use super::exit;
-use super::run::{run_test, worse};
-use crate::test_file::TestFile;
+use runner::run::{run_test, worse};
+use runner::test_file::TestFile;
 use campaign::record::{self, CellRecord};
 use campaign::{Campaign, Cell};
 use harness::run::signals;
@@ -270,6 +270,7 @@ fn run_cell(
         .unwrap_or_else(|| results::time::now_unix_ms() ^ (std::process::id() as u64) << 32);
     let started = Instant::now();
     let report = runtime.block_on(run_test(test, &cell.text, Some(runs), seed));
+    super::run::print_report(test, &report);
     // A signal during the cell interrupts it, wherever it came, even if
     // the run ended some other way (a harness error while it was being
     // stopped, say): the cell is unknown (or invalid, if the part that

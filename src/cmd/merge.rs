@@ -13,7 +13,7 @@
 //! pass.
 
 use super::exit;
-use super::run::worse;
+use runner::run::worse;
 use campaign::junit::Missing;
 use campaign::record::{self, CellRecord};
 use campaign::Campaign;

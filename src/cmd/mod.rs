@@ -24,20 +24,4 @@ macro_rules! outln {
 }
 
 /// Exit codes shared by every subcommand.
-pub mod exit {
-    pub const VALID: u8 = 0;
-    pub const INVALID: u8 = 1;
-    pub const UNKNOWN: u8 = 2;
-    /// Usage errors, unreadable input, or the harness itself failed.
-    pub const ERROR: u8 = 3;
-
-    /// The exit code of a verdict.
-    pub fn of(v: checkers::verdict::Validity) -> u8 {
-        use checkers::verdict::Validity;
-        match v {
-            Validity::Valid => VALID,
-            Validity::Invalid => INVALID,
-            Validity::Unknown => UNKNOWN,
-        }
-    }
-}
+pub use runner::exit;

@@ -574,7 +574,7 @@ nemesis:
 
     #[test]
     fn cli_durations_never_panic() {
-        use crate::cmd::check::parse_duration;
+        use harness::config::parse_duration;
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
