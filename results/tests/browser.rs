@@ -380,6 +380,84 @@ fn invalid_transactional_report_names_the_model_and_shows_the_earliest_first() {
     assert!(checked < dom.find("id=\"txn-anomaly-0\"").unwrap());
 }
 
+/// A cycle of 16 txns: drawn as a chain, one txn under the other, at its
+/// natural size (its 12px labels not scaled down into the column, as a
+/// circle of 16 was), every edge labelled with its key and value.
+#[test]
+fn a_long_cycle_is_drawn_as_a_chain_with_readable_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    // T_i appends to k_i and reads k_{i+1} empty: T_i rw-> T_{i+1}, a ring.
+    let n = 16;
+    let mut edn = String::new();
+    let mut index = 0;
+    let mut op = |edn: &mut String, ty: &str, p: usize, value: String| {
+        edn.push_str(&format!(
+            "{{:index {index} :type :{ty} :process {p} :f :txn :value {value}}}\n"
+        ));
+        index += 1;
+    };
+    for i in 0..n {
+        op(
+            &mut edn,
+            "invoke",
+            i,
+            format!("[[:append :k{i} {i}] [:r :k{} nil]]", (i + 1) % n),
+        );
+    }
+    for i in 0..n {
+        op(
+            &mut edn,
+            "ok",
+            i,
+            format!("[[:append :k{i} {i}] [:r :k{} []]]", (i + 1) % n),
+        );
+    }
+    for i in 0..n {
+        op(&mut edn, "invoke", 99, format!("[[:r :k{i} nil]]"));
+        op(&mut edn, "ok", 99, format!("[[:r :k{i} [{i}]]]"));
+    }
+    let path = tmp.path().join("ring.edn");
+    std::fs::write(&path, edn).unwrap();
+    let h = history::read_file(&path, None).unwrap();
+    let r = checkers::txn::check(&h, &checkers::txn::Options::default());
+    assert_eq!(r.anomaly_types, vec!["G2-item"], "{:#?}", r.anomalies);
+    assert_eq!(r.anomalies[0].cycle.len(), n);
+    let c = results::CheckerOutput::txn("elle list-append", &r);
+    let i = results::RunInfo {
+        test: "txn-ring".into(),
+        workload: Some("list-append".into()),
+        ..results::RunInfo::default()
+    };
+    let dir = tmp.path().join("run");
+    results::write_run(&dir, &i, &h, vec![c]).unwrap();
+    let dom = check_render(
+        "txn-ring",
+        &dir,
+        &["data-verdict=\"invalid\"", "data-layout=\"chain\""],
+    );
+    if dom.is_empty() {
+        return;
+    }
+    let svg = dom.split("data-layout=\"chain\"").next().unwrap();
+    let svg = &svg[svg.rfind("<svg").unwrap()..];
+    let width: f64 = svg
+        .split("width=\"")
+        .nth(1)
+        .and_then(|w| w.split('"').next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no width on {svg}"));
+    // Narrow enough for its column (so it is never scaled down), and every
+    // step's label is drawn.
+    assert!(width < 560.0, "chain drawing {width}px wide: {svg}");
+    for i in 0..n {
+        let label = format!("rw k{}={}", (i + 1) % n, (i + 1) % n);
+        assert!(
+            dom.contains(&format!(">{label}</text>")),
+            "no label {label}"
+        );
+    }
+}
+
 /// The detectors themselves: a page that loads an image, fetches a URL
 /// and throws is caught (so passing the checks above means something).
 #[test]

@@ -410,53 +410,113 @@
     return card;
   }
 
+  // A cycle's edge label: its type, key and value, clipped so that long
+  // keys and lists never run over the nodes (the full text is the edge's
+  // tooltip and the numbered steps below).
+  function edgeLabel(e) {
+    return e.type + (e.key !== undefined && e.key !== null ? ' ' + clip(edn(e.key), 16) : '') +
+      (e.value !== undefined && e.value !== null ? '=' + clip(edn(e.value), 12) : '');
+  }
+
+  // Up to CIRCLE txns sit on a circle; longer cycles are drawn as a chain,
+  // one txn under the other with the closing edge along the side, so the
+  // drawing keeps its natural size (12px labels) whatever the cycle's
+  // length: a circle of 16 txns scaled into its column made them ~5px.
+  var CIRCLE = 6;
   function cycleGraph(cycle, gid) {
     var names = [];
     cycle.forEach(function (e) { [e.from, e.to].forEach(function (n) { if (names.indexOf(n) < 0) names.push(n); }); });
-    var n = names.length, R = Math.max(100, n * 32), W = 2 * R + 200, H = 2 * R + 90;
-    var cx = W / 2, cy = H / 2;
-    var pos = {};
-    names.forEach(function (nm, i) {
-      var ang = -Math.PI / 2 + (2 * Math.PI * i) / n;
-      pos[nm] = n === 1 ? [cx, cy] : [cx + R * Math.cos(ang), cy + R * Math.sin(ang)];
-    });
-    var svg = s('svg', { class: 'cycle-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H });
+    var n = names.length, chain = n > CIRCLE;
+    var longest = 0;
+    cycle.forEach(function (e) { longest = Math.max(longest, edgeLabel(e).length); });
+    var labelW = Math.min(220, 12 + longest * 7);
+    var R = Math.max(100, n * 32), W, H, pos = {}, cx, cy;
+    if (chain) {
+      // Nodes in a column; labels of the steps to the right, of the
+      // closing edge to the left.
+      cx = labelW + 110; W = cx + 40 + labelW; H = 50 + (n - 1) * 64 + 40; cy = H / 2;
+      names.forEach(function (nm, i) { pos[nm] = [cx, 40 + i * 64]; });
+    } else {
+      W = 2 * R + Math.max(200, labelW + 60); H = 2 * R + 90; cx = W / 2; cy = H / 2;
+      names.forEach(function (nm, i) {
+        var ang = -Math.PI / 2 + (2 * Math.PI * i) / n;
+        pos[nm] = n === 1 ? [cx, cy] : [cx + R * Math.cos(ang), cy + R * Math.sin(ang)];
+      });
+    }
+    var svg = s('svg', { class: 'cycle-svg', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'data-layout': chain ? 'chain' : 'circle' });
     var defs = s('defs');
     Object.keys(EDGE).forEach(function (k) {
       defs.appendChild(s('marker', { id: 'arr-' + gid + '-' + k, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
         s('path', { d: 'M0,0 L10,5 L0,10 z', fill: EDGE[k] })));
     });
     svg.appendChild(defs);
+    // The drawing's extent, grown by every node and label: the viewBox is
+    // fitted to it at the end, so no label is cut and no space is wasted.
+    var box = [Infinity, Infinity, -Infinity, -Infinity];
+    function grow(x0, y0, x1, y1) {
+      box = [Math.min(box[0], x0), Math.min(box[1], y0), Math.max(box[2], x1), Math.max(box[3], y1)];
+    }
+    function text(x, y, anchor, col, label) {
+      var w = label.length * 7.2;
+      var x0 = anchor === 'start' ? x : anchor === 'end' ? x - w : x - w / 2;
+      grow(x0, y - 10, x0 + w, y + 10);
+      svg.appendChild(s('text', { x: x, y: y + 4, 'text-anchor': anchor, fill: col, 'font-weight': 'bold', stroke: '#fff', 'stroke-width': 3, 'paint-order': 'stroke' }, label));
+    }
     var seen = {};
     cycle.forEach(function (e) {
       var a = pos[e.from], b = pos[e.to], col = EDGE[e.type] || '#444';
-      var pair = e.from + '>' + e.to;
-      var k = seen[pair] = (seen[pair] || 0) + 1;
-      var dx = b[0] - a[0], dy = b[1] - a[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
-      var ux = dx / len, uy = dy / len;
-      var bend = 34 * k;
-      var sx = a[0] + ux * 24, sy = a[1] + uy * 24, ex = b[0] - ux * 26, ey = b[1] - uy * 26;
-      var mx = (sx + ex) / 2 - uy * bend, my = (sy + ey) / 2 + ux * bend;
-      if (e.from === e.to) { sx = a[0] - 10; sy = a[1] - 22; ex = a[0] + 10; ey = a[1] - 22; mx = a[0]; my = a[1] - 80; }
-      var path = s('path', { d: 'M' + sx + ',' + sy + ' Q' + mx + ',' + my + ' ' + ex + ',' + ey, fill: 'none', stroke: col, 'stroke-width': 2, 'marker-end': 'url(#arr-' + gid + '-' + (EDGE[e.type] ? e.type : 'process') + ')' });
+      var d, lx, ly, anchor = 'middle';
+      if (chain) {
+        var ia = names.indexOf(e.from), ib = names.indexOf(e.to);
+        if (ib === ia + 1) {
+          // The next txn down: a straight arrow, its label beside it.
+          d = 'M' + a[0] + ',' + (a[1] + 22) + ' L' + b[0] + ',' + (b[1] - 24);
+          lx = a[0] + 12; ly = (a[1] + b[1]) / 2; anchor = 'start';
+        } else {
+          // The closing edge (or any other): an arc on the left.
+          var off = 60 + 14 * Math.min(6, Math.abs(ib - ia));
+          d = 'M' + (a[0] - 22) + ',' + a[1] + ' C' + (a[0] - off) + ',' + a[1] + ' ' + (b[0] - off) + ',' + b[1] + ' ' + (b[0] - 24) + ',' + b[1];
+          lx = a[0] - 0.75 * off - 10; ly = (a[1] + b[1]) / 2; anchor = 'end';
+        }
+      } else {
+        var pair = e.from + '>' + e.to;
+        var k = seen[pair] = (seen[pair] || 0) + 1;
+        var dx = b[0] - a[0], dy = b[1] - a[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
+        var ux = dx / len, uy = dy / len;
+        var bend = 34 * k;
+        var sx = a[0] + ux * 24, sy = a[1] + uy * 24, ex = b[0] - ux * 26, ey = b[1] - uy * 26;
+        var mx = (sx + ex) / 2 - uy * bend, my = (sy + ey) / 2 + ux * bend;
+        if (e.from === e.to) { sx = a[0] - 10; sy = a[1] - 22; ex = a[0] + 10; ey = a[1] - 22; mx = a[0]; my = a[1] - 80; }
+        d = 'M' + sx + ',' + sy + ' Q' + mx + ',' + my + ' ' + ex + ',' + ey;
+        lx = 0.25 * sx + 0.5 * mx + 0.25 * ex; ly = 0.25 * sy + 0.5 * my + 0.25 * ey;
+        // Labels outside the curve, away from the middle of the graph.
+        var ox = lx - cx, oy = ly - cy, ol = Math.sqrt(ox * ox + oy * oy) || 1;
+        lx += ox / ol * 14; ly += oy / ol * 14;
+      }
+      var path = s('path', { d: d, fill: 'none', stroke: col, 'stroke-width': 2, 'marker-end': 'url(#arr-' + gid + '-' + (EDGE[e.type] ? e.type : 'process') + ')' });
       path.appendChild(s('title', null, e.from + ' ' + e.type + ' ' + e.to + ': ' + (e.why || '')));
       svg.appendChild(path);
-      var lx = 0.25 * sx + 0.5 * mx + 0.25 * ex, ly = 0.25 * sy + 0.5 * my + 0.25 * ey;
-      // Labels outside the curve, away from the middle of the graph.
-      var ox = lx - cx, oy = ly - cy, ol = Math.sqrt(ox * ox + oy * oy) || 1;
-      lx += ox / ol * 14; ly += oy / ol * 14;
-      var label = e.type + (e.key !== undefined && e.key !== null ? ' ' + edn(e.key) : '') + (e.value !== undefined && e.value !== null ? '=' + clip(edn(e.value), 12) : '');
-      svg.appendChild(s('text', { x: lx, y: ly + 4, 'text-anchor': 'middle', fill: col, 'font-weight': 'bold', stroke: '#fff', 'stroke-width': 3, 'paint-order': 'stroke' }, label));
+      text(lx, ly, anchor, col, edgeLabel(e));
     });
     names.forEach(function (nm) {
       var p = pos[nm];
+      grow(p[0] - 24, p[1] - 24, p[0] + 24, p[1] + 24);
       svg.appendChild(s('circle', { cx: p[0], cy: p[1], r: 22, fill: '#f6f8fa', stroke: '#1f2328', 'stroke-width': 1.5 }));
       svg.appendChild(s('text', { x: p[0], y: p[1] + 4, 'text-anchor': 'middle', 'font-weight': 'bold' }, nm));
     });
+    // The closing arc of a chain bulges left of its ends.
+    if (chain) grow(cx - 80, box[1], cx, box[3]);
+    if (n === 1) grow(cx - 30, cy - 90, cx + 30, cy);
+    var bw = Math.ceil(box[2] - box[0] + 16), bh = Math.ceil(box[3] - box[1] + 16);
+    svg.setAttribute('viewBox', Math.floor(box[0] - 8) + ' ' + Math.floor(box[1] - 8) + ' ' + bw + ' ' + bh);
+    svg.setAttribute('width', bw);
+    svg.setAttribute('height', bh);
     var legend = h('div', { class: 'legend' }, ['ww', 'wr', 'rw', 'process', 'realtime'].map(function (k) {
       return h('span', null, h('span', { class: 'sw', style: 'background:' + EDGE[k] }), k);
     }));
-    return h('div', null, svg, legend);
+    // Scrolls rather than shrinks: a drawing scaled down to its column
+    // would make its labels unreadable.
+    return h('div', { class: 'cycle-wrap' }, svg, legend);
   }
 
   // ---- history timeline (canvas) -----------------------------------------
