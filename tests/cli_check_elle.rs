@@ -236,3 +236,99 @@ fn recorded_mariadb_repeatable_read_with_snapshot_isolation_is_valid_for_snapsho
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("G2-item"), "{t}");
 }
+
+/// `check --out` writes `anomalies.jsonl` beside results.json, a line per
+/// anomaly counted (checker, kind, form, ops, key), as many as
+/// results.json's counts; `report` leaves it; a check into the same
+/// directory that finds none removes it.
+#[test]
+fn every_anomaly_is_listed_in_anomalies_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = recorded_run("rc-rw-register", dir.path());
+    let h = run.join("history.jsonl");
+    let out_dir = dir.path().join("out");
+    let check = |model: &str| {
+        shakedown(&[
+            "check",
+            h.to_str().unwrap(),
+            "--workload",
+            "rw-register",
+            "--consistency",
+            model,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+    };
+    let out = check("serializable");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let path = out_dir.join("anomalies.jsonl");
+    assert!(
+        text(&out).contains(&format!(
+            "every anomaly (6, a line each): {}",
+            path.display()
+        )),
+        "{}",
+        text(&out)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+    let counts = &results["checkers"][0]["result"]["anomaly_counts"];
+    let total: u64 = counts
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(lines.len() as u64, total, "{lines:?} vs {counts}");
+    assert_eq!(counts["internal"], 6);
+    for l in &lines {
+        assert_eq!(l["checker"], "elle rw-register", "{l}");
+        assert!(l["ops"].as_array().is_some_and(|o| !o.is_empty()), "{l}");
+    }
+    let internal = lines.iter().find(|l| l["kind"] == "internal").unwrap();
+    assert_eq!(internal["form"], "non-repeatable-read", "{internal}");
+    assert!(
+        internal["key"].is_number() || internal["key"].is_string(),
+        "{internal}"
+    );
+    // The op it names is a txn of the history at that index.
+    let index = internal["ops"][0].as_u64().unwrap();
+    let history = std::fs::read_to_string(&h).unwrap();
+    let op: serde_json::Value = history
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|o| o["index"] == index)
+        .unwrap();
+    assert_eq!(op["f"], "txn", "{op}");
+    // The report says where the rest are; `report` keeps the file.
+    let before = std::fs::read(&path).unwrap();
+    let out = shakedown(&["report", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // Valid for read-committed: internal (non-repeatable reads) is still
+    // counted and listed, though it rules nothing requested out.
+    let out = check("read-committed");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(path.exists());
+    // A history with no anomaly: no file left from before.
+    let clean = write(
+        dir.path(),
+        "clean.edn",
+        "{:index 0 :type :invoke :process 0 :f :txn :value [[:w :x 1]]}\n{:index 1 :type :ok :process 0 :f :txn :value [[:w :x 1]]}\n{:index 2 :type :invoke :process 1 :f :txn :value [[:r :x nil]]}\n{:index 3 :type :ok :process 1 :f :txn :value [[:r :x 1]]}\n",
+    );
+    let out = shakedown(&[
+        "check",
+        clean.to_str().unwrap(),
+        "--workload",
+        "rw-register",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!path.exists(), "a stale anomalies.jsonl was left");
+}

@@ -38,6 +38,11 @@ pub trait CheckerResult {
     /// A few lines a terminal shows after the summary: one example per
     /// kind of problem found (the key, the op, what was lost). By default
     /// the first blamed operation, for a result that is not valid.
+    /// Every anomaly found, one record each (`anomalies.jsonl`); empty for
+    /// a checker that keeps only examples.
+    fn every_anomaly(&self) -> Vec<AnomalyRecord> {
+        Vec::new()
+    }
     fn examples(&self) -> Vec<String> {
         if self.valid() == Validity::Valid {
             return Vec::new();
@@ -47,6 +52,30 @@ pub trait CheckerResult {
             .map(|b| vec![format!("e.g. op {}: {}", b.index, b.why)])
             .unwrap_or_default()
     }
+}
+
+/// One anomaly of however many a checker found: a line of the run
+/// directory's `anomalies.jsonl`, which lists every one (the report and
+/// `results.json` keep a few examples of each kind with their evidence).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyRecord {
+    /// `G-single`, `internal`, `lost-update` ...
+    pub kind: String,
+    /// Elle's name for it, where it differs (`G-single-item`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elle: Option<String>,
+    /// Which form of `kind`, when one name covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
+    /// The history indexes of the operations it names (for transactions,
+    /// each txn's completion), the one it is about first.
+    pub ops: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    /// For a cycle: its edges' types in order (`ww`, `wr`, `rw`,
+    /// `process`, `realtime`), the first from `ops[0]` to `ops[1]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<String>,
 }
 
 /// An operation a checker blames, by its history index.

@@ -512,8 +512,11 @@ fn every_reported_name_is_covered() {
     ];
     let mut reported: Vec<String> = Vec::new();
     for s in sources {
-        for part in s.split("want(\"").skip(1) {
-            reported.push(part.split('"').next().unwrap().to_string());
+        // `found.want(t, "kind", ...)`, perhaps broken over lines.
+        for part in s.split("found.want(").skip(1) {
+            let rest = part.trim_start().strip_prefix("t,").unwrap().trim_start();
+            let name = rest.strip_prefix('"').unwrap().split('"').next().unwrap();
+            reported.push(name.to_string());
         }
     }
     for class in ["G0", "G1c", "G-single", "G-nonadjacent", "G2-item"] {
@@ -524,6 +527,17 @@ fn every_reported_name_is_covered() {
     reported.sort();
     reported.dedup();
     assert!(reported.len() > 20, "{reported:?}");
+    for name in [
+        "duplicate-elements",
+        "incompatible-order",
+        "internal",
+        "cyclic-versions",
+    ] {
+        assert!(
+            reported.iter().any(|r| r == name),
+            "{name} not read: {reported:?}"
+        );
+    }
     for name in &reported {
         if name == "garbage-read" {
             // Not an Elle anomaly: like duplicate elements, no model allows

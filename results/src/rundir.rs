@@ -13,6 +13,9 @@ pub const REPORT_FILE: &str = "report.html";
 pub const JUNIT_FILE: &str = "junit.xml";
 pub const TEST_FILE: &str = "test.yaml";
 pub const LOG_FILE: &str = "shakedown.log";
+/// Every anomaly the checkers found, a JSON object a line (`checker`,
+/// `kind`, `ops`, `key` ...): results.json and the report keep examples.
+pub const ANOMALIES_FILE: &str = "anomalies.jsonl";
 pub const LATEST: &str = "latest";
 
 /// Errors of this crate: which file, and what went wrong.
@@ -177,9 +180,45 @@ pub fn write_run(
     if !dir.join(HISTORY_FILE).exists() {
         write_history(dir, history)?;
     }
+    write_anomalies(dir, &checkers)?;
     let summary = RunSummary::new(info, history, checkers);
     write_results(dir, &summary, history)?;
     Ok(summary)
+}
+
+/// `anomalies.jsonl`: every anomaly of every checker that lists them, a
+/// line each with the checker's name first; no file when there are none
+/// (and none left from an earlier check into the same directory).
+/// `shakedown report` leaves it alone: stored results carry only examples.
+fn write_anomalies(dir: &Path, checkers: &[CheckerOutput]) -> Result<(), Error> {
+    let path = dir.join(ANOMALIES_FILE);
+    if checkers.iter().all(|c| c.every_anomaly.is_empty()) {
+        return match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&path)(e)),
+            _ => Ok(()),
+        };
+    }
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        checker: &'a str,
+        #[serde(flatten)]
+        record: &'a checkers::result::AnomalyRecord,
+    }
+    let mut out = Vec::new();
+    for c in checkers {
+        for record in &c.every_anomaly {
+            serde_json::to_writer(
+                &mut out,
+                &Line {
+                    checker: &c.name,
+                    record,
+                },
+            )
+            .map_err(|e| Error::Json(path.clone(), e))?;
+            out.push(b'\n');
+        }
+    }
+    write_atomic(&path, &out)
 }
 
 /// Reads `results.json` of a run directory.

@@ -50,6 +50,11 @@ pub struct CheckerOutput {
     pub examples: Vec<String>,
     #[serde(default)]
     pub result: serde_json::Value,
+    /// Every anomaly found (for checkers that list them): written to the
+    /// run directory's `anomalies.jsonl` by [`crate::write_run`], not to
+    /// `results.json`, which keeps examples.
+    #[serde(skip)]
+    pub every_anomaly: Vec<checkers::result::AnomalyRecord>,
 }
 
 impl CheckerOutput {
@@ -74,6 +79,7 @@ impl CheckerOutput {
             section: result.section(),
             examples: result.examples(),
             result: json,
+            every_anomaly: result.every_anomaly(),
         }
     }
 
@@ -101,6 +107,7 @@ impl CheckerOutput {
             section: Section::new(vec![Block::alert(error)]),
             examples: Vec::new(),
             result: serde_json::json!({ "valid": "unknown", "error": error }),
+            every_anomaly: Vec::new(),
         }
     }
 }

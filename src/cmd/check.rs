@@ -307,7 +307,16 @@ pub fn run(args: Args) -> ExitCode {
             };
             match write_run_dir(&dir, &input, history, &report) {
                 Ok(()) if !args.json => {
-                    crate::outln!("  report: {}", dir.join("report.html").display())
+                    crate::outln!("  report: {}", dir.join("report.html").display());
+                    let anomalies = dir.join(results::rundir::ANOMALIES_FILE);
+                    if let Some(n) = report.transactional.as_ref().map(|t| t.every_anomaly.len()) {
+                        if n > 0 {
+                            crate::outln!(
+                                "  every anomaly ({n}, a line each): {}",
+                                anomalies.display()
+                            );
+                        }
+                    }
                 }
                 Ok(()) => {}
                 Err(e) => eprintln!("error: {e}"),

@@ -20,70 +20,167 @@ pub struct Finding {
     pub explanation: String,
 }
 
-/// The anomalies found, counted per kind; of each kind the `cap` earliest
-/// (by the history index of the first txn they name) are kept, whatever
-/// order the analyses find them in, so examples do not suggest the
-/// anomalies started late.
+/// Of each kind, how many kept examples are spread over the run (the
+/// earliest of each of this many equal stretches of the history), the rest
+/// of the cap going to the earliest of all.
+pub const SPREAD: usize = 8;
+
+/// Which of a kind's anomalies to keep, given their orders (history
+/// indexes): the `cap - SPREAD` earliest, and the earliest in each of
+/// `SPREAD` equal stretches of `0..span`, so the examples start where the
+/// anomalies start and still show how they went on. (With a cap under
+/// `2 * SPREAD`, a quarter of it is spread.) Returns the positions kept.
+pub fn pick(orders: &[u64], cap: usize, span: u64) -> Vec<usize> {
+    if orders.len() <= cap {
+        return (0..orders.len()).collect();
+    }
+    let spread = if cap >= 2 * SPREAD { SPREAD } else { cap / 4 };
+    let mut by_order: Vec<usize> = (0..orders.len()).collect();
+    by_order.sort_by_key(|&i| (orders[i], i));
+    let mut keep: Vec<usize> = by_order[..cap - spread].to_vec();
+    let mut stretch_seen = vec![false; spread];
+    for &i in &by_order {
+        if spread == 0 {
+            break;
+        }
+        let b = stretch(orders[i], spread, span);
+        if !stretch_seen[b] {
+            stretch_seen[b] = true;
+            if !keep.contains(&i) {
+                keep.push(i);
+            }
+        }
+    }
+    keep.sort_unstable();
+    keep
+}
+
+/// Which of `n` equal stretches of `0..span` the order falls in.
+fn stretch(order: u64, n: usize, span: u64) -> usize {
+    let span = span.max(1) as u128;
+    ((order.min(span as u64 - 1) as u128 * n as u128 / span) as usize).min(n - 1)
+}
+
+/// One anomaly counted, kept compactly whether or not its details are: the
+/// run directory's `anomalies.jsonl` lists every one.
+#[derive(Clone, Copy, Debug)]
+pub struct Counted {
+    pub kind: &'static str,
+    pub form: Option<&'static str>,
+    pub key: Option<u32>,
+    /// Its txns: a range of [`Findings::counted_txns`].
+    txns: (u32, u32),
+}
+
+/// The anomalies found, counted per kind; of each kind `cap` are kept with
+/// their explanation: the earliest, and a spread over the run (see
+/// [`pick`]), whatever order the analyses find them in, so the examples do
+/// not suggest the anomalies started late. Every anomaly counted is also
+/// listed compactly ([`Findings::counted`]).
 pub struct Findings {
     pub counts: BTreeMap<&'static str, usize>,
-    /// (order, finding), in the order kept.
-    items: Vec<(u64, Finding)>,
+    /// Per kind, (order, finding) of those kept.
+    kept: BTreeMap<&'static str, Vec<(u64, Finding)>>,
+    counted: Vec<Counted>,
+    counted_txns: Vec<u32>,
     cap: usize,
+    /// One past the last history index: the run the spread is over.
+    span: u64,
     /// The order given to the last [`Findings::want`] that said yes: the
     /// next [`Findings::push`] is that finding.
     next: u64,
 }
 
 impl Findings {
-    pub fn new(cap: usize) -> Findings {
+    pub fn new(cap: usize, span: u64) -> Findings {
         Findings {
             counts: BTreeMap::new(),
-            items: Vec::new(),
+            kept: BTreeMap::new(),
+            counted: Vec::new(),
+            counted_txns: Vec::new(),
             cap,
+            span,
             next: 0,
         }
     }
 
-    /// Counts one more anomaly of `kind`, at `order` (the history index of
-    /// its first txn); true if its details should be kept: fewer than
-    /// `cap` of the kind are, or it is earlier than the latest kept one
-    /// (which the following [`Findings::push`] then replaces).
-    pub fn want(&mut self, kind: &'static str, order: u64) -> bool {
-        let c = self.counts.entry(kind).or_insert(0);
-        *c += 1;
-        let keep = *c <= self.cap || self.latest(kind).is_some_and(|i| order < self.items[i].0);
+    /// Counts one more anomaly of `kind` (and `form`) naming `txns` (the
+    /// first is the one it is about) on `key`; true if its details should
+    /// be kept, when it is among the earliest of its kind or the earliest
+    /// of its stretch of the run (the following [`Findings::push`] then
+    /// keeps it, dropping one that no longer is).
+    pub fn want(
+        &mut self,
+        t: &Txns,
+        kind: &'static str,
+        form: Option<&'static str>,
+        txns: &[u32],
+        key: Option<u32>,
+    ) -> bool {
+        *self.counts.entry(kind).or_insert(0) += 1;
+        let from = self.counted_txns.len() as u32;
+        self.counted_txns.extend_from_slice(txns);
+        self.counted.push(Counted {
+            kind,
+            form,
+            key,
+            txns: (from, self.counted_txns.len() as u32),
+        });
+        let order = txns.iter().map(|&x| at(t, x)).min().unwrap_or(0);
+        let kept = self.kept.get(kind).map_or(&[][..], |v| &v[..]);
+        // What `pick` would say of the kept ones and this one, without
+        // sorting for each of perhaps millions of anomalies: this one is
+        // kept if fewer than `cap - spread` kept ones come before it, or
+        // none of its stretch does.
+        let keep = kept.len() < self.cap || {
+            let spread = if self.cap >= 2 * SPREAD {
+                SPREAD
+            } else {
+                self.cap / 4
+            };
+            let before = kept.iter().filter(|(o, _)| *o <= order).count();
+            before < self.cap - spread
+                || (spread > 0 && {
+                    let b = stretch(order, spread, self.span);
+                    !kept
+                        .iter()
+                        .any(|(o, _)| *o <= order && stretch(*o, spread, self.span) == b)
+                })
+        };
         if keep {
             self.next = order;
         }
         keep
     }
 
-    /// The kept finding of `kind` latest in the history, by position.
-    fn latest(&self, kind: &str) -> Option<usize> {
-        self.items
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, f))| f.kind == kind)
-            .max_by_key(|(_, (o, _))| *o)
-            .map(|(i, _)| i)
-    }
-
     /// Keeps the finding [`Findings::want`] just said yes to.
     pub fn push(&mut self, f: Finding) {
-        let kept = self.items.iter().filter(|(_, x)| x.kind == f.kind).count();
-        if kept >= self.cap {
-            if let Some(i) = self.latest(f.kind) {
-                self.items.swap_remove(i);
-            }
+        let (cap, span) = (self.cap, self.span);
+        let kept = self.kept.entry(f.kind).or_default();
+        kept.push((self.next, f));
+        if kept.len() > cap {
+            let orders: Vec<u64> = kept.iter().map(|(o, _)| *o).collect();
+            let keep = pick(&orders, cap, span);
+            let mut i = 0;
+            kept.retain(|_| {
+                i += 1;
+                keep.contains(&(i - 1))
+            });
         }
-        self.items.push((self.next, f));
     }
 
     /// The kept findings, earliest first.
     pub fn items(&self) -> Vec<&Finding> {
-        let mut v: Vec<&(u64, Finding)> = self.items.iter().collect();
+        let mut v: Vec<&(u64, Finding)> = self.kept.values().flatten().collect();
         v.sort_by_key(|(o, _)| *o);
         v.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// Every anomaly counted, in the order found.
+    pub fn counted(&self) -> impl Iterator<Item = (&Counted, &[u32])> {
+        self.counted
+            .iter()
+            .map(|c| (c, &self.counted_txns[c.txns.0 as usize..c.txns.1 as usize]))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{Anomaly, ConsistencyModel, TxnResult};
 use crate::result::{
-    Blame, Block, CheckerResult, CycleAnomaly, CycleEdge, CycleTxn, Section, Tone,
+    AnomalyRecord, Blame, Block, CheckerResult, CycleAnomaly, CycleEdge, CycleTxn, Section, Tone,
 };
 use crate::verdict::Validity;
 
@@ -23,6 +23,10 @@ fn names(models: &[ConsistencyModel]) -> Vec<String> {
 impl CheckerResult for TxnResult {
     fn valid(&self) -> Validity {
         self.valid
+    }
+
+    fn every_anomaly(&self) -> Vec<AnomalyRecord> {
+        self.every_anomaly.clone()
     }
 
     fn reason(&self) -> Option<String> {
@@ -190,17 +194,17 @@ impl CheckerResult for TxnResult {
                 .map(|a| Block::Cycle(drawn(a))),
         );
         // Where the rest are: the examples kept beyond those drawn are in
-        // results.json; beyond those, only counts.
+        // results.json; every anomaly, a line each, in anomalies.jsonl.
         if self.anomalies.len() > DRAWN {
             blocks.push(Block::text(format!(
-                "{} more examples (the earliest of each kind) are in results.json, under checkers[].result.anomalies.",
+                "{} more examples (the earliest of each kind and a spread over the run) are in results.json, under checkers[].result.anomalies.",
                 self.anomalies.len() - DRAWN
             )));
         }
         let total: usize = self.anomaly_counts.values().sum();
         if total > self.anomalies.len() {
             blocks.push(Block::text(format!(
-                "{} more anomalies were counted but not kept: results.json keeps the earliest few of each kind, and its anomaly_counts has every count.",
+                "{} more anomalies were found than kept as examples: anomalies.jsonl beside results.json lists every one ({total} lines for this checker: kind, the ops it names, its key).",
                 total - self.anomalies.len()
             )));
         }

@@ -20,7 +20,7 @@
 //! writes not seen, non-repeatable reads) and future reads (also inside a
 //! txn, after its first read of the key).
 
-use super::anomalies::{at, show_elem, show_elems_short, show_key, tname, Finding, Findings};
+use super::anomalies::{show_elem, show_elems_short, show_key, tname, Finding, Findings};
 use super::graph::{Edge, NONE, RW, WR, WW};
 use super::txns::{Elem, Lists, MopKind, Status, Txns};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -205,7 +205,15 @@ pub fn analyze(t: &Txns, found: &mut Findings, edges: &mut Vec<Edge>) -> ListInf
                     false
                 }
             };
-            if dup && found.want("duplicate-elements", at(t, t.mop_txn[longest as usize])) {
+            if dup
+                && found.want(
+                    t,
+                    "duplicate-elements",
+                    None,
+                    &[t.mop_txn[longest as usize]],
+                    Some(k),
+                )
+            {
                 let reader = t.mop_txn[longest as usize];
                 found.push(Finding {
                     kind: "duplicate-elements",
@@ -382,7 +390,7 @@ fn lost_updates(t: &Txns, found: &mut Findings, k: u32, rmw: &mut [(u32, u32, u3
     for group in rmw.chunk_by(|a, b| a.0 == b.0) {
         let mut txns: Vec<u32> = group.iter().map(|g| g.1).collect();
         txns.dedup();
-        if txns.len() < 2 || !found.want("lost-update", at(t, txns[0])) {
+        if txns.len() < 2 || !found.want(t, "lost-update", None, &txns, Some(k)) {
             continue;
         }
         let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
@@ -413,7 +421,7 @@ fn dirty_update(t: &Txns, found: &mut Findings, k: u32, omops: &[u32], first_abo
         (wt != aborted && t.txns[wt as usize].status != Status::Fail).then_some((wt, w))
     });
     if let Some((wt, w)) = later {
-        if found.want("dirty-update", at(t, aborted)) {
+        if found.want(t, "dirty-update", None, &[aborted, wt], Some(k)) {
             let e = t.mops[w as usize].val;
             found.push(Finding {
                 kind: "dirty-update",
@@ -460,7 +468,13 @@ fn check_read(
             || rl.iter().zip(order).all(|(a, b)| a == b));
     if !compatible {
         info.incompatible.insert(r);
-        if found.want("incompatible-order", at(t, reader)) {
+        if found.want(
+            t,
+            "incompatible-order",
+            None,
+            &[reader, t.mop_txn[longest as usize]],
+            Some(k),
+        ) {
             let lt = t.mop_txn[longest as usize];
             let list = t.list(&t.mops[longest as usize]);
             found.push(Finding {
@@ -496,7 +510,7 @@ fn check_read(
         (g, a)
     };
     if let Some(e) = garbage {
-        if found.want("garbage-read", at(t, reader)) {
+        if found.want(t, "garbage-read", None, &[reader], Some(k)) {
             found.push(Finding {
                 kind: "garbage-read",
                 form: None,
@@ -516,7 +530,7 @@ fn check_read(
     }
     if let Some(e) = aborted {
         let w = t.mop_txn[local[&e] as usize];
-        if found.want("G1a", at(t, reader)) {
+        if found.want(t, "G1a", None, &[reader, w], Some(k)) {
             found.push(Finding {
                 kind: "G1a",
                 form: None,
@@ -542,7 +556,7 @@ fn intermediate_read(
     rl: &[Elem],
     last: Elem,
 ) {
-    if found.want("G1b", at(t, reader)) {
+    if found.want(t, "G1b", None, &[reader, wt], Some(k)) {
         let shown = show_elem(&t.names, last);
         found.push(Finding {
             kind: "G1b",
@@ -576,7 +590,7 @@ fn check_future_read(t: &Txns, found: &mut Findings, r: u32) {
     let rl = t.list(&m);
     let seen = rl.iter().find(|e| later.contains(e));
     if let Some(&e) = seen {
-        if found.want("future-read", at(t, reader)) {
+        if found.want(t, "future-read", None, &[reader], Some(m.key)) {
             found.push(Finding {
                 kind: "future-read",
                 form: None,
@@ -622,7 +636,13 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
         format!("[{}]", shown.join(" "))
     };
     if !got.ends_with(&appended) {
-        if found.want("internal", at(t, reader)) {
+        if found.want(
+            t,
+            "internal",
+            Some("own-write-not-seen"),
+            &[reader],
+            Some(m.key),
+        ) {
             found.push(Finding {
                 kind: "internal",
                 form: Some("own-write-not-seen"),
@@ -647,23 +667,42 @@ fn check_internal(t: &Txns, found: &mut Findings, r: u32) {
     let prev = t.list(&before[i]);
     let mut expected: Vec<Elem> = prev.to_vec();
     expected.extend_from_slice(&appended);
-    if got != expected && found.want("internal", at(t, reader)) {
+    if got != expected
+        && found.want(
+            t,
+            "internal",
+            Some("non-repeatable-read"),
+            &[reader],
+            Some(m.key),
+        )
+    {
         found.push(Finding {
             kind: "internal",
             form: Some("non-repeatable-read"),
             txns: vec![reader],
             key: Some(m.key),
             value: None,
-            explanation: format!(
-                "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (internal: non-repeatable read).",
-                tname(t, reader),
-                show_key(&t.names, m.key),
-                show_elems_short(&t.names, prev),
-                show(t, &appended),
-                show_key(&t.names, m.key),
-                show_elems_short(&t.names, rl),
-                show(t, &expected)
-            ),
+            explanation: if appended.is_empty() {
+                format!(
+                    "{} read {} = {}, then read {} = {}: the key changed under the txn (internal: non-repeatable read).",
+                    tname(t, reader),
+                    show_key(&t.names, m.key),
+                    show_elems_short(&t.names, prev),
+                    show_key(&t.names, m.key),
+                    show_elems_short(&t.names, rl),
+                )
+            } else {
+                format!(
+                    "{} read {} = {}, then (after appending {}) read {} = {}, not {}: the key changed under the txn (internal: non-repeatable read).",
+                    tname(t, reader),
+                    show_key(&t.names, m.key),
+                    show_elems_short(&t.names, prev),
+                    show(t, &appended),
+                    show_key(&t.names, m.key),
+                    show_elems_short(&t.names, rl),
+                    show(t, &expected)
+                )
+            },
         });
     }
 }

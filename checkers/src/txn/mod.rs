@@ -44,6 +44,7 @@ pub mod txns;
 
 pub use models::ConsistencyModel;
 
+use crate::result::AnomalyRecord;
 use crate::verdict::Validity;
 use anomalies::{tname, Findings};
 use cycles::{classify, simple_cycles, Class, Cycle, Search};
@@ -227,8 +228,13 @@ pub struct TxnResult {
     pub anomaly_types: Vec<String>,
     /// How many of each were found (cycles: one per component and kind).
     pub anomaly_counts: BTreeMap<String, usize>,
-    /// Examples, up to `max_reported_per_kind` per kind.
+    /// Examples, up to `max_reported_per_kind` per kind: the earliest, and
+    /// a spread over the run.
     pub anomalies: Vec<Anomaly>,
+    /// Every anomaly counted, a record each, earliest first: written to
+    /// the run directory's `anomalies.jsonl`, not to `results.json`.
+    #[serde(skip)]
+    pub every_anomaly: Vec<AnomalyRecord>,
     pub ruled_out: Vec<ConsistencyModel>,
     pub not_ruled_out: Vec<ConsistencyModel>,
     /// Cycle searches that ran out of budget without finding their class.
@@ -368,6 +374,7 @@ impl TxnResult {
             anomaly_types: Vec::new(),
             anomaly_counts: BTreeMap::new(),
             anomalies: Vec::new(),
+            every_anomaly: Vec::new(),
             ruled_out: Vec::new(),
             not_ruled_out: ConsistencyModel::ALL.to_vec(),
             incomplete_searches: Vec::new(),
@@ -490,6 +497,7 @@ fn unchecked(opts: &Options, reason: String) -> TxnResult {
         anomaly_types: Vec::new(),
         anomaly_counts: BTreeMap::new(),
         anomalies: Vec::new(),
+        every_anomaly: Vec::new(),
         ruled_out: Vec::new(),
         not_ruled_out: Vec::new(),
         incomplete_searches: Vec::new(),
@@ -548,7 +556,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         phase_ms.insert(name, mark.elapsed().as_millis() as u64);
         mark = Instant::now();
     };
-    let mut found = Findings::new(opts.max_reported_per_kind);
+    let span = t.txns.iter().map(|x| x.index + 1).max().unwrap_or(1);
+    let mut found = Findings::new(opts.max_reported_per_kind, span);
     let mut edges = Vec::new();
     let malformed = t.malformed.len();
     let mut warnings = std::mem::take(&mut t.malformed);
@@ -622,7 +631,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     }
 
     phase("cycles");
-    // The earliest cycles first: those are the ones kept as examples.
+    // The earliest cycles first; of each kind the earliest and a spread
+    // over the run are kept as examples, as for the other anomalies.
     let earliest = |c: &CycleFound| {
         c.cycle
             .iter()
@@ -631,6 +641,18 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
             .unwrap_or(u64::MAX)
     };
     cycles.sort_by_key(earliest);
+    let mut keep_cycle = vec![false; cycles.len()];
+    let mut by_kind: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, c) in cycles.iter().enumerate() {
+        by_kind.entry(&c.kind).or_default().push(i);
+    }
+    for of_kind in by_kind.values() {
+        let orders: Vec<u64> = of_kind.iter().map(|&i| earliest(&cycles[i])).collect();
+        for j in anomalies::pick(&orders, opts.max_reported_per_kind, span) {
+            keep_cycle[of_kind[j]] = true;
+        }
+    }
+    drop(by_kind);
 
     // Assemble the result.
     let mut counts: BTreeMap<String, usize> = found
@@ -641,13 +663,8 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
     // The ops the evidence shows, fetched back in one go.
     let kept = found.items();
     let mut shown: Vec<u32> = kept.iter().flat_map(|f| f.txns.clone()).collect();
-    let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &cycles {
-        let n = per_kind.entry(&c.kind).or_insert(0);
-        *n += 1;
-        if *n <= opts.max_reported_per_kind {
-            shown.extend(c.cycle.iter().flat_map(|&(a, b, _)| [a, b]));
-        }
+    for (c, _) in cycles.iter().zip(&keep_cycle).filter(|(_, &k)| k) {
+        shown.extend(c.cycle.iter().flat_map(|&(a, b, _)| [a, b]));
     }
     // Invocation and completion: the micro-ops come from one, the node
     // from either.
@@ -680,13 +697,40 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
             explanation,
         });
     }
-    for c in &cycles {
-        let count = counts.entry(c.kind.clone()).or_insert(0);
-        *count += 1;
-        if *count <= opts.max_reported_per_kind {
+    for (c, &keep) in cycles.iter().zip(&keep_cycle) {
+        *counts.entry(c.kind.clone()).or_insert(0) += 1;
+        if keep {
             anomalies.push(explain_cycle(&ops, &t, &analysis, c));
         }
     }
+    // Every anomaly, a compact record each, for `anomalies.jsonl`.
+    let op_index = |x: u32| t.txns[x as usize].index;
+    let mut every_anomaly: Vec<AnomalyRecord> = found
+        .counted()
+        .map(|(c, txns)| AnomalyRecord {
+            kind: c.kind.to_string(),
+            elle: elle_alias(c.kind),
+            form: c.form.map(str::to_string),
+            ops: txns.iter().map(|&x| op_index(x)).collect(),
+            key: c.key.map(|k| t.names.key_value(k).clone()),
+            cycle: Vec::new(),
+        })
+        .collect();
+    every_anomaly.extend(cycles.iter().map(|c| {
+        AnomalyRecord {
+            kind: c.kind.clone(),
+            elle: elle_alias(&c.kind),
+            form: None,
+            ops: c.cycle.iter().map(|&(a, _, _)| op_index(a)).collect(),
+            key: None,
+            cycle: c
+                .cycle
+                .iter()
+                .map(|&(_, _, ty)| graph::type_name(ty).to_string())
+                .collect(),
+        }
+    }));
+    every_anomaly.sort_by_key(|r| r.ops.iter().min().copied().unwrap_or(u64::MAX));
     // Earliest first (by the first txn each names), whatever the kind: the
     // report and the terminal show them in this order.
     anomalies.sort_by_key(|a: &Anomaly| a.txns.iter().map(|v| v.index).min().unwrap_or(u64::MAX));
@@ -748,6 +792,7 @@ pub fn check_txns(mut t: Txns, opts: &Options, fetch: impl FnOnce(&[u32]) -> Fet
         anomaly_types,
         anomaly_counts: counts,
         anomalies,
+        every_anomaly,
         ruled_out,
         not_ruled_out,
         incomplete_searches: incomplete

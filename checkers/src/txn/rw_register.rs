@@ -18,7 +18,7 @@
 //! showing the txn's own write, or a non-repeatable read), future reads,
 //! lost update.
 
-use super::anomalies::{at, show_elem, show_key, tname, Finding, Findings};
+use super::anomalies::{show_elem, show_key, tname, Finding, Findings};
 use super::graph::{Edge, RW, WR, WW};
 use super::txns::{Elem, MopKind, Status, Txns, NIL};
 use super::RwAssume;
@@ -83,7 +83,7 @@ pub fn analyze(
             continue;
         }
         let Some(&w) = info.writers.get(&(m.key, m.val)) else {
-            if found.want("garbage-read", at(t, reader)) {
+            if found.want(t, "garbage-read", None, &[reader], Some(m.key)) {
                 found.push(Finding {
                     kind: "garbage-read",
                     form: None,
@@ -104,7 +104,7 @@ pub fn analyze(
         };
         let wt = t.mop_txn[w as usize];
         if wt == reader {
-            if found.want("future-read", at(t, reader)) {
+            if found.want(t, "future-read", None, &[reader], Some(m.key)) {
                 found.push(Finding {
                     kind: "future-read",
                     form: None,
@@ -122,7 +122,7 @@ pub fn analyze(
             continue;
         }
         if status(wt) == Status::Fail {
-            if found.want("G1a", at(t, reader)) {
+            if found.want(t, "G1a", None, &[reader, wt], Some(m.key)) {
                 found.push(Finding {
                     kind: "G1a",
                     form: None,
@@ -144,7 +144,7 @@ pub fn analyze(
             to: reader,
             ty: WR,
         });
-        if later_write(t, w) && found.want("G1b", at(t, reader)) {
+        if later_write(t, w) && found.want(t, "G1b", None, &[reader, wt], Some(m.key)) {
             found.push(Finding {
                 kind: "G1b",
                 form: None,
@@ -179,9 +179,9 @@ pub fn analyze(
     rmw.sort_unstable();
     rmw.dedup();
     for group in rmw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
-        if group.len() > 1 && found.want("lost-update", at(t, group[0].2)) {
+        let txns: Vec<u32> = group.iter().map(|g| g.2).collect();
+        if group.len() > 1 && found.want(t, "lost-update", None, &txns, Some(group[0].0)) {
             let (k, v, _) = group[0];
-            let txns: Vec<u32> = group.iter().map(|g| g.2).collect();
             let names: Vec<String> = txns.iter().map(|&x| tname(t, x)).collect();
             found.push(Finding {
                 kind: "lost-update",
@@ -275,15 +275,15 @@ fn check_internal(t: &Txns, found: &mut Findings, r: usize) {
     else {
         return;
     };
-    if prev.val != m.val && found.want("internal", at(t, txn)) {
-        // The same two forms as list-append's: a read that does not show
-        // the txn's own write, or a second read that differs from the first
-        // with no write of the txn's own between (a non-repeatable read).
-        let (did, form, what) = if prev.kind == MopKind::Write {
-            ("wrote", "own-write-not-seen", "own write not seen")
-        } else {
-            ("read", "non-repeatable-read", "non-repeatable read")
-        };
+    // The same two forms as list-append's: a read that does not show the
+    // txn's own write, or a second read that differs from the first with no
+    // write of the txn's own between (a non-repeatable read).
+    let (did, form, what) = if prev.kind == MopKind::Write {
+        ("wrote", "own-write-not-seen", "own write not seen")
+    } else {
+        ("read", "non-repeatable-read", "non-repeatable read")
+    };
+    if prev.val != m.val && found.want(t, "internal", Some(form), &[txn], Some(m.key)) {
         found.push(Finding {
             kind: "internal",
             form: Some(form),
@@ -408,8 +408,7 @@ fn cyclic_versions(t: &Txns, info: &RegInfo, found: &mut Findings) {
                 }
             }
         }
-        let order = txns.iter().map(|&x| at(t, x)).min().unwrap_or(0);
-        if !found.want("cyclic-versions", order) {
+        if !found.want(t, "cyclic-versions", None, &txns, Some(k)) {
             continue;
         }
         let shown: Vec<String> = cycle
