@@ -1,0 +1,3 @@
+module shakedown.example/clients
+
+go 1.19
