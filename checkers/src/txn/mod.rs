@@ -537,6 +537,35 @@ pub fn check(history: &History, opts: &Options) -> TxnResult {
     r
 }
 
+/// The dependency graph the checker builds for `history` (every inferred
+/// data edge, plus process and real-time order when `opts` asks), as
+/// [`check`] builds it before its SCC pass. For the SCC benchmark
+/// (`benches/scc.rs`), which compares [`graph::sccs`] with petgraph's on
+/// real graphs.
+pub fn dependency_graph(history: &History, opts: &Options) -> Graph {
+    let t = txns::collect(history, opts.workload == Workload::ListAppend);
+    let span = t.txns.iter().map(|x| x.index + 1).max().unwrap_or(1);
+    let mut found = Findings::new(opts.max_reported_per_kind, span);
+    let mut edges = Vec::new();
+    match opts.workload {
+        Workload::ListAppend => {
+            list_append::analyze(&t, &mut found, &mut edges);
+        }
+        Workload::RwRegister => {
+            rw_register::analyze(&t, &opts.rw_assume, &mut found, &mut edges);
+        }
+    }
+    if opts.process_order {
+        order::process_edges(&t, &mut edges);
+    }
+    let time_points = if opts.realtime_order {
+        order::realtime_edges(&t, t.txns.len() as u32, &mut edges)
+    } else {
+        0
+    };
+    Graph::build(t.txns.len() + time_points as usize, edges)
+}
+
 /// Checks compact txns (from [`Builder`], e.g. read straight from a
 /// file). `fetch` returns the ops at the given positions: only those the
 /// reported anomalies show, so re-reading a file for them is cheap.
