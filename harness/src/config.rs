@@ -60,6 +60,33 @@ pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
+/// JSON Schema of a duration setting (`90`, `90s`, `1.5m`, `500ms`,
+/// `2h`): a number of seconds from `min` (0 allowed when `zero_ok`) to
+/// `max_secs`, or text [`parse_duration`] reads. Text's range cannot be
+/// written as a schema: the reader checks it, and `range` says it.
+pub fn duration_schema(zero_ok: bool, max_secs: u64, range: &str) -> schemars::Schema {
+    let number = if zero_ok {
+        schemars::json_schema!({"type": "number", "minimum": 0, "maximum": max_secs})
+    } else {
+        schemars::json_schema!({"type": "number", "exclusiveMinimum": 0, "maximum": max_secs})
+    };
+    schemars::json_schema!({
+        "description": format!("A duration: seconds (`90`) or text with a unit: ms, s, m (or min), h (`500ms`, `1.5m`, `2h`); {range}."),
+        "anyOf": [number, {"type": "string", "pattern": DURATION_PATTERN}],
+        "x-range": range,
+    })
+}
+
+/// What [`parse_duration`] reads: a non-negative decimal number (an
+/// exponent allowed) and an optional unit.
+pub const DURATION_PATTERN: &str =
+    r"^\s*\+?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*(ms|s|m|min|h)?$";
+
+/// [`duration`]'s schema: 0 to a week.
+pub fn duration_any(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    duration_schema(true, MAX_DURATION.as_secs(), "0 to 7 days")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,4 +104,5 @@ mod tests {
         assert_eq!(parse_duration("1e3s").unwrap(), Duration::from_secs(1000));
         assert!(parse_duration("NaN").is_err());
     }
+
 }

@@ -55,8 +55,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The test file's `target:` for `name: process`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "ProcessSpec")]
 pub struct Spec {
     /// Debian packages every node needs.
     #[serde(default)]
@@ -67,13 +68,20 @@ pub struct Spec {
     /// Shell run once per node, as root, before start.
     #[serde(default)]
     pub install: Option<String>,
-    /// The database's foreground command.
+    /// The database's foreground command (placeholders allowed).
+    #[schemars(example = &"mydb --listen {host}:7000 --data {data}")]
     pub start: String,
-    /// Shell run on the node until it exits 0.
+    /// Shell run on the node until it exits 0 (placeholders allowed).
+    #[schemars(example = &"nc -z {host} 7000")]
     pub ready: String,
+    /// How long `ready` may take to pass.
     #[serde(
         default = "default_ready_timeout",
         deserialize_with = "harness::config::duration"
+    )]
+    #[schemars(
+        schema_with = "harness::config::duration_any",
+        default = "default_ready_timeout_text"
     )]
     pub ready_timeout: Duration,
     /// Files on the node to download after the run (placeholders allowed).
@@ -86,12 +94,15 @@ pub struct Spec {
     pub workloads: Option<Vec<String>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// A file copied to every node.
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileCopy {
     /// On the controller, relative to the test file.
+    #[schemars(example = &"mydb.conf")]
     pub from: PathBuf,
     /// Absolute path on the node.
+    #[schemars(example = &"/etc/mydb.conf")]
     pub to: String,
 }
 
@@ -162,6 +173,19 @@ impl TryFrom<RawClient> for ClientSpec {
     }
 }
 
+/// Either form, each with only its own keys.
+impl schemars::JsonSchema for ClientSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ClientSpec".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`client:`: a program speaking the exec protocol (`command`), or a built-in SQL client (`sql`), never both.",
+            "oneOf": [g.subschema_for::<ExecSpec>(), g.subschema_for::<SqlSpec>()],
+        })
+    }
+}
+
 impl ClientSpec {
     pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
         match self {
@@ -169,6 +193,10 @@ impl ClientSpec {
             ClientSpec::Sql(s) => s.validate(),
         }
     }
+}
+
+fn default_ready_timeout_text() -> &'static str {
+    "30s"
 }
 
 fn default_ready_timeout() -> Duration {
