@@ -82,6 +82,33 @@ pub fn duration_schema(zero_ok: bool, max_secs: u64, range: &str) -> schemars::S
 pub const DURATION_PATTERN: &str =
     r"^\s*\+?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*(ms|s|m|min|h)?$";
 
+/// The JSON Schema (draft 7, which editors' YAML language servers read) of
+/// a config file read as `T`, titled `title`.
+pub fn root_schema<T: schemars::JsonSchema>(title: &str) -> serde_json::Value {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert("title".into(), title.into());
+    let mut v = schema.to_value();
+    drop_null_defaults(&mut v);
+    v
+}
+
+/// `"default": null` is what an absent optional setting deserializes to,
+/// not a value to write: left out.
+pub fn drop_null_defaults(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("default") == Some(&serde_json::Value::Null) {
+                m.remove("default");
+            }
+            m.values_mut().for_each(drop_null_defaults);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_null_defaults),
+        _ => {}
+    }
+}
+
 /// [`duration`]'s schema: 0 to a week.
 pub fn duration_any(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     duration_schema(true, MAX_DURATION.as_secs(), "0 to 7 days")

@@ -82,7 +82,7 @@ pub struct NemesisConfig {
     pub interval: f64,
     /// Seeds the schedule; the run's seed when absent.
     #[serde(default)]
-    #[schemars(with = "u64")]
+    #[schemars(with = "u64", extend("x-default" = "the run's seed"))]
     pub seed: Option<u64>,
     /// Partition settings.
     #[serde(default)]
@@ -186,7 +186,7 @@ struct CorruptFields {
     /// default a minority of the nodes (a correct replicated database
     /// survives that), at least 1.
     #[serde(default)]
-    #[schemars(with = "usize", range(min = 1))]
+    #[schemars(with = "usize", range(min = 1), extend("x-default" = "a minority of the nodes"))]
     max_nodes: Option<usize>,
 }
 
@@ -318,7 +318,9 @@ struct PartitionFields {
     /// (isolate, halves, majority, majorities-ring, bridge), or `[grudge]`
     /// when a `grudge` is given. `grudge` needs a `grudge`.
     #[serde(default)]
-    #[schemars(!default)]
+    #[schemars(extend(
+        "x-default" = "isolate, halves, majority, majorities-ring, bridge; [grudge] with a grudge"
+    ))]
     modes: Vec<PartitionMode>,
     /// An explicit partition: for each node, the nodes it drops traffic
     /// from (no node against itself; only the test's nodes).
@@ -511,7 +513,11 @@ struct PacketFields {
     /// The fraction of input packets dropped; 0.2 when no other packet
     /// setting is given.
     #[serde(default, deserialize_with = "check::fraction")]
-    #[schemars(with = "f64", range(min = 0.0, max = 1.0))]
+    #[schemars(
+        with = "f64",
+        range(min = 0.0, max = 1.0),
+        extend("x-default" = "0.2 when no other packet setting is given")
+    )]
     loss: Option<f64>,
     /// netem delay in milliseconds, at most a minute.
     #[serde(default, deserialize_with = "check::delay_ms")]

@@ -67,6 +67,7 @@ pub struct Spec {
     pub files: Vec<FileCopy>,
     /// Shell run once per node, as root, before start.
     #[serde(default)]
+    #[schemars(with = "String", example = &"tar -xzf /opt/mydb.tar.gz -C /opt")]
     pub install: Option<String>,
     /// The database's foreground command (placeholders allowed).
     #[schemars(example = &"mydb --listen {host}:7000 --data {data}")]
@@ -91,6 +92,10 @@ pub struct Spec {
     /// The workloads the client implements (default: every workload the
     /// client can run: all for a program, the SQL client's own list).
     #[serde(default)]
+    #[schemars(
+        schema_with = "workload_names",
+        extend("x-default" = "every workload the client can run")
+    )]
     pub workloads: Option<Vec<String>>,
 }
 
@@ -193,6 +198,14 @@ impl ClientSpec {
             ClientSpec::Sql(s) => s.validate(),
         }
     }
+}
+
+/// `workloads:`: workload names.
+fn workload_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string", "enum": workloads::Workload::NAMES},
+    })
 }
 
 fn default_ready_timeout_text() -> &'static str {

@@ -28,22 +28,28 @@ pub struct Node {
     pub host: String,
     /// SSH port; the settings' port when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u16", example = 22, extend("x-default" = "ssh.port"))]
     pub port: Option<u16>,
     /// Log in as this user instead of the settings' `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"admin", extend("x-default" = "ssh.user"))]
     pub user: Option<String>,
     /// Log in with this private key instead of the settings' `auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "PathBuf", example = &"~/.ssh/n1_ed25519", extend("x-default" = "ssh.auth"))]
     pub identity_file: Option<PathBuf>,
     /// Pinned host keys in `known_hosts` form (`ssh-ed25519 AAAA...`).
     /// When present they are the only keys accepted for this node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ"])]
     pub host_keys: Vec<String>,
     /// A directory the node may use for data (local cluster: per node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"/var/lib/shakedown")]
     pub data_dir: Option<String>,
     /// Local cluster only: the network namespace the node lives in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"shakedown-local-n1")]
     pub netns: Option<String>,
 }
 
@@ -152,6 +158,7 @@ pub enum Auth {
         path: PathBuf,
         /// The environment variable holding the key's passphrase.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "String", example = &"KEY_PASSPHRASE")]
         passphrase_env: Option<String>,
     },
     /// A password (a secret: `{env: VAR}` or `{value: ...}`).
@@ -169,8 +176,10 @@ pub enum Auth {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Secret {
     /// The name of the environment variable holding it.
+    #[schemars(example = serde_json::json!({"env": "DB_PASSWORD"}))]
     Env(String),
     /// The value itself (redacted wherever it is written).
+    #[schemars(example = serde_json::json!({"value": "hunter2"}))]
     Value(String),
 }
 
@@ -354,24 +363,30 @@ const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 )]
 struct SshFields {
     /// The user to log in as.
-    #[schemars(extend("default" = "root"), length(min = 1))]
+    #[schemars(with = "String", extend("default" = "root"), length(min = 1))]
     user: Option<String>,
     /// The SSH port.
-    #[schemars(extend("default" = 22), range(min = 1))]
+    #[schemars(with = "u16", extend("default" = 22), range(min = 1))]
     port: Option<u16>,
     /// How to log in.
-    #[schemars(extend("default" = {"method": "key", "path": "~/.ssh/id_ed25519"}))]
+    #[schemars(with = "Auth", extend("default" = {"method": "key", "path": "~/.ssh/id_ed25519"}))]
     auth: Option<Auth>,
     /// Fed to `sudo -S` on stdin when a command runs as another user.
+    #[schemars(with = "Secret")]
     sudo_password: Option<Secret>,
     /// How host keys are checked.
-    #[schemars(extend("default" = "known-hosts"))]
+    #[schemars(with = "HostKeyCheck", extend("default" = "known-hosts"))]
     host_key_check: Option<HostKeyCheck>,
     /// The known_hosts file.
-    #[schemars(extend("default" = "~/.ssh/known_hosts"))]
+    #[schemars(with = "PathBuf", extend("default" = "~/.ssh/known_hosts"))]
     known_hosts: Option<PathBuf>,
     /// An ssh_config(5) file to take HostName, User, Port and IdentityFile
-    /// from (default `~/.ssh/config` when it exists); `none`: read none.
+    /// from; `none`: read none.
+    #[schemars(
+        with = "PathBuf",
+        example = &"~/.ssh/config.shakedown",
+        extend("x-default" = "~/.ssh/config, when it exists")
+    )]
     config_file: Option<PathBuf>,
     /// Seconds for the TCP connect plus the SSH handshake.
     #[serde(default, deserialize_with = "opt_secs::deserialize")]

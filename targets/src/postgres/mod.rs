@@ -29,7 +29,9 @@ use std::time::Duration;
 pub use crate::sql::Isolation;
 
 /// Where read-only transactions go.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReadFrom {
     /// Every transaction on the primary.

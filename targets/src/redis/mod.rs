@@ -45,7 +45,7 @@ pub struct Options {
     pub min_replicas_to_write: u32,
     /// Sentinel's quorum (at most the number of nodes, only with
     /// Sentinel); default a majority of the nodes.
-    #[schemars(with = "usize", range(min = 1))]
+    #[schemars(with = "usize", range(min = 1), extend("x-default" = "a majority of the nodes"))]
     pub quorum: Option<usize>,
     /// Seconds the servers and Sentinels get to come up.
     #[schemars(range(min = 1, max = 3600))]
@@ -58,7 +58,9 @@ pub struct Options {
 }
 
 /// redis.conf's `appendfsync`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Appendfsync {
     Always,

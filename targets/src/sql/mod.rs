@@ -42,7 +42,9 @@ use std::time::Duration;
 
 /// A transaction isolation level.
 /// A transaction isolation level.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Isolation {
     #[default]
@@ -71,26 +73,36 @@ impl Isolation {
 pub struct SqlSpec {
     /// The protocol and dialect.
     pub sql: Dialect,
-    /// The server's port; default the dialect's (3306, 5432).
+    /// The server's port.
     #[serde(default)]
-    #[schemars(with = "u16", range(min = 1))]
+    #[schemars(with = "u16", range(min = 1), extend("x-default" = "the dialect's: 3306, 5432"))]
     pub port: Option<u16>,
-    /// The user to connect as; default the dialect's (root, postgres).
+    /// The user to connect as.
     #[serde(default)]
-    #[schemars(with = "String", length(min = 1))]
+    #[schemars(
+        with = "String",
+        length(min = 1),
+        example = &"shakedown",
+        extend("x-default" = "the dialect's: root, postgres")
+    )]
     pub user: Option<String>,
     /// The user's password, if it has one.
     #[serde(default)]
     #[schemars(with = "Secret")]
     pub password: Option<Secret>,
-    /// The database; default the dialect's (test, postgres).
+    /// The database.
     #[serde(default)]
-    #[schemars(with = "String", length(min = 1))]
+    #[schemars(
+        with = "String",
+        length(min = 1),
+        example = &"jepsen",
+        extend("x-default" = "the dialect's: test, postgres")
+    )]
     pub database: Option<String>,
     /// The isolation level of every transaction; absent: the server's
     /// default level (nothing is set).
     #[serde(default)]
-    #[schemars(with = "Isolation")]
+    #[schemars(with = "Isolation", extend("x-default" = "the server's"))]
     pub isolation: Option<Isolation>,
     /// Statements run on every new connection, in order.
     #[serde(default)]
