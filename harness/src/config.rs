@@ -91,7 +91,39 @@ pub fn root_schema<T: schemars::JsonSchema>(title: &str) -> serde_json::Value {
     schema.insert("title".into(), title.into());
     let mut v = schema.to_value();
     drop_null_defaults(&mut v);
+    add_aliases(&mut v);
     v
+}
+
+/// A property marked `"x-alias": "old_name"` (beside its `#[serde(alias)]`)
+/// gets a deprecated twin of that name, so the schema takes every key the
+/// reader takes.
+pub fn add_aliases(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::Object(props)) = m.get_mut("properties") {
+                let twins: Vec<(String, serde_json::Value)> = props
+                    .iter()
+                    .filter_map(|(k, p)| {
+                        let alias = p.get("x-alias")?.as_str()?.to_string();
+                        let mut twin = p.clone();
+                        let t = twin.as_object_mut()?;
+                        t.remove("x-alias");
+                        t.insert("deprecated".into(), true.into());
+                        t.insert(
+                            "description".into(),
+                            format!("The old spelling of `{k}`.").into(),
+                        );
+                        Some((alias, twin))
+                    })
+                    .collect();
+                props.extend(twins);
+            }
+            m.values_mut().for_each(add_aliases);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(add_aliases),
+        _ => {}
+    }
 }
 
 /// `"default": null` is what an absent optional setting deserializes to,

@@ -325,7 +325,7 @@ struct PartitionFields {
     /// An explicit partition: for each node, the nodes it drops traffic
     /// from (no node against itself; only the test's nodes).
     #[serde(default)]
-    #[schemars(with = "Grudge")]
+    #[schemars(with = "Grudge", example = serde_json::json!({"n1": ["n2", "n3"]}))]
     grudge: Option<Grudge>,
 }
 

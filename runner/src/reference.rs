@@ -34,6 +34,8 @@ pub struct Section {
     /// A form of one key only (`{env: VAR}`): the key's type says it all,
     /// so the reference shows no section for it.
     pub brief: bool,
+    /// Old spellings the reader also takes: (old, key).
+    pub aliases: Vec<(String, String)>,
 }
 
 /// How a section is reached from the root: a property, or the branch of a
@@ -212,6 +214,10 @@ fn md_section(o: &mut String, s: &Section) {
         o.push_str(&md_text(&s.description));
         o.push_str("\n\n");
     }
+    if let Some(a) = aliases_text(s) {
+        o.push_str(&a);
+        o.push_str("\n\n");
+    }
     o.push_str("| key | type | default | range | example | description |\n");
     o.push_str("|---|---|---|---|---|---|\n");
     for k in &s.keys {
@@ -259,6 +265,11 @@ fn roff_section(o: &mut String, s: &Section) {
         o.push_str(&roff_text(&s.description));
         o.push('\n');
     }
+    if let Some(a) = aliases_text(s) {
+        o.push_str(".PP\n");
+        o.push_str(&roff_text(&a));
+        o.push('\n');
+    }
     for k in &s.keys {
         let mut facts = vec![roff_esc(&plain(&k.ty))];
         if k.required {
@@ -284,6 +295,19 @@ fn roff_section(o: &mut String, s: &Section) {
         o.push_str(&roff_esc_lines(&example_at(s, ex)));
         o.push_str(".RE\n.fi\n");
     }
+}
+
+/// The old spellings a section's reader also takes, in a sentence.
+fn aliases_text(s: &Section) -> Option<String> {
+    if s.aliases.is_empty() {
+        return None;
+    }
+    let a: Vec<String> = s
+        .aliases
+        .iter()
+        .map(|(old, key)| format!("`{old}` for `{key}`"))
+        .collect();
+    Some(format!("Old spellings, still read: {}.", a.join(", ")))
 }
 
 /// Text for a table cell: no `|` or line breaks.
@@ -436,14 +460,14 @@ pub fn resolve(root: &Value, s: &Value) -> Value {
 }
 
 /// The branches of a key that takes several forms.
-fn branches(s: &Value) -> Option<&Vec<Value>> {
+pub fn branches(s: &Value) -> Option<&Vec<Value>> {
     s.get("oneOf")
         .or_else(|| s.get("anyOf"))
         .and_then(Value::as_array)
 }
 
 /// A value fixed by the schema (`const`, or an `enum` of one).
-fn fixed(s: &Value) -> Option<&Value> {
+pub fn fixed(s: &Value) -> Option<&Value> {
     s.get("const").or_else(|| match s.get("enum").and_then(Value::as_array) {
         Some(v) if v.len() == 1 => v.first(),
         _ => None,
@@ -451,7 +475,7 @@ fn fixed(s: &Value) -> Option<&Value> {
 }
 
 /// The allowed values of an enumeration, with each one's description.
-fn enum_values(root: &Value, s: &Value) -> Option<Vec<(Value, String)>> {
+pub fn enum_values(root: &Value, s: &Value) -> Option<Vec<(Value, String)>> {
     if let Some(v) = s.get("enum").and_then(Value::as_array) {
         return Some(v.iter().map(|v| (v.clone(), String::new())).collect());
     }
@@ -549,7 +573,14 @@ fn walk(
         .unwrap_or_default();
     let mut keys = Vec::new();
     let mut nested = Vec::new();
+    let mut aliases = Vec::new();
     for (name, p) in props {
+        if let Some(a) = p.get("x-alias").and_then(Value::as_str) {
+            aliases.push((a.to_string(), name.clone()));
+        }
+        if p.get("deprecated") == Some(&Value::Bool(true)) {
+            continue;
+        }
         let p = resolve(root, p);
         keys.push(key(root, name, &p, required.contains(&name.as_str())));
         let sub = if path.is_empty() {
@@ -578,6 +609,7 @@ fn walk(
             .and_then(|e| e.first())
             .cloned(),
         keys,
+        aliases,
         steps: steps.clone(),
         closed: s.get("additionalProperties") == Some(&Value::Bool(false)),
     });

@@ -29,20 +29,24 @@ pub struct Options {
     #[schemars(range(min = 1))]
     pub keys: u64,
     #[serde(alias = "min_txn_len")]
+    #[schemars(extend("x-alias" = "min_txn_len"))]
     /// Fewest micro-ops in a transaction (at least 1).
     #[schemars(range(min = 1))]
     pub min_txn_len: u64,
     #[serde(alias = "max_txn_len")]
+    #[schemars(extend("x-alias" = "max_txn_len"))]
     /// Most micro-ops in a transaction (at least `min-txn-len`).
     #[schemars(range(min = 1))]
     pub max_txn_len: u64,
     /// Appends to a key before it is retired for a fresh one (keeps lists
     /// and reads short).
     #[serde(alias = "max_writes_per_key")]
+    #[schemars(extend("x-alias" = "max_writes_per_key"))]
     #[schemars(range(min = 1))]
     pub max_writes_per_key: u64,
     /// Probability that a micro-op is a read.
     #[serde(alias = "read_fraction")]
+    #[schemars(extend("x-alias" = "read_fraction"))]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub read_fraction: f64,
     /// How clients read.

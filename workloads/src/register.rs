@@ -43,6 +43,7 @@ pub struct Options {
     pub keys: u64,
     /// Operations on a key before it is retired for a fresh one.
     #[serde(alias = "ops_per_key")]
+    #[schemars(extend("x-alias" = "ops_per_key"))]
     #[schemars(range(min = 1))]
     pub ops_per_key: u64,
     /// Values written and compared are `0..values`.
@@ -58,6 +59,7 @@ pub struct Options {
     pub read: ReadMode,
     /// Seconds the linearizability search may take before answering unknown.
     #[serde(alias = "check_time_limit")]
+    #[schemars(extend("x-alias" = "check_time_limit"))]
     pub check_time_limit: u64,
 }
 

@@ -363,25 +363,32 @@ const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 )]
 struct SshFields {
     /// The user to log in as.
+    #[serde(default)]
     #[schemars(with = "String", extend("default" = "root"), length(min = 1))]
     user: Option<String>,
     /// The SSH port.
+    #[serde(default)]
     #[schemars(with = "u16", extend("default" = 22), range(min = 1))]
     port: Option<u16>,
     /// How to log in.
+    #[serde(default)]
     #[schemars(with = "Auth", extend("default" = {"method": "key", "path": "~/.ssh/id_ed25519"}))]
     auth: Option<Auth>,
     /// Fed to `sudo -S` on stdin when a command runs as another user.
+    #[serde(default)]
     #[schemars(with = "Secret")]
     sudo_password: Option<Secret>,
     /// How host keys are checked.
+    #[serde(default)]
     #[schemars(with = "HostKeyCheck", extend("default" = "known-hosts"))]
     host_key_check: Option<HostKeyCheck>,
     /// The known_hosts file.
+    #[serde(default)]
     #[schemars(with = "PathBuf", extend("default" = "~/.ssh/known_hosts"))]
     known_hosts: Option<PathBuf>,
     /// An ssh_config(5) file to take HostName, User, Port and IdentityFile
     /// from; `none`: read none.
+    #[serde(default)]
     #[schemars(
         with = "PathBuf",
         example = &"~/.ssh/config.shakedown",
@@ -405,13 +412,16 @@ struct SshFields {
     #[schemars(with = "f64", extend("default" = 5), range(max = 86400.0), extend("exclusiveMinimum" = 0))]
     keepalive_interval: Option<Duration>,
     /// Give up on a connection after this many unanswered keepalives.
+    #[serde(default)]
     #[schemars(extend("default" = 3), range(min = 1, max = 1000))]
     keepalive_max: Option<usize>,
     /// Concurrent channels per connection; keep below sshd's `MaxSessions`
     /// (default 10).
+    #[serde(default)]
     #[schemars(extend("default" = 8), range(min = 1, max = 1000))]
     max_channels: Option<usize>,
     /// Reconnect-and-retry attempts for transport failures.
+    #[serde(default)]
     #[schemars(extend("default" = 2), range(max = 100))]
     retries: Option<u32>,
 }
