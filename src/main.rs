@@ -148,7 +148,9 @@ fn man(subcommand: Option<&str>) -> ExitCode {
             // Built: its display name is `shakedown-NAME`, the page's title.
             Some(sub) => sub.clone(),
             None => {
-                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+                let mut names: Vec<&str> =
+                    command.get_subcommands().map(|c| c.get_name()).collect();
+                names.push(runner::reference::PAGE);
                 eprintln!(
                     "error: no subcommand {name:?} (one of: {})",
                     names.join(", ")

@@ -801,7 +801,12 @@ pub fn example(root: &Value, p: &Value) -> Value {
         return e.clone();
     }
     if let Some(d) = p.get("default") {
-        return d.clone();
+        // An empty list of maps: one map is the better example.
+        let empty = d.as_array().is_some_and(|a| a.is_empty());
+        match p.get("items").map(|i| resolve(root, i)) {
+            Some(items) if empty && is_object(&items) => return json!([example(root, &items)]),
+            _ => return d.clone(),
+        }
     }
     if let Some((v, _)) = enum_values(root, &p).and_then(|v| v.into_iter().next()) {
         return v;

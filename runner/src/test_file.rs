@@ -221,14 +221,18 @@ pub mod schema {
     pub fn recovery_time(_: &mut SchemaGenerator) -> Schema {
         duration(limits::RECOVERY_TIME)
     }
-    pub fn time_limit_default() -> &'static str {
-        "60s"
+    /// A default as the file would write it: `60s`.
+    fn text(d: std::time::Duration) -> String {
+        format!("{}s", d.as_secs_f64())
     }
-    pub fn op_timeout_default() -> &'static str {
-        "5s"
+    pub fn time_limit_default() -> String {
+        text(super::defaults::time_limit())
     }
-    pub fn recovery_time_default() -> &'static str {
-        "10s"
+    pub fn op_timeout_default() -> String {
+        text(super::defaults::op_timeout())
+    }
+    pub fn recovery_time_default() -> String {
+        text(super::defaults::recovery_time())
     }
     pub fn empty_section() -> serde_json::Value {
         serde_json::json!({})

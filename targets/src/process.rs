@@ -61,6 +61,7 @@ use std::time::{Duration, Instant};
 pub struct Spec {
     /// Debian packages every node needs.
     #[serde(default)]
+    #[schemars(example = ["redis-server"])]
     pub packages: Vec<String>,
     /// Files copied to every node before `install`.
     #[serde(default)]
@@ -87,6 +88,7 @@ pub struct Spec {
     pub ready_timeout: Duration,
     /// Files on the node to download after the run (placeholders allowed).
     #[serde(default)]
+    #[schemars(example = ["{data}/server.log"])]
     pub logs: Vec<String>,
     pub client: ClientSpec,
     /// The workloads the client implements (default: every workload the
@@ -208,8 +210,8 @@ fn workload_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
-fn default_ready_timeout_text() -> &'static str {
-    "30s"
+fn default_ready_timeout_text() -> String {
+    format!("{}s", default_ready_timeout().as_secs_f64())
 }
 
 fn default_ready_timeout() -> Duration {

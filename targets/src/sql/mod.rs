@@ -106,6 +106,7 @@ pub struct SqlSpec {
     pub isolation: Option<Isolation>,
     /// Statements run on every new connection, in order.
     #[serde(default)]
+    #[schemars(example = ["SET SESSION innodb_snapshot_isolation = ON"])]
     pub setup: Vec<String>,
 }
 
