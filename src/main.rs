@@ -111,10 +111,20 @@ fn main() -> ExitCode {
         } => match subcommand.as_deref() {
             Some(runner::reference::PAGE) => {
                 let r = reference();
-                print_bytes(if markdown { r.markdown() } else { r.roff(env!("CARGO_PKG_VERSION")) }.as_bytes())
+                print_bytes(
+                    if markdown {
+                        r.markdown()
+                    } else {
+                        r.roff(env!("CARGO_PKG_VERSION"))
+                    }
+                    .as_bytes(),
+                )
             }
             _ if markdown => {
-                eprintln!("error: --markdown is for `shakedown man {}` only", runner::reference::PAGE);
+                eprintln!(
+                    "error: --markdown is for `shakedown man {}` only",
+                    runner::reference::PAGE
+                );
                 ExitCode::from(cmd::exit::ERROR)
             }
             other => man(other),

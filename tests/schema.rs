@@ -66,7 +66,12 @@ fn validate(schema: &Value, docs: &[(String, Value)]) -> Vec<(String, Vec<String
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}; scripts/setup installs python3 and python3-jsonschema", python()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; scripts/setup installs python3 and python3-jsonschema",
+                python()
+            )
+        });
     let req = json!({"schema": schema, "docs": docs.iter().map(|(n, d)| json!([n, d])).collect::<Vec<_>>()});
     use std::io::Write as _;
     child
@@ -118,7 +123,8 @@ fn every_example_validates_against_its_schema() {
     let mut bad_input = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        let doc: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let doc: Value =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let name = f.strip_prefix(repo()).unwrap().display().to_string();
         // An example of bad input (its first line says so) is refused by
         // the parser, and so by the schema.
@@ -136,7 +142,10 @@ fn every_example_validates_against_its_schema() {
             tests.push((name, doc));
         }
     }
-    assert!(tests.len() >= 20 && !campaigns.is_empty(), "{tests:?} {campaigns:?}");
+    assert!(
+        tests.len() >= 20 && !campaigns.is_empty(),
+        "{tests:?} {campaigns:?}"
+    );
     for (schema, docs) in [(schema("test"), &tests), (schema("campaign"), &campaigns)] {
         let bad: Vec<_> = validate(&schema, docs)
             .into_iter()
@@ -146,7 +155,10 @@ fn every_example_validates_against_its_schema() {
     }
     assert!(!bad_input.is_empty());
     for (name, errors) in validate(&schema("test"), &bad_input) {
-        assert!(!errors.is_empty(), "{name}: bad input, but the schema takes it");
+        assert!(
+            !errors.is_empty(),
+            "{name}: bad input, but the schema takes it"
+        );
     }
 }
 
@@ -224,7 +236,11 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
             }
             docs.push((name, doc));
         };
-        try_doc(format!("{title} (its example)"), base.clone(), &mut failures);
+        try_doc(
+            format!("{title} (its example)"),
+            base.clone(),
+            &mut failures,
+        );
         for k in &s.keys {
             let mut values = vec![k.example.clone()];
             let is_list = k.schema.get("type") == Some(&json!("array"));
@@ -241,7 +257,11 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
             for v in values {
                 let mut doc = base.clone();
                 doc.pointer_mut(&at).unwrap()[&k.name] = v.clone();
-                try_doc(format!("{title}: {}: {}", k.name, reference::inline(&v)), doc, &mut failures);
+                try_doc(
+                    format!("{title}: {}: {}", k.name, reference::inline(&v)),
+                    doc,
+                    &mut failures,
+                );
             }
         }
         for (old, key) in &s.aliases {
@@ -258,9 +278,9 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
             Ok(()) => failures.push(format!("{title}: the parser takes an unknown key: {doc}")),
             // A map of one key (`{env: VAR}`) is refused whole.
             Err(_) if s.brief => {}
-            Err(e) if !e.contains("zz-not-a-key") => {
-                failures.push(format!("{title}: refused, but not for the unknown key: {e}"))
-            }
+            Err(e) if !e.contains("zz-not-a-key") => failures.push(format!(
+                "{title}: refused, but not for the unknown key: {e}"
+            )),
             Err(e) => {
                 let mut ours: Vec<String> = s
                     .keys
@@ -274,7 +294,11 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
                 // form's keys, the mix refused after: its forms' keys.
                 let mut siblings: Vec<String> = sections
                     .iter()
-                    .filter(|o| o.path == s.path && o.forms[..o.forms.len().saturating_sub(1)] == s.forms[..s.forms.len().saturating_sub(1)])
+                    .filter(|o| {
+                        o.path == s.path
+                            && o.forms[..o.forms.len().saturating_sub(1)]
+                                == s.forms[..s.forms.len().saturating_sub(1)]
+                    })
                     .flat_map(|o| o.keys.iter().map(|k| k.name.clone()))
                     .collect();
                 siblings.sort();
@@ -292,7 +316,9 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
     }
     for (name, errors) in validate(&root, &docs) {
         if !errors.is_empty() {
-            failures.push(format!("{name}: the schema refuses what the parser takes: {errors:?}"));
+            failures.push(format!(
+                "{name}: the schema refuses what the parser takes: {errors:?}"
+            ));
         }
     }
     for (name, errors) in validate(&root, &refused) {
@@ -330,7 +356,9 @@ fn the_schema_refuses_what_the_reader_refuses() {
         d
     };
     let mut good = vec![("base".to_string(), base.clone())];
-    for d in ["90", "90s", "1.5m", "500ms", "2h", "1e3s", ".5s", "10min", " 5 s"] {
+    for d in [
+        "90", "90s", "1.5m", "500ms", "2h", "1e3s", ".5s", "10min", " 5 s",
+    ] {
         good.push((format!("time-limit {d:?}"), with("time-limit", json!(d))));
     }
     good.push(("time-limit 90".into(), with("time-limit", json!(90))));
@@ -349,7 +377,10 @@ fn the_schema_refuses_what_the_reader_refuses() {
         ("target", json!("mongo")),
         ("target", json!("process")),
         ("workload", json!({"name": "register", "keyz": 1})),
-        ("workload", json!({"name": "list-append", "consistency": ["snapshot"]})),
+        (
+            "workload",
+            json!({"name": "list-append", "consistency": ["snapshot"]}),
+        ),
         ("nemesis", json!({"faults": ["partition"], "interval": 0})),
         ("nemesis", json!({"clock": {"targets": ["primaries"]}})),
     ] {
@@ -385,8 +416,14 @@ fn the_readme_gives_the_schemas_defaults() {
         ("concurrency", default(&root["properties"]["concurrency"])),
         ("time-limit", default(&root["properties"]["time-limit"])),
         ("op-timeout", default(&root["properties"]["op-timeout"])),
-        ("recovery-time", default(&root["properties"]["recovery-time"])),
-        ("nemesis.interval", default(&nemesis["properties"]["interval"])),
+        (
+            "recovery-time",
+            default(&root["properties"]["recovery-time"]),
+        ),
+        (
+            "nemesis.interval",
+            default(&nemesis["properties"]["interval"]),
+        ),
     ] {
         let said = format!("`{key}` {d}");
         assert!(readme.contains(&said), "README lacks {said:?}");
@@ -412,10 +449,21 @@ fn the_man_page_is_section_5_and_names_every_key() {
     for s in reference::sections(&root).iter().filter(|s| !s.brief) {
         for k in &s.keys {
             let roffed = k.name.replace('-', "\\-");
-            assert!(page.contains(&format!("\\fB{roffed}\\fR (")), "man page lacks {} of {}", k.name, s.path);
+            assert!(
+                page.contains(&format!("\\fB{roffed}\\fR (")),
+                "man page lacks {} of {}",
+                k.name,
+                s.path
+            );
         }
     }
-    for key in ["consistency", "op\\-timeout", "recovery\\-time", "interval", "rate"] {
+    for key in [
+        "consistency",
+        "op\\-timeout",
+        "recovery\\-time",
+        "interval",
+        "rate",
+    ] {
         assert!(page.contains(key), "{key}");
     }
     // Not a subcommand's page, and --markdown only for it.

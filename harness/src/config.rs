@@ -163,5 +163,4 @@ mod tests {
         assert_eq!(parse_duration("1e3s").unwrap(), Duration::from_secs(1000));
         assert!(parse_duration("NaN").is_err());
     }
-
 }

@@ -42,7 +42,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 /// A kind of fault the nemesis injects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
     /// Network partitions (`partition:`), as iptables DROP rules.
@@ -427,7 +429,10 @@ struct ClockFields {
     strobe_duration_ms: u64,
     /// Which nodes a step hits (not `primaries`: the clock is the node's).
     #[serde(default, deserialize_with = "check::every_node_targets")]
-    #[schemars(default = "default_process_targets", schema_with = "every_node_targets")]
+    #[schemars(
+        default = "default_process_targets",
+        schema_with = "every_node_targets"
+    )]
     targets: Vec<TargetSpec>,
 }
 

@@ -86,7 +86,13 @@ impl Reference {
     fn key_defaults(&self) -> Vec<(String, String)> {
         let top = &self.test[0];
         let mut out = Vec::new();
-        for name in ["concurrency", "rate", "time-limit", "op-timeout", "recovery-time"] {
+        for name in [
+            "concurrency",
+            "rate",
+            "time-limit",
+            "op-timeout",
+            "recovery-time",
+        ] {
             if let Some(k) = top.keys.iter().find(|k| k.name == name) {
                 out.push((name.to_string(), k.default.clone().unwrap_or_default()));
             }
@@ -144,13 +150,19 @@ impl Reference {
         o.push_str(&format!(
             ".TH SHAKEDOWN-TEST 5 \"\" \"shakedown {version}\" \"File Formats\"\n"
         ));
-        o.push_str(".SH NAME\nshakedown\\-test \\- the test file and the campaign file of shakedown\n");
+        o.push_str(
+            ".SH NAME\nshakedown\\-test \\- the test file and the campaign file of shakedown\n",
+        );
         o.push_str(".SH SYNOPSIS\n.B shakedown run\n.I test.yaml\n.br\n.B shakedown campaign\n.I campaign.yaml\n");
         o.push_str(".SH DESCRIPTION\n");
         o.push_str(&roff_text(&intro()));
         o.push_str("\n.PP\nDefaults:\n");
         for (k, v) in self.key_defaults() {
-            o.push_str(&format!(".br\n\\fB{}\\fR: {}\n", roff_esc(&k), roff_esc(&v)));
+            o.push_str(&format!(
+                ".br\n\\fB{}\\fR: {}\n",
+                roff_esc(&k),
+                roff_esc(&v)
+            ));
         }
         o.push_str(".PP\n");
         o.push_str(&roff_text(&schema_note()));
@@ -187,7 +199,11 @@ fn campaign_intro() -> String {
 
 fn title(s: &Section) -> String {
     if s.path.is_empty() {
-        return s.forms.first().cloned().unwrap_or_else(|| "top level".into());
+        return s
+            .forms
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "top level".into());
     }
     if s.forms.is_empty() {
         s.path.clone()
@@ -227,12 +243,15 @@ fn md_section(o: &mut String, s: &Section) {
             format!("`{}`", k.name)
         };
         o.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | `{}` | {} |\n",
             name,
             cell(&k.ty),
-            k.default.as_deref().map(md_code_or_text).unwrap_or_default(),
+            k.default
+                .as_deref()
+                .map(md_code_or_text)
+                .unwrap_or_default(),
             cell(k.range.as_deref().unwrap_or("")),
-            format!("`{}`", cell(&inline(&k.example))),
+            cell(&inline(&k.example)),
             cell(&k.description),
         ));
     }
@@ -260,7 +279,10 @@ fn example_at(s: &Section, ex: &Value) -> String {
 }
 
 fn roff_section(o: &mut String, s: &Section) {
-    o.push_str(&format!(".SS \"{}\"\n", roff_esc(&title(s)).replace('"', "\\(dq")));
+    o.push_str(&format!(
+        ".SS \"{}\"\n",
+        roff_esc(&title(s)).replace('"', "\\(dq")
+    ));
     if !s.description.is_empty() {
         o.push_str(&roff_text(&s.description));
         o.push('\n');
@@ -362,9 +384,7 @@ fn roff_text(s: &str) -> String {
 }
 
 fn roff_esc_lines(s: &str) -> String {
-    s.lines()
-        .map(|l| format!("\\&{}\n", roff_esc(l)))
-        .collect()
+    s.lines().map(|l| format!("\\&{}\n", roff_esc(l))).collect()
 }
 
 /// A value as YAML flow (JSON is YAML), strings bare when YAML reads them
@@ -468,10 +488,11 @@ pub fn branches(s: &Value) -> Option<&Vec<Value>> {
 
 /// A value fixed by the schema (`const`, or an `enum` of one).
 pub fn fixed(s: &Value) -> Option<&Value> {
-    s.get("const").or_else(|| match s.get("enum").and_then(Value::as_array) {
-        Some(v) if v.len() == 1 => v.first(),
-        _ => None,
-    })
+    s.get("const")
+        .or_else(|| match s.get("enum").and_then(Value::as_array) {
+            Some(v) if v.len() == 1 => v.first(),
+            _ => None,
+        })
 }
 
 /// The allowed values of an enumeration, with each one's description.
@@ -486,11 +507,8 @@ pub fn enum_values(root: &Value, s: &Value) -> Option<Vec<(Value, String)>> {
     let mut out = Vec::new();
     for b in bs {
         let b = resolve(root, b);
-        let v = fixed(&b).cloned().or_else(|| {
-            // One branch an enumeration of its own.
-            None::<Value>
-        });
-        match v {
+        // A branch of one fixed value, or an enumeration of its own.
+        match fixed(&b).cloned() {
             Some(v) => out.push((v, desc(&b))),
             None => match b.get("enum").and_then(Value::as_array) {
                 Some(vs) => out.extend(vs.iter().map(|v| (v.clone(), String::new()))),
@@ -525,7 +543,10 @@ fn tag_of(root: &Value, forms: &[Value]) -> Option<String> {
         .find(|(k, _)| {
             forms.iter().all(|b| {
                 let b = resolve(root, b);
-                !is_object(&b) || b.pointer(&format!("/properties/{k}")).and_then(fixed).is_some()
+                !is_object(&b)
+                    || b.pointer(&format!("/properties/{k}"))
+                        .and_then(fixed)
+                        .is_some()
             })
         })
         .map(|(k, _)| k.clone())
@@ -658,9 +679,10 @@ fn walk_value(
 
 fn key(root: &Value, name: &str, p: &Value, required: bool) -> Key {
     let mut description = desc(p);
-    if let Some(vs) = enum_values(root, p)
-        .or_else(|| p.get("items").and_then(|i| enum_values(root, &resolve(root, i))))
-    {
+    if let Some(vs) = enum_values(root, p).or_else(|| {
+        p.get("items")
+            .and_then(|i| enum_values(root, &resolve(root, i)))
+    }) {
         let described: Vec<String> = vs
             .iter()
             .filter(|(_, d)| !d.is_empty())
@@ -797,7 +819,11 @@ pub fn range(root: &Value, p: &Value) -> Option<String> {
 /// allowed value, or one made from its type.
 pub fn example(root: &Value, p: &Value) -> Value {
     let p = resolve(root, p);
-    if let Some(e) = p.get("examples").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(e) = p
+        .get("examples")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return e.clone();
     }
     if let Some(d) = p.get("default") {
@@ -845,10 +871,7 @@ pub fn minimal(root: &Value, p: &Value) -> Value {
         Some(Value::String(t)) => t.as_str(),
         _ => "",
     };
-    let lo = p
-        .get("minimum")
-        .cloned()
-        .unwrap_or(json!(1));
+    let lo = p.get("minimum").cloned().unwrap_or(json!(1));
     match ty {
         "string" if p.get("format").and_then(Value::as_str) == Some("ipv4") => json!("10.77.1.0"),
         "string" => json!("x"),

@@ -87,13 +87,19 @@ pub struct TestFile {
     pub rate: Option<f64>,
     /// How long the clients run under the nemesis.
     #[serde(default = "defaults::time_limit", deserialize_with = "time_limit")]
-    #[schemars(schema_with = "schema::time_limit", default = "schema::time_limit_default")]
+    #[schemars(
+        schema_with = "schema::time_limit",
+        default = "schema::time_limit_default"
+    )]
     pub time_limit: Duration,
     /// An operation without an answer after this is recorded as `info`
     /// (its outcome unknown), and the worker moves on with a new
     /// connection.
     #[serde(default = "defaults::op_timeout", deserialize_with = "op_timeout")]
-    #[schemars(schema_with = "schema::op_timeout", default = "schema::op_timeout_default")]
+    #[schemars(
+        schema_with = "schema::op_timeout",
+        default = "schema::op_timeout_default"
+    )]
     pub op_timeout: Duration,
     /// How long the cluster gets to recover after healing, before final reads.
     #[serde(

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// How a node's host key is checked (a node's pinned `host-keys` always win).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostKeyCheck {
     /// The key must be in the known_hosts file (default).

@@ -162,9 +162,7 @@ pub enum Auth {
         passphrase_env: Option<String>,
     },
     /// A password (a secret: `{env: VAR}` or `{value: ...}`).
-    Password {
-        password: Secret,
-    },
+    Password { password: Secret },
     /// The keys of the running ssh-agent (`SSH_AUTH_SOCK`), tried in turn.
     Agent {},
 }
