@@ -54,6 +54,8 @@ pub struct Key {
     pub required: bool,
     pub ty: String,
     pub default: Option<String>,
+    /// The default is words (`a majority of the nodes`), not a value.
+    pub default_is_words: bool,
     pub range: Option<String>,
     /// A value the parser accepts (the schema's example, else its
     /// default, else its first allowed value, else one made from the type).
@@ -94,14 +96,14 @@ impl Reference {
             "recovery-time",
         ] {
             if let Some(k) = top.keys.iter().find(|k| k.name == name) {
-                out.push((name.to_string(), k.default.clone().unwrap_or_default()));
+                out.push((name.to_string(), md_default(k)));
             }
         }
         if let Some(n) = self.test.iter().find(|s| s.path == "nemesis") {
             if let Some(k) = n.keys.iter().find(|k| k.name == "interval") {
                 out.push((
                     "nemesis.interval".into(),
-                    format!("{} (seconds)", k.default.clone().unwrap_or_default()),
+                    format!("{} seconds", md_default(k)),
                 ));
             }
         }
@@ -118,7 +120,7 @@ impl Reference {
         let d: Vec<String> = self
             .key_defaults()
             .iter()
-            .map(|(k, v)| format!("`{k}` {}", md_code_or_text(v)))
+            .map(|(k, v)| format!("`{k}` {v}"))
             .collect();
         o.push_str(&d.join(", "));
         o.push_str(".\n\n");
@@ -161,7 +163,7 @@ impl Reference {
             o.push_str(&format!(
                 ".br\n\\fB{}\\fR: {}\n",
                 roff_esc(&k),
-                roff_esc(&v)
+                roff_text(&v)
             ));
         }
         o.push_str(".PP\n");
@@ -246,10 +248,7 @@ fn md_section(o: &mut String, s: &Section) {
             "| {} | {} | {} | {} | `{}` | {} |\n",
             name,
             cell(&k.ty),
-            k.default
-                .as_deref()
-                .map(md_code_or_text)
-                .unwrap_or_default(),
+            md_default(k),
             cell(k.range.as_deref().unwrap_or("")),
             cell(&inline(&k.example)),
             cell(&k.description),
@@ -341,11 +340,12 @@ fn md_text(s: &str) -> String {
     s.to_string()
 }
 
-fn md_code_or_text(v: &str) -> String {
-    if v.contains(':') && v.contains(' ') && !v.starts_with('{') && !v.starts_with('[') {
-        cell(v) // words: "none: as fast as the clients go"
-    } else {
-        format!("`{}`", cell(v))
+/// A key's default in Markdown: a value as code, words as they are.
+fn md_default(k: &Key) -> String {
+    match (&k.default, k.default_is_words) {
+        (Some(d), true) => cell(d),
+        (Some(d), false) => format!("`{}`", cell(d)),
+        (None, _) => String::new(),
     }
 }
 
@@ -696,11 +696,9 @@ fn key(root: &Value, name: &str, p: &Value, required: bool) -> Key {
             description = description.trim().to_string();
         }
     }
-    let default = p
-        .get("x-default")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .or_else(|| p.get("default").map(inline));
+    let words = p.get("x-default").and_then(Value::as_str).map(String::from);
+    let default_is_words = words.is_some();
+    let default = words.or_else(|| p.get("default").map(inline));
     if description.is_empty() && required && fixed(p).is_some() {
         description = "Which form this is.".into();
     }
@@ -709,6 +707,7 @@ fn key(root: &Value, name: &str, p: &Value, required: bool) -> Key {
         required,
         ty: type_name(root, p),
         default,
+        default_is_words,
         range: range(root, p),
         example: example(root, p),
         description,
@@ -736,7 +735,12 @@ pub fn type_name(root: &Value, p: &Value) -> String {
                     .and_then(Value::as_array)
                     .map(|r| r.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
-                if props == 1 && req.len() == 1 {
+                let tag = req
+                    .first()
+                    .and_then(|r| b.pointer(&format!("/properties/{r}")))
+                    .and_then(fixed)
+                    .is_some();
+                if props == 1 && req.len() == 1 && !tag {
                     format!("`{{{}: ...}}`", req[0])
                 } else {
                     "map".into()

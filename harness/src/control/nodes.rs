@@ -28,15 +28,15 @@ pub struct Node {
     pub host: String,
     /// SSH port; the settings' port when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "u16", example = 22, extend("x-default" = "ssh.port"))]
+    #[schemars(with = "u16", example = 22, extend("x-default" = "`ssh.port`"))]
     pub port: Option<u16>,
     /// Log in as this user instead of the settings' `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "String", example = &"admin", extend("x-default" = "ssh.user"))]
+    #[schemars(with = "String", example = &"admin", extend("x-default" = "`ssh.user`"))]
     pub user: Option<String>,
     /// Log in with this private key instead of the settings' `auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "PathBuf", example = &"~/.ssh/n1_ed25519", extend("x-default" = "ssh.auth"))]
+    #[schemars(with = "PathBuf", example = &"~/.ssh/n1_ed25519", extend("x-default" = "`ssh.auth`"))]
     pub identity_file: Option<PathBuf>,
     /// Pinned host keys in `known_hosts` form (`ssh-ed25519 AAAA...`).
     /// When present they are the only keys accepted for this node.
@@ -390,7 +390,7 @@ struct SshFields {
     #[schemars(
         with = "PathBuf",
         example = &"~/.ssh/config.shakedown",
-        extend("x-default" = "~/.ssh/config, when it exists")
+        extend("x-default" = "`~/.ssh/config`, when it exists")
     )]
     config_file: Option<PathBuf>,
     /// Seconds for the TCP connect plus the SSH handshake.
