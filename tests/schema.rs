@@ -267,7 +267,9 @@ fn keys_match_the_parser(file: &str, parse: fn(&str) -> Result<(), String>) {
         for (old, key) in &s.aliases {
             let k = s.keys.iter().find(|k| &k.name == key).unwrap();
             let mut doc = base.clone();
-            doc.pointer_mut(&at).unwrap()[old] = k.example.clone();
+            let here = doc.pointer_mut(&at).unwrap();
+            here.as_object_mut().unwrap().remove(key);
+            here[old] = k.example.clone();
             try_doc(format!("{title}: {old} (old spelling)"), doc, &mut failures);
         }
         // An unknown key: refused by the parser, which names the keys it
@@ -404,6 +406,47 @@ fn the_schema_refuses_what_the_reader_refuses() {
     }
 }
 
+/// Numbers as f64, so `10` and `10.0` compare equal.
+fn numbers_as_f64(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64()),
+        Value::Array(a) => Value::Array(a.iter().map(numbers_as_f64).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The reference writes values as YAML flow (`[a, b]`, `{k: v}`, bare
+/// strings where YAML reads them back as strings): each example and
+/// default it shows reads back as the value the schema holds.
+#[test]
+fn the_references_values_read_back_as_written() {
+    for file in ["test", "campaign"] {
+        let root = schema(file);
+        let mut values = Vec::new();
+        for s in reference::sections(&root) {
+            values.extend(s.example.clone());
+            for k in &s.keys {
+                values.push(k.example.clone());
+                if !k.default_is_words {
+                    values.extend(k.schema.get("default").cloned());
+                }
+            }
+        }
+        assert!(values.len() > 50 || file == "campaign", "{}", values.len());
+        for v in values {
+            let text = format!("k: {}\n", reference::inline(&v));
+            let back: Value =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(numbers_as_f64(&back["k"]), numbers_as_f64(&v), "{text}");
+        }
+    }
+}
+
 /// The README's sentence of defaults says what the schema says.
 #[test]
 fn the_readme_gives_the_schemas_defaults() {
@@ -439,6 +482,31 @@ fn docs_test_file_md_is_the_generated_reference() {
         committed == generated,
         "docs/test-file.md is not what the types generate; regenerate it with\n  cargo run -- man shakedown-test --markdown > docs/test-file.md"
     );
+}
+
+/// Every YAML block of the reference is YAML, and its whole test file
+/// parses and validates.
+#[test]
+fn the_references_yaml_blocks_parse() {
+    let md = shakedown(&["man", "shakedown-test", "--markdown"]);
+    let blocks: Vec<&str> = md
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() > 10, "{}", blocks.len());
+    for b in &blocks {
+        let _: Value = serde_saphyr::from_str(b).unwrap_or_else(|e| panic!("{b}: {e}"));
+    }
+    let whole = blocks[0];
+    parse_test(whole).unwrap_or_else(|e| panic!("{whole}: {e}"));
+    let doc: Value = serde_saphyr::from_str(whole).unwrap();
+    for (name, errors) in validate(
+        &schema("test"),
+        &[("the reference's test file".into(), doc)],
+    ) {
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
 }
 
 #[test]

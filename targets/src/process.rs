@@ -57,7 +57,9 @@ use std::time::{Duration, Instant};
 /// The test file's `target:` for `name: process`.
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "ProcessSpec")]
+#[schemars(rename = "ProcessSpec",
+    example = serde_json::json!({"name": "process", "packages": ["redis-server"], "start": "redis-server --bind {host} --port 6379 --dir {data}", "ready": "redis-cli -h {host} ping | grep -q PONG", "ready-timeout": "20s", "client": {"command": ["/usr/bin/python3", "client.py"]}})
+)]
 pub struct Spec {
     /// Debian packages every node needs.
     #[serde(default)]

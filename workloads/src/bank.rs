@@ -48,7 +48,9 @@ pub const OPS: &[crate::OpSpec] = &[
 
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "BankOptions")]
+#[schemars(rename = "BankOptions",
+    example = serde_json::json!({"name": "bank", "accounts": 5, "total": 100, "max-transfer": 5})
+)]
 pub struct Options {
     /// Accounts `0..accounts`.
     #[schemars(range(min = 2))]

@@ -23,7 +23,9 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
 
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "ListAppendOptions")]
+#[schemars(rename = "ListAppendOptions",
+    example = serde_json::json!({"name": "list-append", "keys": 8, "max-txn-len": 4, "consistency": ["serializable", "strong-session-snapshot-isolation"]})
+)]
 pub struct Options {
     /// Keys in use at any one time.
     #[schemars(range(min = 1))]

@@ -36,7 +36,9 @@ pub const OPS: &[crate::OpSpec] = &[
 
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "RegisterOptions")]
+#[schemars(rename = "RegisterOptions",
+    example = serde_json::json!({"name": "register", "keys": 10, "values": 5, "read": "serializable"})
+)]
 pub struct Options {
     /// Keys in use at any one time.
     #[schemars(range(min = 1))]

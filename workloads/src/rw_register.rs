@@ -27,7 +27,9 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
 
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "RwRegisterOptions")]
+#[schemars(rename = "RwRegisterOptions",
+    example = serde_json::json!({"name": "rw-register", "consistency": ["snapshot-isolation"], "linearizable-keys": true})
+)]
 pub struct Options {
     /// Keys in use at any one time.
     #[schemars(range(min = 1))]

@@ -30,7 +30,9 @@ use std::time::Duration;
 /// `target: {name: mariadb, ...}`.
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "MariadbOptions")]
+#[schemars(rename = "MariadbOptions",
+    example = serde_json::json!({"name": "mariadb", "galera": true, "isolation": "serializable"})
+)]
 pub struct Options {
     /// The isolation level every transaction runs at.
     #[serde(default = "default_isolation")]

@@ -45,7 +45,9 @@ pub enum ReadFrom {
 /// `target: {name: postgres, ...}`.
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "PostgresOptions")]
+#[schemars(rename = "PostgresOptions",
+    example = serde_json::json!({"name": "postgres", "isolation": "repeatable-read", "read-from": "replicas"})
+)]
 pub struct Options {
     /// The isolation level every transaction runs at
     /// (`read-uncommitted` runs as READ COMMITTED: PostgreSQL has no lower).

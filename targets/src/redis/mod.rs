@@ -33,7 +33,9 @@ use std::time::Duration;
 /// `target: {name: redis, ...}`.
 #[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-#[schemars(rename = "RedisOptions")]
+#[schemars(rename = "RedisOptions",
+    example = serde_json::json!({"name": "redis", "wait": 1, "appendfsync": "always"})
+)]
 pub struct Options {
     /// Sentinel on every node, failing over when the primary is down; with
     /// `false` the first node stays primary.
