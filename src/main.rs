@@ -54,11 +54,29 @@ enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff), e.g. `shakedown man | man -l -`; with a
-    /// subcommand, that subcommand's page.
+    /// subcommand, that subcommand's page; `shakedown man shakedown-test`:
+    /// the test and campaign files' reference (section 5).
     Man {
-        /// A subcommand (`run`, `check`, ...).
+        /// A subcommand (`run`, `check`, ...), or `shakedown-test`.
         subcommand: Option<String>,
+        /// With `shakedown-test`: the reference as Markdown (docs/test-file.md).
+        #[arg(long)]
+        markdown: bool,
     },
+    /// Print the JSON Schema of test files or campaign files, for editors
+    /// (`# yaml-language-server: $schema=...`) and validators.
+    Schema {
+        #[arg(value_enum)]
+        file: SchemaFile,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaFile {
+    /// A test file (`shakedown run`).
+    Test,
+    /// A campaign file (`shakedown campaign`).
+    Campaign,
 }
 
 fn main() -> ExitCode {
@@ -87,8 +105,47 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "shakedown", &mut out);
             print_bytes(&out)
         }
-        Command::Man { subcommand } => man(subcommand.as_deref()),
+        Command::Man {
+            subcommand,
+            markdown,
+        } => match subcommand.as_deref() {
+            Some(runner::reference::PAGE) => {
+                let r = reference();
+                print_bytes(
+                    if markdown {
+                        r.markdown()
+                    } else {
+                        r.roff(env!("CARGO_PKG_VERSION"))
+                    }
+                    .as_bytes(),
+                )
+            }
+            _ if markdown => {
+                eprintln!(
+                    "error: --markdown is for `shakedown man {}` only",
+                    runner::reference::PAGE
+                );
+                ExitCode::from(cmd::exit::ERROR)
+            }
+            other => man(other),
+        },
+        Command::Schema { file } => {
+            let schema = match file {
+                SchemaFile::Test => runner::test_file::TestFile::schema(),
+                SchemaFile::Campaign => campaign::Campaign::schema(),
+            };
+            let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+            print_bytes(format!("{text}\n").as_bytes())
+        }
     }
+}
+
+/// The test and campaign files' reference, from their schemas.
+fn reference() -> runner::reference::Reference {
+    runner::reference::Reference::new(
+        &runner::test_file::TestFile::schema(),
+        &campaign::Campaign::schema(),
+    )
 }
 
 /// The man page of shakedown, or of one of its subcommands.
@@ -101,7 +158,9 @@ fn man(subcommand: Option<&str>) -> ExitCode {
             // Built: its display name is `shakedown-NAME`, the page's title.
             Some(sub) => sub.clone(),
             None => {
-                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+                let mut names: Vec<&str> =
+                    command.get_subcommands().map(|c| c.get_name()).collect();
+                names.push(runner::reference::PAGE);
                 eprintln!(
                     "error: no subcommand {name:?} (one of: {})",
                     names.join(", ")

@@ -7,7 +7,7 @@ fn shakedown() -> Command {
     Command::new(env!("CARGO_BIN_EXE_shakedown"))
 }
 
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 12] = [
     "check",
     "cluster",
     "run",
@@ -19,6 +19,7 @@ const SUBCOMMANDS: [&str; 11] = [
     "serve",
     "completions",
     "man",
+    "schema",
 ];
 
 #[test]

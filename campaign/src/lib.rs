@@ -41,24 +41,53 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A campaign file.
-#[derive(Clone, Debug, Deserialize)]
+/// A campaign file: what `shakedown campaign` reads. Every cell is a
+/// test file with the cell's settings applied; a setting is a test-file
+/// key, dotted for nested ones (`nemesis.faults`, `workload.keys`).
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({
+    "name": "nightly",
+    "tests": ["etcd-register.yaml", "etcd-list-append.yaml"],
+    "matrix": {"seed": [1, 2], "nemesis.faults": [["partition"], ["kill", "pause"]]},
+    "set": {"time-limit": "60s"},
+    "repeat": 1,
+}))]
 pub struct Campaign {
+    /// The campaign's name.
+    #[schemars(length(min = 1), example = &"nightly")]
     pub name: String,
     /// Test files, relative to the campaign file.
+    #[schemars(length(min = 1), example = ["etcd-register.yaml"])]
     pub tests: Vec<PathBuf>,
-    /// Setting (dotted key) -> the values it takes.
+    /// Setting (dotted key) to the values it takes: every combination of
+    /// every setting's values is a cell, for every test.
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"seed": [1, 2, 3]}))]
     pub matrix: BTreeMap<String, Vec<Value>>,
-    /// Setting (dotted key) -> the value every cell gets.
+    /// Setting (dotted key) to the value every cell gets.
     #[serde(default)]
+    #[schemars(example = serde_json::json!({"time-limit": "60s"}))]
     pub set: BTreeMap<String, Value>,
+    /// Runs per cell.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 10_000))]
     pub repeat: u32,
     /// The campaign file's directory.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+impl Campaign {
+    /// The JSON Schema of a campaign file (`shakedown schema campaign`).
+    pub fn schema() -> Value {
+        // Draft 7, as the test file's (`harness::config::root_schema`).
+        let mut schema = schemars::generate::SchemaSettings::draft07()
+            .into_generator()
+            .into_root_schema_for::<Campaign>();
+        schema.insert("title".into(), "shakedown campaign file".into());
+        schema.to_value()
+    }
 }
 
 /// The most cells a campaign may have.

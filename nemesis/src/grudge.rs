@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// For each node, the nodes it drops traffic from. Nodes without a grudge
 /// are left out.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Grudge(pub BTreeMap<String, BTreeSet<String>>);
 

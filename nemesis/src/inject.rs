@@ -120,7 +120,9 @@ impl FaultOp {
 }
 
 /// How files are corrupted (Jepsen's file-corruption nemesis).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CorruptMode {
     /// Flip random bits in chunks of the files.

@@ -36,52 +36,98 @@ use crate::grudge::{Grudge, Rng};
 use crate::inject::{CorruptMode, CorruptSpec, FaultOp, PartitionTarget, Targets};
 use crate::net::PacketSpec;
 use crate::{Error, Result};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A kind of fault the nemesis injects.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
+    /// Network partitions (`partition:`), as iptables DROP rules.
     Partition,
+    /// SIGKILL the database (`kill:`), then restart it.
     Kill,
+    /// SIGSTOP the database (`pause:`), then SIGCONT.
     Pause,
+    /// Clock bumps and strobes (`clock:`).
     Clock,
+    /// Packet loss, delay, duplication, reordering, corruption (`packet:`).
     Packet,
+    /// Kill and drop the writes not yet fsynced (`power-loss:`).
     PowerLoss,
+    /// Corrupt files of the data directories (`corrupt:`).
     Corrupt,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The schema's default of a section whose keys all have defaults.
+fn empty_section() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// `nemesis:`: which faults, how often, and each fault's settings (a
+/// fault's section is read only when the fault is in `faults`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(example = example_nemesis())]
 pub struct NemesisConfig {
+    /// The faults to inject; none: the run has no nemesis.
     #[serde(default)]
     pub faults: Vec<FaultKind>,
-    /// Seconds between steps (each gap uniform in 0.5..1.5 of this),
-    /// 0.01 to 86400.
+    /// Seconds between nemesis steps, each gap uniform in 0.5 to 1.5 times
+    /// this; 0.01 to 86400 (a day).
     #[serde(default = "default_interval", deserialize_with = "check::interval")]
+    #[schemars(range(min = 0.01, max = 86400.0))]
     pub interval: f64,
     /// Seeds the schedule; the run's seed when absent.
     #[serde(default)]
+    #[schemars(with = "u64", extend("x-default" = "the run's seed"))]
     pub seed: Option<u64>,
+    /// Partition settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub partition: PartitionConfig,
+    /// Kill settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub kill: ProcessConfig,
+    /// Pause settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub pause: ProcessConfig,
+    /// Clock settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub clock: ClockConfig,
+    /// Packet settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub packet: PacketConfig,
+    /// Power-loss settings: which nodes lose power (their database is
+    /// killed and the writes it had not fsynced are dropped).
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub power_loss: ProcessConfig,
+    /// Corruption settings.
     #[serde(default)]
+    #[schemars(default = "empty_section")]
     pub corrupt: CorruptConfig,
 }
 
+fn example_nemesis() -> serde_json::Value {
+    serde_json::json!({
+        "faults": ["partition", "kill", "clock"],
+        "interval": 10,
+        "partition": {"modes": ["isolate", "majority"]},
+        "clock": {"modes": ["bump"], "max-offset-ms": 30000},
+    })
+}
+
 /// `corrupt:`: which files of the data directories, how, how much.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
@@ -114,19 +160,49 @@ impl CorruptConfig {
 }
 
 /// [`CorruptConfig`] as read, before the checks that span its fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(
+    description = "`corrupt:`: which files of the data directories are corrupted, how and how much.",
+    example = serde_json::json!({"targets": ["one"], "files": ["member/wal/*.wal"], "modes": ["bitflip", "truncate"], "probability": 0.001})
+)]
 struct CorruptFields {
+    /// Which nodes a step corrupts.
     #[serde(default)]
+    #[schemars(default = "default_one")]
     targets: Vec<TargetSpec>,
+    /// Globs relative to each data directory (`*`, `?`, `**`; no leading
+    /// `/`, no `..`); empty: every file.
     #[serde(default)]
+    #[schemars(default = "default_all_files")]
     files: Vec<String>,
+    /// How files are corrupted.
     #[serde(default)]
+    #[schemars(default = "default_bitflip")]
     modes: Vec<CorruptMode>,
+    /// For bitflip, the chance of each bit of a chosen chunk flipping.
     #[serde(default = "default_corrupt_probability")]
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0))]
     probability: f64,
+    /// How many distinct nodes may be corrupted over the whole run;
+    /// default a minority of the nodes (a correct replicated database
+    /// survives that), at least 1.
     #[serde(default)]
+    #[schemars(with = "usize", range(min = 1), extend("x-default" = "a minority of the nodes"))]
     max_nodes: Option<usize>,
+}
+
+fn default_one() -> serde_json::Value {
+    serde_json::json!(["one"])
+}
+fn default_all_files() -> serde_json::Value {
+    serde_json::json!(["**"])
+}
+fn default_bitflip() -> serde_json::Value {
+    serde_json::json!(["bitflip"])
+}
+fn default_process_targets() -> serde_json::Value {
+    serde_json::json!(["one", "minority", "majority", "all"])
 }
 
 impl TryFrom<CorruptFields> for CorruptConfig {
@@ -200,7 +276,8 @@ impl Default for NemesisConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a partition step splits the nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PartitionMode {
     /// One random node cut off from all others.
@@ -219,7 +296,7 @@ pub enum PartitionMode {
     Grudge,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, try_from = "PartitionFields")]
 pub struct PartitionConfig {
     /// Default: all generic modes (isolate, halves, majority,
@@ -232,12 +309,25 @@ pub struct PartitionConfig {
 }
 
 /// [`PartitionConfig`] as read, before the checks that span its fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    description = "`partition:`: how partitions split the nodes.",
+    example = serde_json::json!({"modes": ["grudge"], "grudge": {"n1": ["n2", "n3"]}})
+)]
 struct PartitionFields {
+    /// The ways a step may split the nodes; default every generic mode
+    /// (isolate, halves, majority, majorities-ring, bridge), or `[grudge]`
+    /// when a `grudge` is given. `grudge` needs a `grudge`.
     #[serde(default)]
+    #[schemars(extend(
+        "x-default" = "isolate, halves, majority, majorities-ring, bridge; [grudge] with a grudge"
+    ))]
     modes: Vec<PartitionMode>,
+    /// An explicit partition: for each node, the nodes it drops traffic
+    /// from (no node against itself; only the test's nodes).
     #[serde(default)]
+    #[schemars(with = "Grudge", example = serde_json::json!({"n1": ["n2", "n3"]}))]
     grudge: Option<Grudge>,
 }
 
@@ -253,33 +343,46 @@ impl TryFrom<PartitionFields> for PartitionConfig {
     }
 }
 
-/// Which nodes a process / packet fault hits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Which nodes a fault step hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(rename = "FaultTarget")]
 pub enum TargetSpec {
+    /// One random node.
     One,
+    /// A random minority.
     Minority,
+    /// A random majority.
     Majority,
+    /// Every node.
     All,
+    /// The primaries, as the target names them (kill, pause and
+    /// partition only).
     Primaries,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// `kill:`, `pause:`, `power-loss:`: which nodes a step hits.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({"targets": ["one", "primaries"]}))]
 pub struct ProcessConfig {
-    /// Default: one, minority, majority, all.
+    /// Each step picks one of these.
     #[serde(default)]
+    #[schemars(default = "default_process_targets")]
     pub targets: Vec<TargetSpec>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a clock step changes the clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClockFault {
+    /// Jump the clock by a random offset.
     Bump,
+    /// Flip the clock back and forth for a while.
     Strobe,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
@@ -299,19 +402,50 @@ pub struct ClockConfig {
 }
 
 /// [`ClockConfig`] as read, before the checks that span its fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(
+    description = "`clock:`: how clocks are bumped and strobed, on which nodes.",
+    example = serde_json::json!({"modes": ["bump", "strobe"], "max-offset-ms": 30000, "targets": ["one", "all"]})
+)]
 struct ClockFields {
+    /// What a clock step does.
     #[serde(default)]
+    #[schemars(default = "default_clock_modes")]
     modes: Vec<ClockFault>,
+    /// Bumps are uniform in plus or minus this many milliseconds (and at
+    /// least a tenth of it away from 0); 1 ms to a year.
     #[serde(default = "default_max_offset")]
+    #[schemars(range(min = 1, max = 31_536_000_000i64))]
     max_offset_ms: i64,
+    /// A strobe flips the clock every this many milliseconds, 1 up to
+    /// `strobe-duration-ms`.
     #[serde(default = "default_strobe_period")]
+    #[schemars(range(min = 1, max = 3_600_000))]
     strobe_period_ms: u64,
+    /// How long a strobe lasts, in milliseconds: 1 to an hour.
     #[serde(default = "default_strobe_duration")]
+    #[schemars(range(min = 1, max = 3_600_000))]
     strobe_duration_ms: u64,
+    /// Which nodes a step hits (not `primaries`: the clock is the node's).
     #[serde(default, deserialize_with = "check::every_node_targets")]
+    #[schemars(
+        default = "default_process_targets",
+        schema_with = "every_node_targets"
+    )]
     targets: Vec<TargetSpec>,
+}
+
+fn default_clock_modes() -> serde_json::Value {
+    serde_json::json!(["bump", "strobe"])
+}
+
+/// Targets of a fault that acts on every node it names: no `primaries`.
+fn every_node_targets(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"enum": ["one", "minority", "majority", "all"]}
+    })
 }
 
 impl TryFrom<ClockFields> for ClockConfig {
@@ -351,7 +485,7 @@ impl Default for ClockConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "kebab-case",
@@ -374,23 +508,50 @@ pub struct PacketConfig {
 
 /// [`PacketConfig`] as read: each number checked where it stands (so the
 /// error names its line), then the checks that span fields.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(
+    description = "`packet:`: packet loss, and with netem (where the kernel has it) delay, jitter, duplication, reordering and corruption, on the input path of the nodes hit.",
+    example = serde_json::json!({"loss": 0.2, "delay-ms": 50, "jitter-ms": 10, "targets": ["minority"]})
+)]
 struct PacketFields {
+    /// The fraction of input packets dropped; 0.2 when no other packet
+    /// setting is given.
     #[serde(default, deserialize_with = "check::fraction")]
+    #[schemars(
+        with = "f64",
+        range(min = 0.0, max = 1.0),
+        extend("x-default" = "0.2 when no other packet setting is given")
+    )]
     loss: Option<f64>,
+    /// netem delay in milliseconds, at most a minute.
     #[serde(default, deserialize_with = "check::delay_ms")]
+    #[schemars(with = "u64", range(max = 60_000))]
     delay_ms: Option<u64>,
+    /// netem jitter in milliseconds, at most a minute; only with a delay.
     #[serde(default, deserialize_with = "check::delay_ms")]
+    #[schemars(with = "u64", range(max = 60_000))]
     jitter_ms: Option<u64>,
+    /// netem: percent of packets duplicated.
     #[serde(default, deserialize_with = "check::percent")]
+    #[schemars(with = "f64", range(min = 0.0, max = 100.0))]
     duplicate: Option<f64>,
+    /// netem: percent of packets reordered.
     #[serde(default, deserialize_with = "check::percent")]
+    #[schemars(with = "f64", range(min = 0.0, max = 100.0))]
     reorder: Option<f64>,
+    /// netem: percent of packets corrupted.
     #[serde(default, deserialize_with = "check::percent")]
+    #[schemars(with = "f64", range(min = 0.0, max = 100.0))]
     corrupt: Option<f64>,
+    /// Which nodes a step hits (not `primaries`).
     #[serde(default, deserialize_with = "check::every_node_targets")]
+    #[schemars(default = "default_all", schema_with = "every_node_targets")]
     targets: Vec<TargetSpec>,
+}
+
+fn default_all() -> serde_json::Value {
+    serde_json::json!(["all"])
 }
 
 impl TryFrom<PacketFields> for PacketConfig {

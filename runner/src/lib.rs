@@ -13,6 +13,7 @@
 //! [`run::Report`].
 
 pub mod outputs;
+pub mod reference;
 pub mod replay;
 pub mod run;
 pub mod test_file;

@@ -39,55 +39,93 @@ pub use results::redact::redact_secrets;
 use harness::control::ssh_config::{self, SshConfigFile};
 use harness::control::{Node, SshConfig};
 use nemesis::schedule::NemesisConfig;
+use schemars::JsonSchema;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use targets::TargetSpec;
 
-#[derive(Clone, Debug, Deserialize)]
+/// A test file: what `shakedown run` reads. Exactly one of `cluster`
+/// (a local cluster) and `nodes` (real machines, with `ssh`).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(example = schema::example_test())]
 pub struct TestFile {
+    /// The test's name, in the run directory's name and the report.
+    #[schemars(example = &"register-test", length(min = 1))]
     pub name: String,
     /// The database under test: a built-in target's name, or a map with
     /// `name` and settings.
     #[serde(deserialize_with = "TargetSpec::deserialize_either")]
+    #[schemars(schema_with = "TargetSpec::either_schema")]
     pub target: TargetSpec,
     /// A local cluster of network-namespace nodes on this machine.
     #[serde(default)]
+    #[schemars(with = "LocalClusterSpec")]
     pub cluster: Option<LocalClusterSpec>,
     /// Real machines (with `ssh`), when there is no `cluster`.
     #[serde(default, deserialize_with = "node_list")]
     pub nodes: Vec<Node>,
+    /// How to reach the `nodes` over SSH.
     #[serde(default)]
+    #[schemars(with = "SshConfig", default = "schema::empty_section")]
     pub ssh: Option<SshConfig>,
+    /// What the clients do, and how the history is checked.
     pub workload: workloads::Workload,
+    /// Client workers, each with its own connection.
     #[serde(default = "defaults::concurrency", deserialize_with = "concurrency")]
+    #[schemars(range(min = 1, max = 10_000))]
     pub concurrency: usize,
-    /// Total ops/s over all clients; absent: as fast as the clients go.
+    /// Total ops/s over all clients.
     #[serde(default, deserialize_with = "rate")]
+    #[schemars(
+        with = "f64",
+        range(min = 0.001, max = 1_000_000.0),
+        extend("x-default" = "none: as fast as the clients go")
+    )]
     pub rate: Option<f64>,
+    /// How long the clients run under the nemesis.
     #[serde(default = "defaults::time_limit", deserialize_with = "time_limit")]
+    #[schemars(
+        schema_with = "schema::time_limit",
+        default = "schema::time_limit_default"
+    )]
     pub time_limit: Duration,
-    /// An operation without an answer after this is recorded as `info`.
+    /// An operation without an answer after this is recorded as `info`
+    /// (its outcome unknown), and the worker moves on with a new
+    /// connection.
     #[serde(default = "defaults::op_timeout", deserialize_with = "op_timeout")]
+    #[schemars(
+        schema_with = "schema::op_timeout",
+        default = "schema::op_timeout_default"
+    )]
     pub op_timeout: Duration,
     /// How long the cluster gets to recover after healing, before final reads.
     #[serde(
         default = "defaults::recovery_time",
         deserialize_with = "recovery_time"
     )]
+    #[schemars(
+        schema_with = "schema::recovery_time",
+        default = "schema::recovery_time_default"
+    )]
     pub recovery_time: Duration,
+    /// The faults, how often, and their settings; none by default.
     #[serde(default)]
+    #[schemars(default = "schema::empty_section")]
     pub nemesis: NemesisConfig,
-    /// Seeds the generator and the nemesis schedule; random when absent.
+    /// Seeds the generator and the nemesis schedule (`--seed` and
+    /// `--replay` repeat a run).
     #[serde(default)]
+    #[schemars(with = "u64", extend("x-default" = "random, printed and recorded"))]
     pub seed: Option<u64>,
     /// Leave the database running after the test (for poking at it).
     #[serde(default)]
     pub leave_running: bool,
-    /// Where run directories go (default `results`).
+    /// Where run directories go, relative to the working directory.
     #[serde(default)]
+    #[schemars(with = "PathBuf", extend("default" = "results"))]
     pub results: Option<PathBuf>,
     /// The directory of the test file: the target's relative paths
     /// (files to copy, the client program) are relative to it.
@@ -95,18 +133,25 @@ pub struct TestFile {
     pub dir: PathBuf,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// `cluster:`: a local cluster of network-namespace nodes `n1`..`nN` on
+/// this machine, built (or reused) by `shakedown run` as by `shakedown
+/// cluster up`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(example = serde_json::json!({"local": 3, "name": "mytest", "subnet": "10.77.40.0"}))]
 pub struct LocalClusterSpec {
-    /// Number of nodes, 1 to 64.
+    /// Number of nodes.
     #[serde(deserialize_with = "local_nodes")]
+    #[schemars(range(min = 1, max = 64), example = 5)]
     pub local: usize,
-    /// The cluster's name (several can coexist); default `local`.
+    /// The cluster's name (several can coexist).
     #[serde(default)]
+    #[schemars(with = "String", extend("default" = "local"))]
     pub name: Option<String>,
-    /// The /24 its nodes live on (default 10.77.0.0); pick another when
-    /// that one is taken or another cluster uses it.
+    /// The /24 its nodes live on; pick another when that one is taken or
+    /// another cluster uses it.
     #[serde(default)]
+    #[schemars(with = "std::net::Ipv4Addr", extend("default" = "10.77.0.0"))]
     pub subnet: Option<std::net::Ipv4Addr>,
 }
 
@@ -156,6 +201,61 @@ pub mod limits {
     pub const RATE: (f64, f64) = (0.001, 1_000_000.0);
     pub const CONCURRENCY: (usize, usize) = (1, 10_000);
     pub const LOCAL_NODES: (usize, usize) = (1, 64);
+}
+
+/// The schemas of the settings the reader checks by hand, built from the
+/// same [`limits`].
+pub mod schema {
+    use super::limits::{self, Span};
+    use schemars::{Schema, SchemaGenerator};
+
+    fn duration(span: Span) -> Schema {
+        let range = format!(
+            "{} to {}",
+            if span.zero_ok { "0" } else { "more than 0" },
+            span.max_text
+        );
+        harness::config::duration_schema(span.zero_ok, span.max.as_secs(), &range)
+    }
+
+    pub fn time_limit(_: &mut SchemaGenerator) -> Schema {
+        duration(limits::TIME_LIMIT)
+    }
+    pub fn op_timeout(_: &mut SchemaGenerator) -> Schema {
+        duration(limits::OP_TIMEOUT)
+    }
+    pub fn recovery_time(_: &mut SchemaGenerator) -> Schema {
+        duration(limits::RECOVERY_TIME)
+    }
+    /// A default as the file would write it: `60s`.
+    fn text(d: std::time::Duration) -> String {
+        format!("{}s", d.as_secs_f64())
+    }
+    pub fn time_limit_default() -> String {
+        text(super::defaults::time_limit())
+    }
+    pub fn op_timeout_default() -> String {
+        text(super::defaults::op_timeout())
+    }
+    pub fn recovery_time_default() -> String {
+        text(super::defaults::recovery_time())
+    }
+    pub fn empty_section() -> serde_json::Value {
+        serde_json::json!({})
+    }
+
+    pub fn example_test() -> serde_json::Value {
+        serde_json::json!({
+            "name": "register-test",
+            "target": "etcd",
+            "cluster": {"local": 5},
+            "workload": {"name": "register", "keys": 10},
+            "concurrency": 10,
+            "rate": 200,
+            "time-limit": "60s",
+            "nemesis": {"faults": ["partition", "kill"], "interval": 10},
+        })
+    }
 }
 
 /// `d` within `span`, else what was expected.
@@ -291,6 +391,11 @@ fn grudge_line(text: &str) -> Option<u64> {
 pub const DEFAULT_LOCAL_CLUSTER: &str = harness::control::local::DEFAULT_NAME;
 
 impl TestFile {
+    /// The JSON Schema of a test file (`shakedown schema test`).
+    pub fn schema() -> serde_json::Value {
+        harness::config::root_schema::<TestFile>("shakedown test file")
+    }
+
     /// Reads and validates a test file; errors name the file, line and column.
     pub fn load(path: &Path) -> Result<(TestFile, String), String> {
         let text = std::fs::read_to_string(path)

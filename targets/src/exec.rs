@@ -56,14 +56,16 @@ pub const MAX_REPLY: u64 = 16 << 20;
 /// of one kind does not hide another.
 const MAX_WARNINGS_PER_KIND: usize = 5;
 
-/// `client:` in a process target.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// `client: {command: ...}`: a program speaking the exec protocol (JSON
+/// lines on stdin and stdout), one per worker, on the controller.
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecSpec {
-    /// Program and arguments, run on the controller; relative paths are
-    /// relative to the test file.
+    /// Program and arguments, run on the controller; a program with a
+    /// slash is relative to the test file, else found on the PATH.
+    #[schemars(length(min = 1), example = ["python3", "client.py"])]
     pub command: Vec<String>,
-    /// Extra environment for the client.
+    /// Extra environment for the client: a map of variable to value.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
 }

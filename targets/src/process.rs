@@ -55,43 +55,63 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The test file's `target:` for `name: process`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "ProcessSpec",
+    example = serde_json::json!({"name": "process", "packages": ["redis-server"], "start": "redis-server --bind {host} --port 6379 --dir {data}", "ready": "redis-cli -h {host} ping | grep -q PONG", "ready-timeout": "20s", "client": {"command": ["/usr/bin/python3", "client.py"]}})
+)]
 pub struct Spec {
     /// Debian packages every node needs.
     #[serde(default)]
+    #[schemars(example = ["redis-server"])]
     pub packages: Vec<String>,
     /// Files copied to every node before `install`.
     #[serde(default)]
     pub files: Vec<FileCopy>,
     /// Shell run once per node, as root, before start.
     #[serde(default)]
+    #[schemars(with = "String", example = &"tar -xzf /opt/mydb.tar.gz -C /opt")]
     pub install: Option<String>,
-    /// The database's foreground command.
+    /// The database's foreground command (placeholders allowed).
+    #[schemars(example = &"mydb --listen {host}:7000 --data {data}")]
     pub start: String,
-    /// Shell run on the node until it exits 0.
+    /// Shell run on the node until it exits 0 (placeholders allowed).
+    #[schemars(example = &"nc -z {host} 7000")]
     pub ready: String,
+    /// How long `ready` may take to pass.
     #[serde(
         default = "default_ready_timeout",
         deserialize_with = "harness::config::duration"
     )]
+    #[schemars(
+        schema_with = "harness::config::duration_any",
+        default = "default_ready_timeout_text"
+    )]
     pub ready_timeout: Duration,
     /// Files on the node to download after the run (placeholders allowed).
     #[serde(default)]
+    #[schemars(example = ["{data}/server.log"])]
     pub logs: Vec<String>,
     pub client: ClientSpec,
     /// The workloads the client implements (default: every workload the
     /// client can run: all for a program, the SQL client's own list).
     #[serde(default)]
+    #[schemars(
+        schema_with = "workload_names",
+        extend("x-default" = "every workload the client can run")
+    )]
     pub workloads: Option<Vec<String>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// A file copied to every node.
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileCopy {
     /// On the controller, relative to the test file.
+    #[schemars(example = &"mydb.conf")]
     pub from: PathBuf,
     /// Absolute path on the node.
+    #[schemars(example = &"/etc/mydb.conf")]
     pub to: String,
 }
 
@@ -162,6 +182,19 @@ impl TryFrom<RawClient> for ClientSpec {
     }
 }
 
+/// Either form, each with only its own keys.
+impl schemars::JsonSchema for ClientSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ClientSpec".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`client:`: a program speaking the exec protocol (`command`), or a built-in SQL client (`sql`), never both.",
+            "oneOf": [g.subschema_for::<ExecSpec>(), g.subschema_for::<SqlSpec>()],
+        })
+    }
+}
+
 impl ClientSpec {
     pub fn validate(&self, test_dir: &Path) -> Result<(), String> {
         match self {
@@ -169,6 +202,18 @@ impl ClientSpec {
             ClientSpec::Sql(s) => s.validate(),
         }
     }
+}
+
+/// `workloads:`: workload names.
+fn workload_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string", "enum": workloads::Workload::NAMES},
+    })
+}
+
+fn default_ready_timeout_text() -> String {
+    format!("{}s", default_ready_timeout().as_secs_f64())
 }
 
 fn default_ready_timeout() -> Duration {

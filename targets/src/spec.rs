@@ -8,13 +8,20 @@ use serde::Deserialize;
 use std::fmt;
 
 /// A target as the test file names it, with its settings.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum TargetSpec {
+    /// etcd on every node, one cluster of all of them.
     Etcd(etcd::Options),
+    /// MariaDB: one server, or a Galera cluster of every node.
     Mariadb(mariadb::Options),
+    /// PostgreSQL: the first node the primary, the rest streaming replicas.
     Postgres(postgres::Options),
+    /// Any database, described: packages, files, install, start and ready
+    /// commands, and a client (a program, or the built-in SQL client).
     Process(Box<process::Spec>),
+    /// Redis: the first node the primary, the rest replicas, Sentinel on
+    /// every node.
     Redis(redis::Options),
 }
 
@@ -82,6 +89,25 @@ impl TargetSpec {
             TargetSpec::Process(s) => Box::new(process::ProcessTarget::new((**s).clone(), ctx)),
             TargetSpec::Redis(o) => Box::new(redis::RedisTarget::new(o.clone(), ctx)),
         }
+    }
+
+    /// The schema of `target:` ([`Self::deserialize_either`]): the name of
+    /// a target that needs no settings, or a map.
+    pub fn either_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use schemars::JsonSchema as _;
+        let map = TargetSpec::json_schema(g);
+        let bare: Vec<serde_json::Value> = map
+            .get("oneOf")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter(|b| b.get("required") == Some(&serde_json::json!(["name"])))
+            .filter_map(|b| b.pointer("/properties/name/const").cloned())
+            .collect();
+        schemars::json_schema!({
+            "description": "The database under test: a target's name, or a map with `name` and its settings.",
+            "anyOf": [{"type": "string", "enum": bare}, map],
+        })
     }
 
     /// Parses `target:` from either form.

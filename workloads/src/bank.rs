@@ -46,21 +46,30 @@ pub const OPS: &[crate::OpSpec] = &[
     },
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "BankOptions",
+    example = serde_json::json!({"name": "bank", "accounts": 5, "total": 100, "max-transfer": 5})
+)]
 pub struct Options {
     /// Accounts `0..accounts`.
+    #[schemars(range(min = 2))]
     pub accounts: u64,
     /// The money in the bank, spread evenly over the accounts at init.
+    #[schemars(range(min = 0))]
     pub total: i64,
     /// Transfers move `1..=max-transfer`.
+    #[schemars(range(min = 1))]
     pub max_transfer: i64,
     /// Relative weights of reads and transfers.
+    #[schemars(range(min = 1))]
     pub reads: u32,
+    /// Relative weight of transfers.
     pub transfers: u32,
     /// Whether balances may go negative (the client then need not refuse
     /// overdrafts).
     pub negative_balances: bool,
+    /// How clients read.
     pub read: ReadMode,
 }
 

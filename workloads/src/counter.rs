@@ -31,14 +31,20 @@ pub const OPS: &[crate::OpSpec] = &[
     },
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "CounterOptions")]
 pub struct Options {
     /// Adds add `1..=max-add`.
+    #[schemars(range(min = 1))]
     pub max_add: i64,
     /// Relative weights of reads and adds.
+    #[schemars(range(min = 1))]
     pub reads: u32,
+    /// Relative weight of adds.
+    #[schemars(range(min = 1))]
     pub adds: u32,
+    /// How clients read.
     pub read: ReadMode,
 }
 

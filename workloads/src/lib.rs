@@ -58,31 +58,65 @@ use checkers::verdict::Validity;
 use checkers::CheckerResult;
 use harness::run::{GenCtx, Generator, OpRequest, Rng};
 use history::History;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How clients read: through the quorum (`linearizable`, the default) or
 /// from the local member (`serializable`: possibly stale).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReadMode {
+    /// Through the quorum.
     #[default]
     Linearizable,
+    /// From the local member: possibly stale.
     Serializable,
 }
 
+/// The schema of `consistency:` (list-append, rw-register): the models'
+/// names, their aliases and Adya's names, as the reader takes them (it
+/// also takes other letter cases, and `_` for `-`).
+pub fn consistency_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use checkers::txn::models::ConsistencyModel;
+    let mut names: Vec<&str> = ConsistencyModel::ALL.iter().map(|m| m.name()).collect();
+    names.extend(ConsistencyModel::ALL.iter().filter_map(|m| m.canonical()));
+    names.extend(ConsistencyModel::ALIASES);
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string", "enum": names},
+        "minItems": 1,
+    })
+}
+
 /// A workload as named in a test file, with its options.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Workload {
+    /// Reads, writes and compare-and-sets on many keys, checked for
+    /// linearizability (a cas-register per key).
     Register(register::Options),
+    /// Unique adds and a final read of the set on every node: lost,
+    /// unexpected and stale elements.
     Set(set::Options),
+    /// Transactions of appends to lists and reads, checked Elle-style
+    /// (strict-serializable by default).
     ListAppend(list_append::Options),
+    /// Transactions of blind writes and reads, checked Elle-style
+    /// (strict-serializable by default).
     RwRegister(rw_register::Options),
+    /// Transfers between accounts and reads of every balance: the total is
+    /// kept, no balance goes negative.
     Bank(bank::Options),
+    /// Adds and reads: every read within the bounds the adds allow.
     Counter(counter::Options),
+    /// Enqueues, dequeues and a final drain: lost, duplicated and
+    /// unexpected elements.
     Queue(queue::Options),
+    /// `queue`, checked as a total queue.
     TotalQueue(queue::Options),
+    /// Generate ids: no id twice.
     UniqueIds(unique_ids::Options),
+    /// Single-key writes and reads of key groups: no long fork.
     LongFork(long_fork::Options),
 }
 

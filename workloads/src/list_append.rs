@@ -21,24 +21,40 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
     ok: "the micro-ops with each read's null replaced by the list read (appends as sent)",
 }];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "ListAppendOptions",
+    example = serde_json::json!({"name": "list-append", "keys": 8, "max-txn-len": 4, "consistency": ["serializable", "strong-session-snapshot-isolation"]})
+)]
 pub struct Options {
     /// Keys in use at any one time.
+    #[schemars(range(min = 1))]
     pub keys: u64,
     #[serde(alias = "min_txn_len")]
+    #[schemars(extend("x-alias" = "min_txn_len"))]
+    /// Fewest micro-ops in a transaction (at least 1).
+    #[schemars(range(min = 1))]
     pub min_txn_len: u64,
     #[serde(alias = "max_txn_len")]
+    #[schemars(extend("x-alias" = "max_txn_len"))]
+    /// Most micro-ops in a transaction (at least `min-txn-len`).
+    #[schemars(range(min = 1))]
     pub max_txn_len: u64,
     /// Appends to a key before it is retired for a fresh one (keeps lists
     /// and reads short).
     #[serde(alias = "max_writes_per_key")]
+    #[schemars(extend("x-alias" = "max_writes_per_key"))]
+    #[schemars(range(min = 1))]
     pub max_writes_per_key: u64,
     /// Probability that a micro-op is a read.
     #[serde(alias = "read_fraction")]
+    #[schemars(extend("x-alias" = "read_fraction"))]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub read_fraction: f64,
+    /// How clients read.
     pub read: ReadMode,
-    /// Models the history must satisfy.
+    /// The consistency models the history must satisfy (every one).
+    #[schemars(schema_with = "crate::consistency_schema")]
     pub consistency: Vec<String>,
 }
 

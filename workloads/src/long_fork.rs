@@ -28,10 +28,12 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
     ok: "the micro-ops with each read's null replaced by the value read (null if not written)",
 }];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "LongForkOptions")]
 pub struct Options {
     /// Keys per group (read together).
+    #[schemars(range(min = 2))]
     pub group_size: u64,
 }
 

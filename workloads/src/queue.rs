@@ -40,11 +40,14 @@ pub const OPS: &[crate::OpSpec] = &[
     },
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "QueueOptions")]
 pub struct Options {
     /// Relative weights of enqueues and dequeues.
+    #[schemars(range(min = 1))]
     pub enqueues: u32,
+    /// Relative weight of dequeues.
     pub dequeues: u32,
     /// The queue delivers at least once: duplicates are reported but do
     /// not make the history invalid.

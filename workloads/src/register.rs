@@ -34,23 +34,34 @@ pub const OPS: &[crate::OpSpec] = &[
     },
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "RegisterOptions",
+    example = serde_json::json!({"name": "register", "keys": 10, "values": 5, "read": "serializable"})
+)]
 pub struct Options {
     /// Keys in use at any one time.
+    #[schemars(range(min = 1))]
     pub keys: u64,
     /// Operations on a key before it is retired for a fresh one.
     #[serde(alias = "ops_per_key")]
+    #[schemars(extend("x-alias" = "ops_per_key"))]
+    #[schemars(range(min = 1))]
     pub ops_per_key: u64,
     /// Values written and compared are `0..values`.
+    #[schemars(range(min = 1))]
     pub values: i64,
     /// Relative weights of reads, writes and cas.
     pub reads: u32,
+    /// Relative weight of writes.
     pub writes: u32,
+    /// Relative weight of compare-and-sets.
     pub cas: u32,
+    /// How clients read.
     pub read: ReadMode,
     /// Seconds the linearizability search may take before answering unknown.
     #[serde(alias = "check_time_limit")]
+    #[schemars(extend("x-alias" = "check_time_limit"))]
     pub check_time_limit: u64,
 }
 

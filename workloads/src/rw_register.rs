@@ -25,19 +25,31 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
     ok: "the micro-ops with each read's null replaced by the value read (null if never written; writes as sent)",
 }];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "RwRegisterOptions",
+    example = serde_json::json!({"name": "rw-register", "consistency": ["snapshot-isolation"], "linearizable-keys": true})
+)]
 pub struct Options {
     /// Keys in use at any one time.
+    #[schemars(range(min = 1))]
     pub keys: u64,
+    /// Fewest micro-ops in a transaction (at least 1).
+    #[schemars(range(min = 1))]
     pub min_txn_len: u64,
+    /// Most micro-ops in a transaction (at least `min-txn-len`).
+    #[schemars(range(min = 1))]
     pub max_txn_len: u64,
     /// Writes to a key before it is retired for a fresh one.
+    #[schemars(range(min = 1))]
     pub max_writes_per_key: u64,
     /// Probability that a micro-op is a read.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub read_fraction: f64,
+    /// How clients read.
     pub read: ReadMode,
-    /// Models the history must satisfy.
+    /// The consistency models the history must satisfy (every one).
+    #[schemars(schema_with = "crate::consistency_schema")]
     pub consistency: Vec<String>,
     /// Assume every key is linearizable (versions follow real time): only
     /// for databases that promise it, or the checker may blame them for

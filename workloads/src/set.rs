@@ -36,12 +36,14 @@ pub const OPS: &[crate::OpSpec] = &[
     },
 ];
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "SetOptions")]
 pub struct Options {
     /// Relative weight of reads of the whole set during the run (adds
     /// weigh 1); 0, the default, reads only at the end.
     pub reads: u32,
+    /// How clients read.
     pub read: ReadMode,
 }
 

@@ -21,8 +21,9 @@ pub const OPS: &[crate::OpSpec] = &[crate::OpSpec {
 }];
 
 /// No options yet; unknown keys are still errors.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "UniqueIdsOptions")]
 pub struct Options {}
 
 impl Options {

@@ -67,6 +67,16 @@ pub enum ConsistencyModel {
 use ConsistencyModel::*;
 
 impl ConsistencyModel {
+    /// Other names [`FromStr`] takes for a model (beside [`Self::name`]
+    /// and [`Self::canonical`]).
+    pub const ALIASES: [&'static str; 5] = [
+        "strong-serializable",
+        "strict-1sr",
+        "si",
+        "conflict-serializable",
+        "psi",
+    ];
+
     /// Every model, stronger ones before the models they imply.
     pub const ALL: [ConsistencyModel; 25] = [
         StrictSerializable,

@@ -9,7 +9,10 @@ use russh::keys::{HashAlg, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How a node's host key is checked (a node's pinned `host-keys` always win).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostKeyCheck {
     /// The key must be in the known_hosts file (default).

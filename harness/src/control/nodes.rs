@@ -7,39 +7,49 @@
 //! host with the wrong key.
 
 use super::HostKeyCheck;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// One node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One machine of the test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Node {
-    /// Short name used in histories, messages and file names (`n1`).
+    /// Short name used in histories, messages and file names: letters,
+    /// digits, `.`, `_` and `-`, unique among the nodes.
+    #[schemars(example = &"n1")]
     pub name: String,
     /// Address or DNS name to connect to (or a `Host` of `~/.ssh/config`,
     /// whose `HostName` then replaces it).
+    #[schemars(example = &"10.0.0.1")]
     pub host: String,
     /// SSH port; the settings' port when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u16", example = 22, extend("x-default" = "`ssh.port`"))]
     pub port: Option<u16>,
     /// Log in as this user instead of the settings' `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"admin", extend("x-default" = "`ssh.user`"))]
     pub user: Option<String>,
     /// Log in with this private key instead of the settings' `auth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "PathBuf", example = &"~/.ssh/n1_ed25519", extend("x-default" = "`ssh.auth`"))]
     pub identity_file: Option<PathBuf>,
     /// Pinned host keys in `known_hosts` form (`ssh-ed25519 AAAA...`).
     /// When present they are the only keys accepted for this node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(example = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ"])]
     pub host_keys: Vec<String>,
     /// A directory the node may use for data (local cluster: per node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"/var/lib/shakedown")]
     pub data_dir: Option<String>,
     /// Local cluster only: the network namespace the node lives in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", example = &"shakedown-local-n1")]
     pub netns: Option<String>,
 }
 
@@ -130,8 +140,8 @@ impl Nodes {
     }
 }
 
-/// How to log in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How to log in: `method: key` (with `path`), `password` or `agent`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     tag = "method",
     rename_all = "kebab-case",
@@ -143,13 +153,16 @@ pub enum Auth {
     /// `~/` is the home directory). An encrypted key's passphrase comes
     /// from the environment variable `passphrase-env`.
     Key {
+        /// The private key file.
+        #[schemars(example = &"~/.ssh/id_ed25519")]
         path: PathBuf,
+        /// The environment variable holding the key's passphrase.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "String", example = &"KEY_PASSPHRASE")]
         passphrase_env: Option<String>,
     },
-    Password {
-        password: Secret,
-    },
+    /// A password (a secret: `{env: VAR}` or `{value: ...}`).
+    Password { password: Secret },
     /// The keys of the running ssh-agent (`SSH_AUTH_SOCK`), tried in turn.
     Agent {},
 }
@@ -157,10 +170,14 @@ pub enum Auth {
 /// A secret: a literal value or the name of an environment variable.
 /// Neither `Debug` nor `Serialize` ever shows the value: whatever writes a
 /// config (a nodes file, a log line) writes `<redacted>` in its place.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Secret {
+    /// The name of the environment variable holding it.
+    #[schemars(example = serde_json::json!({"env": "DB_PASSWORD"}))]
     Env(String),
+    /// The value itself (redacted wherever it is written).
+    #[schemars(example = serde_json::json!({"value": "hunter2"}))]
     Value(String),
 }
 
@@ -202,7 +219,7 @@ impl Serialize for Secret {
 /// in a test file means: root, port 22, `~/.ssh/id_ed25519`, known_hosts,
 /// and what `~/.ssh/config` says for each node's host (see
 /// [`super::ssh_config`]).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "SshFields", rename_all = "kebab-case")]
 pub struct SshConfig {
     pub user: String,
@@ -337,26 +354,73 @@ const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 /// The SSH settings as written, every key optional. Converted into
 /// [`SshConfig`] (defaults filled in, numbers checked), remembering which
 /// keys were given.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(
+    description = "SSH settings shared by all nodes; every key has a default, and what the test file leaves open is taken from `~/.ssh/config` for each node's host."
+)]
 struct SshFields {
+    /// The user to log in as.
+    #[serde(default)]
+    #[schemars(with = "String", extend("default" = "root"), length(min = 1))]
     user: Option<String>,
+    /// The SSH port.
+    #[serde(default)]
+    #[schemars(with = "u16", extend("default" = 22), range(min = 1))]
     port: Option<u16>,
+    /// How to log in.
+    #[serde(default)]
+    #[schemars(with = "Auth", extend("default" = {"method": "key", "path": "~/.ssh/id_ed25519"}))]
     auth: Option<Auth>,
+    /// Fed to `sudo -S` on stdin when a command runs as another user.
+    #[serde(default)]
+    #[schemars(with = "Secret")]
     sudo_password: Option<Secret>,
+    /// How host keys are checked.
+    #[serde(default)]
+    #[schemars(with = "HostKeyCheck", extend("default" = "known-hosts"))]
     host_key_check: Option<HostKeyCheck>,
+    /// The known_hosts file.
+    #[serde(default)]
+    #[schemars(with = "PathBuf", extend("default" = "~/.ssh/known_hosts"))]
     known_hosts: Option<PathBuf>,
+    /// An ssh_config(5) file to take HostName, User, Port and IdentityFile
+    /// from; `none`: read none.
+    #[serde(default)]
+    #[schemars(
+        with = "PathBuf",
+        example = &"~/.ssh/config.shakedown",
+        extend("x-default" = "`~/.ssh/config`, when it exists")
+    )]
     config_file: Option<PathBuf>,
-    #[serde(default, with = "opt_secs")]
+    /// Seconds for the TCP connect plus the SSH handshake.
+    #[serde(default, deserialize_with = "opt_secs::deserialize")]
+    #[schemars(with = "f64", extend("default" = 5), range(max = 86400.0), extend("exclusiveMinimum" = 0))]
     connect_timeout: Option<Duration>,
-    #[serde(default, with = "opt_secs")]
+    /// Seconds for authentication.
+    #[serde(default, deserialize_with = "opt_secs::deserialize")]
+    #[schemars(with = "f64", extend("default" = 5), range(max = 86400.0), extend("exclusiveMinimum" = 0))]
     auth_timeout: Option<Duration>,
-    #[serde(default, with = "opt_secs")]
+    /// Seconds per command, unless the command sets its own.
+    #[serde(default, deserialize_with = "opt_secs::deserialize")]
+    #[schemars(with = "f64", extend("default" = 300), range(max = 86400.0), extend("exclusiveMinimum" = 0))]
     command_timeout: Option<Duration>,
-    #[serde(default, with = "opt_secs")]
+    /// Send a keepalive after this many seconds of silence.
+    #[serde(default, deserialize_with = "opt_secs::deserialize")]
+    #[schemars(with = "f64", extend("default" = 5), range(max = 86400.0), extend("exclusiveMinimum" = 0))]
     keepalive_interval: Option<Duration>,
+    /// Give up on a connection after this many unanswered keepalives.
+    #[serde(default)]
+    #[schemars(extend("default" = 3), range(min = 1, max = 1000))]
     keepalive_max: Option<usize>,
+    /// Concurrent channels per connection; keep below sshd's `MaxSessions`
+    /// (default 10).
+    #[serde(default)]
+    #[schemars(extend("default" = 8), range(min = 1, max = 1000))]
     max_channels: Option<usize>,
+    /// Reconnect-and-retry attempts for transport failures.
+    #[serde(default)]
+    #[schemars(extend("default" = 2), range(max = 100))]
     retries: Option<u32>,
 }
 

@@ -15,11 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `target: {name: etcd, ...}`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "EtcdOptions")]
 pub struct Options {
-    /// How long every member gets to answer and agree on a leader.
+    /// Seconds every member gets to answer and agree on a leader.
     #[serde(default = "default_ready_timeout_s")]
+    #[schemars(range(min = 1, max = 3600))]
     pub ready_timeout_s: u64,
 }
 

@@ -28,22 +28,34 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// `target: {name: mariadb, ...}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "MariadbOptions",
+    example = serde_json::json!({"name": "mariadb", "galera": true, "isolation": "serializable"})
+)]
 pub struct Options {
+    /// The isolation level every transaction runs at.
     #[serde(default = "default_isolation")]
     pub isolation: Isolation,
+    /// The server's `innodb_snapshot_isolation`: a write to a row changed
+    /// since the transaction's snapshot fails with error 1020.
     #[serde(default)]
     pub snapshot_isolation: bool,
+    /// A Galera cluster of every node; `false`: one server (the test
+    /// then has one node).
     #[serde(default)]
     pub galera: bool,
+    /// The server's `innodb_flush_log_at_trx_commit`: 0, 1 or 2.
     #[serde(default = "default_flush")]
+    #[schemars(range(max = 2))]
     pub flush_log_at_trx_commit: u8,
     /// The port every server listens on (at its node's address).
     #[serde(default = "default_port")]
+    #[schemars(range(min = 1))]
     pub port: u16,
-    /// How long every server gets to serve (and join, in Galera).
+    /// Seconds every server gets to serve (and join, in Galera).
     #[serde(default = "default_ready_timeout_s")]
+    #[schemars(range(min = 1, max = 3600))]
     pub ready_timeout_s: u64,
 }
 

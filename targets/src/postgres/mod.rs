@@ -29,9 +29,12 @@ use std::time::Duration;
 pub use crate::sql::Isolation;
 
 /// Where read-only transactions go.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReadFrom {
+    /// Every transaction on the primary.
     #[default]
     Primary,
     /// The worker's own node when it is a replica (asynchronous streaming
@@ -40,18 +43,26 @@ pub enum ReadFrom {
 }
 
 /// `target: {name: postgres, ...}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "PostgresOptions",
+    example = serde_json::json!({"name": "postgres", "isolation": "repeatable-read", "read-from": "replicas"})
+)]
 pub struct Options {
+    /// The isolation level every transaction runs at
+    /// (`read-uncommitted` runs as READ COMMITTED: PostgreSQL has no lower).
     #[serde(default)]
     pub isolation: Isolation,
+    /// Where read-only transactions go.
     #[serde(default)]
     pub read_from: ReadFrom,
     /// The port every server listens on (at its node's address).
     #[serde(default = "default_port")]
+    #[schemars(range(min = 1))]
     pub port: u16,
-    /// How long the primary and every replica get to serve and stream.
+    /// Seconds the primary and every replica get to serve and stream.
     #[serde(default = "default_ready_timeout_s")]
+    #[schemars(range(min = 1, max = 3600))]
     pub ready_timeout_s: u64,
     /// The server's `synchronous_commit`: `on` (the default: a commit is
     /// acknowledged once its WAL is flushed), `off` (acknowledged before;
@@ -61,7 +72,18 @@ pub struct Options {
         default = "default_synchronous_commit",
         deserialize_with = "on_off_or_word"
     )]
+    #[schemars(schema_with = "synchronous_commit_schema")]
     pub synchronous_commit: String,
+}
+
+/// A word, or YAML's bare `on` / `off` (booleans to YAML 1.1 readers).
+fn synchronous_commit_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"enum": ["on", "off", "local", "remote_write", "remote_apply"]},
+            {"type": "boolean"}
+        ]
+    })
 }
 
 fn default_synchronous_commit() -> String {

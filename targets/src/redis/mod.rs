@@ -31,8 +31,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `target: {name: redis, ...}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(rename = "RedisOptions",
+    example = serde_json::json!({"name": "redis", "wait": 1, "appendfsync": "always"})
+)]
 pub struct Options {
     /// Sentinel on every node, failing over when the primary is down; with
     /// `false` the first node stays primary.
@@ -42,9 +45,12 @@ pub struct Options {
     pub wait: u32,
     /// The primary's `min-replicas-to-write`.
     pub min_replicas_to_write: u32,
-    /// Sentinel's quorum; default a majority of the nodes.
+    /// Sentinel's quorum (at most the number of nodes, only with
+    /// Sentinel); default a majority of the nodes.
+    #[schemars(with = "usize", range(min = 1), extend("x-default" = "a majority of the nodes"))]
     pub quorum: Option<usize>,
-    /// How long the servers and Sentinels get to come up.
+    /// Seconds the servers and Sentinels get to come up.
+    #[schemars(range(min = 1, max = 3600))]
     pub ready_timeout_s: u64,
     /// When the append-only file is fsync'ed (a contract): `everysec`
     /// (Redis's default, documented to lose up to a second of writes on
@@ -54,7 +60,9 @@ pub struct Options {
 }
 
 /// redis.conf's `appendfsync`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Appendfsync {
     Always,

@@ -10,7 +10,7 @@ use super::Isolation;
 use serde::Deserialize;
 
 /// The SQL dialect and wire protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dialect {
     /// MySQL's protocol (MySQL, MariaDB, Percona, TiDB, Vitess ...), on

@@ -41,7 +41,10 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// A transaction isolation level.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+/// A transaction isolation level.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Isolation {
     #[default]
@@ -64,23 +67,46 @@ impl Isolation {
 }
 
 /// `client: {sql: ...}` in a process target.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// `client: {sql: ...}`: the built-in SQL client.
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SqlSpec {
+    /// The protocol and dialect.
     pub sql: Dialect,
+    /// The server's port.
     #[serde(default)]
+    #[schemars(with = "u16", range(min = 1), extend("x-default" = "the dialect's: 3306, 5432"))]
     pub port: Option<u16>,
+    /// The user to connect as.
     #[serde(default)]
+    #[schemars(
+        with = "String",
+        length(min = 1),
+        example = &"shakedown",
+        extend("x-default" = "the dialect's: root, postgres")
+    )]
     pub user: Option<String>,
+    /// The user's password, if it has one.
     #[serde(default)]
+    #[schemars(with = "Secret")]
     pub password: Option<Secret>,
+    /// The database.
     #[serde(default)]
+    #[schemars(
+        with = "String",
+        length(min = 1),
+        example = &"jepsen",
+        extend("x-default" = "the dialect's: test, postgres")
+    )]
     pub database: Option<String>,
-    /// None: the server's default level (nothing is set).
+    /// The isolation level of every transaction; absent: the server's
+    /// default level (nothing is set).
     #[serde(default)]
+    #[schemars(with = "Isolation", extend("x-default" = "the server's"))]
     pub isolation: Option<Isolation>,
     /// Statements run on every new connection, in order.
     #[serde(default)]
+    #[schemars(example = ["SET SESSION innodb_snapshot_isolation = ON"])]
     pub setup: Vec<String>,
 }
 
