@@ -17,11 +17,11 @@
 //! a finished cell was invalid). A second signal quits at once (130).
 
 use super::exit;
-use runner::run::{run_test, worse};
-use runner::test_file::TestFile;
 use campaign::record::{self, CellRecord};
 use campaign::{Campaign, Cell};
 use harness::run::signals;
+use runner::run::{run_test, worse};
+use runner::test_file::TestFile;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
