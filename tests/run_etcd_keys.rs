@@ -55,10 +55,16 @@ seed: 3
     assert_eq!(ops["keys"], 20, "{ops}");
     let by_key = ops["by_key"].as_array().expect("ops.by_key");
     assert_eq!(by_key.len(), 20);
-    let calls: Vec<u64> = by_key.iter().map(|k| k["calls"].as_u64().unwrap()).collect();
+    let calls: Vec<u64> = by_key
+        .iter()
+        .map(|k| k["calls"].as_u64().unwrap())
+        .collect();
     let total: u64 = calls.iter().sum();
     assert!(total > 800, "only {total} keyed calls");
-    assert!(calls.windows(2).all(|w| w[0] >= w[1]), "hottest first: {calls:?}");
+    assert!(
+        calls.windows(2).all(|w| w[0] >= w[1]),
+        "hottest first: {calls:?}"
+    );
     for k in by_key {
         let n = |f: &str| k[f].as_u64().unwrap();
         assert_eq!(n("ok") + n("fail") + n("info"), n("calls"), "{k}");
@@ -70,11 +76,12 @@ seed: 3
         "hottest key {hottest} calls, median {median}: {calls:?}"
     );
     let share = hottest as f64 / total as f64;
-    assert!((0.2..0.36).contains(&share), "key 0 had {share} of the calls");
+    assert!(
+        (0.2..0.36).contains(&share),
+        "key 0 had {share} of the calls"
+    );
     let report = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert!(report.contains("<h2>Operations per key</h2>"));
-    assert!(report.contains(&format!(
-        "<td class=\"mono\">0</td><td>{hottest}</td>"
-    )));
+    assert!(report.contains(&format!("<td class=\"mono\">0</td><td>{hottest}</td>")));
     eprintln!("zipf on etcd: {total} keyed calls, per key {calls:?}");
 }
