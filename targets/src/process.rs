@@ -48,7 +48,7 @@ use crate::sql::{self, Route, SqlConnect, SqlSpec};
 use crate::{log_tail, remote, ClientCtx, Ctx, LogFile, Process, Target};
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
-use harness::control::{Cluster, Cmd, Error, ErrorKind, Node};
+use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
 use harness::run::{BoxConnect, BoxFuture};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -69,6 +69,11 @@ pub struct Spec {
     pub install: Option<String>,
     /// The database's foreground command.
     pub start: String,
+    /// The Unix user the database runs as (it must exist on every node by
+    /// the end of `install`): `{data}` is owned by it and `start` runs as
+    /// it (`setpriv`, its groups initialized). Default: root.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Shell run on the node until it exits 0.
     pub ready: String,
     #[serde(
@@ -206,6 +211,14 @@ impl Spec {
         }
         if self.start.trim().is_empty() {
             return Err("target.start: expected the database's foreground command".into());
+        }
+        if let Some(u) = &self.user {
+            let portable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+            if u.is_empty() || u.starts_with('-') || !u.chars().all(portable) {
+                return Err(format!(
+                    "target.user: expected a Unix user name (letters, digits, '_', '-', '.'), found {u:?}"
+                ));
+            }
         }
         if self.ready.trim().is_empty() {
             return Err(
@@ -346,15 +359,63 @@ impl ProcessTarget {
     }
 
     fn daemon(&self, node: &Node) -> Daemon {
+        let start = self.expand(&self.spec.start, node);
+        // As `user`: the pid file, the log and the session stay root's (the
+        // shell opens the log before switching), and `setpriv` execs, so
+        // the pid file names the database's own process.
+        let script = match &self.spec.user {
+            None => start,
+            Some(u) => format!(
+                "HOME=$(getent passwd {u} | cut -d: -f6) USER={u} LOGNAME={u} exec setpriv --reuid={u} --regid=\"$(id -g -- {u})\" --init-groups -- /bin/sh -c {start}",
+                u = q(u),
+                start = q(&start)
+            ),
+        };
         Daemon {
             bin: "/bin/sh".into(),
-            args: vec!["-c".into(), self.expand(&self.spec.start, node)],
+            args: vec!["-c".into(), script],
             pidfile: self.pid_file(node),
             logfile: self.log_file(node),
             chdir: Some(self.data(node)),
             env: self.ctx.env_for(&node.name),
             user: None,
         }
+    }
+
+    /// `{data}` owned by `user`, who must exist on the node and reach it.
+    async fn own_data(&self, r: &Remote, node: &Node, user: &str) -> Result<(), Error> {
+        let data = self.data(node);
+        let refuse =
+            |why: String| Error::new(&node.name, ErrorKind::Local(format!("target.user: {why}")));
+        let known = r
+            .run(Cmd::new(format!("id -u -- {} >/dev/null 2>&1", q(user))))
+            .await?;
+        if !known.success() {
+            return Err(refuse(format!(
+                "no user {user:?} on node {} (create it in `install`, e.g. `id -u {user} || useradd --system --no-create-home {user}`)",
+                node.name
+            )));
+        }
+        r.run_ok(Cmd::new(format!(
+            "chown -R -- {u}:\"$(id -g -- {u})\" {d}",
+            u = q(user),
+            d = q(&data)
+        )))
+        .await?;
+        let reach = r
+            .run(Cmd::new(format!(
+                "setpriv --reuid={u} --regid=\"$(id -g -- {u})\" --init-groups -- test -w {d} -a -x {d}",
+                u = q(user),
+                d = q(&data)
+            )))
+            .await?;
+        if !reach.success() {
+            return Err(refuse(format!(
+                "user {user:?} cannot write {data} on node {} although it owns it: a directory above it is closed to that user (`chmod o+x` each one)",
+                node.name
+            )));
+        }
+        Ok(())
     }
 
     /// Before anything starts: `ready` must not succeed yet on any node,
@@ -514,8 +575,17 @@ impl Target for ProcessTarget {
             // leader only once a quorum runs.
             for node in &self.ctx.nodes {
                 let r = remote(cluster, &node.name)?;
-                r.run_ok(Cmd::new(format!("mkdir -p -- {}", q(&self.data(node)))))
-                    .await?;
+                // This run's output only: the log is kept across runs of
+                // a cluster (it is beside the data), and downloaded whole.
+                r.run_ok(Cmd::new(format!(
+                    "mkdir -p -- {} && : > {}",
+                    q(&self.data(node)),
+                    q(&self.log_file(node))
+                )))
+                .await?;
+                if let Some(user) = &self.spec.user {
+                    self.own_data(r, node, user).await?;
+                }
                 daemon::start(r, &self.daemon(node)).await?;
             }
             self.wait_ready(cluster).await
