@@ -26,8 +26,12 @@
 //! Each worker's SQL client connects to its own node's `{host}`.
 //!
 //! `start` is a foreground command: shakedown runs it in its own session
-//! under a pid file, output appended to `process.log` beside the data
-//! directory, so kill, pause and restart work as for any built-in target.
+//! under a pid file, output in `process.log` beside the data directory
+//! (emptied when a run starts the database, so it holds that run's output
+//! only; restarts append), so kill, pause and restart work as for any
+//! built-in target. With `user: NAME` it runs as that user (`setpriv`,
+//! its groups initialized) in a `{data}` it owns; the pid file, the log
+//! and the session stay root's.
 //! A start command that daemonizes (returns while what it started runs
 //! on, or whose processes leave its session: `--daemonize yes`, `pg_ctl
 //! start`, a double fork) is refused, and what it left is stopped: its
@@ -719,5 +723,31 @@ mod tests {
         assert_eq!(p.pid_file, "/d/n2/process/process.pid");
         assert!(p.start.contains("/d/n2/process/data"), "{}", p.start);
         assert!(p.start.contains("setsid"), "{}", p.start);
+    }
+
+    /// With `user:`, the start command runs through setpriv as that user
+    /// (restarts too: the nemesis runs the same script); a name that is
+    /// not a user name is refused.
+    #[test]
+    fn a_user_runs_the_start_command_through_setpriv() {
+        let mut t = target();
+        t.spec.user = Some("mydb".into());
+        let n2 = t.ctx.nodes[1].clone();
+        let p = t.process(&n2).unwrap();
+        assert!(
+            p.start.contains("exec setpriv --reuid=mydb --regid=\"$(id -g -- mydb)\" --init-groups -- /bin/sh -c"),
+            "{}",
+            p.start
+        );
+        assert!(p.start.contains("/d/n2/process/data"), "{}", p.start);
+        assert!(!target().process(&n2).unwrap().start.contains("setpriv"));
+        for bad in ["", "-r", "my db", "a;b", "$(x)"] {
+            t.spec.user = Some(bad.into());
+            let e = t.spec.validate(Path::new("/")).unwrap_err();
+            assert!(
+                e.starts_with("target.user: expected a Unix user name"),
+                "{bad:?}: {e}"
+            );
+        }
     }
 }
