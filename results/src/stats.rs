@@ -46,7 +46,8 @@ pub const BY_KEY_MAX: usize = 100;
 /// Calls on one key and their outcomes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyStats {
-    /// The key: a string key as is, any other as EDN (`5`, `[1 2]`).
+    /// The key: a string (or EDN keyword) as is, any other as EDN (`5`,
+    /// `[1 2]`).
     pub key: String,
     pub calls: usize,
     pub ok: usize,
@@ -67,7 +68,10 @@ fn call_keys<'a>(op: &'a Op, out: &mut Vec<&'a Value>) {
     if let Value::List(mops) = &op.value {
         for m in mops {
             if let Value::List(parts) = m {
-                if let (Some(Value::Str(_)), Some(k)) = (parts.first(), parts.get(1)) {
+                // `["append", k, v]`, or `[:append k v]` read from EDN.
+                if let (Some(Value::Str(_) | Value::Keyword(_)), Some(k)) =
+                    (parts.first(), parts.get(1))
+                {
                     if !out.contains(&k) {
                         out.push(k);
                     }
@@ -136,7 +140,7 @@ pub fn op_stats(history: &History) -> OpStats {
     let mut latencies: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let mut processes = std::collections::HashSet::new();
     // Per key: [calls, ok, fail, info].
-    let mut by_key: std::collections::HashMap<&Value, [usize; 4]> = Default::default();
+    let mut by_key: rustc_hash::FxHashMap<&Value, [usize; 4]> = Default::default();
     let mut keys = Vec::new();
     for (pos, op) in ops.iter().enumerate() {
         if op.process.is_nemesis() {
@@ -197,9 +201,9 @@ pub fn op_stats(history: &History) -> OpStats {
         .into_iter()
         .take(BY_KEY_MAX)
         .map(|(k, [calls, ok, fail, info])| KeyStats {
-            key: match k {
-                Value::Str(s) => s.clone(),
-                other => other.to_string(),
+            key: match k.as_str() {
+                Some(s) => s.to_string(),
+                None => k.to_string(),
             },
             calls,
             ok,

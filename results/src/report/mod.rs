@@ -276,11 +276,10 @@ Shaded bands are faults; ops the checkers blame are outlined in red.</div>\
     // Calls per key, the hottest first: how skewed the key choice was.
     if !o.by_key.is_empty() {
         const SHOWN: usize = 20;
-        let keyed: usize = o.by_key.iter().map(|k| k.calls).sum();
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<section id=\"keys-section\"><h2>Operations per key</h2><div class=\"hint\">{} distinct keys{}; a transaction counts once on each key it touches.</div>\
-<table class=\"grid\" id=\"keys\"><thead><tr><th>key</th><th>calls</th><th>ok</th><th>fail</th><th>info</th><th>% of the listed keys' calls</th></tr></thead><tbody>\n",
+            "<section id=\"keys-section\"><h2>Operations per key</h2><div class=\"hint\">{} distinct keys{}; a transaction counts once on each key it touches; % is the share of all calls that touched the key.</div>\
+<table class=\"grid\" id=\"keys\"><thead><tr><th>key</th><th>calls</th><th>ok</th><th>fail</th><th>info</th><th>% of calls</th></tr></thead><tbody>",
             o.keys,
             if o.keys > SHOWN.min(o.by_key.len()) {
                 format!(", the hottest {} shown", SHOWN.min(o.by_key.len()))
@@ -297,7 +296,7 @@ Shaded bands are faults; ops the checkers blame are outlined in red.</div>\
                 k.ok,
                 k.fail,
                 k.info,
-                100.0 * k.calls as f64 / keyed.max(1) as f64
+                100.0 * k.calls as f64 / o.calls.max(1) as f64
             );
         }
         h.push_str("</tbody></table></section>\n");
