@@ -24,16 +24,16 @@ use history::{History, Op, OpType, Value};
 use proptest::prelude::*;
 use std::collections::{HashSet, VecDeque};
 
-/// splitmix64: a tiny deterministic PRNG (no dependency).
-struct Rng(u64);
+/// A deterministic source from the test's seed (SplitMix64, as before
+/// the move to `rand`, so a failing seed still reproduces).
+struct Rng(rand_xoshiro::SplitMix64);
 
 impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(rand_xoshiro::rand_core::SeedableRng::seed_from_u64(seed))
+    }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        rand_xoshiro::rand_core::Rng::next_u64(&mut self.0)
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
@@ -81,7 +81,7 @@ struct InFlight {
 
 /// Runs the store; returns the history.
 fn simulate(store: &mut impl Store, p: &Params, finals: &[(&'static str, Value)]) -> History {
-    let mut rng = Rng(p.seed);
+    let mut rng = Rng::new(p.seed);
     let mut ops = Vec::new();
     let mut clients: Vec<Option<InFlight>> = (0..p.clients).map(|_| None).collect();
     let mut processes: Vec<u64> = (0..p.clients as u64).collect();

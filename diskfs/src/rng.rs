@@ -1,40 +1,23 @@
-//! A small seedable PRNG (xoshiro256++ seeded through SplitMix64), the same
-//! generator as the harness's (`harness::run::generator::Rng`): its output
-//! for a seed never changes between versions of any crate, so a corruption
-//! run with `--seed N` picks the same bits forever. (This crate does not
-//! depend on the harness, hence the copy of these few lines.)
+//! The corruption's seeded random source: `rand_xoshiro`'s xoshiro256++
+//! seeded through SplitMix64, the harness's generator
+//! (`harness::run::generator::Rng`), with the few derivations this crate
+//! uses, written the same way (this crate does not depend on the harness).
+//! A corruption run with `--seed N` picks the same bits in every release,
+//! and the same as before the move to `rand` (pinned below).
+
+use rand::{Rng as _, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 #[derive(Clone, Debug)]
-pub struct Rng {
-    s: [u64; 4],
-}
+pub struct Rng(Xoshiro256PlusPlus);
 
 impl Rng {
     pub fn seed(seed: u64) -> Rng {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng {
-            s: [next(), next(), next(), next()],
-        }
+        Rng(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n`; 0 when `n` is 0.
@@ -50,5 +33,30 @@ impl Rng {
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.f64() < p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    /// Values of the hand-written xoshiro256++ this crate had before.
+    #[test]
+    fn seeds_give_the_values_of_the_hand_written_generator() {
+        let mut r = Rng::seed(42);
+        let got: Vec<u64> = (0..4).map(|_| r.next_u64()).collect();
+        assert_eq!(
+            got,
+            [
+                15021278609987233951,
+                5881210131331364753,
+                18149643915985481100,
+                12933668939759105464
+            ]
+        );
+        let mut r = Rng::seed(7);
+        let below: Vec<u64> = (0..8).map(|_| r.below(1000)).collect();
+        assert_eq!(below, [55, 172, 717, 427, 963, 465, 723, 329]);
+        assert_eq!(r.below(0), 0);
     }
 }

@@ -151,13 +151,8 @@ fn big_file() -> &'static std::path::Path {
     BIG.get_or_init(|| {
         let p = std::env::temp_dir().join(format!("shk-bench-{}.bin", std::process::id()));
         let mut data = vec![0u8; 50 * 1024 * 1024];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for chunk in data.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
+        let mut rng = <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(1);
+        rand::Rng::fill_bytes(&mut rng, &mut data);
         std::fs::write(&p, data).unwrap();
         p
     })

@@ -20,15 +20,10 @@ fn remote(c: &LocalCluster, node: &str) -> Remote {
 
 fn random_file(path: &Path, len: usize) -> String {
     let mut data = vec![0u8; len];
-    // xorshift: fast, incompressible enough, deterministic per length.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
-    for chunk in data.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let b = x.to_le_bytes();
-        chunk.copy_from_slice(&b[..chunk.len()]);
-    }
+    // Incompressible, deterministic per length.
+    let mut rng =
+        <rand_xoshiro::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(len as u64);
+    rand::Rng::fill_bytes(&mut rng, &mut data);
     std::fs::write(path, &data).unwrap();
     sha256_hex(&data)
 }

@@ -276,6 +276,9 @@ pub fn regenerate(dir: &Path) -> Result<RunSummary, Error> {
 pub struct RunEntry {
     /// Path relative to the results directory, `/`-separated: `etcd/20261122T053000.123Z`.
     pub path: String,
+    /// The campaign that ran it, for a run under `campaigns/<campaign>/runs/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
     pub test: String,
     pub stamp: String,
     pub valid: Option<Verdict>,
@@ -291,12 +294,48 @@ pub struct RunEntry {
 }
 
 /// Every run directory `<results>/<test>/<timestamp>/` (one holding a
-/// `results.json` or a history), newest first. Symlinks (`latest`) are
-/// skipped so no run is listed twice.
+/// `results.json` or a history), and every campaign's,
+/// `<results>/campaigns/<campaign>/runs/<test>/<timestamp>/`, newest
+/// first. Symlinks (`latest`) are skipped so no run is listed twice.
 pub fn list_runs(results: &Path) -> Vec<RunEntry> {
     let mut runs = Vec::new();
-    let Ok(tests) = fs::read_dir(results) else {
-        return runs;
+    scan_runs(results, "", None, &mut runs);
+    if let Ok(campaigns) = fs::read_dir(results.join("campaigns")) {
+        for c in campaigns.flatten() {
+            if !c.file_type().is_ok_and(|ft| ft.is_dir()) {
+                continue;
+            }
+            let name = c.file_name().to_string_lossy().into_owned();
+            scan_runs(
+                &c.path().join("runs"),
+                &format!("campaigns/{name}/runs/"),
+                Some(&name),
+                &mut runs,
+            );
+        }
+    }
+    // Newest first: by start time when known, else by the directory stamp
+    // (which sorts chronologically as text).
+    runs.sort_by(|a, b| {
+        let ka = a
+            .start_time
+            .as_deref()
+            .map(stamp_key)
+            .unwrap_or_else(|| a.stamp.clone());
+        let kb = b
+            .start_time
+            .as_deref()
+            .map(stamp_key)
+            .unwrap_or_else(|| b.stamp.clone());
+        kb.cmp(&ka).then_with(|| b.path.cmp(&a.path))
+    });
+    runs
+}
+
+/// The runs `<dir>/<test>/<timestamp>/`, their paths `prefix` + `test/stamp`.
+fn scan_runs(dir: &Path, prefix: &str, campaign: Option<&str>, runs: &mut Vec<RunEntry>) {
+    let Ok(tests) = fs::read_dir(dir) else {
+        return;
     };
     for t in tests.flatten() {
         if !t.file_type().is_ok_and(|ft| ft.is_dir()) {
@@ -317,7 +356,8 @@ pub fn list_runs(results: &Path) -> Vec<RunEntry> {
             let test_name = t.file_name().to_string_lossy().into_owned();
             let stamp = r.file_name().to_string_lossy().into_owned();
             let mut entry = RunEntry {
-                path: format!("{test_name}/{stamp}"),
+                path: format!("{prefix}{test_name}/{stamp}"),
+                campaign: campaign.map(str::to_string),
                 test: test_name,
                 stamp,
                 valid: None,
@@ -353,22 +393,6 @@ pub fn list_runs(results: &Path) -> Vec<RunEntry> {
             runs.push(entry);
         }
     }
-    // Newest first: by start time when known, else by the directory stamp
-    // (which sorts chronologically as text).
-    runs.sort_by(|a, b| {
-        let ka = a
-            .start_time
-            .as_deref()
-            .map(stamp_key)
-            .unwrap_or_else(|| a.stamp.clone());
-        let kb = b
-            .start_time
-            .as_deref()
-            .map(stamp_key)
-            .unwrap_or_else(|| b.stamp.clone());
-        kb.cmp(&ka).then_with(|| b.path.cmp(&a.path))
-    });
-    runs
 }
 
 /// `2026-11-22T05:30:00.123Z` -> `20261122T053000.123Z`, comparable with stamps.

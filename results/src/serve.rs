@@ -1,7 +1,8 @@
 //! `shakedown serve`: a small HTTP/1.1 server (hyper on a tokio runtime of
 //! two threads) for a results directory.
 //!
-//! - `/` — the index of every stored run, newest first, with verdict,
+//! - `/` — the index of every stored run (a campaign's too, from
+//!   `campaigns/<campaign>/runs/`, marked with its campaign), newest first, with verdict,
 //!   test, start, duration, faults and links; `?verdict=invalid&q=etcd`
 //!   filters by verdict and by a substring of the test name;
 //! - `/runs.json` — the same list as JSON (same filters);
@@ -448,10 +449,14 @@ fn index_page(roots: &[PathBuf], query: &str) -> String {
         let href = format!("{}/", href(roots.len(), *k, &r.path));
         let v = r.valid.map_or("none", Verdict::name);
         h.push_str(&format!(
-            "<tr class=\"run\" data-path=\"{}\"><td class=\"mono\">{}</td><td>{}</td><td><span class=\"pill {v}\">{}</span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}report.html\">report</a> · <a href=\"{href}results.json\">results.json</a> · <a href=\"{href}\">files</a></td></tr>",
+            "<tr class=\"run\" data-path=\"{}\"><td class=\"mono\">{}</td><td>{}{}</td><td><span class=\"pill {v}\">{}</span>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{href}report.html\">report</a> · <a href=\"{href}results.json\">results.json</a> · <a href=\"{href}\">files</a></td></tr>",
             esc(&r.path),
             esc(r.start_time.as_deref().unwrap_or(&r.stamp)),
             esc(&r.test),
+            r.campaign.as_ref().map_or(String::new(), |c| format!(
+                " <span class=\"muted campaign\">campaign <a href=\"/campaigns\">{}</a></span>",
+                esc(c)
+            )),
             if r.valid.is_some() { v } else { "no results" },
             if r.interrupted { " <span class=\"muted\">interrupted</span>" } else { "" },
             r.duration_s.map_or("–".into(), crate::report::human_duration),

@@ -25,6 +25,60 @@ pub struct OpStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_span_ns: Option<u64>,
     pub by_f: BTreeMap<String, FStats>,
+    /// Distinct keys the client calls touched: an op's `key`, or the keys
+    /// of a transaction's micro-ops (`f = "txn"`, `[[f, key, value] ...]`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keys: usize,
+    /// Calls per key, the hottest first (ties by key), at most
+    /// [`BY_KEY_MAX`] keys: how skewed the key choice was. A transaction
+    /// counts once for each key it touches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_key: Vec<KeyStats>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How many keys `by_key` lists.
+pub const BY_KEY_MAX: usize = 100;
+
+/// Calls on one key and their outcomes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyStats {
+    /// The key: a string (or EDN keyword) as is, any other as EDN (`5`,
+    /// `[1 2]`).
+    pub key: String,
+    pub calls: usize,
+    pub ok: usize,
+    pub fail: usize,
+    pub info: usize,
+}
+
+/// The keys a client call touches, each once.
+fn call_keys<'a>(op: &'a Op, out: &mut Vec<&'a Value>) {
+    out.clear();
+    if let Some(k) = &op.key {
+        out.push(k);
+        return;
+    }
+    if op.f != "txn" {
+        return;
+    }
+    if let Value::List(mops) = &op.value {
+        for m in mops {
+            if let Value::List(parts) = m {
+                // `["append", k, v]`, or `[:append k v]` read from EDN.
+                if let (Some(Value::Str(_) | Value::Keyword(_)), Some(k)) =
+                    (parts.first(), parts.get(1))
+                {
+                    if !out.contains(&k) {
+                        out.push(k);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -85,6 +139,9 @@ pub fn op_stats(history: &History) -> OpStats {
     };
     let mut latencies: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let mut processes = std::collections::HashSet::new();
+    // Per key: [calls, ok, fail, info].
+    let mut by_key: rustc_hash::FxHashMap<&Value, [usize; 4]> = Default::default();
+    let mut keys = Vec::new();
     for (pos, op) in ops.iter().enumerate() {
         if op.process.is_nemesis() {
             s.nemesis_ops += 1;
@@ -96,6 +153,17 @@ pub fn op_stats(history: &History) -> OpStats {
         processes.insert(&op.process);
         s.calls += 1;
         let (kind, completion) = outcome(history, pos);
+        call_keys(op, &mut keys);
+        let slot = match kind {
+            OpType::Ok => 1,
+            OpType::Fail => 2,
+            _ => 3,
+        };
+        for &k in &keys {
+            let c = by_key.entry(k).or_default();
+            c[0] += 1;
+            c[slot] += 1;
+        }
         let f = s.by_f.entry(op.f.clone()).or_default();
         f.calls += 1;
         match kind {
@@ -126,6 +194,31 @@ pub fn op_stats(history: &History) -> OpStats {
         }
     }
     s.processes = processes.len();
+    s.keys = by_key.len();
+    let mut hot: Vec<(&Value, [usize; 4])> = by_key.into_iter().collect();
+    let hottest = |a: &(&Value, [usize; 4]), b: &(&Value, [usize; 4])| {
+        b.1[0].cmp(&a.1[0]).then_with(|| a.0.cmp(b.0))
+    };
+    // The hottest only, not every key sorted (list-append makes a key
+    // every few dozen appends).
+    if hot.len() > BY_KEY_MAX {
+        hot.select_nth_unstable_by(BY_KEY_MAX, hottest);
+        hot.truncate(BY_KEY_MAX);
+    }
+    hot.sort_unstable_by(hottest);
+    s.by_key = hot
+        .into_iter()
+        .map(|(k, [calls, ok, fail, info])| KeyStats {
+            key: match k.as_str() {
+                Some(s) => s.to_string(),
+                None => k.to_string(),
+            },
+            calls,
+            ok,
+            fail,
+            info,
+        })
+        .collect();
     let mut times = ops.iter().filter_map(|o| o.time);
     if let Some(first) = times.next() {
         let (lo, hi) = times.fold((first, first), |(lo, hi), t| (lo.min(t), hi.max(t)));
@@ -319,6 +412,75 @@ mod tests {
         );
         assert_eq!(instants.len(), 1);
         assert_eq!(instants[0].f, "check-offsets");
+    }
+
+    /// Keyed calls count on their key, transactions once on each key
+    /// they touch; the hottest key comes first.
+    #[test]
+    fn counts_calls_per_key_hottest_first() {
+        let txn = |p: u64| {
+            Op::invoke(
+                p,
+                "txn",
+                Value::List(vec![
+                    Value::List(vec!["append".into(), 7.into(), 1.into()]),
+                    Value::List(vec!["r".into(), 7.into(), Value::Nil]),
+                    Value::List(vec!["r".into(), 8.into(), Value::Nil]),
+                ]),
+            )
+        };
+        let h = History::indexed([
+            Op::invoke(0, "read", Value::Nil).with_key(3),
+            Op::ok(0, "read", 1).with_key(3),
+            Op::invoke(0, "write", 2).with_key(3),
+            Op::fail(0, "write", 2).with_key(3),
+            Op::invoke(1, "write", 1).with_key(4),
+            Op::invoke(2, "read", Value::Nil).with_key("k"),
+            Op::ok(2, "read", Value::Nil).with_key("k"),
+            txn(3),
+        ])
+        .unwrap();
+        let s = op_stats(&h);
+        assert_eq!(s.keys, 5);
+        let got: Vec<(&str, usize, usize, usize, usize)> = s
+            .by_key
+            .iter()
+            .map(|k| (k.key.as_str(), k.calls, k.ok, k.fail, k.info))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("3", 2, 1, 1, 0),
+                ("4", 1, 0, 0, 1),
+                ("7", 1, 0, 0, 1),
+                ("8", 1, 0, 0, 1),
+                ("k", 1, 1, 0, 0),
+            ]
+        );
+        // More keys than are listed: the hottest, in order.
+        let mut ops = Vec::new();
+        for k in 0..300i64 {
+            for _ in 0..(1 + k % 7) {
+                ops.push(Op::invoke(0, "read", Value::Nil).with_key(k));
+                ops.push(Op::ok(0, "read", 1).with_key(k));
+            }
+        }
+        let s = op_stats(&History::indexed(ops).unwrap());
+        assert_eq!((s.keys, s.by_key.len()), (300, BY_KEY_MAX));
+        // 42 keys (6, 13 ... 293) have 7 calls, 43 (5, 12 ... 299) 6, then 5.
+        let calls: Vec<usize> = s.by_key.iter().map(|k| k.calls).collect();
+        assert_eq!(calls, [vec![7; 42], vec![6; 43], vec![5; 15]].concat());
+        assert_eq!(
+            (s.by_key[0].key.as_str(), s.by_key[1].key.as_str()),
+            ("6", "13")
+        );
+        assert_eq!(s.by_key[42].key, "5");
+        // Unkeyed histories say nothing about keys in results.json.
+        let h = History::indexed([Op::invoke(0, "add", 1), Op::ok(0, "add", 1)]).unwrap();
+        let s = op_stats(&h);
+        assert_eq!((s.keys, s.by_key.len()), (0, 0));
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("by_key"), "{json}");
     }
 
     #[test]

@@ -85,6 +85,48 @@ fn lists_runs_newest_first_with_verdicts() {
     assert_eq!(runs.len(), 3);
 }
 
+/// A campaign's runs (under `campaigns/<name>/runs/`) are in the index
+/// too, marked with their campaign, and their files are served from there.
+#[test]
+fn campaign_runs_are_listed_in_the_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    results_dir(tmp.path());
+    let runs_dir = tmp.path().join("campaigns").join("nightly").join("runs");
+    let run = RunDir::create(&runs_dir, "gamma", 4_000_000).unwrap();
+    let info = RunInfo {
+        test: "gamma".into(),
+        start_unix_ms: Some(4_000_000),
+        ..RunInfo::default()
+    };
+    results::write_run(&run.path, &info, &tiny_history(), Vec::new()).unwrap();
+    let runs = results::list_runs(tmp.path());
+    assert_eq!(runs.len(), 4);
+    assert_eq!(
+        runs[0].path,
+        "campaigns/nightly/runs/gamma/19700101T010640.000Z"
+    );
+    assert_eq!(runs[0].campaign.as_deref(), Some("nightly"));
+    assert!(runs[1..].iter().all(|r| r.campaign.is_none()));
+    let page = String::from_utf8(serve::handle(tmp.path(), "GET", "/").bytes()).unwrap();
+    assert!(page.contains("data-path=\"campaigns/nightly/runs/gamma/19700101T010640.000Z\""));
+    assert!(
+        page.contains("campaign <a href=\"/campaigns\">nightly</a>"),
+        "{page}"
+    );
+    assert!(page.contains("4 run(s)"));
+    let r = serve::handle(
+        tmp.path(),
+        "GET",
+        "/runs/campaigns/nightly/runs/gamma/19700101T010640.000Z/results.json",
+    );
+    assert_eq!(r.status, 200);
+    let json = String::from_utf8(serve::handle(tmp.path(), "GET", "/runs.json?q=nightly").bytes())
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(listed[0]["campaign"], "nightly");
+}
+
 /// A run a signal cut short says so in the index and in runs.json.
 #[test]
 fn an_interrupted_run_is_marked_in_the_index() {

@@ -128,8 +128,98 @@ pub fn braced_words(text: &str) -> Vec<&str> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    which(program).is_some()
+}
+
+/// `program` found on the PATH.
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Where Debian's `python3-*` packages install their modules for.
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// The Python interpreter `command` runs, if it runs one other than
+/// [`SYSTEM_PYTHON`]: the program itself (`python3.12`, a venv's
+/// `python`, whichever `python3` is first on the PATH), the program after
+/// `env`, or a script's `#!` interpreter. Said with how it was found.
+pub fn foreign_python(command: &[String], cwd: &Path) -> Option<(PathBuf, String)> {
+    let resolve = |p: &str| -> Option<PathBuf> {
+        if p.contains('/') {
+            Some(cwd.join(p))
+        } else {
+            which(p)
+        }
+    };
+    let is_python = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("python"))
+    };
+    let is_env = |p: &Path| p.file_name().is_some_and(|n| n == "env");
+    // `env [-S] [VAR=value ...] program`: the program.
+    let after_env = |words: &[&str]| -> Option<String> {
+        words
+            .iter()
+            .find(|w| !w.starts_with('-') && !w.contains('='))
+            .map(|w| w.to_string())
+    };
+    let mut program = resolve(command.first()?)?;
+    let mut how = format!("{:?} in client.command", command[0]);
+    if is_env(&program) {
+        let rest: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+        let name = after_env(&rest)?;
+        program = resolve(&name)?;
+        how = format!("{name:?} after env in client.command");
+    }
+    let interpreter = if is_python(&program) {
+        if !command[0].contains('/') {
+            how = format!("{:?} on the PATH", command[0]);
+        }
+        program
+    } else {
+        // A script: its `#!` line.
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(&program)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .ok()?;
+        let first = String::from_utf8_lossy(&head[..n]);
+        let line = first.lines().next()?.strip_prefix("#!")?.to_string();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let interp = PathBuf::from(words.first()?);
+        how = format!("the #! line of {}", program.display());
+        if is_env(&interp) {
+            let name = after_env(&words[1..])?;
+            how = format!(
+                "{name:?} on the PATH, from the #! line of {}",
+                program.display()
+            );
+            which(&name)?
+        } else {
+            interp
+        }
+    };
+    if !is_python(&interpreter) {
+        return None;
+    }
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if canon(&interpreter) == canon(Path::new(SYSTEM_PYTHON)) {
+        return None;
+    }
+    Some((interpreter, how))
+}
+
+/// The first line of a client's stderr that tells a Python import failed.
+fn import_error(stderr: &Path) -> Option<String> {
+    let text = std::fs::read(stderr).ok()?;
+    let text = String::from_utf8_lossy(&text[..text.len().min(64 << 10)]);
+    text.lines()
+        .rev()
+        .find(|l| l.contains("ModuleNotFoundError") || l.contains("ImportError"))
+        .map(|l| l.trim().chars().take(200).collect())
 }
 
 /// Starts one client program per worker process.
@@ -142,6 +232,8 @@ pub struct ExecConnect {
     workload: String,
     stderr_dir: PathBuf,
     warnings: Warnings,
+    /// The client's Python, when it is not the system's (and how it was found).
+    python: Option<(PathBuf, String)>,
 }
 
 impl ExecConnect {
@@ -157,7 +249,6 @@ impl ExecConnect {
         let names: Vec<&str> = ctx.nodes.iter().map(|n| n.name.as_str()).collect();
         let hosts: Vec<&str> = ctx.nodes.iter().map(|n| n.host.as_str()).collect();
         Ok(ExecConnect {
-            spec,
             cwd: ctx.test_dir.clone(),
             hosts: ctx
                 .nodes
@@ -169,6 +260,8 @@ impl ExecConnect {
             workload: workload.to_string(),
             stderr_dir,
             warnings: Warnings::default(),
+            python: foreign_python(&spec.command, &ctx.test_dir),
+            spec,
         })
     }
 }
@@ -217,6 +310,9 @@ impl Connect for ExecConnect {
             ),
             in_flight: None,
             warnings: self.warnings.clone(),
+            answered: false,
+            stderr_path,
+            python: self.python.clone(),
         })
     }
 
@@ -244,6 +340,16 @@ impl Warnings {
         }
     }
 
+    /// `push`, unless a warning of `kind` was kept already.
+    fn push_once(&self, kind: &str, msg: String) {
+        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if w.0.iter().any(|(k, _)| k == kind) {
+            return;
+        }
+        tracing::warn!("{msg}");
+        w.0.push((kind.to_string(), msg));
+    }
+
     fn take(&self) -> Vec<String> {
         let w = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<String> = w.0.iter().map(|(_, m)| m.clone()).collect();
@@ -268,6 +374,10 @@ pub struct ExecClient {
     /// dropped then, it hung (the run loop's timeout fired).
     in_flight: Option<&'static str>,
     warnings: Warnings,
+    /// It answered a request: a later exit is not a failure to start.
+    answered: bool,
+    stderr_path: PathBuf,
+    python: Option<(PathBuf, String)>,
 }
 
 /// A reply line.
@@ -350,10 +460,37 @@ impl ExecClient {
     }
 
     fn exited(&mut self) -> String {
+        self.import_hint();
         match self.child.try_wait() {
             Ok(Some(status)) => format!("the client exited ({status})"),
             _ => "the client closed its stdout".to_string(),
         }
+    }
+}
+
+impl ExecClient {
+    /// A Python client that died before its first answer, its stderr
+    /// telling an import failed, run by a Python other than the system's:
+    /// the module is likely installed for the other one. Said once a run.
+    fn import_hint(&mut self) {
+        if self.answered {
+            return;
+        }
+        let Some((python, how)) = &self.python else {
+            return;
+        };
+        let Some(line) = import_error(&self.stderr_path) else {
+            return;
+        };
+        self.warnings.push_once(
+            "python import",
+            format!(
+                "the Python client failed to start: {line:?} (in {}). It ran under {} ({how}), not {SYSTEM_PYTHON}, where Debian's python3-* packages install: install the module for that interpreter (`{} -m pip install ...`), or set client.command to [{SYSTEM_PYTHON}, ...]",
+                self.stderr_path.display(),
+                python.display(),
+                python.display(),
+            ),
+        );
     }
 }
 
@@ -416,6 +553,7 @@ impl Client for ExecClient {
             );
         }
         self.in_flight = None;
+        self.answered = true;
         let reply: Reply = match serde_json::from_str(self.line.trim_end()) {
             Ok(r) => r,
             Err(e) => {
@@ -487,5 +625,110 @@ mod tests {
         let r: Reply = serde_json::from_str(r#"{"type":"ok","value":null}"#).unwrap();
         assert_eq!(r.value, Some(Value::Nil));
         assert!(serde_json::from_str::<Reply>(r#"{"type":"ok","vaule":1}"#).is_err());
+    }
+
+    fn script(dir: &Path, name: &str, text: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Which Python a command runs: the program, the one after `env`, a
+    /// script's `#!`; the system's is not "foreign".
+    #[test]
+    fn the_client_python_is_found_from_the_command() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        script(
+            d,
+            "venv/bin/python3",
+            "#!/bin/sh\nexec /usr/bin/python3 \"$@\"\n",
+        );
+        script(d, "by_venv.py", "#!venv/bin/python3\n");
+        script(d, "by_env.py", "#!/usr/bin/env python3\nprint(1)\n");
+        script(d, "client.sh", "#!/bin/sh\n");
+        let cmd = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (p, how) = foreign_python(&cmd(&["venv/bin/python3", "c.py"]), d).unwrap();
+        assert_eq!(p, d.join("venv/bin/python3"));
+        assert!(how.contains("client.command"), "{how}");
+        assert!(foreign_python(&cmd(&["/usr/bin/python3", "c.py"]), d).is_none());
+        assert!(foreign_python(&cmd(&["client.sh"]), d).is_none());
+        let (p, how) = foreign_python(&cmd(&["./by_venv.py"]), d).unwrap();
+        assert_eq!(p, PathBuf::from("venv/bin/python3"));
+        assert!(how.contains("#! line"), "{how}");
+        // `python3` on this machine's PATH, directly or through env, is
+        // the system's only if it resolves to /usr/bin/python3.
+        let system = which("python3").map(|p| std::fs::canonicalize(p).unwrap())
+            == std::fs::canonicalize(SYSTEM_PYTHON).ok();
+        for c in [
+            cmd(&["./by_env.py"]),
+            cmd(&["python3", "c.py"]),
+            cmd(&["/usr/bin/env", "python3", "c.py"]),
+        ] {
+            assert_eq!(foreign_python(&c, d).is_none(), system, "{c:?}");
+        }
+    }
+
+    async fn first_warnings(dir: &Path, command: &[&str]) -> (Completion, Vec<String>) {
+        let spec = ExecSpec {
+            command: command.iter().map(|s| s.to_string()).collect(),
+            env: BTreeMap::new(),
+        };
+        let ctx = Ctx {
+            nodes: vec![harness::control::Node::new("n1", "127.0.0.1")],
+            test_dir: dir.to_path_buf(),
+            run_id: "r".into(),
+            db_env: Default::default(),
+        };
+        let run = dir.join("run");
+        let connect = ExecConnect::new(spec, &ctx, "register", &run).unwrap();
+        let mut client = connect.open("n1", 0).await.unwrap();
+        let done = client
+            .invoke(&OpRequest::new("read", Value::Nil).with_key(1))
+            .await;
+        drop(client);
+        (done, connect.warnings())
+    }
+
+    /// A client run by a Python that is not /usr/bin/python3, failing at
+    /// start on an import, gets a warning naming that Python and the fix;
+    /// under /usr/bin/python3 only the usual one.
+    #[tokio::test]
+    async fn an_import_error_under_another_python_says_which_ran_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        script(
+            d,
+            "venv/bin/python3",
+            "#!/bin/sh\nexec /usr/bin/python3 \"$@\"\n",
+        );
+        std::fs::write(d.join("client.py"), "import shakedown_no_such_module\n").unwrap();
+        let (done, warnings) = first_warnings(d, &["venv/bin/python3", "client.py"]).await;
+        assert!(matches!(done, Completion::Info(_)), "{done:?}");
+        let hint = warnings
+            .iter()
+            .find(|w| w.contains("the Python client failed to start"))
+            .unwrap_or_else(|| panic!("{warnings:?}"));
+        assert!(
+            hint.contains("No module named 'shakedown_no_such_module'"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains(&format!(
+                "It ran under {}",
+                d.join("venv/bin/python3").display()
+            )),
+            "{hint}"
+        );
+        assert!(hint.contains("not /usr/bin/python3"), "{hint}");
+        assert!(hint.contains("-m pip install"), "{hint}");
+        let (_, warnings) = first_warnings(d, &["/usr/bin/python3", "client.py"]).await;
+        assert!(!warnings.is_empty());
+        assert!(
+            warnings.iter().all(|w| !w.contains("failed to start")),
+            "{warnings:?}"
+        );
     }
 }

@@ -26,8 +26,12 @@
 //! Each worker's SQL client connects to its own node's `{host}`.
 //!
 //! `start` is a foreground command: shakedown runs it in its own session
-//! under a pid file, output appended to `process.log` beside the data
-//! directory, so kill, pause and restart work as for any built-in target.
+//! under a pid file, output in `process.log` beside the data directory
+//! (emptied when a run starts the database, so it holds that run's output
+//! only; restarts append), so kill, pause and restart work as for any
+//! built-in target. With `user: NAME` it runs as that user (`setpriv`,
+//! its groups initialized) in a `{data}` it owns; the pid file, the log
+//! and the session stay root's.
 //! A start command that daemonizes (returns while what it started runs
 //! on, or whose processes leave its session: `--daemonize yes`, `pg_ctl
 //! start`, a double fork) is refused, and what it left is stopped: its
@@ -48,7 +52,7 @@ use crate::sql::{self, Route, SqlConnect, SqlSpec};
 use crate::{log_tail, remote, ClientCtx, Ctx, LogFile, Process, Target};
 use harness::control::daemon::{self, Daemon};
 use harness::control::quote::q;
-use harness::control::{Cluster, Cmd, Error, ErrorKind, Node};
+use harness::control::{Cluster, Cmd, Error, ErrorKind, Node, Remote};
 use harness::run::{BoxConnect, BoxFuture};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -75,6 +79,12 @@ pub struct Spec {
     /// The database's foreground command (placeholders allowed).
     #[schemars(example = &"mydb --listen {host}:7000 --data {data}")]
     pub start: String,
+    /// The Unix user the database runs as (it must exist on every node by
+    /// the end of `install`): `{data}` is owned by it and `start` runs as
+    /// it (`setpriv`, its groups initialized). Default: root.
+    #[serde(default)]
+    #[schemars(with = "String", example = &"mysql")]
+    pub user: Option<String>,
     /// Shell run on the node until it exits 0 (placeholders allowed).
     #[schemars(example = &"nc -z {host} 7000")]
     pub ready: String,
@@ -252,6 +262,14 @@ impl Spec {
         if self.start.trim().is_empty() {
             return Err("target.start: expected the database's foreground command".into());
         }
+        if let Some(u) = &self.user {
+            let portable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+            if u.is_empty() || u.starts_with('-') || !u.chars().all(portable) {
+                return Err(format!(
+                    "target.user: expected a Unix user name (letters, digits, '_', '-', '.'), found {u:?}"
+                ));
+            }
+        }
         if self.ready.trim().is_empty() {
             return Err(
                 "target.ready: expected a shell command that exits 0 once the database serves"
@@ -391,15 +409,63 @@ impl ProcessTarget {
     }
 
     fn daemon(&self, node: &Node) -> Daemon {
+        let start = self.expand(&self.spec.start, node);
+        // As `user`: the pid file, the log and the session stay root's (the
+        // shell opens the log before switching), and `setpriv` execs, so
+        // the pid file names the database's own process.
+        let script = match &self.spec.user {
+            None => start,
+            Some(u) => format!(
+                "HOME=$(getent passwd {u} | cut -d: -f6) USER={u} LOGNAME={u} exec setpriv --reuid={u} --regid=\"$(id -g -- {u})\" --init-groups -- /bin/sh -c {start}",
+                u = q(u),
+                start = q(&start)
+            ),
+        };
         Daemon {
             bin: "/bin/sh".into(),
-            args: vec!["-c".into(), self.expand(&self.spec.start, node)],
+            args: vec!["-c".into(), script],
             pidfile: self.pid_file(node),
             logfile: self.log_file(node),
             chdir: Some(self.data(node)),
             env: self.ctx.env_for(&node.name),
             user: None,
         }
+    }
+
+    /// `{data}` owned by `user`, who must exist on the node and reach it.
+    async fn own_data(&self, r: &Remote, node: &Node, user: &str) -> Result<(), Error> {
+        let data = self.data(node);
+        let refuse =
+            |why: String| Error::new(&node.name, ErrorKind::Local(format!("target.user: {why}")));
+        let known = r
+            .run(Cmd::new(format!("id -u -- {} >/dev/null 2>&1", q(user))))
+            .await?;
+        if !known.success() {
+            return Err(refuse(format!(
+                "no user {user:?} on node {} (create it in `install`, e.g. `id -u {user} || useradd --system --no-create-home {user}`)",
+                node.name
+            )));
+        }
+        r.run_ok(Cmd::new(format!(
+            "chown -R -- {u}:\"$(id -g -- {u})\" {d}",
+            u = q(user),
+            d = q(&data)
+        )))
+        .await?;
+        let reach = r
+            .run(Cmd::new(format!(
+                "setpriv --reuid={u} --regid=\"$(id -g -- {u})\" --init-groups -- test -w {d} -a -x {d}",
+                u = q(user),
+                d = q(&data)
+            )))
+            .await?;
+        if !reach.success() {
+            return Err(refuse(format!(
+                "user {user:?} cannot write {data} on node {} although it owns it: a directory above it is closed to that user (`chmod o+x` each one)",
+                node.name
+            )));
+        }
+        Ok(())
     }
 
     /// Before anything starts: `ready` must not succeed yet on any node,
@@ -559,8 +625,17 @@ impl Target for ProcessTarget {
             // leader only once a quorum runs.
             for node in &self.ctx.nodes {
                 let r = remote(cluster, &node.name)?;
-                r.run_ok(Cmd::new(format!("mkdir -p -- {}", q(&self.data(node)))))
-                    .await?;
+                // This run's output only: the log is kept across runs of
+                // a cluster (it is beside the data), and downloaded whole.
+                r.run_ok(Cmd::new(format!(
+                    "mkdir -p -- {} && : > {}",
+                    q(&self.data(node)),
+                    q(&self.log_file(node))
+                )))
+                .await?;
+                if let Some(user) = &self.spec.user {
+                    self.own_data(r, node, user).await?;
+                }
                 daemon::start(r, &self.daemon(node)).await?;
             }
             self.wait_ready(cluster).await
@@ -694,5 +769,31 @@ mod tests {
         assert_eq!(p.pid_file, "/d/n2/process/process.pid");
         assert!(p.start.contains("/d/n2/process/data"), "{}", p.start);
         assert!(p.start.contains("setsid"), "{}", p.start);
+    }
+
+    /// With `user:`, the start command runs through setpriv as that user
+    /// (restarts too: the nemesis runs the same script); a name that is
+    /// not a user name is refused.
+    #[test]
+    fn a_user_runs_the_start_command_through_setpriv() {
+        let mut t = target();
+        t.spec.user = Some("mydb".into());
+        let n2 = t.ctx.nodes[1].clone();
+        let p = t.process(&n2).unwrap();
+        assert!(
+            p.start.contains("exec setpriv --reuid=mydb --regid=\"$(id -g -- mydb)\" --init-groups -- /bin/sh -c"),
+            "{}",
+            p.start
+        );
+        assert!(p.start.contains("/d/n2/process/data"), "{}", p.start);
+        assert!(!target().process(&n2).unwrap().start.contains("setpriv"));
+        for bad in ["", "-r", "my db", "a;b", "$(x)"] {
+            t.spec.user = Some(bad.into());
+            let e = t.spec.validate(Path::new("/")).unwrap_err();
+            assert!(
+                e.starts_with("target.user: expected a Unix user name"),
+                "{bad:?}: {e}"
+            );
+        }
     }
 }

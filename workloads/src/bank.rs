@@ -17,6 +17,7 @@
 //!
 //! Final ops: one read on every node.
 
+use crate::keys::{KeyChooser, KeyDistribution};
 use crate::ReadMode;
 use checkers::bank::{self, BankResult};
 use harness::run::{GenCtx, OpRequest, Rng};
@@ -71,6 +72,13 @@ pub struct Options {
     pub negative_balances: bool,
     /// How clients read.
     pub read: ReadMode,
+    /// How a transfer picks the account it takes from: uniform, zipf or
+    /// exponential ([`crate::keys`]); the account it pays into is any
+    /// other, uniformly.
+    pub key_distribution: KeyDistribution,
+    /// Zipf's exponent (above 0), for `key-distribution: zipf`.
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub zipf_exponent: f64,
 }
 
 impl Default for Options {
@@ -83,6 +91,8 @@ impl Default for Options {
             transfers: 1,
             negative_balances: false,
             read: ReadMode::Linearizable,
+            key_distribution: KeyDistribution::Uniform,
+            zipf_exponent: crate::keys::DEFAULT_ZIPF_EXPONENT,
         }
     }
 }
@@ -98,6 +108,7 @@ impl Options {
         if self.reads == 0 {
             return Err("bank: reads must be > 0 (reads are what is checked)".into());
         }
+        crate::keys::validate("bank", self.zipf_exponent)?;
         Ok(())
     }
 
@@ -131,11 +142,14 @@ pub struct Gen {
     opts: Options,
     /// Workers that have sent their `init`.
     initialized: HashSet<usize>,
+    /// Picks the account a transfer takes from.
+    accounts: KeyChooser,
 }
 
 impl Gen {
     pub fn new(opts: Options) -> Gen {
         Gen {
+            accounts: KeyChooser::new(opts.accounts, opts.key_distribution, opts.zipf_exponent),
             opts,
             initialized: HashSet::new(),
         }
@@ -149,7 +163,7 @@ impl Gen {
         if rng.weighted(&[o.reads, o.transfers]) == 0 {
             return Some(OpRequest::new("read", Value::Nil));
         }
-        let from = rng.below(o.accounts) as i64;
+        let from = self.accounts.pick(rng) as i64;
         // Any other account.
         let to = (from + 1 + rng.below(o.accounts - 1) as i64) % o.accounts as i64;
         let amount = rng.between(1, o.max_transfer);

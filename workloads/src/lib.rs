@@ -26,6 +26,7 @@
 pub mod answer;
 pub mod bank;
 pub mod counter;
+pub mod keys;
 pub mod list_append;
 pub mod long_fork;
 pub mod queue;
@@ -402,5 +403,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn key_distributions_parse_and_bad_ones_name_the_field() {
+        let w: Workload = serde_saphyr::from_str(
+            "name: register\nkeys: 1000\nkey-distribution: zipf\nzipf-exponent: 1.5\n",
+        )
+        .unwrap();
+        let Workload::Register(o) = &w else { panic!() };
+        assert_eq!(o.key_distribution, keys::KeyDistribution::Zipf);
+        assert_eq!(o.zipf_exponent, 1.5);
+        w.validate().unwrap();
+        for name in ["list-append", "rw-register", "bank"] {
+            let w: Workload =
+                serde_saphyr::from_str(&format!("name: {name}\nkey-distribution: exponential\n"))
+                    .unwrap();
+            w.validate().unwrap();
+            let w: Workload =
+                serde_saphyr::from_str(&format!("name: {name}\nzipf-exponent: 0\n")).unwrap();
+            let e = w.validate().unwrap_err();
+            assert_eq!(
+                e,
+                format!("{name}: zipf-exponent must be a number above 0, found 0")
+            );
+        }
+        let e = serde_saphyr::from_str::<Workload>("name: register\nkey-distribution: hot\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key-distribution: unknown distribution \"hot\"; accepted: uniform, zipf, exponential"),
+            "{e}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! An op is `f = "txn"`, value `[["append", k, v], ["r", k, null], ...]`;
 //! the client fills each read with the list it saw.
 
+use crate::keys::{KeyChooser, KeyDistribution};
 use crate::ReadMode;
 use checkers::txn::{self, ConsistencyModel, TxnResult, Workload};
 use harness::run::{GenCtx, OpRequest, Rng};
@@ -56,6 +57,15 @@ pub struct Options {
     /// The consistency models the history must satisfy (every one).
     #[schemars(schema_with = "crate::consistency_schema")]
     pub consistency: Vec<String>,
+    /// How operations pick among the keys: uniform, zipf or exponential
+    /// ([`crate::keys`]).
+    #[serde(alias = "key_distribution")]
+    #[schemars(extend("x-alias" = "key_distribution"))]
+    pub key_distribution: KeyDistribution,
+    /// Zipf's exponent (above 0), for `key-distribution: zipf`.
+    #[serde(alias = "zipf_exponent")]
+    #[schemars(extend("x-alias" = "zipf_exponent", "exclusiveMinimum" = 0))]
+    pub zipf_exponent: f64,
 }
 
 impl Default for Options {
@@ -68,6 +78,8 @@ impl Default for Options {
             read_fraction: 0.5,
             read: ReadMode::Linearizable,
             consistency: vec!["strict-serializable".into()],
+            key_distribution: KeyDistribution::Uniform,
+            zipf_exponent: crate::keys::DEFAULT_ZIPF_EXPONENT,
         }
     }
 }
@@ -95,6 +107,7 @@ impl Options {
         if !(0.0..=1.0).contains(&self.read_fraction) {
             return Err(format!("{workload}: read-fraction must be between 0 and 1"));
         }
+        crate::keys::validate(workload, self.zipf_exponent)?;
         Ok(())
     }
 
@@ -119,6 +132,8 @@ pub struct Gen {
     next_key: i64,
     /// Last value appended per key (values are 1, 2, 3 ... per key).
     last: HashMap<i64, i64>,
+    /// Picks a slot of `live`.
+    keys: KeyChooser,
 }
 
 impl Gen {
@@ -133,6 +148,7 @@ impl Gen {
             live: (0..opts.keys as i64).map(|k| (k, 0)).collect(),
             next_key: opts.keys as i64,
             last: HashMap::new(),
+            keys: KeyChooser::new(opts.keys, opts.key_distribution, opts.zipf_exponent),
             opts,
         }
     }
@@ -142,7 +158,7 @@ impl Gen {
         let len = rng.between(o.min_txn_len as i64, o.max_txn_len as i64);
         let mut mops = Vec::with_capacity(len as usize);
         for _ in 0..len {
-            let slot = rng.below(self.live.len() as u64) as usize;
+            let slot = self.keys.pick(rng) as usize;
             let key = self.live[slot].0;
             if rng.chance(o.read_fraction) {
                 mops.push(Value::List(vec!["r".into(), Value::Int(key), Value::Nil]));

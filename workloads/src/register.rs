@@ -5,6 +5,7 @@
 //! one (Jepsen's independent keys): each key's history stays short enough
 //! for the linearizability search, however long the run.
 
+use crate::keys::{KeyChooser, KeyDistribution};
 use crate::ReadMode;
 use checkers::linearizable::{self, LinResult, ModelKind};
 use harness::run::{GenCtx, OpRequest, Rng};
@@ -63,6 +64,15 @@ pub struct Options {
     #[serde(alias = "check_time_limit")]
     #[schemars(extend("x-alias" = "check_time_limit"))]
     pub check_time_limit: u64,
+    /// How operations pick among the keys: uniform, zipf or exponential
+    /// ([`crate::keys`]).
+    #[serde(alias = "key_distribution")]
+    #[schemars(extend("x-alias" = "key_distribution"))]
+    pub key_distribution: KeyDistribution,
+    /// Zipf's exponent (above 0), for `key-distribution: zipf`.
+    #[serde(alias = "zipf_exponent")]
+    #[schemars(extend("x-alias" = "zipf_exponent", "exclusiveMinimum" = 0))]
+    pub zipf_exponent: f64,
 }
 
 impl Default for Options {
@@ -76,6 +86,8 @@ impl Default for Options {
             cas: 1,
             read: ReadMode::Linearizable,
             check_time_limit: 600,
+            key_distribution: KeyDistribution::Uniform,
+            zipf_exponent: crate::keys::DEFAULT_ZIPF_EXPONENT,
         }
     }
 }
@@ -88,6 +100,7 @@ impl Options {
         if self.reads + self.writes + self.cas == 0 {
             return Err("register: at least one of reads, writes and cas must be > 0".into());
         }
+        crate::keys::validate("register", self.zipf_exponent)?;
         Ok(())
     }
 }
@@ -99,6 +112,8 @@ pub struct Gen {
     /// (key, ops issued on it)
     live: Vec<(i64, u64)>,
     next_key: i64,
+    /// Picks a slot of `live`.
+    keys: KeyChooser,
 }
 
 impl Gen {
@@ -106,6 +121,7 @@ impl Gen {
         let live = (0..opts.keys as i64).map(|k| (k, 0)).collect();
         Gen {
             next_key: opts.keys as i64,
+            keys: KeyChooser::new(opts.keys, opts.key_distribution, opts.zipf_exponent),
             live,
             opts,
         }
@@ -113,7 +129,7 @@ impl Gen {
 
     pub fn next(&mut self, _ctx: &GenCtx, rng: &mut Rng) -> Option<OpRequest> {
         let o = &self.opts;
-        let slot = rng.below(self.live.len() as u64) as usize;
+        let slot = self.keys.pick(rng) as usize;
         let key = self.live[slot].0;
         let op = match rng.weighted(&[o.reads, o.writes, o.cas]) {
             0 => OpRequest::new("read", Value::Nil),

@@ -11,6 +11,7 @@
 //! `sequential-keys`) the checker infers versions only from what
 //! transactions read and wrote, and finds fewer anomalies.
 
+use crate::keys::KeyDistribution;
 use crate::{list_append, ReadMode};
 use checkers::txn::{self, ConsistencyModel, RwAssume, TxnResult, Workload};
 use harness::run::{GenCtx, OpRequest, Rng};
@@ -57,6 +58,15 @@ pub struct Options {
     pub linearizable_keys: bool,
     /// Assume every key is sequentially consistent.
     pub sequential_keys: bool,
+    /// How operations pick among the keys: uniform, zipf or exponential
+    /// ([`crate::keys`]).
+    #[serde(alias = "key_distribution")]
+    #[schemars(extend("x-alias" = "key_distribution"))]
+    pub key_distribution: KeyDistribution,
+    /// Zipf's exponent (above 0), for `key-distribution: zipf`.
+    #[serde(alias = "zipf_exponent")]
+    #[schemars(extend("x-alias" = "zipf_exponent", "exclusiveMinimum" = 0))]
+    pub zipf_exponent: f64,
 }
 
 impl Default for Options {
@@ -71,6 +81,8 @@ impl Default for Options {
             consistency: vec!["strict-serializable".into()],
             linearizable_keys: false,
             sequential_keys: false,
+            key_distribution: KeyDistribution::Uniform,
+            zipf_exponent: crate::keys::DEFAULT_ZIPF_EXPONENT,
         }
     }
 }
@@ -101,6 +113,8 @@ impl Options {
             read_fraction: self.read_fraction,
             read: self.read,
             consistency: self.consistency.clone(),
+            key_distribution: self.key_distribution,
+            zipf_exponent: self.zipf_exponent,
         }
     }
 }

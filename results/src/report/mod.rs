@@ -217,10 +217,16 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
     }
     h.push_str("</tbody></table>\n</header>\n");
 
-    h.push_str(
+    let _ = write!(
+        h,
         "<nav id=\"nav\"><a href=\"#findings-section\" id=\"nav-findings\" hidden>Findings</a>\
 <a href=\"#timeline-section\">Timeline</a><a href=\"#perf-section\">Latency &amp; throughput</a>\
-<a href=\"#stats-section\">Operations</a><a href=\"#faults-section\">Faults</a><a href=\"#raw-section\">Raw results</a></nav>\n<main>\n",
+<a href=\"#stats-section\">Operations</a>{}<a href=\"#faults-section\">Faults</a><a href=\"#raw-section\">Raw results</a></nav>\n<main>\n",
+        if o.by_key.is_empty() {
+            ""
+        } else {
+            "<a href=\"#keys-section\">Keys</a>"
+        }
     );
     h.push_str("<section id=\"findings-section\" hidden><h2>What the checkers found</h2><div id=\"findings\"></div></section>\n");
     h.push_str(
@@ -266,6 +272,35 @@ Shaded bands are faults; ops the checkers blame are outlined in red.</div>\
         o.calls, o.ok, o.fail, o.info
     );
     h.push_str("</tbody></table></section>\n");
+
+    // Calls per key, the hottest first: how skewed the key choice was.
+    if !o.by_key.is_empty() {
+        const SHOWN: usize = 20;
+        let _ = writeln!(
+            h,
+            "<section id=\"keys-section\"><h2>Operations per key</h2><div class=\"hint\">{} distinct keys{}; a transaction counts once on each key it touches; % is the share of all calls that touched the key.</div>\
+<table class=\"grid\" id=\"keys\"><thead><tr><th>key</th><th>calls</th><th>ok</th><th>fail</th><th>info</th><th>% of calls</th></tr></thead><tbody>",
+            o.keys,
+            if o.keys > SHOWN.min(o.by_key.len()) {
+                format!(", the hottest {} shown", SHOWN.min(o.by_key.len()))
+            } else {
+                String::new()
+            }
+        );
+        for k in o.by_key.iter().take(SHOWN) {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"n-ok\">{}</td><td class=\"n-fail\">{}</td><td class=\"n-info\">{}</td><td>{:.1}</td></tr>",
+                esc(&k.key),
+                k.calls,
+                k.ok,
+                k.fail,
+                k.info,
+                100.0 * k.calls as f64 / o.calls.max(1) as f64
+            );
+        }
+        h.push_str("</tbody></table></section>\n");
+    }
 
     // Faults.
     h.push_str("<section id=\"faults-section\"><h2>Faults injected</h2>");
@@ -356,5 +391,30 @@ mod tests {
             esc("<a href='x'>&\"</a>"),
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
         );
+    }
+
+    /// The hottest keys are listed, hottest first, with their share.
+    #[test]
+    fn the_operations_per_key_table_lists_the_hottest_keys() {
+        let mut ops = Vec::new();
+        for (key, n) in [(0i64, 6usize), (1, 3), (2, 1)] {
+            for _ in 0..n {
+                ops.push(history::Op::invoke(0, "read", history::Value::Nil).with_key(key));
+                ops.push(history::Op::ok(0, "read", 1).with_key(key));
+            }
+        }
+        let history = History::indexed(ops).unwrap();
+        let s = RunSummary::new(&Default::default(), &history, Vec::new());
+        let page = render(&s, &history);
+        let table = &page[page.find("id=\"keys\"").unwrap()..];
+        let row = |k: &str| table.find(&format!("<td class=\"mono\">{k}</td>")).unwrap();
+        assert!(row("0") < row("1") && row("1") < row("2"));
+        assert!(table.contains("<td class=\"mono\">0</td><td>6</td><td class=\"n-ok\">6</td><td class=\"n-fail\">0</td><td class=\"n-info\">0</td><td>60.0</td>"));
+        assert!(page.contains("3 distinct keys;"));
+        assert!(page.contains("href=\"#keys-section\""));
+        let empty = History::default();
+        let s = RunSummary::new(&Default::default(), &empty, Vec::new());
+        let page = render(&s, &empty);
+        assert!(!page.contains("keys-section"));
     }
 }
