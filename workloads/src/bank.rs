@@ -73,7 +73,7 @@ pub struct Options {
     /// How clients read.
     pub read: ReadMode,
     /// How a transfer picks the account it takes from: uniform, zipf or
-    /// exponential ([`crate::keys`]); the account it pays into is any
+    /// exponential (README, "Hot keys: key distributions"); the account it pays into is any
     /// other, uniformly.
     pub key_distribution: KeyDistribution,
     /// Zipf's exponent (above 0), for `key-distribution: zipf`.

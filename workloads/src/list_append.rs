@@ -58,7 +58,7 @@ pub struct Options {
     #[schemars(schema_with = "crate::consistency_schema")]
     pub consistency: Vec<String>,
     /// How operations pick among the keys: uniform, zipf or exponential
-    /// ([`crate::keys`]).
+    /// (README, "Hot keys: key distributions").
     #[serde(alias = "key_distribution")]
     #[schemars(extend("x-alias" = "key_distribution"))]
     pub key_distribution: KeyDistribution,

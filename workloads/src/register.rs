@@ -65,7 +65,7 @@ pub struct Options {
     #[schemars(extend("x-alias" = "check_time_limit"))]
     pub check_time_limit: u64,
     /// How operations pick among the keys: uniform, zipf or exponential
-    /// ([`crate::keys`]).
+    /// (README, "Hot keys: key distributions").
     #[serde(alias = "key_distribution")]
     #[schemars(extend("x-alias" = "key_distribution"))]
     pub key_distribution: KeyDistribution,

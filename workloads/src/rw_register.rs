@@ -59,7 +59,7 @@ pub struct Options {
     /// Assume every key is sequentially consistent.
     pub sequential_keys: bool,
     /// How operations pick among the keys: uniform, zipf or exponential
-    /// ([`crate::keys`]).
+    /// (README, "Hot keys: key distributions").
     #[serde(alias = "key_distribution")]
     #[schemars(extend("x-alias" = "key_distribution"))]
     pub key_distribution: KeyDistribution,
