@@ -161,6 +161,9 @@ pub struct RunInfo {
     /// early, faults healed, recovery and final reads skipped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// What the online checkers found while the run went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<checkers::online::OnlineSummary>,
 }
 
 /// A fault the nemesis injected: a `start-*` / `stop-*` (or `kill` /
@@ -215,6 +218,13 @@ pub struct RunSummary {
     /// The run was cut short (see [`RunInfo::interrupted`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Why the main phase ended before its time limit (`stop-on: invalid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
+    /// What the online checkers found while the run went, and when the
+    /// first anomaly was seen (`online.first`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<checkers::online::OnlineSummary>,
     /// The overall verdict: invalid beats unknown beats valid; unknown
     /// when no checker ran.
     pub valid: Verdict,
@@ -247,6 +257,11 @@ impl RunSummary {
             duration_s,
             source: info.source.clone(),
             interrupted: info.interrupted,
+            stopped_early: info.online.as_ref().and_then(|o| o.stopped_early.clone()),
+            online: info.online.clone().map(|mut o| {
+                o.first = first_seen(&o, &faults);
+                o
+            }),
             valid: Verdict::all(checkers.iter().map(|c| c.valid)),
             checkers,
             faults,
@@ -265,8 +280,68 @@ impl RunSummary {
             end_unix_ms: self.end_unix_ms,
             source: self.source.clone(),
             interrupted: self.interrupted,
+            online: self.online.clone(),
         }
     }
+}
+
+/// The first online anomaly placed in the run: `found at 00:23, 4 s after
+/// partition {...} began` (or `..., no fault active`).
+pub fn first_seen(
+    online: &checkers::online::OnlineSummary,
+    faults: &[Fault],
+) -> Option<checkers::online::FirstSeen> {
+    use checkers::online::{ActiveFault, FirstSeen};
+    let a = online.anomalies.first()?;
+    let t = a.time_ns;
+    let active: Vec<ActiveFault> = match t {
+        Some(t) => faults
+            .iter()
+            .filter(|f| {
+                f.start_time_ns.is_some_and(|s| s <= t) && f.end_time_ns.is_none_or(|e| e > t)
+            })
+            .map(|f| ActiveFault {
+                name: f.name.clone(),
+                value: f.value.clone(),
+                since_s: (t - f.start_time_ns.unwrap_or(0)) as f64 / 1e9,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let at = match t {
+        Some(t) => {
+            let s = t / 1_000_000_000;
+            format!("found at {:02}:{:02}", s / 60, s % 60)
+        }
+        None => format!("found at op {}", a.index),
+    };
+    let context = if active.is_empty() {
+        if t.is_some() {
+            ", no fault active".to_string()
+        } else {
+            String::new()
+        }
+    } else {
+        let each: Vec<String> = active
+            .iter()
+            .map(|f| {
+                let v = if f.value == "nil" || f.value.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", f.value)
+                };
+                format!("{:.0} s after {}{v} began", f.since_s.floor(), f.name)
+            })
+            .collect();
+        format!(", {}", each.join(", "))
+    };
+    Some(FirstSeen {
+        checker: a.checker.clone(),
+        index: a.index,
+        time_s: t.map(|t| t as f64 / 1e9),
+        faults: active,
+        text: format!("{at}{context} ({}: {})", a.checker, a.what),
+    })
 }
 
 #[cfg(test)]

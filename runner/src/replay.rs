@@ -292,7 +292,13 @@ pub fn plan(test_path: Option<&Path>, args: &Placement, run_dir: &Path) -> Resul
         record.seed,
         steps.len(),
         if redacted {
-            format!("; secrets from {}", test_path.map(Path::display).map(|d| d.to_string()).unwrap_or_default())
+            format!(
+                "; secrets from {}",
+                test_path
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            )
         } else {
             String::new()
         }

@@ -86,6 +86,11 @@ pub struct TestFile {
     /// Leave the database running after the test (for poking at it).
     #[serde(default)]
     pub leave_running: bool,
+    /// `invalid`: the first anomaly the online checkers find ends the main
+    /// phase (faults healed, final reads, teardown and the offline check
+    /// as usual). `--stop-on-invalid` sets it.
+    #[serde(default)]
+    pub stop_on: Option<StopOn>,
     /// Where run directories go (default `results`).
     #[serde(default)]
     pub results: Option<PathBuf>,
@@ -93,6 +98,14 @@ pub struct TestFile {
     /// (files to copy, the client program) are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// When a run ends before its time limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopOn {
+    /// At the first anomaly the online checkers find.
+    Invalid,
 }
 
 #[derive(Clone, Debug, Deserialize)]

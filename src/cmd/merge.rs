@@ -13,11 +13,11 @@
 //! pass.
 
 use super::exit;
-use runner::run::worse;
 use campaign::junit::Missing;
 use campaign::record::{self, CellRecord};
 use campaign::Campaign;
 use results::grid::{self, Grid};
+use runner::run::worse;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -28,6 +28,7 @@ pub mod bank;
 pub mod counter;
 pub mod list_append;
 pub mod long_fork;
+pub mod online;
 pub mod queue;
 pub mod register;
 pub mod rw_register;

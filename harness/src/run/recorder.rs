@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) counters: Counters,
     pub(crate) faults: Mutex<String>,
+    /// What the progress line shows of the online checkers (the tap's).
+    pub(crate) online: Arc<Mutex<String>>,
     /// Messages sent and not yet handled.
     queued: AtomicUsize,
     room: Notify,
@@ -114,6 +116,35 @@ pub struct RecorderConfig {
     pub keep_in_memory: bool,
     /// Longest time a received op stays unwritten (at most one second).
     pub flush_interval: Duration,
+    /// Where each op also goes as it is recorded (the online checkers).
+    pub tap: Option<Tap>,
+}
+
+/// A bounded channel the recorder copies each op into, with `try_send`:
+/// when it is full the op is counted in `behind` and not sent (the reader
+/// catches up from `history.jsonl`); the recorder, and so the clients,
+/// never wait for it.
+#[derive(Clone, Debug)]
+pub struct Tap {
+    pub tx: tokio::sync::mpsc::Sender<Op>,
+    pub behind: Arc<AtomicU64>,
+    /// What the progress line shows of the reader ("" for nothing).
+    pub status: Arc<Mutex<String>>,
+}
+
+impl Tap {
+    /// A tap of `capacity` ops and its receiving end.
+    pub fn new(capacity: usize) -> (Tap, tokio::sync::mpsc::Receiver<Op>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        (
+            Tap {
+                tx,
+                behind: Arc::new(AtomicU64::new(0)),
+                status: Arc::new(Mutex::new(String::new())),
+            },
+            rx,
+        )
+    }
 }
 
 impl Default for RecorderConfig {
@@ -122,6 +153,7 @@ impl Default for RecorderConfig {
             path: None,
             keep_in_memory: true,
             flush_interval: Duration::from_millis(500),
+            tap: None,
         }
     }
 }
@@ -153,6 +185,11 @@ impl RecorderThread {
             started,
             counters: Counters::default(),
             faults: Mutex::new(String::new()),
+            online: cfg
+                .tap
+                .as_ref()
+                .map(|t| t.status.clone())
+                .unwrap_or_default(),
             queued: AtomicUsize::new(0),
             room: Notify::new(),
         });
@@ -168,6 +205,7 @@ impl RecorderThread {
             next_index: 0,
             flush_interval: cfg.flush_interval.min(Duration::from_secs(1)),
             path: cfg.path.clone(),
+            tap: cfg.tap.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("recorder".into())
@@ -244,6 +282,16 @@ impl Recorder {
         self.shared.faults.lock().unwrap().clone()
     }
 
+    /// What the progress line shows of the online checkers ("" for
+    /// nothing), e.g. `online: 2 anomalies`.
+    pub fn set_online(&self, status: impl Into<String>) {
+        *self.shared.online.lock().unwrap() = status.into();
+    }
+
+    pub fn online(&self) -> String {
+        self.shared.online.lock().unwrap().clone()
+    }
+
     pub fn counts(&self) -> Counts {
         self.shared.counters.snapshot()
     }
@@ -274,6 +322,7 @@ struct Writer {
     next_index: u64,
     flush_interval: Duration,
     path: Option<PathBuf>,
+    tap: Option<Tap>,
 }
 
 impl Writer {
@@ -375,6 +424,13 @@ impl Writer {
                 self.error(format!("serializing op {}: {e}", op.index));
             }
             self.buf.push(b'\n');
+        }
+        if let Some(tap) = &self.tap {
+            if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
+                tap.tx.try_send(op.clone())
+            {
+                tap.behind.fetch_add(1, Ordering::Relaxed);
+            }
         }
         if self.keep {
             if let Err(e) = self.builder.push(op) {
