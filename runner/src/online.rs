@@ -40,7 +40,12 @@ pub fn start(
     stop: Option<Cancel>,
 ) -> std::io::Result<(OnlineTask, Tap)> {
     let (tap, mut rx) = Tap::new(CHANNEL_OPS);
-    let t = tap.clone();
+    // The thread holds no sender: the channel closes when the recorder and
+    // the run's config are gone, which is how the thread learns the end.
+    let t = Status {
+        behind: tap.behind.clone(),
+        status: tap.status.clone(),
+    };
     let thread = std::thread::Builder::new()
         .name("online-check".into())
         .spawn(move || {
@@ -96,7 +101,13 @@ impl OnlineTask {
     }
 }
 
-fn set_status(tap: &Tap, online: &Online) {
+/// What the thread shares with the recorder and the progress line.
+struct Status {
+    behind: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    status: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn set_status(tap: &Status, online: &Online) {
     let n = online.anomaly_count();
     let behind = tap.behind.load(Ordering::Relaxed);
     let mut s = format!("online: {n} anomal{}", if n == 1 { "y" } else { "ies" });
@@ -188,7 +199,7 @@ impl State {
 
     /// After each op: the progress line, the first anomaly on stderr and
     /// the early stop.
-    fn after(&mut self, online: &mut Online, tap: &Tap, started: Instant) {
+    fn after(&mut self, online: &mut Online, tap: &Status, started: Instant) {
         let n = online.anomaly_count();
         if n == self.reported {
             return;
