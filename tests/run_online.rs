@@ -195,3 +195,68 @@ fn a_correct_database_is_valid_online_and_offline() {
     // It ran its full length.
     assert!(last_client_op_s(&run_dir) > 7.0);
 }
+
+/// Jepsen's Redis finding, watched online: the primary cut off from its
+/// replicas and Sentinels longer than a failover (cluster on3), the set
+/// workload reading during the run. The offline check finds the lost
+/// writes after the final reads; the online checkers see the first read
+/// that misses an acknowledged add while the run goes, and results.json
+/// records when, among the faults.
+#[test]
+fn redis_under_a_primary_partition_loses_writes_and_the_first_online_anomaly_is_timed() {
+    require_root!();
+    let _guard = ClusterGuard("on3");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: redis-set-online
+cluster: {local: 3, name: on3, subnet: 10.77.246.0}
+seed: 5
+target: redis
+workload: {name: set, reads: 1}
+concurrency: 6
+rate: 150
+time-limit: 30s
+recovery-time: 12s
+op-timeout: 5s
+nemesis:
+  faults: [partition]
+  interval: 12
+  partition: {modes: [primaries]}
+";
+    let test = dir.path().join("test.yaml");
+    std::fs::write(&test, yaml).unwrap();
+    let results = dir.path().join("results");
+    let out = shakedown()
+        .args(["run", test.to_str().unwrap(), "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let (run_dir, r) = results_json(&results);
+    let set = &r["checkers"][0]["result"];
+    assert_eq!(set["valid"], "invalid", "{set:#}");
+    assert!(
+        set["lost_count"].as_u64().unwrap() > 0,
+        "lost writes: {set:#}"
+    );
+    let online = &r["online"];
+    eprintln!("online: {online:#}");
+    assert!(online["anomaly_count"].as_u64().unwrap() > 0, "{online:#}");
+    let first = &online["first"];
+    let at = first["time_s"].as_f64().unwrap();
+    // The first partition is what made it: no anomaly before it began.
+    let partition = r["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "partition")
+        .expect("a partition");
+    let began = partition["start_time_ns"].as_f64().unwrap() / 1e9;
+    assert!(at >= began, "anomaly at {at} s, partition at {began} s");
+    assert!(
+        first["text"].as_str().unwrap().starts_with("found at 00:"),
+        "{first:#}"
+    );
+    let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(report.contains("id=\"online-first\">found at 00:"));
+}

@@ -259,7 +259,7 @@ impl RunSummary {
             interrupted: info.interrupted,
             stopped_early: info.online.as_ref().and_then(|o| o.stopped_early.clone()),
             online: info.online.clone().map(|mut o| {
-                o.first = first_seen(&o, &faults);
+                o.first = first_seen(&o, &faults, history);
                 o
             }),
             valid: Verdict::all(checkers.iter().map(|c| c.valid)),
@@ -285,11 +285,44 @@ impl RunSummary {
     }
 }
 
+/// A partition's grudge (node -> the nodes it drops) as its sides:
+/// `n1 x {n2 n3}`. Nodes that drop the same set are one side; a node that
+/// drops none is left out. `None` for anything else.
+fn grudge_text(v: &history::Value) -> Option<String> {
+    let history::Value::Map(entries) = v else {
+        return None;
+    };
+    let mut sides: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (node, dropped) in entries {
+        let node = node.as_str()?.to_string();
+        let mut dropped: Vec<String> = dropped
+            .as_list()?
+            .iter()
+            .map(|d| d.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        dropped.sort();
+        match sides.iter_mut().find(|(_, d)| *d == dropped) {
+            Some((nodes, _)) => nodes.push(node),
+            None => sides.push((vec![node], dropped)),
+        }
+    }
+    let shown: Vec<String> = sides
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(nodes, _)| match nodes.as_slice() {
+            [one] => one.clone(),
+            many => format!("{{{}}}", many.join(" ")),
+        })
+        .collect();
+    (shown.len() >= 2).then(|| shown.join(" x "))
+}
+
 /// The first online anomaly placed in the run: `found at 00:23, 4 s after
 /// partition {...} began` (or `..., no fault active`).
 pub fn first_seen(
     online: &checkers::online::OnlineSummary,
     faults: &[Fault],
+    history: &History,
 ) -> Option<checkers::online::FirstSeen> {
     use checkers::online::{ActiveFault, FirstSeen};
     let a = online.anomalies.first()?;
@@ -302,7 +335,12 @@ pub fn first_seen(
             })
             .map(|f| ActiveFault {
                 name: f.name.clone(),
-                value: f.value.clone(),
+                value: history
+                    .ops()
+                    .get(f.start_index as usize)
+                    .filter(|op| op.index == f.start_index)
+                    .and_then(|op| grudge_text(&op.value))
+                    .unwrap_or_else(|| f.value.clone()),
                 since_s: (t - f.start_time_ns.unwrap_or(0)) as f64 / 1e9,
             })
             .collect(),

@@ -392,7 +392,11 @@ mod tests {
                 history::OpType::Info,
                 history::Process::nemesis(),
                 "start-partition",
-                history::Value::from("n1 | n2 n3"),
+                history::Value::Map(vec![
+                    ("n1".into(), vec!["n2", "n3"].into()),
+                    ("n2".into(), vec!["n1"].into()),
+                    ("n3".into(), vec!["n1"].into()),
+                ]),
             )
             .with_time(19_000_000_000),
             history::Op::invoke(0, "read", history::Value::Nil).with_time(23_000_000_000),
@@ -421,7 +425,7 @@ mod tests {
         let first = s.online.as_ref().unwrap().first.as_ref().unwrap();
         assert_eq!(
             first.text,
-            "found at 00:23, 4 s after partition \"n1 | n2 n3\" began (linearizable: read 3 cannot be linearized)"
+            "found at 00:23, 4 s after partition n1 x {n2 n3} began (linearizable: read 3 cannot be linearized)"
         );
         assert_eq!(s.stopped_early.as_deref(), Some("stop-on: invalid"));
         let page = render(&s, &history);
