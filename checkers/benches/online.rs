@@ -83,7 +83,7 @@ fn simulate(online: &mut Online, calls: u64) -> (usize, isize) {
     let mut peak_held = 0isize;
     let base = LIVE.load(Ordering::Relaxed);
     // 1,000 calls/s: 2,000 history ops/s, 500 µs apart.
-    let mut push = |online: &mut Online, mut op: Op, index: &mut u64| {
+    let push = |online: &mut Online, mut op: Op, index: &mut u64| {
         op.index = *index;
         op.time = Some(*index * 500_000);
         *index += 1;

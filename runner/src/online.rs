@@ -209,7 +209,7 @@ impl State {
             if let Some(a) = online.anomalies().first() {
                 let at = a
                     .time_ns
-                    .map(|t| Duration::from_nanos(t))
+                    .map(Duration::from_nanos)
                     .unwrap_or_else(|| started.elapsed());
                 let line = format!(
                     "first online anomaly at {} ({}): {}",

@@ -43,8 +43,9 @@ pub struct Set {
     acked: Vec<Value>,
     /// Per process: the invoked op, and for a read, `acked.len()` then.
     open: FxHashMap<Process, (Value, Option<usize>)>,
-    /// Read elements no add had been invoked for yet: (element, the read).
-    suspects: Vec<(Value, Op)>,
+    /// Read elements no add had been invoked for yet: (element, the read's
+    /// index and time).
+    suspects: Vec<(Value, u64, Option<u64>)>,
     reported_unexpected: FxHashSet<Value>,
 }
 
@@ -116,22 +117,21 @@ impl Check for Set {
                     }
                 }
                 for e in elements {
-                    match self.adds.get(e) {
-                        None => self.suspects.push((e.clone(), op.clone())),
-                        Some(t) if t.may() == 0 && t.invoked > 0 => {
-                            // Every add of it failed: certainly not written.
-                            if self.reported_unexpected.insert(e.clone()) {
-                                out.push(anomaly(
-                                    "set",
-                                    op,
-                                    format!(
-                                        "unexpected element {e} read (index {}): its add failed",
-                                        op.index
-                                    ),
-                                ));
-                            }
-                        }
-                        _ => {}
+                    let t = self.adds.get(e);
+                    if t.is_none() {
+                        self.suspects.push((e.clone(), op.index, op.time));
+                    } else if t.is_some_and(|t| t.may() == 0 && t.invoked > 0)
+                        && self.reported_unexpected.insert(e.clone())
+                    {
+                        // Every add of it failed: certainly not written.
+                        out.push(anomaly(
+                            "set",
+                            op,
+                            format!(
+                                "unexpected element {e} read (index {}): its add failed",
+                                op.index
+                            ),
+                        ));
                     }
                 }
             }
@@ -140,17 +140,16 @@ impl Check for Set {
     }
 
     fn finish(&mut self, out: &mut Vec<Anomaly>) {
-        for (e, read) in std::mem::take(&mut self.suspects) {
+        for (e, index, time_ns) in std::mem::take(&mut self.suspects) {
             let written = self.adds.get(&e).is_some_and(|t| t.may() > 0);
             if !written && self.reported_unexpected.insert(e.clone()) {
-                out.push(anomaly(
-                    "set",
-                    &read,
-                    format!(
-                        "unexpected element {e} read (index {}): no add wrote it",
-                        read.index
-                    ),
-                ));
+                out.push(Anomaly {
+                    checker: "set".into(),
+                    index,
+                    time_ns,
+                    seen_at_index: 0,
+                    what: format!("unexpected element {e} read (index {index}): no add wrote it"),
+                });
             }
         }
     }
