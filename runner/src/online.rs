@@ -35,11 +35,21 @@ pub struct OnlineTask {
 /// Starts the thread. `stop`, when given, is cancelled at the first
 /// anomaly (`stop-on: invalid`).
 pub fn start(
-    mut online: Online,
+    online: Online,
     history: PathBuf,
     stop: Option<Cancel>,
 ) -> std::io::Result<(OnlineTask, Tap)> {
-    let (tap, mut rx) = Tap::new(CHANNEL_OPS);
+    start_with(online, history, stop, CHANNEL_OPS)
+}
+
+/// [`start`] with a channel of `capacity` ops.
+pub fn start_with(
+    mut online: Online,
+    history: PathBuf,
+    stop: Option<Cancel>,
+    capacity: usize,
+) -> std::io::Result<(OnlineTask, Tap)> {
+    let (tap, mut rx) = Tap::new(capacity);
     // The thread holds no sender: the channel closes when the recorder and
     // the run's config are gone, which is how the thread learns the end.
     let t = Status {
@@ -276,5 +286,89 @@ impl Tail {
             self.line.clear();
             return op.map(Some);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::run::{RecorderConfig, RecorderThread};
+    use history::{Op, OpType, Process, Value};
+
+    /// Ops for a register that goes stale at op `stale_at` (a read
+    /// returning the first value written after a later write), else
+    /// correct: one client, sequential.
+    fn record(rec: &harness::run::Recorder, calls: usize, stale_at: Option<usize>) {
+        let mut value = None;
+        for i in 0..calls {
+            let key = Value::Int((i / 100) as i64);
+            let (f, v) = if i % 2 == 0 {
+                ("write", Value::Int(i as i64))
+            } else {
+                ("read", Value::Nil)
+            };
+            rec.record(
+                Op::new(OpType::Invoke, Process::Client(0), f, v.clone()).with_key(key.clone()),
+            );
+            let out = match f {
+                "write" => {
+                    value = Some(i as i64);
+                    v
+                }
+                _ if Some(i) == stale_at => Value::Int(-1),
+                _ => value.map_or(Value::Nil, Value::Int),
+            };
+            rec.record(Op::new(OpType::Ok, Process::Client(0), f, out).with_key(key));
+        }
+    }
+
+    fn run(capacity: usize, stale_at: Option<usize>, stop: Option<Cancel>) -> OnlineSummary {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let online = workloads::Workload::by_name("register")
+            .unwrap()
+            .online(checkers::online::Ticks::Every(Duration::from_millis(50)));
+        let (task, tap) = start_with(online, path.clone(), stop, capacity).unwrap();
+        let rec = RecorderThread::start(
+            RecorderConfig {
+                path: Some(path),
+                flush_interval: Duration::from_millis(50),
+                tap: Some(tap),
+                ..RecorderConfig::default()
+            },
+            std::time::Instant::now(),
+        )
+        .unwrap();
+        record(&rec.handle(), 20_000, stale_at);
+        let recorded = rec.finish();
+        assert_eq!(recorded.history.len(), 40_000);
+        task.finish()
+    }
+
+    /// A channel too small for the ops: the thread reads the missing ones
+    /// back from the file, and every op is checked.
+    #[test]
+    fn a_full_channel_is_caught_up_from_the_history_file() {
+        let s = run(4, None, None);
+        assert!(s.behind > 0, "the channel never filled: {s:?}");
+        assert_eq!(s.ops, 40_000, "{s:?}");
+        assert_eq!(s.anomaly_count, 0, "{s:?}");
+        assert!(s.incomplete.is_empty(), "{s:?}");
+    }
+
+    /// A stale read among ops read back from the file is found, and under
+    /// `stop-on: invalid` the stop is signalled and said.
+    #[test]
+    fn an_anomaly_is_found_behind_and_stops_the_run() {
+        let stop = Cancel::new();
+        let s = run(4, Some(15_001), Some(stop.clone()));
+        assert_eq!(s.anomaly_count, 1, "{s:?}");
+        assert_eq!(s.anomalies[0].checker, "linearizable");
+        assert_eq!(s.anomalies[0].index, 30_003, "the stale read's completion");
+        assert!(stop.is_cancelled());
+        assert!(s
+            .stopped_early
+            .unwrap()
+            .starts_with("stop-on: invalid: the first online anomaly at"));
     }
 }
