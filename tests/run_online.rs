@@ -260,3 +260,48 @@ nemesis:
     let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
     assert!(report.contains("id=\"online-first\">found at 00:"));
 }
+
+/// `campaign --stop-on-invalid` (cluster on4): each cell's run ends at
+/// its first online anomaly, as `run --stop-on-invalid` does.
+#[test]
+fn a_campaign_with_stop_on_invalid_stops_each_run_at_its_first_anomaly() {
+    require_root!();
+    let _guard = ClusterGuard("on4");
+    let dir = tempfile::tempdir().unwrap();
+    let db = root().join("tests/data/online/staledb.py");
+    test_file(
+        dir.path(),
+        "on4",
+        "10.77.247.0",
+        &db,
+        "3",
+        "time-limit: 300s\n",
+    );
+    std::fs::write(
+        dir.path().join("campaign.yaml"),
+        "name: stale\ntests: [test.yaml]\nmatrix:\n  seed: [1]\n",
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let started = std::time::Instant::now();
+    let out = shakedown()
+        .arg("campaign")
+        .arg(dir.path().join("campaign.yaml"))
+        .arg("--stop-on-invalid")
+        .arg("--results")
+        .arg(&results)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+    let (_, r) = results_json(&results.join("campaigns/stale/runs/on4-online"));
+    assert_eq!(r["valid"], "invalid");
+    assert!(
+        r["stopped_early"]
+            .as_str()
+            .unwrap()
+            .starts_with("stop-on: invalid"),
+        "{r:#}"
+    );
+}
