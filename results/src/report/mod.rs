@@ -169,6 +169,31 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
                 esc(&first.text)
             );
         }
+        if o.anomalies.len() > 1 {
+            // When each of the first few was seen.
+            h.push_str("<ol id=\"online-anomalies\">");
+            for a in o.anomalies.iter().take(5) {
+                let at = a.time_ns.map_or(format!("op {}", a.index), |t| {
+                    let s = t / 1_000_000_000;
+                    format!("{:02}:{:02}", s / 60, s % 60)
+                });
+                let _ = write!(
+                    h,
+                    "<li>{} {}: {}</li>",
+                    esc(&at),
+                    esc(&a.checker),
+                    esc(&a.what)
+                );
+            }
+            if o.anomaly_count > 5 {
+                let _ = write!(
+                    h,
+                    "<li>and {} more (results.json: online)</li>",
+                    o.anomaly_count - 5
+                );
+            }
+            h.push_str("</ol>");
+        }
         if let Some(why) = &s.stopped_early {
             let _ = write!(
                 h,
@@ -408,14 +433,17 @@ mod tests {
             online: Some(OnlineSummary {
                 checkers: vec!["linearizable".into()],
                 ops: 3,
-                anomaly_count: 1,
-                anomalies: vec![Anomaly {
-                    checker: "linearizable".into(),
-                    index: 2,
-                    time_ns: Some(23_500_000_000),
-                    seen_at_index: 2,
-                    what: "read 3 cannot be linearized".into(),
-                }],
+                anomaly_count: 2,
+                anomalies: vec![
+                    Anomaly {
+                        checker: "linearizable".into(),
+                        index: 2,
+                        time_ns: Some(23_500_000_000),
+                        seen_at_index: 2,
+                        what: "read 3 cannot be linearized".into(),
+                    };
+                    2
+                ],
                 stopped_early: Some("stop-on: invalid".into()),
                 ..Default::default()
             }),
@@ -434,6 +462,10 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("id=\"stopped-early\"><b>stopped early</b> stop-on: invalid"));
+        assert!(
+            page.contains("<li>00:23 linearizable: read 3 cannot be linearized</li>"),
+            "{page}"
+        );
     }
 
     #[test]
