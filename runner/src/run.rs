@@ -427,12 +427,19 @@ async fn run_once(
     let outcome = run_loop::run(cfg, Arc::new(connect), test.workload.generator(), nem).await;
     // The run loop has dropped its end of the channel: the checkers finish
     // what the recorder wrote.
-    let online = match online_task {
+    let mut online = match online_task {
         Some(task) => tokio::task::spawn_blocking(move || task.finish())
             .await
             .ok(),
         None => None,
     };
+    // An anomaly first seen after the main phase (in the final reads, or
+    // caught up at the end) stopped nothing.
+    if let Some(o) = online.as_mut() {
+        if !matches!(&outcome, Ok(out) if out.stopped_early) {
+            o.stopped_early = None;
+        }
+    }
     if let Some(o) = &online {
         eprintln!(
             "shakedown: online checkers: {} anomal{} in {} ops{}",
