@@ -262,9 +262,9 @@ impl Online {
     }
 }
 
-/// Feeds a whole history through `online` as if it were live, ticking
-/// every `every` ops, then finishes it: what a replay of a recorded run
-/// finds online.
+/// Feeds a whole history through `online` as if it were live (ticking as
+/// its [`Ticks`] say), then finishes it: what a replay of a recorded run
+/// finds online. Returns the anomalies found.
 pub fn replay(online: &mut Online, history: &history::History) -> usize {
     let mut n = 0;
     for op in history.ops() {
