@@ -1,6 +1,6 @@
 //! The online checkers of a run, on their own thread in the controller.
 //!
-//! The recorder copies each op into a bounded channel with `try_send`
+//! The recorder copies each op into a bounded channel (in batches) with `try_send`
 //! ([`harness::run::Tap`]); this thread feeds them to the workload's
 //! online checkers ([`checkers::online`]). When the channel was full an op
 //! is missing from it (counted as `behind`): the thread notices the gap in
@@ -22,8 +22,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::TryRecvError;
 
-/// Ops the channel holds before the recorder counts them as behind.
-pub const CHANNEL_OPS: usize = 64 * 1024;
+/// Batches the channel holds (each the ops of one drain of the
+/// recorder's queue, at most 1,024) before the recorder counts them as
+/// behind.
+pub const CHANNEL_BATCHES: usize = 256;
 /// How long the missing ops may take to appear in the history file.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(30);
 
@@ -39,10 +41,10 @@ pub fn start(
     history: PathBuf,
     stop: Option<Cancel>,
 ) -> std::io::Result<(OnlineTask, Tap)> {
-    start_with(online, history, stop, CHANNEL_OPS)
+    start_with(online, history, stop, CHANNEL_BATCHES)
 }
 
-/// [`start`] with a channel of `capacity` ops.
+/// [`start`] with a channel of `capacity` batches.
 pub fn start_with(
     mut online: Online,
     history: PathBuf,
@@ -72,9 +74,11 @@ pub fn start_with(
             set_status(&t, &online);
             loop {
                 match rx.try_recv() {
-                    Ok(op) => {
-                        state.take(&mut online, op);
-                        state.after(&mut online, &t, started);
+                    Ok(batch) => {
+                        for op in batch {
+                            state.take(&mut online, op);
+                            state.after(&mut online, &t, started);
+                        }
                     }
                     Err(TryRecvError::Empty) => {
                         online.tick_if_due();

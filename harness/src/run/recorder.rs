@@ -120,21 +120,22 @@ pub struct RecorderConfig {
     pub tap: Option<Tap>,
 }
 
-/// A bounded channel the recorder copies each op into, with `try_send`:
-/// when it is full the op is counted in `behind` and not sent (the reader
-/// catches up from `history.jsonl`); the recorder, and so the clients,
-/// never wait for it.
+/// A bounded channel the recorder copies each op into, in batches (the
+/// ops of one drain of its queue, at most 1,024) sent with `try_send`:
+/// when it is full the batch's ops are counted in `behind` and not sent
+/// (the reader catches up from `history.jsonl`); the recorder, and so the
+/// clients, never wait for it.
 #[derive(Clone, Debug)]
 pub struct Tap {
-    pub tx: tokio::sync::mpsc::Sender<Op>,
+    pub tx: tokio::sync::mpsc::Sender<Vec<Op>>,
     pub behind: Arc<AtomicU64>,
     /// What the progress line shows of the reader ("" for nothing).
     pub status: Arc<Mutex<String>>,
 }
 
 impl Tap {
-    /// A tap of `capacity` ops and its receiving end.
-    pub fn new(capacity: usize) -> (Tap, tokio::sync::mpsc::Receiver<Op>) {
+    /// A tap of `capacity` batches and its receiving end.
+    pub fn new(capacity: usize) -> (Tap, tokio::sync::mpsc::Receiver<Vec<Op>>) {
         let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
         (
             Tap {
@@ -206,6 +207,7 @@ impl RecorderThread {
             flush_interval: cfg.flush_interval.min(Duration::from_secs(1)),
             path: cfg.path.clone(),
             tap: cfg.tap.clone(),
+            tap_buf: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("recorder".into())
@@ -323,6 +325,8 @@ struct Writer {
     flush_interval: Duration,
     path: Option<PathBuf>,
     tap: Option<Tap>,
+    /// Ops for the tap, sent after each drain.
+    tap_buf: Vec<Op>,
 }
 
 impl Writer {
@@ -357,6 +361,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
+                self.send_tap();
                 let before = self.shared.queued.fetch_sub(handled, Ordering::SeqCst);
                 if before > QUEUE_HIGH && before - handled <= QUEUE_HIGH {
                     self.shared.room.notify_waiters();
@@ -377,6 +382,8 @@ impl Writer {
                 self.accept(op);
             }
         }
+        self.send_tap();
+        self.tap = None;
         self.write_out();
         if let Some(f) = &self.file {
             if let Err(e) = f.sync_data() {
@@ -425,17 +432,25 @@ impl Writer {
             }
             self.buf.push(b'\n');
         }
-        if let Some(tap) = &self.tap {
-            if let Err(tokio::sync::mpsc::error::TrySendError::Full(_)) =
-                tap.tx.try_send(op.clone())
-            {
-                tap.behind.fetch_add(1, Ordering::Relaxed);
-            }
+        if self.tap.is_some() {
+            self.tap_buf.push(op.clone());
         }
         if self.keep {
             if let Err(e) = self.builder.push(op) {
                 self.error(format!("history protocol: {e}"));
             }
+        }
+    }
+
+    /// The ops accepted since the last call, to the tap.
+    fn send_tap(&mut self) {
+        let Some(tap) = &self.tap else { return };
+        if self.tap_buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.tap_buf);
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(b)) = tap.tx.try_send(batch) {
+            tap.behind.fetch_add(b.len() as u64, Ordering::Relaxed);
         }
     }
 
