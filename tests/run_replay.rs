@@ -393,6 +393,7 @@ fn stored_run(root: &Path, history: Option<&str>) -> PathBuf {
         end_unix_ms: None,
         source: None,
         interrupted: false,
+        online: None,
     };
     let summary = results::RunSummary::new(&info, &history::History::default(), Vec::new());
     std::fs::write(

@@ -40,6 +40,7 @@ pub mod bank;
 pub mod counter;
 pub mod linearizable;
 pub mod long_fork;
+pub mod online;
 pub mod queue;
 pub mod result;
 pub mod txn;

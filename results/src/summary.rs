@@ -161,6 +161,9 @@ pub struct RunInfo {
     /// early, faults healed, recovery and final reads skipped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// What the online checkers found while the run went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<checkers::online::OnlineSummary>,
 }
 
 /// A fault the nemesis injected: a `start-*` / `stop-*` (or `kill` /
@@ -215,6 +218,13 @@ pub struct RunSummary {
     /// The run was cut short (see [`RunInfo::interrupted`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// Why the main phase ended before its time limit (`stop-on: invalid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
+    /// What the online checkers found while the run went, and when the
+    /// first anomaly was seen (`online.first`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<checkers::online::OnlineSummary>,
     /// The overall verdict: invalid beats unknown beats valid; unknown
     /// when no checker ran.
     pub valid: Verdict,
@@ -247,6 +257,11 @@ impl RunSummary {
             duration_s,
             source: info.source.clone(),
             interrupted: info.interrupted,
+            stopped_early: info.online.as_ref().and_then(|o| o.stopped_early.clone()),
+            online: info.online.clone().map(|mut o| {
+                o.first = first_seen(&o, &faults, history);
+                o
+            }),
             valid: Verdict::all(checkers.iter().map(|c| c.valid)),
             checkers,
             faults,
@@ -265,8 +280,106 @@ impl RunSummary {
             end_unix_ms: self.end_unix_ms,
             source: self.source.clone(),
             interrupted: self.interrupted,
+            online: self.online.clone(),
         }
     }
+}
+
+/// A partition's grudge (node -> the nodes it drops) as its sides:
+/// `n1 x {n2 n3}`. Nodes that drop the same set are one side; a node that
+/// drops none is left out. `None` for anything else.
+fn grudge_text(v: &history::Value) -> Option<String> {
+    let history::Value::Map(entries) = v else {
+        return None;
+    };
+    let mut sides: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for (node, dropped) in entries {
+        let node = node.as_str()?.to_string();
+        let mut dropped: Vec<String> = dropped
+            .as_list()?
+            .iter()
+            .map(|d| d.as_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        dropped.sort();
+        match sides.iter_mut().find(|(_, d)| *d == dropped) {
+            Some((nodes, _)) => nodes.push(node),
+            None => sides.push((vec![node], dropped)),
+        }
+    }
+    let shown: Vec<String> = sides
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(nodes, _)| match nodes.as_slice() {
+            [one] => one.clone(),
+            many => format!("{{{}}}", many.join(" ")),
+        })
+        .collect();
+    (shown.len() >= 2).then(|| shown.join(" x "))
+}
+
+/// The first online anomaly placed in the run: `found at 00:23, 4 s after
+/// partition {...} began` (or `..., no fault active`).
+pub fn first_seen(
+    online: &checkers::online::OnlineSummary,
+    faults: &[Fault],
+    history: &History,
+) -> Option<checkers::online::FirstSeen> {
+    use checkers::online::{ActiveFault, FirstSeen};
+    let a = online.anomalies.first()?;
+    let t = a.time_ns;
+    let active: Vec<ActiveFault> = match t {
+        Some(t) => faults
+            .iter()
+            .filter(|f| {
+                f.start_time_ns.is_some_and(|s| s <= t) && f.end_time_ns.is_none_or(|e| e > t)
+            })
+            .map(|f| ActiveFault {
+                name: f.name.clone(),
+                value: history
+                    .ops()
+                    .get(f.start_index as usize)
+                    .filter(|op| op.index == f.start_index)
+                    .and_then(|op| grudge_text(&op.value))
+                    .unwrap_or_else(|| f.value.clone()),
+                since_s: (t - f.start_time_ns.unwrap_or(0)) as f64 / 1e9,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let at = match t {
+        Some(t) => {
+            let s = t / 1_000_000_000;
+            format!("found at {:02}:{:02}", s / 60, s % 60)
+        }
+        None => format!("found at op {}", a.index),
+    };
+    let context = if active.is_empty() {
+        if t.is_some() {
+            ", no fault active".to_string()
+        } else {
+            String::new()
+        }
+    } else {
+        let each: Vec<String> = active
+            .iter()
+            .map(|f| {
+                let v = if f.value == "nil" || f.value.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", f.value)
+                };
+                format!("{:.0} s after {}{v} began", f.since_s.floor(), f.name)
+            })
+            .collect();
+        format!(", {}", each.join(", "))
+    };
+    Some(FirstSeen {
+        checker: a.checker.clone(),
+        index: a.index,
+        time_s: t.map(|t| t as f64 / 1e9),
+        faults: active,
+        text: format!("{at}{context} ({}: {})", a.checker, a.what),
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! The binary parses arguments, calls [`run::run_test`] and prints the
 //! [`run::Report`].
 
+pub mod online;
 pub mod outputs;
 pub mod reference;
 pub mod replay;

@@ -267,7 +267,7 @@ async fn run_once(
         // not complete and runs it again.
         let why = "interrupted before the database started: nothing was run";
         eprintln!("warning: {why}");
-        let info = run_info(test, target_name, names, started_ms, true);
+        let info = run_info(test, target_name, names, started_ms, true, None);
         let outputs = vec![results::CheckerOutput::error("run", "run", why)];
         let summary = results::write_run(&run_dir, &info, &history::History::default(), outputs)?;
         return Ok(Report {
@@ -362,6 +362,34 @@ async fn run_once(
         test.recovery_time,
     );
 
+    // The online checkers, off the clients' path (see `crate::online`).
+    let stop_main = Cancel::new();
+    let stop_on_invalid = test.stop_on == Some(crate::test_file::StopOn::Invalid);
+    let online = test
+        .workload
+        .online(checkers::online::Ticks::Every(Duration::from_millis(500)));
+    let (online_task, tap) = if online.is_empty() {
+        (None, None)
+    } else {
+        match crate::online::start(
+            online,
+            run_dir.join("history.jsonl"),
+            stop_on_invalid.then(|| stop_main.clone()),
+        ) {
+            Ok((task, tap)) => (Some(task), Some(tap)),
+            Err(e) => {
+                eprintln!("warning: the online checkers did not start: {e}");
+                (None, None)
+            }
+        }
+    };
+    if stop_on_invalid && online_task.is_none() {
+        eprintln!(
+            "warning: stop-on: invalid: the {} workload has no online checker; the run goes its full length",
+            test.workload.name()
+        );
+    }
+
     let op_timeout = test.op_timeout;
     let connect = target
         .clients(&targets::ClientCtx {
@@ -387,14 +415,43 @@ async fn run_once(
             path: Some(run_dir.join("history.jsonl")),
             keep_in_memory: true,
             flush_interval: Duration::from_millis(500),
+            tap,
         },
         progress: Progress::Auto,
         handle_ctrl_c: true,
         interrupt: interrupt.clone(),
         heal_command: heal_command.clone(),
+        stop_main,
     };
     drop(setup_watch); // the run loop watches the signals now
     let outcome = run_loop::run(cfg, Arc::new(connect), test.workload.generator(), nem).await;
+    // The run loop has dropped its end of the channel: the checkers finish
+    // what the recorder wrote.
+    let mut online = match online_task {
+        Some(task) => tokio::task::spawn_blocking(move || task.finish())
+            .await
+            .ok(),
+        None => None,
+    };
+    // An anomaly first seen after the main phase (in the final reads, or
+    // caught up at the end) stopped nothing.
+    if let Some(o) = online.as_mut() {
+        if !matches!(&outcome, Ok(out) if out.stopped_early) {
+            o.stopped_early = None;
+        }
+    }
+    if let Some(o) = &online {
+        eprintln!(
+            "shakedown: online checkers: {} anomal{} in {} ops{}",
+            o.anomaly_count,
+            if o.anomaly_count == 1 { "y" } else { "ies" },
+            o.ops,
+            match &o.stopped_early {
+                Some(_) => " (the main phase stopped at the first)",
+                None => "",
+            }
+        );
+    }
     let _teardown_watch = signals::watch(
         interrupt,
         heal_command,
@@ -449,7 +506,14 @@ async fn run_once(
         tracing::warn!("{why}");
         outputs.push(results::CheckerOutput::error("run", "run", &why));
     }
-    let info = run_info(test, target_name, names, started_ms, outcome.interrupted);
+    let info = run_info(
+        test,
+        target_name,
+        names,
+        started_ms,
+        outcome.interrupted,
+        online,
+    );
     let summary = results::write_run(&run_dir, &info, &outcome.history, outputs)?;
     let verdict = summary.valid;
     Ok(Report {
@@ -558,6 +622,7 @@ fn run_info(
     nodes: Vec<String>,
     started_ms: u64,
     interrupted: bool,
+    online: Option<checkers::online::OnlineSummary>,
 ) -> results::RunInfo {
     results::RunInfo {
         test: test.name.clone(),
@@ -568,6 +633,7 @@ fn run_info(
         end_unix_ms: Some(results::time::now_unix_ms()),
         source: None,
         interrupted,
+        online,
     }
 }
 

@@ -123,6 +123,13 @@ pub struct TestFile {
     /// Leave the database running after the test (for poking at it).
     #[serde(default)]
     pub leave_running: bool,
+    /// `invalid`: the first anomaly the online checkers find ends the main
+    /// phase (faults healed, final reads, teardown and the offline check
+    /// as usual). `--stop-on-invalid` sets it. Default: run to the time
+    /// limit.
+    #[serde(default)]
+    #[schemars(with = "StopOn", example = &"invalid")]
+    pub stop_on: Option<StopOn>,
     /// Where run directories go, relative to the working directory.
     #[serde(default)]
     #[schemars(with = "PathBuf", extend("default" = "results"))]
@@ -131,6 +138,14 @@ pub struct TestFile {
     /// (files to copy, the client program) are relative to it.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// When a run ends before its time limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopOn {
+    /// At the first anomaly the online checkers find.
+    Invalid,
 }
 
 /// `cluster:`: a local cluster of network-namespace nodes `n1`..`nN` on

@@ -48,6 +48,10 @@ pub struct Args {
     /// Stop after the first cell that is not valid.
     #[arg(long)]
     pub fail_fast: bool,
+    /// End each run's main phase at the first anomaly its online checkers
+    /// find (`stop-on: invalid` in every cell's test).
+    #[arg(long)]
+    pub stop_on_invalid: bool,
     /// Print the cells (of this shard) and exit.
     #[arg(long)]
     pub list: bool,
@@ -81,7 +85,7 @@ fn campaign(args: &Args) -> Result<u8, String> {
         let path = c.test_path(&cell.test);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         // The error may quote the cell's text, which holds its secrets.
-        let test = TestFile::parse_in(&cell.text, &dir).map_err(|e| {
+        let mut test = TestFile::parse_in(&cell.text, &dir).map_err(|e| {
             format!(
                 "{}: cell {}: {}",
                 args.campaign.display(),
@@ -89,6 +93,9 @@ fn campaign(args: &Args) -> Result<u8, String> {
                 results::redact::scrub(&e, &cell.secrets)
             )
         })?;
+        if args.stop_on_invalid {
+            test.stop_on = Some(runner::test_file::StopOn::Invalid);
+        }
         tests.push(test);
     }
     if args.list {

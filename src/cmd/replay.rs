@@ -46,6 +46,7 @@ pub fn plan(args: &Args, run_dir: &Path) -> Result<runner::replay::Plan, String>
         ("--nemesis", args.nemesis.is_some()),
         ("--seed", args.seed.is_some()),
         ("--test-count", args.test_count != 1),
+        ("--stop-on-invalid", args.stop_on_invalid),
     ]
     .into_iter()
     .filter(|(_, given)| *given)

@@ -54,6 +54,13 @@ pub struct Args {
     /// Leave the database running (and its data) after the test.
     #[arg(long)]
     pub leave_db_running: bool,
+    /// End the main phase at the first anomaly the online checkers find
+    /// (as `stop-on: invalid` in the test file): faults are healed, final
+    /// reads run, the database is torn down and the whole history is
+    /// checked offline as usual; results.json says the run stopped early
+    /// and why.
+    #[arg(long)]
+    pub stop_on_invalid: bool,
     /// Run the test this many times (the exit code is the worst verdict).
     #[arg(long, default_value_t = 1)]
     pub test_count: usize,
@@ -142,6 +149,9 @@ fn apply_overrides(test: &mut TestFile, args: &Args) -> Result<(), String> {
     if let Some(s) = args.seed {
         test.seed = Some(s);
     }
+    if args.stop_on_invalid {
+        test.stop_on = Some(runner::test_file::StopOn::Invalid);
+    }
     test.validate()
 }
 
@@ -183,6 +193,25 @@ pub fn print_report(test: &TestFile, report: &Report) {
         for line in results::terminal_lines(c) {
             crate::outln!("{line}");
         }
+    }
+    if let Some(o) = &summary.online {
+        crate::outln!(
+            "  online: {} anomal{} in {} ops{}",
+            o.anomaly_count,
+            if o.anomaly_count == 1 { "y" } else { "ies" },
+            o.ops,
+            if o.behind > 0 {
+                format!(" ({} read back from the history file)", o.behind)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(first) = &o.first {
+            crate::outln!("    first {}", first.text);
+        }
+    }
+    if let Some(why) = &summary.stopped_early {
+        crate::outln!("  stopped early: {why}");
     }
     if let Some(dir) = &report.run_dir {
         crate::outln!("report: {}", dir.join("report.html").display());

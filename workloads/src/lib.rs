@@ -29,6 +29,7 @@ pub mod counter;
 pub mod keys;
 pub mod list_append;
 pub mod long_fork;
+pub mod online;
 pub mod queue;
 pub mod register;
 pub mod rw_register;

@@ -45,7 +45,7 @@ pub use client::{
 pub use coverage::Coverage;
 pub use generator::{from_fn, FromFn, GenCtx, Generator, Rng};
 pub use progress::Progress;
-pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread};
+pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread, Tap};
 
 use history::{History, Op, OpType, Process, Value};
 use std::future::Future;
@@ -91,6 +91,10 @@ pub struct RunConfig {
     /// The command that heals this run's cluster, named when a second
     /// signal quits before healing (e.g. `shakedown heal --cluster e2e`).
     pub heal_command: String,
+    /// Cancelled to end the main phase early (the online checkers' first
+    /// anomaly under `stop-on: invalid`): unlike `interrupt`, the run goes
+    /// on as after its time limit: heal, recovery, final ops.
+    pub stop_main: Cancel,
 }
 
 impl Default for RunConfig {
@@ -109,6 +113,7 @@ impl Default for RunConfig {
             handle_ctrl_c: false,
             interrupt: Cancel::new(),
             heal_command: "shakedown heal".into(),
+            stop_main: Cancel::new(),
         }
     }
 }
@@ -153,6 +158,9 @@ pub struct Outcome {
     /// Final ops (reads, drains) that never succeeded before the final
     /// phase ended, in words: what the database kept is then not known.
     pub final_unanswered: Vec<String>,
+    /// The main phase ended before its time limit through
+    /// [`RunConfig::stop_main`].
+    pub stopped_early: bool,
 }
 
 /// Runs a test: main phase with the nemesis, heal, recovery, final ops.
@@ -202,6 +210,13 @@ where
         let (interrupt, main_stop) = (interrupt.clone(), main_stop.clone());
         async move {
             interrupt.cancelled().await;
+            main_stop.cancel();
+        }
+    }));
+    background.push(tokio::spawn({
+        let (early, main_stop) = (cfg.stop_main.clone(), main_stop.clone());
+        async move {
+            early.cancelled().await;
             main_stop.cancel();
         }
     }));
@@ -260,6 +275,7 @@ where
         }
     }
     let main_elapsed = main_start.elapsed();
+    let stopped_early = cfg.stop_main.is_cancelled() && !interrupt.is_cancelled();
     main_stop.cancel();
 
     // Heal.
@@ -342,6 +358,7 @@ where
         elapsed: started.elapsed(),
         warnings,
         final_unanswered,
+        stopped_early,
     })
 }
 

@@ -37,7 +37,12 @@ pub(crate) async fn run(
         let now = (rec.elapsed(), rec.counts());
         let dt = (now.0 - last.0).as_secs_f64().max(1e-9);
         let rate = (now.1.completed() - last.1.completed()) as f64 / dt;
-        let line = format_line(*phase.borrow(), now.0, rate, &now.1, &rec.faults());
+        let mut line = format_line(*phase.borrow(), now.0, rate, &now.1, &rec.faults());
+        let online = rec.online();
+        if !online.is_empty() {
+            line.push_str("  ");
+            line.push_str(&online);
+        }
         let mut err = std::io::stderr().lock();
         if redraw {
             let _ = write!(err, "\r\x1b[K{line}");

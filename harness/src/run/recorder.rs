@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) counters: Counters,
     pub(crate) faults: Mutex<String>,
+    /// What the progress line shows of the online checkers (the tap's).
+    pub(crate) online: Arc<Mutex<String>>,
     /// Messages sent and not yet handled.
     queued: AtomicUsize,
     room: Notify,
@@ -114,6 +116,36 @@ pub struct RecorderConfig {
     pub keep_in_memory: bool,
     /// Longest time a received op stays unwritten (at most one second).
     pub flush_interval: Duration,
+    /// Where each op also goes as it is recorded (the online checkers).
+    pub tap: Option<Tap>,
+}
+
+/// A bounded channel the recorder copies each op into, in batches (the
+/// ops of one drain of its queue, at most 1,024) sent with `try_send`:
+/// when it is full the batch's ops are counted in `behind` and not sent
+/// (the reader catches up from `history.jsonl`); the recorder, and so the
+/// clients, never wait for it.
+#[derive(Clone, Debug)]
+pub struct Tap {
+    pub tx: tokio::sync::mpsc::Sender<Vec<Op>>,
+    pub behind: Arc<AtomicU64>,
+    /// What the progress line shows of the reader ("" for nothing).
+    pub status: Arc<Mutex<String>>,
+}
+
+impl Tap {
+    /// A tap of `capacity` batches and its receiving end.
+    pub fn new(capacity: usize) -> (Tap, tokio::sync::mpsc::Receiver<Vec<Op>>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+        (
+            Tap {
+                tx,
+                behind: Arc::new(AtomicU64::new(0)),
+                status: Arc::new(Mutex::new(String::new())),
+            },
+            rx,
+        )
+    }
 }
 
 impl Default for RecorderConfig {
@@ -122,6 +154,7 @@ impl Default for RecorderConfig {
             path: None,
             keep_in_memory: true,
             flush_interval: Duration::from_millis(500),
+            tap: None,
         }
     }
 }
@@ -153,6 +186,11 @@ impl RecorderThread {
             started,
             counters: Counters::default(),
             faults: Mutex::new(String::new()),
+            online: cfg
+                .tap
+                .as_ref()
+                .map(|t| t.status.clone())
+                .unwrap_or_default(),
             queued: AtomicUsize::new(0),
             room: Notify::new(),
         });
@@ -168,6 +206,8 @@ impl RecorderThread {
             next_index: 0,
             flush_interval: cfg.flush_interval.min(Duration::from_secs(1)),
             path: cfg.path.clone(),
+            tap: cfg.tap.clone(),
+            tap_buf: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name("recorder".into())
@@ -244,6 +284,16 @@ impl Recorder {
         self.shared.faults.lock().unwrap().clone()
     }
 
+    /// What the progress line shows of the online checkers ("" for
+    /// nothing), e.g. `online: 2 anomalies`.
+    pub fn set_online(&self, status: impl Into<String>) {
+        *self.shared.online.lock().unwrap() = status.into();
+    }
+
+    pub fn online(&self) -> String {
+        self.shared.online.lock().unwrap().clone()
+    }
+
     pub fn counts(&self) -> Counts {
         self.shared.counters.snapshot()
     }
@@ -274,6 +324,9 @@ struct Writer {
     next_index: u64,
     flush_interval: Duration,
     path: Option<PathBuf>,
+    tap: Option<Tap>,
+    /// Ops for the tap, sent after each drain.
+    tap_buf: Vec<Op>,
 }
 
 impl Writer {
@@ -308,6 +361,7 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
+                self.send_tap();
                 let before = self.shared.queued.fetch_sub(handled, Ordering::SeqCst);
                 if before > QUEUE_HIGH && before - handled <= QUEUE_HIGH {
                     self.shared.room.notify_waiters();
@@ -328,6 +382,8 @@ impl Writer {
                 self.accept(op);
             }
         }
+        self.send_tap();
+        self.tap = None;
         self.write_out();
         if let Some(f) = &self.file {
             if let Err(e) = f.sync_data() {
@@ -376,10 +432,25 @@ impl Writer {
             }
             self.buf.push(b'\n');
         }
+        if self.tap.is_some() {
+            self.tap_buf.push(op.clone());
+        }
         if self.keep {
             if let Err(e) = self.builder.push(op) {
                 self.error(format!("history protocol: {e}"));
             }
+        }
+    }
+
+    /// The ops accepted since the last call, to the tap.
+    fn send_tap(&mut self) {
+        let Some(tap) = &self.tap else { return };
+        if self.tap_buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.tap_buf);
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(b)) = tap.tx.try_send(batch) {
+            tap.behind.fetch_add(b.len() as u64, Ordering::Relaxed);
         }
     }
 

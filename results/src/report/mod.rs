@@ -152,6 +152,63 @@ fn render_with_data(s: &RunSummary, data: &serde_json::Value) -> String {
         // less than the test asked for.
         h.push_str("</div>\n<div class=\"interrupted\" id=\"interrupted\"><b>interrupted</b> by a signal: the clients stopped early, the faults were healed, recovery and final reads were skipped");
     }
+    if let Some(o) = &s.online {
+        // What the online checkers saw while the run went: when the first
+        // anomaly was seen, relative to the faults, and an early stop.
+        let _ = write!(
+            h,
+            "</div>\n<div class=\"online\" id=\"online\"><b>online</b> {} anomal{} in {} ops",
+            o.anomaly_count,
+            if o.anomaly_count == 1 { "y" } else { "ies" },
+            o.ops
+        );
+        if let Some(first) = &o.first {
+            let _ = write!(
+                h,
+                "; first <span id=\"online-first\">{}</span>",
+                esc(&first.text)
+            );
+        }
+        if o.anomalies.len() > 1 {
+            // When each of the first few was seen.
+            h.push_str("<ol id=\"online-anomalies\">");
+            for a in o.anomalies.iter().take(5) {
+                let at = a.time_ns.map_or(format!("op {}", a.index), |t| {
+                    let s = t / 1_000_000_000;
+                    format!("{:02}:{:02}", s / 60, s % 60)
+                });
+                let _ = write!(
+                    h,
+                    "<li>{} {}: {}</li>",
+                    esc(&at),
+                    esc(&a.checker),
+                    esc(&a.what)
+                );
+            }
+            if o.anomaly_count > 5 {
+                let _ = write!(
+                    h,
+                    "<li>and {} more (results.json: online)</li>",
+                    o.anomaly_count - 5
+                );
+            }
+            h.push_str("</ol>");
+        }
+        if let Some(why) = &s.stopped_early {
+            let _ = write!(
+                h,
+                "<div id=\"stopped-early\"><b>stopped early</b> {}</div>",
+                esc(why)
+            );
+        }
+        if !o.incomplete.is_empty() {
+            let _ = write!(
+                h,
+                "<div id=\"online-incomplete\">{}</div>",
+                esc(&o.incomplete.join("; "))
+            );
+        }
+    }
     let _ = write!(
         h,
         "</div></div>\n<div id=\"verdict\" class=\"verdict v-{}\" data-verdict=\"{}\">{}</div></div>\n",
@@ -383,6 +440,67 @@ mod tests {
         assert!(page.contains("id=\"interrupted\"><b>interrupted</b> by a signal"));
         s.interrupted = false;
         assert!(!render(&s, &history).contains("id=\"interrupted\""));
+    }
+
+    /// The online checkers' first anomaly and an early stop are under the
+    /// run's name.
+    #[test]
+    fn the_first_online_anomaly_and_an_early_stop_are_shown() {
+        use checkers::online::{Anomaly, OnlineSummary};
+        let history = History::indexed([
+            history::Op::new(
+                history::OpType::Info,
+                history::Process::nemesis(),
+                "start-partition",
+                history::Value::Map(vec![
+                    ("n1".into(), vec!["n2", "n3"].into()),
+                    ("n2".into(), vec!["n1"].into()),
+                    ("n3".into(), vec!["n1"].into()),
+                ]),
+            )
+            .with_time(19_000_000_000),
+            history::Op::invoke(0, "read", history::Value::Nil).with_time(23_000_000_000),
+            history::Op::ok(0, "read", 3).with_time(23_500_000_000),
+        ])
+        .unwrap();
+        let info = crate::summary::RunInfo {
+            test: "t".into(),
+            online: Some(OnlineSummary {
+                checkers: vec!["linearizable".into()],
+                ops: 3,
+                anomaly_count: 2,
+                anomalies: vec![
+                    Anomaly {
+                        checker: "linearizable".into(),
+                        index: 2,
+                        time_ns: Some(23_500_000_000),
+                        seen_at_index: 2,
+                        what: "read 3 cannot be linearized".into(),
+                    };
+                    2
+                ],
+                stopped_early: Some("stop-on: invalid".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let s = RunSummary::new(&info, &history, Vec::new());
+        let first = s.online.as_ref().unwrap().first.as_ref().unwrap();
+        assert_eq!(
+            first.text,
+            "found at 00:23, 4 s after partition n1 x {n2 n3} began (linearizable: read 3 cannot be linearized)"
+        );
+        assert_eq!(s.stopped_early.as_deref(), Some("stop-on: invalid"));
+        let page = render(&s, &history);
+        assert!(
+            page.contains("id=\"online-first\">found at 00:23, 4 s after partition"),
+            "{page}"
+        );
+        assert!(page.contains("id=\"stopped-early\"><b>stopped early</b> stop-on: invalid"));
+        assert!(
+            page.contains("<li>00:23 linearizable: read 3 cannot be linearized</li>"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn register_ops<C: Connect>(
             path: Some(dir.join("history.jsonl")),
             keep_in_memory: false,
             flush_interval: Duration::from_millis(500),
+            tap: None,
         },
         ..RunConfig::default()
     };
