@@ -45,7 +45,7 @@ pub use client::{
 pub use coverage::Coverage;
 pub use generator::{from_fn, FromFn, GenCtx, Generator, Rng};
 pub use progress::Progress;
-pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread, Tap};
+pub use recorder::{read_history, Counts, Recorder, RecorderConfig, RecorderThread, Tap, TapBatch};
 
 use history::{History, Op, OpType, Process, Value};
 use std::future::Future;
