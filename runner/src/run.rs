@@ -284,9 +284,10 @@ async fn run_once(
     let mut disk = setup_disk(test, &*target, &cluster, &nodes, &state_file).await?;
     // Where each log ends now (under the disk's mounts, if any): this
     // run's copies start there, so a log an earlier run appended to holds
-    // this run's output only.
-    let marks = log_marks(&*target, &cluster, &nodes).await;
-    let started = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref())
+    // this run's output only. Taken again once install has run (which may
+    // remove or empty a log: the process target's own).
+    let mut marks = log_marks(&*target, &cluster, &nodes).await;
+    let started = start_database(&*target, &cluster, &nodes, disk.mounts.as_ref(), &mut marks)
         .await
         .map_err(|e| {
             format!(
@@ -694,7 +695,8 @@ fn untrusted(test: &TestFile, outcome: &run_loop::Outcome) -> Option<String> {
     }
 }
 
-/// Installs, starts and waits for the database, then checks that every
+/// Installs, starts and waits for the database (`marks` taken again
+/// between the two), then checks that every
 /// node's process is one this run started and is still alive (a database
 /// that could not bind its port may exit while an older one answers).
 async fn start_database(
@@ -702,6 +704,7 @@ async fn start_database(
     cluster: &Cluster,
     nodes: &Nodes,
     mounts: Option<&nemesis::disk::DiskMounts>,
+    marks: &mut std::collections::HashMap<(String, String), LogMark>,
 ) -> Result<(), control::Error> {
     target.install(cluster).await?;
     // What install wrote is durable: only what the database writes from
@@ -711,6 +714,7 @@ async fn start_database(
             .await
             .map_err(|e| control::Error::new("diskfs", control::ErrorKind::Local(e.0)))?;
     }
+    *marks = log_marks(target, cluster, nodes).await;
     target.start(cluster).await?;
     for node in &nodes.nodes {
         let Some(p) = target.process(node) else {

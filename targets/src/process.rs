@@ -605,6 +605,16 @@ impl Target for ProcessTarget {
                         .await?;
                     r.upload(&self.ctx.test_dir.join(&f.from), &f.to).await?;
                 }
+                // This run's output only: the log is beside the data, so
+                // it outlives a run. Emptied here, at install, before the
+                // run marks where each log ends (so it downloads this one
+                // whole); restarts during the run append to it.
+                r.run_ok(Cmd::new(format!(
+                    "mkdir -p -- {} && : > {}",
+                    q(&self.dir(node)),
+                    q(&self.log_file(node))
+                )))
+                .await?;
                 if let Some(install) = &self.spec.install {
                     let cmd =
                         Cmd::new(self.expand(install, node)).timeout(Duration::from_secs(600));
@@ -625,14 +635,8 @@ impl Target for ProcessTarget {
             // leader only once a quorum runs.
             for node in &self.ctx.nodes {
                 let r = remote(cluster, &node.name)?;
-                // This run's output only: the log is kept across runs of
-                // a cluster (it is beside the data), and downloaded whole.
-                r.run_ok(Cmd::new(format!(
-                    "mkdir -p -- {} && : > {}",
-                    q(&self.data(node)),
-                    q(&self.log_file(node))
-                )))
-                .await?;
+                r.run_ok(Cmd::new(format!("mkdir -p -- {}", q(&self.data(node)))))
+                    .await?;
                 if let Some(user) = &self.spec.user {
                     self.own_data(r, node, user).await?;
                 }
