@@ -182,13 +182,30 @@ seed: 4
 nemesis: {{faults: [kill, pause], interval: 2, kill: {{targets: [primaries]}}, pause: {{targets: [primaries]}}}}
 "
         ));
-        assert_eq!(r.code, Some(0), "{workload}: {}\n{}", r.stdout, r.stderr);
-        assert!(
-            r.stdout.contains(&format!("pg-{workload}  VALID")),
-            "{}",
-            r.stdout
-        );
-        let result = r.results()["checkers"][0]["result"].clone();
+        let result = match r.code {
+            Some(0) | Some(2) => r.results()["checkers"][0]["result"].clone(),
+            _ => serde_json::Value::Null,
+        };
+        // A dequeue whose commit the kill cut off (its outcome unknown)
+        // may really have taken an acknowledged value: the checker says
+        // unknown, not valid, and that is the right verdict. Anything else
+        // must be VALID; a duplicate or a value nobody enqueued never is.
+        let ambiguous_queue = workload == "queue"
+            && r.code == Some(2)
+            && result["valid"] == "unknown"
+            && result["lost_count"].as_u64().unwrap_or(0)
+                <= result["dequeues_unknown"].as_u64().unwrap_or(0)
+                    + result["drains_unknown"].as_u64().unwrap_or(0)
+            && result["duplicated_count"] == 0
+            && result["unexpected_count"] == 0;
+        if !ambiguous_queue {
+            assert_eq!(r.code, Some(0), "{workload}: {}\n{}", r.stdout, r.stderr);
+            assert!(
+                r.stdout.contains(&format!("pg-{workload}  VALID")),
+                "{}",
+                r.stdout
+            );
+        }
         for field in checks {
             let n = result[field].as_u64().unwrap_or(0);
             assert!(n >= 10, "{workload}: {field} = {n}: {result}");
