@@ -27,8 +27,8 @@
 //!
 //! `start` is a foreground command: shakedown runs it in its own session
 //! under a pid file, output in `process.log` beside the data directory
-//! (emptied when a run starts the database, so it holds that run's output
-//! only; restarts append), so kill, pause and restart work as for any
+//! (emptied at install, so it holds that run's output only; restarts
+//! append), so kill, pause and restart work as for any
 //! built-in target. With `user: NAME` it runs as that user (`setpriv`,
 //! its groups initialized) in a `{data}` it owns; the pid file, the log
 //! and the session stay root's.

@@ -301,11 +301,8 @@ impl Recorder {
     }
 
     /// What the progress line shows of the online checkers ("" for
-    /// nothing), e.g. `online: 2 anomalies`.
-    pub fn set_online(&self, status: impl Into<String>) {
-        *self.shared.online.lock().unwrap() = status.into();
-    }
-
+    /// nothing), e.g. `online: 2 anomalies`: the tap's status, which the
+    /// online thread writes.
     pub fn online(&self) -> String {
         self.shared.online.lock().unwrap().clone()
     }
